@@ -1,0 +1,9 @@
+//! PhraseGen: an LSTM phrase generator for DAWs (CLAP/VST3) and the command line.
+//!
+//! The pure core (`phrase`, `roll`, MIDI I/O, model, sampler, scheduler) knows nothing of
+//! the plugin; `plugin` is thin glue on top, and `cli` drives the same core from a shell.
+
+pub mod cli;
+pub mod phrase;
+pub mod plugin;
+pub mod roll;
