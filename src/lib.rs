@@ -4,6 +4,10 @@
 //! the plugin; `plugin` is thin glue on top, and `cli` drives the same core from a shell.
 
 pub mod cli;
+pub mod midi;
+pub mod model;
 pub mod phrase;
 pub mod plugin;
 pub mod roll;
+pub mod sample;
+pub mod scale;
