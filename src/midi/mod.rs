@@ -1,11 +1,22 @@
 //! MIDI files (midly): import with validation and quantization, export of phrases.
 //!
-//! CONTRACT (skeleton): the signatures below are what the rest of PhraseGen calls.
-//! The MIDI work fills in the bodies and may add fields and functions.
+//! `read` turns bytes into ticks (and precise errors), `quantize` turns ticks into a
+//! [`Phrase`] on the grid, `export` writes phrases back, `summary` describes files.
 
 use std::path::Path;
 
 use crate::phrase::{Phrase, DEFAULT_STEPS_PER_QUARTER};
+
+pub mod error;
+pub mod export;
+pub mod quantize;
+pub mod read;
+pub mod summary;
+
+pub use error::{Location, MidiError};
+pub use export::{export_bytes, export_bytes_on_channel, export_file, write_atomically};
+pub use read::MidiFile;
+pub use summary::MidiSummary;
 
 /// How a file is read into a phrase.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,31 +45,65 @@ pub struct ImportedPhrase {
     pub phrase: Phrase,
     /// Notes dropped for being shorter than the minimum length.
     pub dropped_short_notes: usize,
-}
-
-/// Anything wrong with a MIDI file, said precisely (where and what).
-#[derive(Debug, thiserror::Error)]
-pub enum MidiError {
-    #[error("{0}")]
-    Invalid(String),
+    /// Notes on channel 10 left out.
+    pub skipped_drum_notes: usize,
+    /// Same-pitch notes starting on the same step, merged into one.
+    pub merged_overlapping_notes: usize,
+    /// Notes never released, closed at the end of their track.
+    pub unreleased_notes: usize,
 }
 
 /// Reads a Standard MIDI File from bytes.
-pub fn import_bytes(_bytes: &[u8], _options: &ImportOptions) -> Result<ImportedPhrase, MidiError> {
-    todo!("MIDI import")
+///
+/// ```
+/// let err = phrasegen::midi::import_bytes(b"RIFF....", &Default::default()).unwrap_err();
+/// assert!(err.to_string().contains("MThd"));
+/// ```
+pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<ImportedPhrase, MidiError> {
+    Ok(quantize::quantize(&MidiFile::parse(bytes)?, options))
+}
+
+/// Reads a file from disk into bytes, with the path in the error.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, MidiError> {
+    std::fs::read(path).map_err(|source| MidiError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// Reads a Standard MIDI File from disk (a missing file is an error, not a panic).
-pub fn import_file(_path: &Path, _options: &ImportOptions) -> Result<ImportedPhrase, MidiError> {
-    todo!("MIDI import")
+pub fn import_file(path: &Path, options: &ImportOptions) -> Result<ImportedPhrase, MidiError> {
+    import_bytes(&read_bytes(path)?, options)
 }
 
-/// Writes a phrase as a format-1 file: tempo, time signature, track name, end of track.
-pub fn export_bytes(_phrase: &Phrase, _track_name: &str) -> Vec<u8> {
-    todo!("MIDI export")
+/// Every `.mid`/`.midi` file under `path` (or `path` itself if it is a file), sorted, so
+/// folders are processed file by file in a stable order. Unreadable folders are skipped.
+pub fn find_midi_files(path: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if path.is_dir() {
+        let mut stack = vec![path.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if is_midi_name(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort();
+    } else {
+        out.push(path.to_path_buf());
+    }
+    out
 }
 
-/// Writes a phrase to disk atomically (temporary file, then rename).
-pub fn export_file(_phrase: &Phrase, _track_name: &str, _path: &Path) -> std::io::Result<()> {
-    todo!("MIDI export")
+fn is_midi_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
 }

@@ -1,0 +1,50 @@
+//! Hand-made MIDI bytes for tests: exact control over every byte, including broken ones.
+#![allow(dead_code)]
+
+/// A variable-length quantity as MIDI writes delta times.
+pub fn vlq(mut v: u32) -> Vec<u8> {
+    let mut bytes = vec![(v & 0x7f) as u8];
+    v >>= 7;
+    while v > 0 {
+        bytes.push(((v & 0x7f) as u8) | 0x80);
+        v >>= 7;
+    }
+    bytes.reverse();
+    bytes
+}
+
+/// A header chunk.
+pub fn header(format: u16, tracks: u16, division: u16) -> Vec<u8> {
+    let mut b = b"MThd".to_vec();
+    b.extend(6u32.to_be_bytes());
+    b.extend(format.to_be_bytes());
+    b.extend(tracks.to_be_bytes());
+    b.extend(division.to_be_bytes());
+    b
+}
+
+/// A track chunk around raw event bytes (end-of-track appended).
+pub fn track(events: &[u8]) -> Vec<u8> {
+    let mut body = events.to_vec();
+    body.extend([0x00, 0xff, 0x2f, 0x00]);
+    let mut b = b"MTrk".to_vec();
+    b.extend((body.len() as u32).to_be_bytes());
+    b.extend(body);
+    b
+}
+
+/// A whole file.
+pub fn smf(format: u16, division: u16, tracks: &[Vec<u8>]) -> Vec<u8> {
+    let mut b = header(format, tracks.len() as u16, division);
+    for t in tracks {
+        b.extend(t);
+    }
+    b
+}
+
+/// Delta time followed by event bytes.
+pub fn ev(delta: u32, bytes: &[u8]) -> Vec<u8> {
+    let mut b = vlq(delta);
+    b.extend_from_slice(bytes);
+    b
+}
