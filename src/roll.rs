@@ -93,7 +93,11 @@ impl PianoRoll {
         let steps = phrase.total_steps() as usize;
         let mut roll = Self::new(steps);
         for note in &phrase.notes {
-            roll.add_note(note.pitch, note.start_step as usize, note.length_steps as usize);
+            roll.add_note(
+                note.pitch,
+                note.start_step as usize,
+                note.length_steps as usize,
+            );
         }
         roll
     }
@@ -183,7 +187,12 @@ impl PianoRoll {
         let width = range.len() * representation.planes();
         let mut out = vec![0.0; self.len() * width];
         for t in 0..self.len() {
-            self.frame_features(t, range, representation, &mut out[t * width..(t + 1) * width]);
+            self.frame_features(
+                t,
+                range,
+                representation,
+                &mut out[t * width..(t + 1) * width],
+            );
         }
         out
     }

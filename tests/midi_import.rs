@@ -126,12 +126,22 @@ fn short_notes_are_dropped_and_counted_with_a_configurable_minimum() {
         min_note_quarters: 0.5,
         ..ImportOptions::default()
     };
-    assert_eq!(import_bytes(&bytes, &eighth_min).unwrap().dropped_short_notes, 1);
+    assert_eq!(
+        import_bytes(&bytes, &eighth_min)
+            .unwrap()
+            .dropped_short_notes,
+        1
+    );
     let quarter_min = ImportOptions {
         min_note_quarters: 1.0,
         ..ImportOptions::default()
     };
-    assert_eq!(import_bytes(&bytes, &quarter_min).unwrap().dropped_short_notes, 2);
+    assert_eq!(
+        import_bytes(&bytes, &quarter_min)
+            .unwrap()
+            .dropped_short_notes,
+        2
+    );
 }
 
 #[test]

@@ -46,7 +46,9 @@ pub enum MidiError {
     NotMidi(String),
     #[error("{location}: {message}")]
     Malformed { location: Location, message: String },
-    #[error("MIDI format 2 (independent sequences) is not supported; save the file as format 0 or 1")]
+    #[error(
+        "MIDI format 2 (independent sequences) is not supported; save the file as format 0 or 1"
+    )]
     Format2,
     #[error(
         "SMPTE time division ({fps} frames/s, {subframes} ticks/frame) is not supported; \

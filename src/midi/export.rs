@@ -38,7 +38,12 @@ pub fn export_bytes_on_channel(phrase: &Phrase, track_name: &str, channel: u8) -
     let conductor = vec![
         meta(MetaMessage::TrackName(name)),
         meta(MetaMessage::Tempo(u24::new(us_per_quarter.min(0xFF_FFFF)))),
-        meta(MetaMessage::TimeSignature(ts.numerator.max(1), den_pow, 24, 8)),
+        meta(MetaMessage::TimeSignature(
+            ts.numerator.max(1),
+            den_pow,
+            24,
+            8,
+        )),
         meta(MetaMessage::EndOfTrack),
     ];
 

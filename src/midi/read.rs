@@ -61,11 +61,15 @@ impl MidiFile {
             unreleased_notes: 0,
             end_tick: 0,
         };
-        for (index, chunk) in scan_tracks(bytes, header.chunks_start)?.into_iter().enumerate() {
+        for (index, chunk) in scan_tracks(bytes, header.chunks_start)?
+            .into_iter()
+            .enumerate()
+        {
             file.read_track(index, chunk.offset, &bytes[chunk.data.clone()])?;
             file.track_count += 1;
         }
-        file.notes.sort_by_key(|n| (n.start_tick, n.pitch, n.track, n.channel));
+        file.notes
+            .sort_by_key(|n| (n.start_tick, n.pitch, n.track, n.channel));
         file.tempos.sort_by_key(|t| t.0);
         file.time_signatures.sort_by_key(|t| t.0);
         Ok(file)
@@ -239,7 +243,7 @@ fn read_header(bytes: &[u8]) -> Result<Header, MidiError> {
     }
     if division & 0x8000 != 0 {
         return Err(MidiError::SmpteTiming {
-            fps: (-((division >> 8) as u8 as i8)) as u8,
+            fps: ((division >> 8) as u8 as i8).unsigned_abs(),
             subframes: (division & 0xff) as u8,
         });
     }
@@ -274,7 +278,9 @@ fn scan_tracks(bytes: &[u8], mut pos: usize) -> Result<Vec<TrackChunk>, MidiErro
                     byte_offset: Some(pos),
                     event: None,
                 },
-                message: format!("{remaining} stray bytes where a chunk header (8 bytes) should be"),
+                message: format!(
+                    "{remaining} stray bytes where a chunk header (8 bytes) should be"
+                ),
             });
         }
         let id = &bytes[pos..pos + 4];

@@ -105,7 +105,12 @@ impl fmt::Display for MidiSummary {
         writeln!(
             f,
             "  tempo:           {}",
-            list(self.tempos_bpm.iter().map(|t| format!("{t:.1} BPM")).collect())
+            list(
+                self.tempos_bpm
+                    .iter()
+                    .map(|t| format!("{t:.1} BPM"))
+                    .collect()
+            )
         )?;
         writeln!(
             f,
