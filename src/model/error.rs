@@ -22,6 +22,8 @@ pub enum ModelError {
         expected: Vec<usize>,
         found: Vec<usize>,
     },
+    #[error("tensor `{name}` is {found}, PhraseGen needs F32")]
+    WrongDtype { name: String, found: String },
     #[error("model computation failed: {0}")]
     Compute(String),
 }

@@ -1,15 +1,17 @@
 //! The network: a stacked LSTM over piano-roll frames with a sigmoid per output.
 //!
-//! CONTRACT (skeleton): `config` and `error` are shared by the candle model (training,
-//! loading) and the fast inference engine. Weights use PyTorch's names so files and golden
-//! numbers line up with the reference: `lstm.weight_ih_l{k}` `[4H, in]`,
-//! `lstm.weight_hh_l{k}` `[4H, H]`, `lstm.bias_ih_l{k}` `[4H]`, `lstm.bias_hh_l{k}` `[4H]`
-//! (gate order i, f, g, o), `out.weight` `[outputs, H]`, `out.bias` `[outputs]`.
-//! A model file is one safetensors file whose metadata key `phrasegen` holds the
-//! [`ModelConfig`] as JSON.
+//! Weights use PyTorch's names so files and golden numbers line up with the reference:
+//! `lstm.weight_ih_l{k}` `[4H, in]`, `lstm.weight_hh_l{k}` `[4H, H]`, `lstm.bias_ih_l{k}`
+//! `[4H]`, `lstm.bias_hh_l{k}` `[4H]` (gate order i, f, g, o), `out.weight` `[outputs, H]`,
+//! `out.bias` `[outputs]`. A model file is one safetensors file whose metadata key
+//! `phrasegen` holds the [`ModelConfig`] as JSON.
 
 pub mod config;
 pub mod error;
+pub mod file;
+pub mod lstm;
 
-pub use config::ModelConfig;
+pub use config::{ModelConfig, TrainingInfo};
 pub use error::ModelError;
+pub use file::{read_model_bytes, read_model_file, write_model_file, ModelFile};
+pub use lstm::PhraseModel;

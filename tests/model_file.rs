@@ -1,0 +1,267 @@
+//! Model files: exact round trip, one clear error per kind of broken file, and the fast
+//! engine agreeing with the candle network.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor};
+use phrasegen::infer::FastLstm;
+use phrasegen::model::file::{model_bytes, CONFIG_KEY};
+use phrasegen::model::{read_model_bytes, ModelConfig, ModelError, PhraseModel};
+use phrasegen::roll::{PitchRange, Representation};
+
+fn small_config() -> ModelConfig {
+    ModelConfig {
+        name: "tiny".into(),
+        layers: 2,
+        hidden: 8,
+        representation: Representation::ActiveAndOnset,
+        steps_per_quarter: 4,
+        pitch_range: PitchRange { lo: 60, hi: 71 },
+        training: None,
+    }
+}
+
+fn tensors_of(varmap: &candle_nn::VarMap) -> HashMap<String, Tensor> {
+    varmap
+        .data()
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect()
+}
+
+fn random_model(config: &ModelConfig, seed: u64) -> HashMap<String, Tensor> {
+    let (_, varmap) = PhraseModel::init(config, seed).unwrap();
+    tensors_of(&varmap)
+}
+
+#[test]
+fn save_then_load_is_exact() {
+    let cfg = small_config();
+    let tensors = random_model(&cfg, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    phrasegen::model::write_model_file(&path, &cfg, &tensors).unwrap();
+    let back = phrasegen::model::read_model_file(&path).unwrap();
+    assert_eq!(back.config, cfg);
+    assert_eq!(back.tensors.len(), tensors.len());
+    for (name, t) in &tensors {
+        let a = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let b = back.tensors[name]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert!(
+            a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{name}"
+        );
+    }
+}
+
+/// Serializes tensors with arbitrary metadata, bypassing our own checks.
+fn raw_file(
+    tensors: &HashMap<String, Tensor>,
+    metadata: Option<HashMap<String, String>>,
+) -> Vec<u8> {
+    let mut v: Vec<_> = tensors
+        .iter()
+        .map(|(k, t)| (k.clone(), t.clone()))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    safetensors::serialize(v, metadata).unwrap()
+}
+
+fn meta(cfg: &ModelConfig) -> Option<HashMap<String, String>> {
+    Some(HashMap::from([(
+        CONFIG_KEY.to_string(),
+        serde_json::to_string(cfg).unwrap(),
+    )]))
+}
+
+#[test]
+fn missing_tensor_is_named() {
+    let cfg = small_config();
+    let mut tensors = random_model(&cfg, 1);
+    tensors.remove("lstm.weight_hh_l1");
+    let e = read_model_bytes(&raw_file(&tensors, meta(&cfg))).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "model file is missing tensor `lstm.weight_hh_l1`"
+    );
+}
+
+#[test]
+fn wrong_shape_names_tensor_and_shapes() {
+    let cfg = small_config();
+    let mut tensors = random_model(&cfg, 1);
+    tensors.insert(
+        "out.bias".into(),
+        Tensor::zeros(5, DType::F32, &Device::Cpu).unwrap(),
+    );
+    let e = read_model_bytes(&raw_file(&tensors, meta(&cfg))).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "tensor `out.bias` has shape [5], the config needs [24]"
+    );
+}
+
+#[test]
+fn config_that_disagrees_with_tensors_is_reported() {
+    let cfg = small_config();
+    let tensors = random_model(&cfg, 1);
+    let mut wrong = cfg.clone();
+    wrong.hidden = 16;
+    let e = read_model_bytes(&raw_file(&tensors, meta(&wrong))).unwrap_err();
+    assert!(matches!(e, ModelError::WrongShape { .. }), "{e}");
+    assert!(e.to_string().contains("lstm.weight_ih_l0"), "{e}");
+}
+
+#[test]
+fn truncated_file_is_reported() {
+    let cfg = small_config();
+    let bytes = model_bytes(&cfg, &random_model(&cfg, 1)).unwrap();
+    let e = read_model_bytes(&bytes[..bytes.len() - 10]).unwrap_err();
+    assert!(matches!(e, ModelError::NotSafetensors(_)), "{e}");
+}
+
+#[test]
+fn not_safetensors_is_reported() {
+    let e = read_model_bytes(b"MThd this is a MIDI file, not a model").unwrap_err();
+    assert!(
+        e.to_string().starts_with("not a safetensors model file"),
+        "{e}"
+    );
+    let e = read_model_bytes(b"").unwrap_err();
+    assert!(matches!(e, ModelError::NotSafetensors(_)), "{e}");
+}
+
+#[test]
+fn missing_and_invalid_config_are_reported() {
+    let cfg = small_config();
+    let tensors = random_model(&cfg, 1);
+    let e = read_model_bytes(&raw_file(&tensors, None)).unwrap_err();
+    assert!(matches!(e, ModelError::MissingConfig), "{e}");
+    let bad = Some(HashMap::from([(
+        CONFIG_KEY.to_string(),
+        "{\"layers\": 2".to_string(),
+    )]));
+    let e = read_model_bytes(&raw_file(&tensors, bad)).unwrap_err();
+    assert!(matches!(e, ModelError::BadConfig(_)), "{e}");
+    let mut zero = cfg.clone();
+    zero.layers = 0;
+    let e = read_model_bytes(&raw_file(&tensors, meta(&zero))).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "model config is not valid: layers is 0, must be 1..=8"
+    );
+}
+
+#[test]
+fn wrong_dtype_is_reported() {
+    let cfg = small_config();
+    let mut tensors = random_model(&cfg, 1);
+    let t = tensors["out.bias"].to_dtype(DType::F64).unwrap();
+    tensors.insert("out.bias".into(), t);
+    let e = read_model_bytes(&raw_file(&tensors, meta(&cfg))).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "tensor `out.bias` is F64, PhraseGen needs F32"
+    );
+}
+
+/// Random sparse 0/1 frames, like piano-roll input.
+fn random_frames(steps: usize, width: usize, seed: u64) -> Vec<f32> {
+    let mut x = seed;
+    (0..steps * width)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if (x >> 33) % 7 == 0 {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn fast_engine_matches_candle_within_1e5() {
+    for (layers, hidden, repr) in [
+        (1, 16, Representation::ActiveOnly),
+        (2, 32, Representation::ActiveAndOnset),
+        (3, 8, Representation::ActiveAndOnset),
+    ] {
+        let cfg = ModelConfig {
+            layers,
+            hidden,
+            representation: repr,
+            ..small_config()
+        };
+        let tensors = random_model(&cfg, 7 + layers as u64);
+        let candle = PhraseModel::from_tensors(&cfg, &tensors).unwrap();
+        let fast = FastLstm::from_tensors(&cfg, &tensors).unwrap();
+        let (steps, f) = (40, cfg.frame_size());
+        let frames = random_frames(steps, f, layers as u64);
+        let x = Tensor::from_vec(frames.clone(), (1, steps, f), &Device::Cpu).unwrap();
+        let mut cstate = candle.zero_state(1).unwrap();
+        let probs = candle_nn::ops::sigmoid(&candle.forward(&x, &mut cstate).unwrap())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let mut state = fast.state(1);
+        let mut worst = 0.0f32;
+        for t in 0..steps {
+            fast.step(&frames[t * f..(t + 1) * f], &mut state);
+            for k in 0..f {
+                let p = phrasegen::infer::sigmoid(state.logits[k]);
+                worst = worst.max((p - probs[t * f + k]).abs());
+            }
+        }
+        assert!(worst < 1e-5, "layers {layers}: max difference {worst}");
+    }
+}
+
+#[test]
+fn simd_and_portable_paths_agree_bit_for_bit() {
+    let cfg = ModelConfig {
+        hidden: 40,
+        ..small_config()
+    };
+    let fast = FastLstm::from_tensors(&cfg, &random_model(&cfg, 11)).unwrap();
+    let f = cfg.frame_size();
+    let frames = random_frames(30, f * 3, 5);
+    let (mut a, mut b) = (fast.state(3), fast.state(3));
+    for t in 0..30 {
+        let x = &frames[t * 3 * f..(t + 1) * 3 * f];
+        fast.step(x, &mut a);
+        fast.step_portable(x, &mut b);
+        let same = a
+            .logits
+            .iter()
+            .zip(&b.logits)
+            .all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "step {t}");
+    }
+}
+
+#[test]
+fn batched_sequences_equal_single_ones() {
+    let cfg = small_config();
+    let fast = FastLstm::from_tensors(&cfg, &random_model(&cfg, 2)).unwrap();
+    let f = cfg.frame_size();
+    let frames = random_frames(20, f * 2, 9);
+    let mut both = fast.state(2);
+    let mut second = fast.state(1);
+    for t in 0..20 {
+        let x = &frames[t * 2 * f..(t + 1) * 2 * f];
+        fast.step(x, &mut both);
+        fast.step(&x[f..], &mut second);
+        assert_eq!(&both.logits[f..], &second.logits[..], "step {t}");
+    }
+}
