@@ -12,3 +12,4 @@ pub mod plugin;
 pub mod roll;
 pub mod sample;
 pub mod scale;
+pub mod train;

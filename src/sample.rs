@@ -84,9 +84,10 @@ pub enum GenerateError {
     },
 }
 
-/// The seed of variation `index`: variation 0 uses the seed itself.
+/// The seed of variation `index`: `seed + index`, so `--seed` of any variation alone
+/// reproduces it exactly.
 pub fn variation_seed(seed: u64, index: usize) -> u64 {
-    seed.wrapping_add((index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    seed.wrapping_add(index as u64)
 }
 
 /// Generates one phrase.
@@ -175,8 +176,14 @@ pub fn generate_variations(
             let roll = &mut rolls[b];
             let prev = if t > 0 { roll.active[t - 1] } else { 0 };
             let (active, onset) = if let Some((earlier, _)) = kept_frame {
-                // Kept bars are copied, and what they start stays separate from what came before.
-                let bar_start = t % steps_per_bar == 0;
+                // Kept bars are copied; a kept run of bars starts its own notes, separate
+                // from the re-rolled bar before it.
+                let previous_kept = bar > 0
+                    && params
+                        .keep_bars
+                        .as_ref()
+                        .is_some_and(|(_, m)| m & (1 << (bar - 1)) != 0);
+                let bar_start = t % steps_per_bar == 0 && !previous_kept;
                 let a = earlier.active[t];
                 let o = earlier.onset[t] | if bar_start { a } else { 0 };
                 // Keep the random stream in step so re-rolled bars do not depend on the mask.

@@ -4,7 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod eval;
+pub mod generate;
 pub mod inspect;
+pub mod train;
 
 /// PhraseGen: generate musical phrases with a neural network, as MIDI files.
 #[derive(Debug, Parser)]
@@ -17,14 +20,23 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check MIDI files and describe them: tempo, time signature, length, notes, channels.
+    /// Generate a phrase and write it as a MIDI file (the built-in model needs no files).
+    Generate(generate::Args),
     Inspect(inspect::Args),
+    /// Train a model on a folder of MIDI files (writes the model, a loss log and a loss plot).
+    Train(train::Args),
+    /// Measure a model on held-out MIDI files: NLL in nats per step and frame accuracy.
+    Eval(eval::Args),
 }
 
 /// Parses the command line and runs the subcommand; errors are printed, never panicked.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Generate(args) => generate::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
     };
     match result {
         Ok(code) => code,

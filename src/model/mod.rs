@@ -7,6 +7,7 @@
 //! `phrasegen` holds the [`ModelConfig`] as JSON.
 
 pub mod config;
+pub mod default;
 pub mod error;
 pub mod file;
 pub mod lstm;

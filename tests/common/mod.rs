@@ -1,6 +1,8 @@
 //! Hand-made MIDI bytes for tests: exact control over every byte, including broken ones.
 #![allow(dead_code)]
 
+pub mod models;
+
 /// A variable-length quantity as MIDI writes delta times.
 pub fn vlq(mut v: u32) -> Vec<u8> {
     let mut bytes = vec![(v & 0x7f) as u8];

@@ -1,0 +1,191 @@
+//! `phrasegen generate -o generated.mid`: the main job, with the embedded model by default.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::infer::FastLstm;
+use crate::midi::{self, ImportOptions};
+use crate::phrase::TimeSignature;
+use crate::roll::PitchRange;
+use crate::sample::{generate_variations, variation_seed, GenerateParams};
+use crate::scale::{parse_key, Scale, ScaleKind};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where to write the MIDI file (with --variations N: NAME-1.mid ... NAME-N.mid).
+    #[arg(short, long, default_value = "generated.mid")]
+    pub output: PathBuf,
+    /// A model file (.safetensors) made by `phrasegen train`; default: the built-in
+    /// Bach chorale model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Creativity: low values (0.3) play it safe, 1.0 follows the model, high values (2.0)
+    /// take risks. Range 0.05 to 3.
+    #[arg(short, long, default_value_t = 1.0)]
+    pub temperature: f32,
+    /// Length of the phrase in bars.
+    #[arg(short, long, default_value_t = 4)]
+    pub bars: u32,
+    /// Tempo written into the file, in BPM.
+    #[arg(long, default_value_t = 120.0)]
+    pub tempo: f64,
+    /// Time signature, e.g. 4/4, 3/4, 6/8.
+    #[arg(long, default_value = "4/4", value_parser = parse_time_signature)]
+    pub time_signature: TimeSignature,
+    /// Random seed: the same seed and settings give the same phrase. Default: a new one
+    /// each run (printed, so you can get it back).
+    #[arg(short, long)]
+    pub seed: Option<u64>,
+    /// Shortest note allowed, as a fraction of a whole note: 1/16, 1/8, 1/4 ...
+    #[arg(long, default_value = "1/16", value_parser = parse_fraction)]
+    pub note_length: (u32, u32),
+    /// Key (root note) of the scale: C, F#, Bb ...
+    #[arg(long, default_value = "C")]
+    pub key: String,
+    /// Scale whose notes may sound: chromatic (all), major, minor, harmonic-minor, dorian,
+    /// mixolydian, pentatonic, minor-pentatonic, blues.
+    #[arg(long, default_value = "chromatic")]
+    pub scale: String,
+    /// Lowest and highest MIDI note, e.g. 48..84 (60 is middle C).
+    #[arg(long, value_parser = crate::cli::train::parse_range)]
+    pub pitch_range: Option<PitchRange>,
+    /// At most this many notes at once.
+    #[arg(long, default_value_t = 4)]
+    pub max_polyphony: usize,
+    /// Velocity of the notes (1-127).
+    #[arg(long, default_value_t = 96, value_parser = clap::value_parser!(u8).range(1..=127))]
+    pub velocity: u8,
+    /// A MIDI file to continue from: the model listens to it first.
+    #[arg(long, value_name = "FILE")]
+    pub primer: Option<PathBuf>,
+    /// Write this many different phrases (seeds seed, seed+1 ...), generated together.
+    #[arg(long, default_value_t = 1)]
+    pub variations: usize,
+}
+
+fn parse_time_signature(s: &str) -> Result<TimeSignature, String> {
+    let (n, d) = s.split_once('/').ok_or("write a time signature as 4/4")?;
+    let numerator: u8 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad numerator `{n}`"))?;
+    let denominator: u8 = d
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad denominator `{d}`"))?;
+    if numerator == 0 || !matches!(denominator, 1 | 2 | 4 | 8 | 16 | 32) {
+        return Err(format!("{s} is not a time signature PhraseGen can write"));
+    }
+    Ok(TimeSignature {
+        numerator,
+        denominator,
+    })
+}
+
+fn parse_fraction(s: &str) -> Result<(u32, u32), String> {
+    let (n, d) = s
+        .split_once('/')
+        .ok_or("write a note length as 1/16, 1/8 ...")?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad note length `{s}`"))?;
+    let d: u32 = d
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad note length `{s}`"))?;
+    if n == 0 || d == 0 {
+        return Err(format!("note length `{s}` must be positive"));
+    }
+    Ok((n, d))
+}
+
+/// Loads `--model` or the built-in model.
+pub fn load_model(path: Option<&Path>) -> Result<FastLstm, String> {
+    match path {
+        Some(p) => crate::model::read_model_file(p)
+            .and_then(|f| FastLstm::from_tensors(&f.config, &f.tensors))
+            .map_err(|e| format!("{}: {e}", p.display())),
+        None => crate::model::default::default_model().map_err(|e| e.to_string()),
+    }
+}
+
+/// `NAME.mid` or, for variation `i` of several, `NAME-i.mid`.
+fn output_path(base: &Path, index: usize, count: usize) -> PathBuf {
+    if count == 1 {
+        return base.to_path_buf();
+    }
+    let stem = base
+        .file_stem()
+        .map_or("generated".into(), |s| s.to_string_lossy().into_owned());
+    let ext = base
+        .extension()
+        .map_or("mid".into(), |e| e.to_string_lossy().into_owned());
+    base.with_file_name(format!("{stem}-{}.{ext}", index + 1))
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let model = load_model(args.model.as_deref())?;
+    let cfg = &model.config;
+    let spq = cfg.steps_per_quarter;
+    let (n, d) = args.note_length;
+    let min_note_steps = ((f64::from(n) / f64::from(d)) * 4.0 * f64::from(spq))
+        .round()
+        .max(1.0) as u32;
+    let primer = match &args.primer {
+        Some(p) => {
+            let imported = midi::import_file(
+                p,
+                &ImportOptions {
+                    steps_per_quarter: spq,
+                    ..ImportOptions::default()
+                },
+            )
+            .map_err(|e| format!("primer {}: {e}", p.display()))?;
+            Some(imported.phrase)
+        }
+        None => None,
+    };
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_secs() % 100_000)
+    });
+    let range = args.pitch_range.unwrap_or(PitchRange::FULL);
+    let params = GenerateParams {
+        temperature: args.temperature,
+        seed,
+        bars: args.bars,
+        time_signature: args.time_signature,
+        tempo_bpm: args.tempo,
+        min_note_steps,
+        scale: Scale::new(parse_key(&args.key)?, args.scale.parse::<ScaleKind>()?),
+        pitch_lo: range.lo,
+        pitch_hi: range.hi,
+        max_polyphony: args.max_polyphony,
+        velocity: args.velocity,
+        primer,
+        keep_bars: None,
+    };
+    let started = Instant::now();
+    let phrases =
+        generate_variations(&model, &params, args.variations.max(1)).map_err(|e| e.to_string())?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    for (i, phrase) in phrases.iter().enumerate() {
+        let path = output_path(&args.output, i, phrases.len());
+        midi::export_file(phrase, &format!("PhraseGen {}", cfg.name), &path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!(
+            "wrote {} ({} bars, {} notes, seed {}, temperature {}, {})",
+            path.display(),
+            phrase.bars,
+            phrase.notes.len(),
+            variation_seed(seed, i),
+            args.temperature,
+            params.scale
+        );
+    }
+    eprintln!("generated with model `{}` in {ms:.1} ms", cfg.name);
+    Ok(ExitCode::SUCCESS)
+}

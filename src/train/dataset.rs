@@ -1,0 +1,190 @@
+//! From a folder of MIDI files to training, validation and test piano rolls.
+//!
+//! A folder with `train/`, `valid/` and `test/` subfolders uses that split; any other folder
+//! gets a seeded 80:20 split of files (as the prototype did), the 20% serving both for model
+//! selection and for the reported figures.
+
+use std::path::{Path, PathBuf};
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use crate::midi::{self, ImportOptions};
+use crate::roll::{PianoRoll, PitchRange, Representation};
+
+/// How files become rolls.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatasetOptions {
+    pub steps_per_quarter: u32,
+    pub min_note_quarters: f64,
+    /// Seed of the 80:20 split (when the folder has no split of its own).
+    pub split_seed: u64,
+}
+
+impl Default for DatasetOptions {
+    fn default() -> Self {
+        Self {
+            steps_per_quarter: 4,
+            min_note_quarters: 0.25,
+            split_seed: 1,
+        }
+    }
+}
+
+/// Which files go where.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FileSplit {
+    pub train: Vec<PathBuf>,
+    pub valid: Vec<PathBuf>,
+    pub test: Vec<PathBuf>,
+    /// True when the folder's own train/valid/test folders were used.
+    pub predefined: bool,
+}
+
+/// Splits the MIDI files under `root`.
+pub fn split_files(root: &Path, seed: u64) -> FileSplit {
+    let sub = |name: &str| root.join(name);
+    if ["train", "valid", "test"].iter().all(|n| sub(n).is_dir()) {
+        return FileSplit {
+            train: midi::find_midi_files(&sub("train")),
+            valid: midi::find_midi_files(&sub("valid")),
+            test: midi::find_midi_files(&sub("test")),
+            predefined: true,
+        };
+    }
+    let mut files = midi::find_midi_files(root);
+    files.shuffle(&mut rand_pcg::Pcg64Mcg::seed_from_u64(seed));
+    let n_test = (files.len() as f64 * 0.2).round() as usize;
+    let n_test = if files.len() >= 2 { n_test.max(1) } else { 0 };
+    let test = files.split_off(files.len() - n_test);
+    FileSplit {
+        train: files,
+        valid: test.clone(),
+        test,
+        predefined: false,
+    }
+}
+
+/// Pieces as rolls, with what could not be read.
+#[derive(Clone, Debug, Default)]
+pub struct Dataset {
+    pub train: Vec<PianoRoll>,
+    pub valid: Vec<PianoRoll>,
+    pub test: Vec<PianoRoll>,
+    /// Files that failed, with the reason.
+    pub skipped: Vec<(PathBuf, String)>,
+    pub split: FileSplit,
+}
+
+impl Dataset {
+    /// Reads every file of the split; bad files are skipped and listed.
+    pub fn load(root: &Path, options: &DatasetOptions) -> Self {
+        let split = split_files(root, options.split_seed);
+        let import = ImportOptions {
+            steps_per_quarter: options.steps_per_quarter,
+            min_note_quarters: options.min_note_quarters,
+            keep_drums: false,
+        };
+        let mut skipped = Vec::new();
+        let mut read = |files: &[PathBuf]| {
+            let mut rolls = Vec::new();
+            for f in files {
+                match midi::import_file(f, &import) {
+                    Ok(imported) => rolls.push(PianoRoll::from_phrase(&imported.phrase)),
+                    Err(e) => skipped.push((f.clone(), e.to_string())),
+                }
+            }
+            rolls
+        };
+        let train = read(&split.train);
+        let valid = read(&split.valid);
+        let test = read(&split.test);
+        Self {
+            train,
+            valid,
+            test,
+            skipped,
+            split,
+        }
+    }
+
+    /// Lowest and highest pitch used in the training rolls.
+    pub fn pitch_range(&self) -> Option<PitchRange> {
+        let used = self
+            .train
+            .iter()
+            .flat_map(|r| r.active.iter())
+            .fold(0u128, |m, f| m | f);
+        (used != 0).then(|| PitchRange {
+            lo: used.trailing_zeros() as u8,
+            hi: 127 - used.leading_zeros() as u8,
+        })
+    }
+
+    pub fn train_frames(&self) -> usize {
+        self.train.iter().map(PianoRoll::len).sum()
+    }
+}
+
+/// A piece as model features with a silent first frame, `[1 + len, width]` row-major: the
+/// model learns to start from silence, as generation does.
+pub fn piece_features(roll: &PianoRoll, range: PitchRange, repr: Representation) -> Vec<f32> {
+    let width = range.len() * repr.planes();
+    let mut out = vec![0.0; width];
+    out.extend(roll.features(range, repr));
+    out
+}
+
+/// Shifts every pitch of a roll by `semitones`; pitches pushed off the keyboard are dropped.
+pub fn transpose(roll: &PianoRoll, semitones: i32) -> PianoRoll {
+    let shift = |f: &u128| {
+        if semitones >= 0 {
+            f.checked_shl(semitones as u32).unwrap_or(0)
+        } else {
+            f.checked_shr((-semitones) as u32).unwrap_or(0)
+        }
+    };
+    PianoRoll {
+        active: roll.active.iter().map(shift).collect(),
+        onset: roll.onset.iter().map(shift).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predefined_split_is_used_and_plain_folders_split_80_20_reproducibly() {
+        let dir = tempfile::tempdir().unwrap();
+        for s in ["train", "valid", "test"] {
+            std::fs::create_dir(dir.path().join(s)).unwrap();
+            std::fs::write(dir.path().join(s).join("a.mid"), b"x").unwrap();
+        }
+        let split = split_files(dir.path(), 1);
+        assert!(split.predefined);
+        assert_eq!(
+            (split.train.len(), split.valid.len(), split.test.len()),
+            (1, 1, 1)
+        );
+
+        let flat = tempfile::tempdir().unwrap();
+        for i in 0..10 {
+            std::fs::write(flat.path().join(format!("{i}.mid")), b"x").unwrap();
+        }
+        let a = split_files(flat.path(), 7);
+        assert!(!a.predefined);
+        assert_eq!((a.train.len(), a.test.len()), (8, 2));
+        assert_eq!(a, split_files(flat.path(), 7));
+        assert_ne!(a.test, split_files(flat.path(), 8).test);
+    }
+
+    #[test]
+    fn transposition_moves_bits() {
+        let mut roll = PianoRoll::new(2);
+        roll.add_note(60, 0, 2);
+        let up = transpose(&roll, 2);
+        assert_eq!(up.active[1], 1u128 << 62);
+        assert_eq!(transpose(&roll, -61).active[0], 0);
+    }
+}

@@ -1,0 +1,64 @@
+//! The convergence figure: train and held-out loss per epoch, as the prototype drew it.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::trainer::EpochStats;
+
+/// Draws the loss curves to a PNG.
+pub fn plot_losses(path: &Path, title: &str, history: &[EpochStats]) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
+    let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let max_epoch = history.iter().map(|h| h.epoch).max().unwrap_or(1).max(2) as f64;
+    let losses = history.iter().flat_map(|h| [h.train_loss, h.valid_loss]);
+    let (lo, hi) = losses.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = if lo < hi { (lo, hi) } else { (0.0, 1.0) };
+    let pad = (hi - lo) * 0.08;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(1f64..max_epoch, (lo - pad)..(hi + pad))
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc("loss (nats per step)")
+        .draw()
+        .map_err(|e| err(&e))?;
+    let series = [
+        (
+            "train",
+            BLUE,
+            history
+                .iter()
+                .map(|h| (h.epoch as f64, h.train_loss))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "held-out",
+            RED,
+            history
+                .iter()
+                .map(|h| (h.epoch as f64, h.valid_loss))
+                .collect(),
+        ),
+    ];
+    for (label, color, points) in series {
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}

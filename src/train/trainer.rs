@@ -1,0 +1,193 @@
+//! The training loop: random 32-step windows, Adam, held-out loss each epoch, best kept.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use indicatif::ProgressBar;
+use rand::{Rng, SeedableRng};
+
+use super::dataset::transpose;
+use super::eval::evaluate;
+use crate::infer::FastLstm;
+use crate::model::lstm::bce_nats_per_step;
+use crate::model::{ModelConfig, ModelError, PhraseModel};
+use crate::roll::PianoRoll;
+
+/// Training settings; defaults follow the prototype (Adam, 32-step windows, 30 epochs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainOptions {
+    pub model: ModelConfig,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub seq_len: usize,
+    pub learning_rate: f64,
+    pub seed: u64,
+    /// Each window is transposed by a random amount in `-n..=n` semitones (0 = off).
+    pub transpose_semitones: i32,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            model: ModelConfig::default(),
+            epochs: 30,
+            batch_size: 64,
+            seq_len: 32,
+            learning_rate: 1e-3,
+            seed: 1,
+            transpose_semitones: 0,
+        }
+    }
+}
+
+/// One epoch's figures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochStats {
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches, nats per step.
+    pub train_loss: f64,
+    /// Held-out NLL, nats per step, whole pieces.
+    pub valid_loss: f64,
+    pub valid_frame_accuracy: f64,
+    pub frames_per_s: f64,
+    pub seconds: f64,
+}
+
+/// The best model by held-out loss and the whole history.
+#[derive(Clone, Debug)]
+pub struct TrainResult {
+    pub config: ModelConfig,
+    pub tensors: HashMap<String, Tensor>,
+    pub history: Vec<EpochStats>,
+    pub best_epoch: usize,
+}
+
+/// Current variables as plain tensors (a copy, safe to keep while training goes on).
+fn snapshot(varmap: &candle_nn::VarMap) -> Result<HashMap<String, Tensor>, ModelError> {
+    let vars = varmap
+        .data()
+        .lock()
+        .map_err(|_| ModelError::Compute("variable map lock poisoned".into()))?;
+    vars.iter()
+        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+        .collect()
+}
+
+/// Fills `out` (`[seq_len + 1, width]`) with a window of `roll` starting at `start - 1`
+/// (frame -1 is the silent frame every piece starts from).
+fn window_features(roll: &PianoRoll, start: usize, cfg: &ModelConfig, out: &mut [f32]) {
+    let width = cfg.frame_size();
+    for (i, chunk) in out.chunks_exact_mut(width).enumerate() {
+        let t = start + i;
+        if t == 0 {
+            chunk.fill(0.0);
+        } else {
+            roll.frame_features(t - 1, cfg.pitch_range, cfg.representation, chunk);
+        }
+    }
+}
+
+/// Trains on `train`, selects on `valid`. `on_epoch` sees each epoch's figures and, when the
+/// epoch is the best so far, its tensors (to save a checkpoint).
+pub fn train(
+    train: &[PianoRoll],
+    valid: &[PianoRoll],
+    options: &TrainOptions,
+    progress: &ProgressBar,
+    mut on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
+) -> Result<TrainResult, String> {
+    let cfg = &options.model;
+    let seq = options.seq_len.max(1);
+    // A window needs seq + 1 frames counting the silent first one.
+    let windows: Vec<(usize, usize)> = train
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| (0..(r.len() + 1).saturating_sub(seq)).map(move |s| (i, s)))
+        .collect();
+    if windows.is_empty() {
+        return Err(format!(
+            "no training piece is longer than {seq} steps: nothing to train on"
+        ));
+    }
+    let total_frames: usize = train.iter().map(PianoRoll::len).sum();
+    let batches = (total_frames / (seq * options.batch_size)).max(1);
+    let (model, varmap) = PhraseModel::init(cfg, options.seed).map_err(|e| e.to_string())?;
+    let mut opt = AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW {
+            lr: options.learning_rate,
+            weight_decay: 0.0,
+            ..ParamsAdamW::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(options.seed);
+    let width = cfg.frame_size();
+    let mut buf = vec![0.0f32; options.batch_size * (seq + 1) * width];
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, HashMap<String, Tensor>)> = None;
+    progress.set_length((batches * options.epochs) as u64);
+
+    for epoch in 1..=options.epochs {
+        let started = Instant::now();
+        let mut loss_sum = 0.0;
+        for _ in 0..batches {
+            for chunk in buf.chunks_exact_mut((seq + 1) * width) {
+                let (piece, start) = windows[rng.random_range(0..windows.len())];
+                let k = options.transpose_semitones.max(0);
+                let shift = if k > 0 { rng.random_range(-k..=k) } else { 0 };
+                if shift == 0 {
+                    window_features(&train[piece], start, cfg, chunk);
+                } else {
+                    window_features(&transpose(&train[piece], shift), start, cfg, chunk);
+                }
+            }
+            let all = Tensor::from_slice(&buf, (options.batch_size, seq + 1, width), &Device::Cpu)
+                .map_err(|e| e.to_string())?;
+            let mut step = || -> candle_core::Result<f64> {
+                let x = all.narrow(1, 0, seq)?;
+                let y = all.narrow(1, 1, seq)?;
+                let mut state = model.zero_state(options.batch_size)?;
+                let logits = model.forward(&x, &mut state)?;
+                let loss = bce_nats_per_step(&logits, &y)?;
+                opt.backward_step(&loss)?;
+                loss.to_scalar::<f32>().map(f64::from)
+            };
+            let loss = step().map_err(|e| e.to_string())?;
+            loss_sum += loss;
+            progress.inc(1);
+            let fps = (progress.position() as f64 % batches as f64 + 1.0)
+                * (options.batch_size * seq) as f64
+                / started.elapsed().as_secs_f64().max(1e-9);
+            progress.set_message(format!("epoch {epoch} loss {loss:.3} {fps:.0} frames/s"));
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+        let tensors = snapshot(&varmap).map_err(|e| e.to_string())?;
+        let fast = FastLstm::from_tensors(cfg, &tensors).map_err(|e| e.to_string())?;
+        let held_out = if valid.is_empty() { train } else { valid };
+        let metrics = evaluate(&fast, held_out);
+        let stats = EpochStats {
+            epoch,
+            train_loss: loss_sum / batches as f64,
+            valid_loss: metrics.nll_nats_per_step,
+            valid_frame_accuracy: metrics.frame_accuracy,
+            frames_per_s: (batches * options.batch_size * seq) as f64 / train_seconds,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let improved = best.as_ref().is_none_or(|b| stats.valid_loss < b.0);
+        on_epoch(&stats, improved.then_some(&tensors))?;
+        if improved {
+            best = Some((stats.valid_loss, epoch, tensors));
+        }
+        history.push(stats);
+    }
+    let (_, best_epoch, tensors) = best.expect("at least one epoch ran");
+    Ok(TrainResult {
+        config: cfg.clone(),
+        tensors,
+        history,
+        best_epoch,
+    })
+}

@@ -1,0 +1,41 @@
+//! Small models for tests: random weights, or hand-set ones.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use candle_core::Tensor;
+use phrasegen::infer::FastLstm;
+use phrasegen::model::{ModelConfig, PhraseModel};
+use phrasegen::roll::{PitchRange, Representation};
+
+pub fn tiny_config(repr: Representation) -> ModelConfig {
+    ModelConfig {
+        name: "tiny".into(),
+        layers: 2,
+        hidden: 24,
+        representation: repr,
+        steps_per_quarter: 4,
+        pitch_range: PitchRange { lo: 48, hi: 84 },
+        training: None,
+    }
+}
+
+pub fn random_tensors(config: &ModelConfig, seed: u64) -> HashMap<String, Tensor> {
+    let (_, varmap) = PhraseModel::init(config, seed).unwrap();
+    let vars = varmap.data().lock().unwrap();
+    vars.iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect()
+}
+
+/// A random model whose output biases are raised so it plays plenty of notes.
+pub fn busy_model(repr: Representation, seed: u64) -> FastLstm {
+    let cfg = tiny_config(repr);
+    let mut tensors = random_tensors(&cfg, seed);
+    let bias = (tensors["out.bias"].clone() * 3.0).unwrap();
+    let bias = (bias - 0.5).unwrap();
+    tensors.insert("out.bias".into(), bias);
+    let w = (tensors["out.weight"].clone() * 4.0).unwrap();
+    tensors.insert("out.weight".into(), w);
+    FastLstm::from_tensors(&cfg, &tensors).unwrap()
+}
