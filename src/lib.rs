@@ -12,4 +12,5 @@ pub mod plugin;
 pub mod roll;
 pub mod sample;
 pub mod scale;
+pub mod scheduler;
 pub mod train;

@@ -51,16 +51,26 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
         transpose_semitones: 0,
     };
     let mut epochs_seen = 0;
-    let result = train(&pieces, &pieces[..2], &options, &ProgressBar::hidden(), |_, _| {
-        epochs_seen += 1;
-        Ok(())
-    })
+    let result = train(
+        &pieces,
+        &pieces[..2],
+        &options,
+        &ProgressBar::hidden(),
+        |_, _| {
+            epochs_seen += 1;
+            Ok(())
+        },
+    )
     .unwrap();
     assert_eq!(epochs_seen, 150);
     let last = result.history.last().unwrap();
     // Random guessing over 34 outputs costs 34 ln 2 = 23.6 nats per step; the pattern is
     // fully predictable after its first note.
-    assert!(last.valid_loss < 0.5, "held-out loss {:.3}", last.valid_loss);
+    assert!(
+        last.valid_loss < 0.5,
+        "held-out loss {:.3}",
+        last.valid_loss
+    );
     assert!(last.train_loss < 1.0, "train loss {:.3}", last.train_loss);
 
     let model = FastLstm::from_tensors(&result.config, &result.tensors).unwrap();
@@ -92,7 +102,8 @@ fn nll_and_frame_accuracy_match_a_hand_computation() {
         pitch_range: PitchRange { lo: 60, hi: 61 },
         training: None,
     };
-    let zeros = |shape: &[usize]| Tensor::zeros(shape, candle_core::DType::F32, &Device::Cpu).unwrap();
+    let zeros =
+        |shape: &[usize]| Tensor::zeros(shape, candle_core::DType::F32, &Device::Cpu).unwrap();
     let mut tensors = HashMap::new();
     for (name, shape) in phrasegen::model::file::expected_shapes(&cfg) {
         tensors.insert(name, zeros(&shape));
@@ -107,7 +118,11 @@ fn nll_and_frame_accuracy_match_a_hand_computation() {
     let m = evaluate(&model, &[roll]);
     let ln2 = 2f64.ln();
     let expected = ((-(0.75f64).ln() + ln2) + (-(0.25f64).ln() + ln2)) / 2.0;
-    assert!((m.nll_nats_per_step - expected).abs() < 1e-6, "{} vs {expected}", m.nll_nats_per_step);
+    assert!(
+        (m.nll_nats_per_step - expected).abs() < 1e-6,
+        "{} vs {expected}",
+        m.nll_nats_per_step
+    );
     // Pitch 60 predicted on in both frames (p > 0.5), pitch 61 never: TP 1, FP 1, FN 0.
     assert!((m.frame_accuracy - 0.5).abs() < 1e-12);
     assert_eq!(m.frames, 2);
