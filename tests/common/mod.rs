@@ -1,6 +1,7 @@
 //! Hand-made MIDI bytes for tests: exact control over every byte, including broken ones.
 #![allow(dead_code)]
 
+pub mod host;
 pub mod models;
 
 /// A variable-length quantity as MIDI writes delta times.

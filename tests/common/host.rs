@@ -1,0 +1,219 @@
+//! A test host that drives the `Plugin` the way a DAW does: activate, then `process()` block
+//! after block with a transport, collecting the note events the plugin sends.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, VecDeque};
+
+use nice_plug::context::process::SendEventError;
+use nice_plug::prelude::*;
+use phrasegen::plugin::PhraseGen;
+
+pub struct FakeActivate;
+
+impl ActivateContext<PhraseGen> for FakeActivate {
+    fn plugin_api(&self) -> PluginApi {
+        PluginApi::Clap
+    }
+    fn execute(&self, _task: ()) {}
+    fn set_latency_samples(&self, _samples: u32) {}
+    fn set_current_voice_capacity(&self, _capacity: u32) {}
+}
+
+pub struct FakeContext {
+    pub transport: Transport,
+    pub input: VecDeque<PluginNoteEvent<PhraseGen>>,
+    /// Pre-reserved so sending never allocates inside `process()`.
+    pub sent: Vec<PluginNoteEvent<PhraseGen>>,
+}
+
+impl ProcessContext<PhraseGen> for FakeContext {
+    fn plugin_api(&self) -> PluginApi {
+        PluginApi::Clap
+    }
+    fn execute_background(&self, _task: ()) {}
+    fn execute_gui(&self, _task: ()) {}
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+    fn next_event(&mut self) -> Option<PluginNoteEvent<PhraseGen>> {
+        self.input.pop_front()
+    }
+    fn try_send_event(
+        &mut self,
+        event: PluginNoteEvent<PhraseGen>,
+    ) -> Result<(), (PluginNoteEvent<PhraseGen>, SendEventError)> {
+        if self.sent.len() == self.sent.capacity() {
+            return Err((event, SendEventError::HostBufferFull));
+        }
+        self.sent.push(event);
+        Ok(())
+    }
+    fn set_latency_samples(&self, _samples: u32) {}
+    fn request_restart(&self) {}
+    fn set_current_voice_capacity(&self, _capacity: u32) {}
+}
+
+/// A note event as (absolute sample, on?, pitch, channel).
+pub type Played = (u64, bool, u8, u8);
+
+/// A host session around one plugin instance.
+pub struct Host {
+    pub plugin: PhraseGen,
+    pub sample_rate: f32,
+    pub block: usize,
+    pub tempo: f64,
+    pub playing: bool,
+    pub pos_samples: u64,
+    pub loop_beats: Option<(f64, f64)>,
+    pub ctx: FakeContext,
+    pub played: Vec<Played>,
+    channels: Vec<Vec<f32>>,
+}
+
+impl Host {
+    pub fn new(plugin: PhraseGen, sample_rate: f32, block: usize, tempo: f64) -> Self {
+        let mut host = Self {
+            plugin,
+            sample_rate,
+            block,
+            tempo,
+            playing: true,
+            pos_samples: 0,
+            loop_beats: None,
+            ctx: FakeContext {
+                transport: Transport::new(sample_rate),
+                input: VecDeque::new(),
+                sent: Vec::with_capacity(8192),
+            },
+            played: Vec::new(),
+            channels: vec![vec![0.0; 8192]; 2],
+        };
+        let layout = PhraseGen::AUDIO_IO_LAYOUTS[0];
+        let config = BufferConfig {
+            sample_rate,
+            min_buffer_size: None,
+            max_buffer_size: block as u32,
+            process_mode: ProcessMode::Realtime,
+        };
+        assert!(host.plugin.activate(&layout, &config, &mut FakeActivate));
+        host
+    }
+
+    pub fn pos_beats(&self) -> f64 {
+        self.pos_samples as f64 / f64::from(self.sample_rate) * self.tempo / 60.0
+    }
+
+    /// Runs one block (the caller may wrap `process` to check it, e.g. for allocations).
+    pub fn block_with(&mut self, run: impl FnOnce(&mut dyn FnMut())) {
+        let mut t = Transport::new(self.sample_rate);
+        t.playing = self.playing;
+        t.tempo = Some(self.tempo);
+        t.pos_beats = Some(self.pos_beats());
+        t.time_sig_numerator = Some(4);
+        t.time_sig_denominator = Some(4);
+        t.loop_range_beats = self.loop_beats;
+        self.ctx.transport = t;
+        self.ctx.sent.clear();
+        let block = self.block;
+        let mut buffer = Buffer::default();
+        let [left, right] = &mut self.channels[..] else {
+            unreachable!()
+        };
+        unsafe {
+            buffer.set_slices(block, |slices| {
+                slices.clear();
+                slices.push(&mut left[..block]);
+                slices.push(&mut right[..block]);
+            });
+        }
+        let plugin = &mut self.plugin;
+        let ctx = &mut self.ctx;
+        run(&mut || {
+            let mut aux = AuxiliaryBuffers {
+                inputs: &mut [],
+                outputs: &mut [],
+            };
+            plugin.process(&mut buffer, &mut aux, ctx);
+        });
+        for e in &self.ctx.sent {
+            let at = self.pos_samples + u64::from(e.timing());
+            match *e {
+                NoteEvent::NoteOn { key, channel, .. } => {
+                    self.played
+                        .push((at, true, key.number().unwrap(), channel.number().unwrap()))
+                }
+                NoteEvent::NoteOff { key, channel, .. } => {
+                    self.played
+                        .push((at, false, key.number().unwrap(), channel.number().unwrap()))
+                }
+                _ => {}
+            }
+        }
+        if self.playing {
+            self.pos_samples += block as u64;
+        }
+    }
+
+    pub fn block(&mut self) {
+        self.block_with(|process| process());
+    }
+
+    pub fn blocks(&mut self, n: usize) {
+        for _ in 0..n {
+            self.block();
+        }
+    }
+
+    /// Runs blocks (advancing time) until the worker has delivered phrase `id` to the audio
+    /// thread, or panics after `max_blocks`.
+    pub fn run_until_playing(&mut self, id: u64, max_blocks: usize) -> usize {
+        for i in 0..max_blocks {
+            self.block();
+            if self
+                .plugin
+                .shared()
+                .playing_id
+                .load(std::sync::atomic::Ordering::Relaxed)
+                >= id
+            {
+                return i + 1;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        panic!("phrase {id} never started playing within {max_blocks} blocks");
+    }
+}
+
+/// Sets a parameter as a host's automation does, by normalized value.
+pub fn set_normalized(param: &impl Param, normalized: f32) {
+    unsafe {
+        param.as_ptr()._internal_set_normalized_value(normalized);
+    }
+}
+
+/// The plugin's whole saved state: normalized parameter values and persisted fields.
+pub fn save_state(plugin: &PhraseGen) -> (BTreeMap<String, f32>, BTreeMap<String, String>) {
+    let params = plugin.params();
+    let values = params
+        .param_map()
+        .into_iter()
+        .map(|(id, ptr, _)| (id, unsafe { ptr.unmodulated_normalized_value() }))
+        .collect();
+    (values, params.serialize_fields())
+}
+
+/// Loads a saved state into a fresh plugin, as a host does before activating it.
+pub fn restore_state(
+    plugin: &PhraseGen,
+    state: &(BTreeMap<String, f32>, BTreeMap<String, String>),
+) {
+    let params = plugin.params();
+    for (id, ptr, _) in params.param_map() {
+        if let Some(v) = state.0.get(&id) {
+            unsafe {
+                ptr._internal_set_normalized_value(*v);
+            }
+        }
+    }
+    params.deserialize_fields(&state.1);
+}

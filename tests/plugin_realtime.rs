@@ -1,0 +1,74 @@
+//! `process()` never allocates or frees: checked by an allocator that counts any
+//! (de)allocation on the audio thread, across regeneration, transport changes, parameter
+//! automation, loops, seeks and MIDI input.
+
+mod common;
+
+use common::host::{set_normalized, Host};
+use nice_assert_no_alloc::{
+    assert_no_alloc, reset_violation_count, violation_count, AllocDisabler,
+};
+use nice_plug::midi::{Channel, Key, VoiceID};
+use nice_plug::prelude::*;
+use phrasegen::plugin::PhraseGen;
+
+#[global_allocator]
+static ALLOCATOR: AllocDisabler = AllocDisabler;
+
+#[test]
+fn process_never_allocates() {
+    let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
+    host.run_until_playing(1, 2000);
+    let shared = host.plugin.shared();
+    set_normalized(&shared.params.midi_thru, 1.0);
+    set_normalized(&shared.params.record, 1.0);
+    // The checker itself works: an allocation inside is counted.
+    reset_violation_count();
+    assert_no_alloc(|| drop(std::hint::black_box(vec![1u8; 16])));
+    assert!(
+        violation_count() > 0,
+        "the allocation checker is not active"
+    );
+    reset_violation_count();
+    let mut phrases_seen = 1;
+    for i in 0..3000u64 {
+        // Automation every block, new phrases arriving, seeks, loops, stops, input notes.
+        set_normalized(&shared.params.temperature, (i % 100) as f32 / 100.0);
+        if i % 500 == 250 {
+            set_normalized(&shared.params.swap, 0.0); // immediately
+        }
+        if i % 400 == 0 {
+            host.pos_samples = (i * 3331) % 500_000;
+        }
+        host.playing = i % 700 < 650;
+        host.loop_beats = (i % 1000 > 800).then_some((0.0, 3.0));
+        if i % 50 == 0 {
+            host.ctx.input.push_back(NoteEvent::NoteOn {
+                timing: 3,
+                voice_id: VoiceID::Wildcard,
+                channel: Channel::Number(0),
+                key: Key::Number(60),
+                velocity: 0.5,
+            });
+            host.ctx.input.push_back(NoteEvent::NoteOff {
+                timing: 200,
+                voice_id: VoiceID::Wildcard,
+                channel: Channel::Number(0),
+                key: Key::Number(60),
+                velocity: 0.0,
+            });
+        }
+        host.block_with(|process| assert_no_alloc(process));
+        if i % 20 == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        phrases_seen =
+            phrases_seen.max(shared.playing_id.load(std::sync::atomic::Ordering::Relaxed));
+    }
+    assert!(
+        phrases_seen >= 3,
+        "regeneration happened during the run ({phrases_seen} phrases)"
+    );
+    assert!(host.played.len() > 100);
+    assert_eq!(violation_count(), 0, "process() allocated or freed memory");
+}
