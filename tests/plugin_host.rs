@@ -270,3 +270,27 @@ fn played_notes_are_recorded_as_the_primer_and_passed_through() {
     // Stopping the recording makes a new phrase that continues what was played.
     host.run_until_playing(2, 2000);
 }
+
+#[test]
+fn the_cli_exports_the_phrase_of_a_saved_plugin_state() {
+    let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
+    host.run_until_playing(1, 2000);
+    let (_, fields) = save_state(&host.plugin);
+    let state = serde_json::json!({"version": "0.1.0", "params": {}, "fields": fields});
+    let dir = tempfile::tempdir().unwrap();
+    let state_path = dir.path().join("state.json");
+    std::fs::write(&state_path, state.to_string()).unwrap();
+    let out_path = dir.path().join("clip.mid");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_phrasegen"))
+        .args(["export-state"])
+        .arg(&state_path)
+        .arg("-o")
+        .arg(&out_path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let saved = host.plugin.shared().params.phrase.read().clone().unwrap();
+    let back = phrasegen::midi::import_file(&out_path, &Default::default()).unwrap();
+    assert_eq!(back.phrase.notes, saved.notes);
+    assert_eq!(back.phrase.bars, saved.bars);
+}

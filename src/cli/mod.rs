@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod eval;
+pub mod export_state;
 pub mod generate;
 pub mod inspect;
 pub mod train;
@@ -23,6 +24,8 @@ pub enum Command {
     /// Generate a phrase and write it as a MIDI file (the built-in model needs no files).
     Generate(generate::Args),
     Inspect(inspect::Args),
+    /// Write the phrase saved in a plugin state (JSON) as a MIDI file.
+    ExportState(export_state::Args),
     /// Train a model on a folder of MIDI files (writes the model, a loss log and a loss plot).
     Train(train::Args),
     /// Measure a model on held-out MIDI files: NLL in nats per step and frame accuracy.
@@ -36,6 +39,7 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Train(args) => train::run(args),
+        Command::ExportState(args) => export_state::run(args),
         Command::Eval(args) => eval::run(args),
     };
     match result {

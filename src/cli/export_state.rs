@@ -1,0 +1,80 @@
+//! `phrasegen export-state STATE.json -o clip.mid`: the phrase saved in a plugin state, as MIDI.
+//!
+//! Accepts the plugin's state JSON as nice-plug writes it (`{"params": ..., "fields":
+//! {"phrase": "<phrase JSON>"}}`, what hosts store in their projects), or a bare phrase JSON.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::phrase::Phrase;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The plugin state (JSON) or a phrase saved as JSON.
+    pub state: PathBuf,
+    /// The MIDI file to write.
+    #[arg(short, long, default_value = "phrase.mid")]
+    pub output: PathBuf,
+}
+
+/// Finds the phrase in a state document.
+pub fn phrase_from_state(text: &str) -> Result<Phrase, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let phrase_value = match value.pointer("/fields/phrase") {
+        Some(serde_json::Value::String(inner)) => {
+            serde_json::from_str(inner).map_err(|e| format!("the saved phrase is damaged: {e}"))?
+        }
+        Some(_) => return Err("the state's `phrase` field is not a string".into()),
+        None => value,
+    };
+    match serde_json::from_value::<Option<Phrase>>(phrase_value) {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err("the state holds no phrase yet (the plugin never generated one)".into()),
+        Err(e) => Err(format!("no phrase found in the state: {e}")),
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let text = std::fs::read_to_string(&args.state)
+        .map_err(|e| format!("cannot read {}: {e}", args.state.display()))?;
+    let phrase = phrase_from_state(&text).map_err(|e| format!("{}: {e}", args.state.display()))?;
+    crate::midi::export_file(&phrase, "PhraseGen", &args.output)
+        .map_err(|e| format!("cannot write {}: {e}", args.output.display()))?;
+    println!(
+        "wrote {} ({} bars, {} notes)",
+        args.output.display(),
+        phrase.bars,
+        phrase.notes.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_plugin_state_and_a_bare_phrase() {
+        let mut p = Phrase::default();
+        p.notes.push(crate::phrase::Note {
+            start_step: 2,
+            pitch: 62,
+            length_steps: 3,
+            velocity: 80,
+        });
+        let inner = serde_json::to_string(&Some(p.clone())).unwrap();
+        let state =
+            serde_json::json!({"version": "0.1.0", "params": {}, "fields": {"phrase": inner}});
+        assert_eq!(phrase_from_state(&state.to_string()).unwrap(), p);
+        assert_eq!(
+            phrase_from_state(&serde_json::to_string(&p).unwrap()).unwrap(),
+            p
+        );
+        let empty = serde_json::json!({"fields": {"phrase": "null"}});
+        assert!(phrase_from_state(&empty.to_string())
+            .unwrap_err()
+            .contains("no phrase yet"));
+        assert!(phrase_from_state("{").unwrap_err().starts_with("not JSON"));
+    }
+}
