@@ -21,19 +21,8 @@ fn small_config() -> ModelConfig {
     }
 }
 
-fn tensors_of(varmap: &candle_nn::VarMap) -> HashMap<String, Tensor> {
-    varmap
-        .data()
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-        .collect()
-}
-
 fn random_model(config: &ModelConfig, seed: u64) -> HashMap<String, Tensor> {
-    let (_, varmap) = PhraseModel::init(config, seed).unwrap();
-    tensors_of(&varmap)
+    PhraseModel::init_tensors(config, seed).unwrap()
 }
 
 #[test]

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod eval;
 pub mod export_state;
 pub mod generate;
@@ -24,6 +25,9 @@ pub enum Command {
     /// Generate a phrase and write it as a MIDI file (the built-in model needs no files).
     Generate(generate::Args),
     Inspect(inspect::Args),
+    /// Measure generation speed, model loading and process() cost (and the PyTorch
+    /// reference side by side when Python with torch is available).
+    Bench(bench::Args),
     /// Write the phrase saved in a plugin state (JSON) as a MIDI file.
     ExportState(export_state::Args),
     /// Train a model on a folder of MIDI files (writes the model, a loss log and a loss plot).
@@ -40,6 +44,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Train(args) => train::run(args),
         Command::ExportState(args) => export_state::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Eval(args) => eval::run(args),
     };
     match result {

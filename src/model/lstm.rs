@@ -135,6 +135,19 @@ impl PhraseModel {
         Ok((Self::new(config, vb)?, varmap))
     }
 
+    /// Freshly initialized weights as plain tensors (see [`Self::init`]).
+    pub fn init_tensors(
+        config: &ModelConfig,
+        seed: u64,
+    ) -> candle_core::Result<HashMap<String, Tensor>> {
+        let (_, varmap) = Self::init(config, seed)?;
+        let vars = varmap.data().lock().expect("fresh VarMap lock");
+        Ok(vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+            .collect())
+    }
+
     /// A model over loaded tensors.
     pub fn from_tensors(
         config: &ModelConfig,

@@ -13,6 +13,7 @@ use nice_plug::prelude::*;
 
 pub mod export;
 pub mod params;
+pub mod test_host;
 pub mod worker;
 
 use crate::scheduler::{EventBuffer, PlaybackPhrase, Scheduler, TransportSnapshot};

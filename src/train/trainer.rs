@@ -89,6 +89,58 @@ fn window_features(roll: &PianoRoll, start: usize, cfg: &ModelConfig, out: &mut 
     }
 }
 
+/// One optimizer step on `batch` `[batch, seq + 1, width]`: frames `0..seq` predict
+/// `1..=seq`. Returns the loss in nats per step.
+fn train_step(model: &PhraseModel, opt: &mut AdamW, batch: &Tensor) -> candle_core::Result<f64> {
+    let (b, t, _) = batch.dims3()?;
+    let x = batch.narrow(1, 0, t - 1)?;
+    let y = batch.narrow(1, 1, t - 1)?;
+    let mut state = model.zero_state(b)?;
+    let logits = model.forward(&x, &mut state)?;
+    let loss = bce_nats_per_step(&logits, &y)?;
+    opt.backward_step(&loss)?;
+    loss.to_scalar::<f32>().map(f64::from)
+}
+
+/// Training speed in frames per second on random frames (5% of notes on), as the PyTorch
+/// reference measures it: `batches` timed steps after 3 warm-up steps.
+pub fn training_throughput(
+    config: &ModelConfig,
+    batch_size: usize,
+    seq_len: usize,
+    batches: usize,
+) -> Result<f64, String> {
+    let (model, varmap) = PhraseModel::init(config, 1).map_err(|e| e.to_string())?;
+    let mut opt = AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW {
+            lr: 1e-3,
+            weight_decay: 0.0,
+            ..ParamsAdamW::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0);
+    let n = batch_size * (seq_len + 1) * config.frame_size();
+    let data: Vec<f32> = (0..n)
+        .map(|_| if rng.random_bool(0.05) { 1.0 } else { 0.0 })
+        .collect();
+    let batch = Tensor::from_vec(
+        data,
+        (batch_size, seq_len + 1, config.frame_size()),
+        &Device::Cpu,
+    )
+    .map_err(|e| e.to_string())?;
+    for _ in 0..3 {
+        train_step(&model, &mut opt, &batch).map_err(|e| e.to_string())?;
+    }
+    let started = Instant::now();
+    for _ in 0..batches {
+        train_step(&model, &mut opt, &batch).map_err(|e| e.to_string())?;
+    }
+    Ok((batches * batch_size * seq_len) as f64 / started.elapsed().as_secs_f64())
+}
+
 /// Trains on `train`, selects on `valid`. `on_epoch` sees each epoch's figures and, when the
 /// epoch is the best so far, its tensors (to save a checkpoint).
 pub fn train(
@@ -146,16 +198,7 @@ pub fn train(
             }
             let all = Tensor::from_slice(&buf, (options.batch_size, seq + 1, width), &Device::Cpu)
                 .map_err(|e| e.to_string())?;
-            let mut step = || -> candle_core::Result<f64> {
-                let x = all.narrow(1, 0, seq)?;
-                let y = all.narrow(1, 1, seq)?;
-                let mut state = model.zero_state(options.batch_size)?;
-                let logits = model.forward(&x, &mut state)?;
-                let loss = bce_nats_per_step(&logits, &y)?;
-                opt.backward_step(&loss)?;
-                loss.to_scalar::<f32>().map(f64::from)
-            };
-            let loss = step().map_err(|e| e.to_string())?;
+            let loss = train_step(&model, &mut opt, &all).map_err(|e| e.to_string())?;
             loss_sum += loss;
             progress.inc(1);
             let fps = (progress.position() as f64 % batches as f64 + 1.0)

@@ -1,7 +1,11 @@
 //! Hand-made MIDI bytes for tests: exact control over every byte, including broken ones.
 #![allow(dead_code)]
 
-pub mod host;
+/// The DAW-imitating host lives in the library so `phrasegen bench` can use it too.
+#[allow(unused_imports)]
+pub mod host {
+    pub use phrasegen::plugin::test_host::*;
+}
 pub mod models;
 
 /// A variable-length quantity as MIDI writes delta times.

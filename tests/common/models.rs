@@ -21,11 +21,7 @@ pub fn tiny_config(repr: Representation) -> ModelConfig {
 }
 
 pub fn random_tensors(config: &ModelConfig, seed: u64) -> HashMap<String, Tensor> {
-    let (_, varmap) = PhraseModel::init(config, seed).unwrap();
-    let vars = varmap.data().lock().unwrap();
-    vars.iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-        .collect()
+    PhraseModel::init_tensors(config, seed).unwrap()
 }
 
 /// A random model whose output biases are raised so it plays plenty of notes.

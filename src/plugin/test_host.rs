@@ -1,12 +1,12 @@
-//! A test host that drives the `Plugin` the way a DAW does: activate, then `process()` block
-//! after block with a transport, collecting the note events the plugin sends.
-#![allow(dead_code)]
+//! A host that drives the `Plugin` the way a DAW does: activate, then `process()` block after
+//! block with a transport, collecting the note events the plugin sends. Used by the
+//! integration tests and by `phrasegen bench` to time `process()`.
 
 use std::collections::{BTreeMap, VecDeque};
 
+use super::PhraseGen;
 use nice_plug::context::process::SendEventError;
 use nice_plug::prelude::*;
-use phrasegen::plugin::PhraseGen;
 
 pub struct FakeActivate;
 
@@ -71,6 +71,7 @@ pub struct Host {
 }
 
 impl Host {
+    /// Activates `plugin` and prepares blocks of `block` samples (at most 8192).
     pub fn new(plugin: PhraseGen, sample_rate: f32, block: usize, tempo: f64) -> Self {
         let mut host = Self {
             plugin,
@@ -119,6 +120,7 @@ impl Host {
         let [left, right] = &mut self.channels[..] else {
             unreachable!()
         };
+        // SAFETY: the slices live in `self.channels` for the whole call and are `block` long.
         unsafe {
             buffer.set_slices(block, |slices| {
                 slices.clear();
@@ -186,6 +188,7 @@ impl Host {
 
 /// Sets a parameter as a host's automation does, by normalized value.
 pub fn set_normalized(param: &impl Param, normalized: f32) {
+    // SAFETY: the parameter outlives this call.
     unsafe {
         param.as_ptr()._internal_set_normalized_value(normalized);
     }

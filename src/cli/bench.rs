@@ -1,0 +1,237 @@
+//! `phrasegen bench`: the speed figures users feel, side by side with the prototype's PyTorch
+//! network when Python with torch is available.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use crate::infer::FastLstm;
+use crate::model::default::DEFAULT_MODEL_BYTES;
+use crate::model::ModelConfig;
+use crate::plugin::test_host::Host;
+use crate::plugin::PhraseGen;
+use crate::roll::{PitchRange, Representation};
+use crate::sample::{generate, generate_variations, GenerateParams};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Python interpreter that has torch (e.g. .venv/bin/python).
+    #[arg(long, default_value = "python3")]
+    pub python: PathBuf,
+    /// The PyTorch reference script.
+    #[arg(long, default_value = "../shared/reference/seed_lstm.py")]
+    pub reference: PathBuf,
+    /// Timed repetitions per figure (the median is reported).
+    #[arg(long, default_value_t = 15)]
+    pub reps: usize,
+    /// Skip the training-throughput rows (they take the longest).
+    #[arg(long)]
+    pub no_train: bool,
+}
+
+/// Median wall time of `f` over `reps` runs (after one warm-up), in milliseconds.
+pub fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// A 512-step phrase on the model's grid: 32 bars of 4/4 at 4 steps per quarter.
+fn phrase_params(model: &FastLstm) -> GenerateParams {
+    let steps_per_bar = 4 * model.config.steps_per_quarter;
+    GenerateParams {
+        bars: 512 / steps_per_bar,
+        seed: 7,
+        ..GenerateParams::default()
+    }
+}
+
+/// Runs the reference script and returns its JSON line.
+fn reference(args: &Args, mode_args: &[&str]) -> Result<serde_json::Value, String> {
+    let out = Command::new(&args.python)
+        .arg(&args.reference)
+        .args(mode_args)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", args.python.display()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(err.lines().last().unwrap_or("failed").to_string());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("");
+    serde_json::from_str(line).map_err(|e| format!("unexpected output `{line}`: {e}"))
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let mut rows: Vec<(String, String, String, String)> = Vec::new();
+    let model = FastLstm::from_model_bytes(DEFAULT_MODEL_BYTES).map_err(|e| e.to_string())?;
+    let cfg = model.config.clone();
+    println!(
+        "default model: {} ({} x {}, {} inputs), {} repetitions, 1 thread unless stated",
+        cfg.name,
+        cfg.layers,
+        cfg.hidden,
+        cfg.frame_size(),
+        args.reps
+    );
+
+    let load_ms = median_ms(args.reps, || {
+        std::hint::black_box(FastLstm::from_model_bytes(DEFAULT_MODEL_BYTES).unwrap());
+    });
+    rows.push((
+        "model load (embedded default)".into(),
+        format!("{load_ms:.2} ms"),
+        "-".into(),
+        "target < 50 ms".into(),
+    ));
+
+    let params = phrase_params(&model);
+    let one_ms = median_ms(args.reps, || {
+        std::hint::black_box(generate(&model, &params).unwrap());
+    });
+    // The reference's network: 128 pitches in and out, same layers and hidden size.
+    let ref_cfg = ModelConfig {
+        name: "reference-shape".into(),
+        representation: Representation::ActiveOnly,
+        pitch_range: PitchRange::FULL,
+        steps_per_quarter: 4,
+        ..cfg.clone()
+    };
+    let ref_tensors =
+        crate::model::PhraseModel::init_tensors(&ref_cfg, 1).map_err(|e| e.to_string())?;
+    let ref_model = FastLstm::from_tensors(&ref_cfg, &ref_tensors).map_err(|e| e.to_string())?;
+    let ref_shape_ms = median_ms(args.reps, || {
+        std::hint::black_box(generate(&ref_model, &phrase_params(&ref_model)).unwrap());
+    });
+    let eight_ms = median_ms(args.reps, || {
+        std::hint::black_box(generate_variations(&model, &params, 8).unwrap());
+    });
+
+    let torch_gen = reference(
+        &args,
+        &[
+            "gen",
+            "--steps",
+            "512",
+            "--layers",
+            &cfg.layers.to_string(),
+            "--hidden",
+            &cfg.hidden.to_string(),
+            "--threads",
+            "1",
+            "--no-mkldnn",
+            "--reps",
+            &args.reps.to_string(),
+        ],
+    );
+    let (torch_col, ratio_col) = match &torch_gen {
+        Ok(v) => {
+            let ms = v["ms_per_phrase"].as_f64().unwrap_or(f64::NAN);
+            (
+                format!("{ms:.2} ms"),
+                format!("{:.1}x faster (target >= 4x)", ms / ref_shape_ms),
+            )
+        }
+        Err(e) => ("n/a".into(), format!("reference not run: {e}")),
+    };
+    rows.push((
+        "512-step phrase, default model".into(),
+        format!("{one_ms:.2} ms"),
+        "-".into(),
+        "target < 25 ms".into(),
+    ));
+    rows.push((
+        "512-step phrase, reference shape (128 pitches)".into(),
+        format!("{ref_shape_ms:.2} ms"),
+        torch_col,
+        ratio_col,
+    ));
+    rows.push((
+        "8 variations of 512 steps, batched".into(),
+        format!("{eight_ms:.2} ms"),
+        "-".into(),
+        format!("{:.2}x one phrase (target < 2x)", eight_ms / one_ms),
+    ));
+
+    // process() with a phrase playing and nothing pending.
+    let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
+    host.run_until_playing(1, 5000);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    host.blocks(10);
+    let mut per_block: Vec<f64> = (0..2000)
+        .map(|_| {
+            let mut elapsed = 0.0;
+            host.block_with(|process| {
+                let t = Instant::now();
+                process();
+                elapsed = t.elapsed().as_secs_f64() * 1e6;
+            });
+            elapsed
+        })
+        .collect();
+    per_block.sort_by(f64::total_cmp);
+    rows.push((
+        "process() per 512-sample block".into(),
+        format!("{:.2} us (p99 {:.2} us)", per_block[1000], per_block[1980]),
+        "-".into(),
+        "target < 5 us".into(),
+    ));
+
+    if !args.no_train {
+        let train_cfg = ModelConfig {
+            name: "bench".into(),
+            ..ref_cfg.clone()
+        };
+        std::env::set_var("RAYON_NUM_THREADS", "2");
+        let ours = crate::train::trainer::training_throughput(&train_cfg, 64, 32, 10)?;
+        let torch_train = reference(
+            &args,
+            &[
+                "train",
+                "--layers",
+                &cfg.layers.to_string(),
+                "--hidden",
+                &cfg.hidden.to_string(),
+                "--threads",
+                "2",
+                "--batches",
+                "10",
+            ],
+        );
+        let (t_col, r_col) = match &torch_train {
+            Ok(v) => {
+                let fps = v["frames_per_s"].as_f64().unwrap_or(f64::NAN);
+                (
+                    format!("{fps:.0} frames/s"),
+                    format!("{:.2}x the reference", ours / fps),
+                )
+            }
+            Err(e) => ("n/a".into(), format!("reference not run: {e}")),
+        };
+        rows.push((
+            "training, batch 64 x 32 steps, 2 threads".into(),
+            format!("{ours:.0} frames/s"),
+            t_col,
+            r_col,
+        ));
+    }
+
+    println!("\n| measure | PhraseGen | PyTorch reference | ratio / target |\n|---|---|---|---|");
+    for (a, b, c, d) in &rows {
+        println!("| {a} | {b} | {c} | {d} |");
+    }
+    if torch_gen.is_err() {
+        println!(
+            "\nFor the side-by-side figures: python3 -m venv .venv && .venv/bin/pip install torch, \
+             then phrasegen bench --python .venv/bin/python"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
