@@ -4,6 +4,7 @@
 //! the plugin; `plugin` is thin glue on top, and `cli` drives the same core from a shell.
 
 pub mod cli;
+pub mod editor;
 pub mod infer;
 pub mod midi;
 pub mod model;

@@ -138,12 +138,28 @@ impl Plugin for PhraseGen {
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
-    type Editor = ();
+    type Editor = nice_plug_egui::EguiEditor<crate::editor::EditorApp>;
     type SysExMessage = ();
     type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        let (width, height) = *self.params.editor_size.read();
+        nice_plug_egui::create_egui_editor(
+            nice_plug_egui::EguiEditorState::from_size(
+                nice_plug::editor::dpi::LogicalSize::new(
+                    width.max(600) as f32,
+                    height.max(400) as f32,
+                ),
+                1.0,
+            ),
+            nice_plug_egui::RepaintNotifier::new(),
+            nice_plug_egui::EguiNiceSettings::new().with_tile("PhraseGen"),
+            crate::editor::EditorApp::new(self.shared.clone()),
+        )
     }
 
     fn activate(

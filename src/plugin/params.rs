@@ -196,6 +196,9 @@ pub struct PhraseGenParams {
     /// A user's model file; `None` is the built-in model.
     #[persist = "model_path"]
     pub model_path: Arc<RwLock<Option<String>>>,
+    /// The editor window's size in logical pixels, kept with the project.
+    #[persist = "editor_size"]
+    pub editor_size: Arc<RwLock<(u32, u32)>>,
 }
 
 impl Default for PhraseGenParams {
@@ -250,6 +253,7 @@ impl Default for PhraseGenParams {
             }),
             phrase: Arc::new(RwLock::new(None)),
             model_path: Arc::new(RwLock::new(None)),
+            editor_size: Arc::new(RwLock::new((900, 600))),
         }
     }
 }

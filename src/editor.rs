@@ -1,0 +1,310 @@
+//! The plugin window (egui): every parameter, the phrase as a piano roll with a playhead,
+//! Generate / Lock / Export, the model picker and a status line.
+//!
+//! Drawing goes through [`roll_view`] for all geometry, which is tested without a window.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use egui::{Color32, Pos2, Sense, Stroke};
+use nice_plug::context::gui::GuiContext;
+use nice_plug_egui::baseview::{self, WindowSize};
+use nice_plug_egui::widgets::ParamSlider;
+use nice_plug_egui::{Frame, NiceEguiApp};
+
+use crate::plugin::export::{export_dir, export_phrase};
+use crate::plugin::worker::Shared;
+
+pub mod roll_view;
+
+use roll_view::{Rect, RollGeometry};
+
+/// Editor state that lives as long as the plugin (the window may open and close).
+pub struct EditorApp {
+    shared: Arc<Shared>,
+    gui: Option<GuiContext>,
+    model_path_input: String,
+    /// Result of the last export: the path, or what went wrong.
+    export_message: Option<Result<String, String>>,
+}
+
+impl EditorApp {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        let model_path_input = shared.params.model_path.read().clone().unwrap_or_default();
+        Self {
+            shared,
+            gui: None,
+            model_path_input,
+            export_message: None,
+        }
+    }
+
+    fn choose_model(&mut self, path: Option<String>) {
+        *self.shared.params.model_path.write() = path;
+        self.shared.model_requests.fetch_add(1, Ordering::AcqRel);
+        self.shared.wake();
+    }
+
+    fn export(&mut self) {
+        let params = &self.shared.params;
+        let phrase = params.phrase.read().clone();
+        self.export_message = Some(match phrase {
+            None => Err("nothing to export yet: no phrase has been generated".into()),
+            Some(p) => {
+                let status = self.shared.status.lock().clone();
+                let label = format!(
+                    "{} {:?} {:?} seed {}",
+                    status.model_name,
+                    params.key.value(),
+                    params.scale.value(),
+                    params.seed.value()
+                );
+                export_phrase(&p, &label, &export_dir()).map(|path| path.display().to_string())
+            }
+        });
+    }
+
+    fn draw_roll(&self, ui: &mut egui::Ui) {
+        let size = egui::vec2(
+            ui.available_width(),
+            (ui.available_height() - 60.0).max(120.0),
+        );
+        let (response, painter) = ui.allocate_painter(size, Sense::hover());
+        let r = response.rect;
+        painter.rect_filled(r, 0.0, Color32::from_rgb(24, 26, 32));
+        let Some(phrase) = self.shared.params.phrase.read().clone() else {
+            painter.text(
+                r.center(),
+                egui::Align2::CENTER_CENTER,
+                "generating...",
+                egui::FontId::proportional(16.0),
+                Color32::GRAY,
+            );
+            return;
+        };
+        let area = Rect {
+            left: r.left() + 28.0,
+            top: r.top(),
+            right: r.right(),
+            bottom: r.bottom(),
+        };
+        let g = RollGeometry::fit(&phrase, area);
+        // Keyboard strip: black keys darker.
+        for pitch in g.pitch_lo..=g.pitch_hi {
+            let key = crate::phrase::Note {
+                start_step: 0,
+                pitch,
+                length_steps: 1,
+                velocity: 1,
+            };
+            if let Some(k) = g.note_rect(&key) {
+                let black = matches!(pitch % 12, 1 | 3 | 6 | 8 | 10);
+                let rect = egui::Rect::from_min_max(
+                    Pos2::new(r.left(), k.top),
+                    Pos2::new(area.left - 2.0, k.bottom),
+                );
+                painter.rect_filled(
+                    rect,
+                    0.0,
+                    if black {
+                        Color32::from_gray(40)
+                    } else {
+                        Color32::from_gray(200)
+                    },
+                );
+            }
+        }
+        for (x, bar) in g.grid_lines() {
+            let color = if bar {
+                Color32::from_gray(110)
+            } else {
+                Color32::from_gray(55)
+            };
+            painter.line_segment(
+                [Pos2::new(x, r.top()), Pos2::new(x, r.bottom())],
+                Stroke::new(1.0, color),
+            );
+        }
+        for n in &phrase.notes {
+            if let Some(nr) = g.note_rect(n) {
+                let rect = egui::Rect::from_min_max(
+                    Pos2::new(nr.left + 1.0, nr.top + 1.0),
+                    Pos2::new(nr.right - 1.0, nr.bottom - 1.0),
+                );
+                let shade = 120 + (u16::from(n.velocity) * 135 / 127) as u8;
+                painter.rect_filled(rect, 2.0, Color32::from_rgb(70, shade, 230));
+            }
+        }
+        let playing = self.shared.playing_id.load(Ordering::Relaxed);
+        let generated = self.shared.generated_id.load(Ordering::Relaxed);
+        let x = g.playhead_x(self.shared.playhead());
+        painter.line_segment(
+            [Pos2::new(x, r.top()), Pos2::new(x, r.bottom())],
+            Stroke::new(2.0, Color32::from_rgb(255, 200, 60)),
+        );
+        if generated > playing && playing > 0 || self.shared.status.lock().generating {
+            painter.text(
+                r.right_top() + egui::vec2(-8.0, 8.0),
+                egui::Align2::RIGHT_TOP,
+                "next phrase ready: starts at the chosen boundary",
+                egui::FontId::proportional(13.0),
+                Color32::from_rgb(255, 200, 60),
+            );
+        }
+        if let Some(pos) = response.hover_pos() {
+            if let Some(i) = g.hit_test(&phrase, pos.x, pos.y) {
+                let n = phrase.notes[i];
+                response.on_hover_text(format!(
+                    "{} (MIDI {}), bar {} step {}, {} steps, velocity {}",
+                    crate::midi::summary::pitch_name(n.pitch),
+                    n.pitch,
+                    n.start_step / phrase.steps_per_bar() + 1,
+                    n.start_step % phrase.steps_per_bar() + 1,
+                    n.length_steps,
+                    n.velocity
+                ));
+            }
+        }
+    }
+}
+
+impl NiceEguiApp for EditorApp {
+    fn build(
+        &mut self,
+        _ctx: egui::Context,
+        gui: GuiContext,
+        _frame: &mut Frame,
+    ) -> Result<(), baseview::HandlerError> {
+        self.gui = Some(gui);
+        Ok(())
+    }
+
+    fn resized(&mut self, new_size: WindowSize) {
+        let logical = new_size.logical;
+        *self.shared.params.editor_size.write() =
+            (logical.width.round() as u32, logical.height.round() as u32);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut Frame) {
+        let Some(gui) = self.gui.clone() else { return };
+        let setter = gui.param_setter();
+        let shared = self.shared.clone();
+        let p = &shared.params;
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(33));
+        ui.horizontal(|ui| {
+            ui.heading("PhraseGen");
+            if ui.button("Generate").clicked() {
+                setter.begin_set_parameter(&p.regenerate);
+                setter.set_parameter(&p.regenerate, !p.regenerate.value());
+                setter.end_set_parameter(&p.regenerate);
+                shared.wake();
+            }
+            let mut locked = p.lock.value();
+            if ui.toggle_value(&mut locked, "Lock").changed() {
+                setter.begin_set_parameter(&p.lock);
+                setter.set_parameter(&p.lock, locked);
+                setter.end_set_parameter(&p.lock);
+            }
+            if ui.button("Export MIDI").clicked() {
+                self.export();
+            }
+            match &self.export_message {
+                Some(Ok(path)) => {
+                    ui.label("drag from your file manager:");
+                    ui.add(
+                        egui::Label::new(egui::RichText::new(path).monospace()).selectable(true),
+                    );
+                    if ui.small_button("copy path").clicked() {
+                        ui.ctx().copy_text(path.clone());
+                    }
+                }
+                Some(Err(e)) => {
+                    ui.colored_label(Color32::LIGHT_RED, e);
+                }
+                None => {}
+            }
+        });
+        self.draw_roll(ui);
+        ui.columns(3, |cols| {
+            cols[0].label("Creativity");
+            cols[0].add(ParamSlider::for_param(&p.temperature, &setter));
+            cols[0].label("Bars");
+            cols[0].add(ParamSlider::for_param(&p.bars, &setter));
+            cols[0].label("Shortest note");
+            cols[0].add(ParamSlider::for_param(&p.note_length, &setter));
+            cols[0].label("Max voices");
+            cols[0].add(ParamSlider::for_param(&p.polyphony, &setter));
+            cols[0].label("Seed");
+            cols[0].add(ParamSlider::for_param(&p.seed, &setter));
+            cols[1].label("Key");
+            cols[1].add(ParamSlider::for_param(&p.key, &setter));
+            cols[1].label("Scale");
+            cols[1].add(ParamSlider::for_param(&p.scale, &setter));
+            cols[1].label("Lowest note");
+            cols[1].add(ParamSlider::for_param(&p.low_note, &setter));
+            cols[1].label("Highest note");
+            cols[1].add(ParamSlider::for_param(&p.high_note, &setter));
+            cols[1].label("New phrase starts");
+            cols[1].add(ParamSlider::for_param(&p.swap, &setter));
+            cols[2].label("Velocity");
+            cols[2].add(ParamSlider::for_param(&p.velocity, &setter));
+            cols[2].label("Humanize");
+            cols[2].add(ParamSlider::for_param(&p.humanize, &setter));
+            cols[2].label("MIDI channel");
+            cols[2].add(ParamSlider::for_param(&p.channel, &setter));
+            cols[2].label("Free-run tempo");
+            cols[2].add(ParamSlider::for_param(&p.tempo, &setter));
+            for (label, param) in [
+                ("Play when stopped", &p.free_run),
+                ("Record primer", &p.record),
+                ("MIDI thru", &p.midi_thru),
+            ] {
+                let mut on = param.value();
+                if cols[2].checkbox(&mut on, label).changed() {
+                    setter.begin_set_parameter(param);
+                    setter.set_parameter(param, on);
+                    setter.end_set_parameter(param);
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.label("Keep bars:");
+            let bars = p.bars.value().count() as usize;
+            for (i, lock) in p.bar_locks.iter().take(bars).enumerate() {
+                let mut keep = lock.keep.value();
+                if ui.toggle_value(&mut keep, format!("{}", i + 1)).changed() {
+                    setter.begin_set_parameter(&lock.keep);
+                    setter.set_parameter(&lock.keep, keep);
+                    setter.end_set_parameter(&lock.keep);
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.label("Model:");
+            if ui.button("built-in (Bach chorales)").clicked() {
+                self.model_path_input.clear();
+                self.choose_model(None);
+            }
+            ui.add(
+                egui::TextEdit::singleline(&mut self.model_path_input)
+                    .hint_text("path to a .safetensors model")
+                    .desired_width(320.0),
+            );
+            if ui.button("Load").clicked() && !self.model_path_input.trim().is_empty() {
+                let path = self.model_path_input.trim().to_string();
+                self.choose_model(Some(path));
+            }
+        });
+        let status = shared.status.lock().clone();
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "model {} | last generation {:.1} ms | {} bars, {} notes",
+                status.model_name, status.last_generation_ms, status.bars, status.notes
+            ));
+            for e in [status.model_error, status.error].into_iter().flatten() {
+                ui.colored_label(Color32::LIGHT_RED, e);
+            }
+        });
+    }
+}

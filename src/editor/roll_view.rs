@@ -1,0 +1,208 @@
+//! Where things go in the piano-roll view: notes to rectangles, bar and beat lines, the
+//! playhead, and which note is under the mouse. Pure geometry, so it is tested without a
+//! window.
+
+use crate::phrase::{Note, Phrase};
+
+/// A screen rectangle (left, top, right, bottom), y growing downwards.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rect {
+    pub left: f32,
+    pub top: f32,
+    pub right: f32,
+    pub bottom: f32,
+}
+
+impl Rect {
+    pub fn contains(&self, x: f32, y: f32) -> bool {
+        (self.left..self.right).contains(&x) && (self.top..self.bottom).contains(&y)
+    }
+}
+
+/// Maps a phrase onto an area: time left to right, pitch bottom to top, with a margin of a
+/// few pitches around the notes so they never touch the edges.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RollGeometry {
+    pub area: Rect,
+    pub total_steps: u32,
+    pub steps_per_quarter: u32,
+    pub steps_per_bar: u32,
+    pub pitch_lo: u8,
+    pub pitch_hi: u8,
+}
+
+impl RollGeometry {
+    /// Fits `phrase` into `area` (an empty phrase shows the octaves around middle C).
+    pub fn fit(phrase: &Phrase, area: Rect) -> Self {
+        let (lo, hi) = phrase.pitch_range().unwrap_or((60, 72));
+        let (lo, hi) = (lo.saturating_sub(2), hi.saturating_add(2).min(127));
+        // At least an octave tall, so a single note is not a full-height block.
+        let (lo, hi) = if hi - lo < 12 {
+            (lo.saturating_sub((12 - (hi - lo)) / 2), (lo + 12).min(127))
+        } else {
+            (lo, hi)
+        };
+        Self {
+            area,
+            total_steps: phrase.total_steps().max(1),
+            steps_per_quarter: phrase.steps_per_quarter.max(1),
+            steps_per_bar: phrase.steps_per_bar().max(1),
+            pitch_lo: lo,
+            pitch_hi: hi.max(lo),
+        }
+    }
+
+    fn step_width(&self) -> f32 {
+        (self.area.right - self.area.left) / self.total_steps as f32
+    }
+
+    fn row_height(&self) -> f32 {
+        (self.area.bottom - self.area.top) / f32::from(self.pitch_hi - self.pitch_lo + 1)
+    }
+
+    /// x of a grid step.
+    pub fn step_x(&self, step: u32) -> f32 {
+        self.area.left + step as f32 * self.step_width()
+    }
+
+    /// The rectangle of a note, or `None` if its pitch is outside the view.
+    pub fn note_rect(&self, note: &Note) -> Option<Rect> {
+        if note.pitch < self.pitch_lo || note.pitch > self.pitch_hi {
+            return None;
+        }
+        let row = f32::from(self.pitch_hi - note.pitch);
+        let top = self.area.top + row * self.row_height();
+        Some(Rect {
+            left: self.step_x(note.start_step),
+            top,
+            right: self.step_x(note.end_step().min(self.total_steps)),
+            bottom: top + self.row_height(),
+        })
+    }
+
+    /// Vertical lines: (x, is a bar line) for every beat.
+    pub fn grid_lines(&self) -> Vec<(f32, bool)> {
+        (0..=self.total_steps)
+            .step_by(self.steps_per_quarter as usize)
+            .map(|s| (self.step_x(s), s % self.steps_per_bar == 0))
+            .collect()
+    }
+
+    /// x of the playhead at `beats` into the phrase (wrapped into its length).
+    pub fn playhead_x(&self, beats: f64) -> f32 {
+        let length = f64::from(self.total_steps) / f64::from(self.steps_per_quarter);
+        let b = beats.rem_euclid(length.max(1e-9));
+        self.area.left + (b / length) as f32 * (self.area.right - self.area.left)
+    }
+
+    /// Index of the note under (x, y).
+    pub fn hit_test(&self, phrase: &Phrase, x: f32, y: f32) -> Option<usize> {
+        phrase
+            .notes
+            .iter()
+            .position(|n| self.note_rect(n).is_some_and(|r| r.contains(x, y)))
+    }
+
+    /// The pitch of the row at y (for the keyboard strip and tooltips).
+    pub fn pitch_at(&self, y: f32) -> Option<u8> {
+        if y < self.area.top || y >= self.area.bottom {
+            return None;
+        }
+        let row = ((y - self.area.top) / self.row_height()) as u8;
+        Some(self.pitch_hi - row.min(self.pitch_hi - self.pitch_lo))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phrase::TimeSignature;
+
+    fn phrase() -> Phrase {
+        let mut p = Phrase::empty(2, 4, TimeSignature::FOUR_FOUR, 120.0);
+        p.notes = vec![
+            Note {
+                start_step: 0,
+                pitch: 60,
+                length_steps: 4,
+                velocity: 100,
+            },
+            Note {
+                start_step: 16,
+                pitch: 72,
+                length_steps: 16,
+                velocity: 100,
+            },
+        ];
+        p
+    }
+
+    const AREA: Rect = Rect {
+        left: 0.0,
+        top: 0.0,
+        right: 320.0,
+        bottom: 170.0,
+    };
+
+    #[test]
+    fn notes_map_to_rectangles_in_time_and_pitch() {
+        let g = RollGeometry::fit(&phrase(), AREA);
+        // Pitches 58..=74 (two of margin): 17 rows of 10 px; 32 steps of 10 px.
+        assert_eq!((g.pitch_lo, g.pitch_hi), (58, 74));
+        let r = g.note_rect(&phrase().notes[0]).unwrap();
+        assert_eq!(
+            r,
+            Rect {
+                left: 0.0,
+                top: 140.0,
+                right: 40.0,
+                bottom: 150.0
+            }
+        );
+        let r = g.note_rect(&phrase().notes[1]).unwrap();
+        assert_eq!(
+            r,
+            Rect {
+                left: 160.0,
+                top: 20.0,
+                right: 320.0,
+                bottom: 30.0
+            }
+        );
+        let outside = Note {
+            start_step: 0,
+            pitch: 90,
+            length_steps: 1,
+            velocity: 1,
+        };
+        assert_eq!(g.note_rect(&outside), None);
+    }
+
+    #[test]
+    fn grid_marks_beats_and_bars() {
+        let g = RollGeometry::fit(&phrase(), AREA);
+        let lines = g.grid_lines();
+        assert_eq!(lines.len(), 9);
+        assert_eq!(lines[0], (0.0, true));
+        assert_eq!(lines[1], (40.0, false));
+        assert_eq!(lines[4], (160.0, true));
+    }
+
+    #[test]
+    fn playhead_follows_and_wraps() {
+        let g = RollGeometry::fit(&phrase(), AREA);
+        assert_eq!(g.playhead_x(0.0), 0.0);
+        assert_eq!(g.playhead_x(4.0), 160.0);
+        assert_eq!(g.playhead_x(10.0), 80.0); // 8 beats long: 10 wraps to 2
+    }
+
+    #[test]
+    fn hit_testing_finds_the_note_under_the_mouse() {
+        let p = phrase();
+        let g = RollGeometry::fit(&p, AREA);
+        assert_eq!(g.hit_test(&p, 10.0, 145.0), Some(0));
+        assert_eq!(g.hit_test(&p, 200.0, 25.0), Some(1));
+        assert_eq!(g.hit_test(&p, 100.0, 100.0), None);
+        assert_eq!(g.pitch_at(145.0), Some(60));
+    }
+}
