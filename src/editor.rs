@@ -19,6 +19,9 @@ pub mod roll_view;
 
 use roll_view::{Rect, RollGeometry};
 
+/// Height the parameter grid, bar locks, model picker and status line need below the roll.
+const CONTROLS_HEIGHT: f32 = 330.0;
+
 /// Editor state that lives as long as the plugin (the window may open and close).
 pub struct EditorApp {
     shared: Arc<Shared>,
@@ -65,9 +68,10 @@ impl EditorApp {
     }
 
     fn draw_roll(&self, ui: &mut egui::Ui) {
+        // The controls below need about 330 px; the roll takes the rest of the window.
         let size = egui::vec2(
             ui.available_width(),
-            (ui.available_height() - 60.0).max(120.0),
+            (ui.available_height() - CONTROLS_HEIGHT).max(120.0),
         );
         let (response, painter) = ui.allocate_painter(size, Sense::hover());
         let r = response.rect;
@@ -282,13 +286,21 @@ impl NiceEguiApp for EditorApp {
         });
         ui.horizontal(|ui| {
             ui.label("Model:");
-            if ui.button("built-in (Bach chorales)").clicked() {
-                self.model_path_input.clear();
-                self.choose_model(None);
+            let current = p.model_path.read().clone();
+            for (i, name) in crate::model::default::builtin_names().into_iter().enumerate() {
+                // The default is stored as "no choice" so old projects keep working.
+                let selected = match &current {
+                    None => i == 0,
+                    Some(c) => c == name,
+                };
+                if ui.selectable_label(selected, name).clicked() {
+                    self.model_path_input.clear();
+                    self.choose_model((i > 0).then(|| name.to_string()));
+                }
             }
             ui.add(
                 egui::TextEdit::singleline(&mut self.model_path_input)
-                    .hint_text("path to a .safetensors model")
+                    .hint_text("or a .safetensors file of your own")
                     .desired_width(320.0),
             );
             if ui.button("Load").clicked() && !self.model_path_input.trim().is_empty() {

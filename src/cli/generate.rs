@@ -16,8 +16,8 @@ pub struct Args {
     /// Where to write the MIDI file (with --variations N: NAME-1.mid ... NAME-N.mid).
     #[arg(short, long, default_value = "generated.mid")]
     pub output: PathBuf,
-    /// A model file (.safetensors) made by `phrasegen train`; default: the built-in
-    /// Bach chorale model.
+    /// A model file (.safetensors) made by `phrasegen train`, or a built-in model by name:
+    /// `bach-chorales` (the default, four-part harmony) or `fiddle-tunes` (melodies).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Creativity: low values (0.3) play it safe, 1.0 follows the model, high values (2.0)
@@ -101,12 +101,10 @@ fn parse_fraction(s: &str) -> Result<(u32, u32), String> {
     Ok((n, d))
 }
 
-/// Loads `--model` or the built-in model.
+/// Loads `--model` (a file or a built-in name) or the default built-in model.
 pub fn load_model(path: Option<&Path>) -> Result<FastLstm, String> {
     match path {
-        Some(p) => crate::model::read_model_file(p)
-            .and_then(|f| FastLstm::from_tensors(&f.config, &f.tensors))
-            .map_err(|e| format!("{}: {e}", p.display())),
+        Some(p) => crate::model::default::load_model_choice(&p.to_string_lossy()),
         None => crate::model::default::default_model().map_err(|e| e.to_string()),
     }
 }

@@ -7,7 +7,6 @@
 //! audio thread boxed in a bounded `ArrayQueue` (push and pop never allocate) and come back
 //! the same way to be freed here (the `realseq` shape).
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -300,9 +299,8 @@ impl Worker {
     fn load_model(&mut self) {
         let path = self.shared.params.model_path.read().clone();
         let loaded = match &path {
-            None => crate::model::default::default_model(),
-            Some(p) => crate::model::read_model_file(&PathBuf::from(p))
-                .and_then(|f| FastLstm::from_tensors(&f.config, &f.tensors)),
+            None => crate::model::default::default_model().map_err(|e| e.to_string()),
+            Some(p) => crate::model::default::load_model_choice(p),
         };
         let mut status = self.shared.status.lock();
         match loaded {
