@@ -14,13 +14,58 @@ use candle_core::Tensor;
 
 use crate::model::{ModelConfig, ModelError};
 
-/// One layer, weights transposed to `[input, 4H]` and `[H, 4H]` so a step is row updates.
+/// Output columns per panel: 8 AVX registers of 8 lanes.
+const PANEL: usize = 64;
+
+/// A weight matrix for `y[c] += sum_j x[j] * w[j][c]`, stored as panels of [`PANEL`] columns
+/// whose rows are contiguous (`data[p][j][k]`), so a step reads memory strictly in order and
+/// the prefetcher streams it. The last panel is padded with zeros.
+#[derive(Clone, Debug)]
+struct Panels {
+    rows: usize,
+    /// Leading rows fed by piano-roll frames: mostly zero, so worth testing for zero.
+    sparse_rows: usize,
+    cols: usize,
+    data: Vec<f32>,
+}
+
+impl Panels {
+    /// From PyTorch-layout blocks `[cols, rows_i]` stacked along the input dimension
+    /// (`[W_ih | W_hh]`), checking nothing: shapes are checked by the caller.
+    fn from_torch(blocks: &[(&[f32], usize)], cols: usize, sparse_rows: usize) -> Self {
+        let rows: usize = blocks.iter().map(|(_, r)| r).sum();
+        let panels = cols.div_ceil(PANEL);
+        let mut data = vec![0.0; panels * rows * PANEL];
+        let mut j0 = 0;
+        for &(w, block_rows) in blocks {
+            for c in 0..cols {
+                let (p, k) = (c / PANEL, c % PANEL);
+                for j in 0..block_rows {
+                    data[(p * rows + j0 + j) * PANEL + k] = w[c * block_rows + j];
+                }
+            }
+            j0 += block_rows;
+        }
+        Self {
+            rows,
+            sparse_rows,
+            cols,
+            data,
+        }
+    }
+
+    /// Columns rounded up to whole panels: the pitch of output buffers.
+    fn padded_cols(&self) -> usize {
+        self.cols.div_ceil(PANEL) * PANEL
+    }
+}
+
+/// One layer: `[W_ih | W_hh]` as one matrix over the input and the previous hidden state.
 #[derive(Clone, Debug)]
 struct FastLayer {
     input: usize,
-    w_ih_t: Vec<f32>,
-    w_hh_t: Vec<f32>,
-    /// `bias_ih + bias_hh`.
+    weights: Panels,
+    /// `bias_ih + bias_hh`, padded to whole panels.
     bias: Vec<f32>,
 }
 
@@ -29,8 +74,8 @@ struct FastLayer {
 pub struct FastLstm {
     pub config: ModelConfig,
     layers: Vec<FastLayer>,
-    /// `[H, outputs]`.
-    out_w_t: Vec<f32>,
+    out_weights: Panels,
+    /// Padded to whole panels.
     out_b: Vec<f32>,
 }
 
@@ -41,8 +86,10 @@ pub struct FastState {
     /// Per layer, `[batch, H]`.
     h: Vec<Vec<f32>>,
     c: Vec<Vec<f32>>,
-    /// `[batch, 4H]`.
-    gates: Vec<f32>,
+    /// `[batch, rows]`: a layer's input followed by its previous hidden state.
+    x: Vec<f32>,
+    /// `[batch, padded 4H]` or `[batch, padded outputs]`.
+    y: Vec<f32>,
     /// `[batch, outputs]` logits of the last step.
     pub logits: Vec<f32>,
 }
@@ -65,15 +112,10 @@ fn tensor_values(
     Ok(t.flatten_all()?.to_vec1::<f32>()?)
 }
 
-/// `[rows, cols]` row-major to `[cols, rows]`.
-fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0; values.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = values[r * cols + c];
-        }
-    }
-    out
+/// `values` followed by zeros up to `len`.
+fn padded(mut values: Vec<f32>, len: usize) -> Vec<f32> {
+    values.resize(len, 0.0);
+    values
 }
 
 impl FastLstm {
@@ -90,19 +132,28 @@ impl FastLstm {
             let w_hh = tensor_values(tensors, &format!("lstm.weight_hh_l{l}"), &[4 * h, h])?;
             let b_ih = tensor_values(tensors, &format!("lstm.bias_ih_l{l}"), &[4 * h])?;
             let b_hh = tensor_values(tensors, &format!("lstm.bias_hh_l{l}"), &[4 * h])?;
+            let weights = Panels::from_torch(
+                &[(&w_ih, input), (&w_hh, h)],
+                4 * h,
+                if l == 0 { f } else { 0 },
+            );
+            let bias = b_ih.iter().zip(&b_hh).map(|(a, b)| a + b).collect();
             layers.push(FastLayer {
                 input,
-                w_ih_t: transpose(&w_ih, 4 * h, input),
-                w_hh_t: transpose(&w_hh, 4 * h, h),
-                bias: b_ih.iter().zip(&b_hh).map(|(a, b)| a + b).collect(),
+                bias: padded(bias, weights.padded_cols()),
+                weights,
             });
         }
         let out_w = tensor_values(tensors, "out.weight", &[f, h])?;
+        let out_weights = Panels::from_torch(&[(&out_w, h)], f, 0);
         Ok(Self {
             config: config.clone(),
             layers,
-            out_w_t: transpose(&out_w, f, h),
-            out_b: tensor_values(tensors, "out.bias", &[f])?,
+            out_b: padded(
+                tensor_values(tensors, "out.bias", &[f])?,
+                out_weights.padded_cols(),
+            ),
+            out_weights,
         })
     }
 
@@ -119,11 +170,25 @@ impl FastLstm {
     /// Fresh zero state for `batch` sequences.
     pub fn state(&self, batch: usize) -> FastState {
         let h = self.config.hidden;
+        let rows = self
+            .layers
+            .iter()
+            .map(|l| l.weights.rows)
+            .max()
+            .unwrap_or(0);
+        let y_pitch = self
+            .layers
+            .iter()
+            .map(|l| l.weights.padded_cols())
+            .chain([self.out_weights.padded_cols()])
+            .max()
+            .unwrap_or(0);
         FastState {
             batch,
             h: vec![vec![0.0; batch * h]; self.layers.len()],
             c: vec![vec![0.0; batch * h]; self.layers.len()],
-            gates: vec![0.0; batch * 4 * h],
+            x: vec![0.0; batch * rows.max(h)],
+            y: vec![0.0; batch * y_pitch],
             logits: vec![0.0; batch * self.frame_size()],
         }
     }
@@ -142,48 +207,41 @@ impl FastLstm {
     fn step_with(&self, kernel: Kernel, frames: &[f32], state: &mut FastState) {
         let hidden = self.config.hidden;
         let batch = state.batch;
-        let g4 = 4 * hidden;
-        debug_assert_eq!(frames.len(), batch * self.frame_size());
+        assert_eq!(frames.len(), batch * self.frame_size());
         for (l, layer) in self.layers.iter().enumerate() {
+            let rows = layer.weights.rows;
+            let pitch = layer.weights.padded_cols();
             for b in 0..batch {
-                let gates = &mut state.gates[b * g4..(b + 1) * g4];
-                gates.copy_from_slice(&layer.bias);
+                let x = &mut state.x[b * rows..(b + 1) * rows];
                 let input = if l == 0 {
                     &frames[b * layer.input..(b + 1) * layer.input]
                 } else {
                     &state.h[l - 1][b * hidden..(b + 1) * hidden]
                 };
-                kernel.accumulate(gates, input, &layer.w_ih_t);
-                kernel.accumulate(
-                    gates,
-                    &state.h[l][b * hidden..(b + 1) * hidden],
-                    &layer.w_hh_t,
-                );
+                x[..layer.input].copy_from_slice(input);
+                x[layer.input..].copy_from_slice(&state.h[l][b * hidden..(b + 1) * hidden]);
+                state.y[b * pitch..(b + 1) * pitch].copy_from_slice(&layer.bias);
             }
+            let y = &mut state.y[..batch * pitch];
+            kernel.matmul(y, &state.x[..batch * rows], batch, &layer.weights);
             for b in 0..batch {
-                let g = &state.gates[b * g4..(b + 1) * g4];
-                let h = &mut state.h[l][b * hidden..(b + 1) * hidden];
-                let c = &mut state.c[l][b * hidden..(b + 1) * hidden];
-                for k in 0..hidden {
-                    let i = sigmoid(g[k]);
-                    let f = sigmoid(g[hidden + k]);
-                    let gg = tanh_f32(g[2 * hidden + k]);
-                    let o = sigmoid(g[3 * hidden + k]);
-                    c[k] = f.mul_add(c[k], i * gg);
-                    h[k] = o * tanh_f32(c[k]);
-                }
+                kernel.cell(
+                    &state.y[b * pitch..b * pitch + 4 * hidden],
+                    &mut state.c[l][b * hidden..(b + 1) * hidden],
+                    &mut state.h[l][b * hidden..(b + 1) * hidden],
+                );
             }
         }
         let outputs = self.frame_size();
-        let top = self.layers.len() - 1;
+        let pitch = self.out_weights.padded_cols();
         for b in 0..batch {
-            let logits = &mut state.logits[b * outputs..(b + 1) * outputs];
-            logits.copy_from_slice(&self.out_b);
-            kernel.accumulate(
-                logits,
-                &state.h[top][b * hidden..(b + 1) * hidden],
-                &self.out_w_t,
-            );
+            state.y[b * pitch..(b + 1) * pitch].copy_from_slice(&self.out_b);
+        }
+        let top = &state.h[self.layers.len() - 1];
+        kernel.matmul(&mut state.y[..batch * pitch], top, batch, &self.out_weights);
+        for b in 0..batch {
+            state.logits[b * outputs..(b + 1) * outputs]
+                .copy_from_slice(&state.y[b * pitch..b * pitch + outputs]);
         }
     }
 }
@@ -191,13 +249,16 @@ impl FastLstm {
 /// `e^x` from basic IEEE operations only (exactly rounded on every platform), so results
 /// are reproducible everywhere and the compiler can vectorize it: Cody-Waite range
 /// reduction to `|r| <= ln 2 / 2` and a degree-6 polynomial (relative error below 2e-7).
+/// It rounds with the `1.5 * 2^23` trick, not `floor`, which is a library call on baseline
+/// x86-64 and would keep the cell loop from vectorizing.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
+    const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + 0.5).floor();
+    let n = (x * LOG2E + ROUND) - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let p = 1.0
         + r * (1.0
@@ -218,7 +279,7 @@ pub fn tanh_f32(x: f32) -> f32 {
     1.0 - 2.0 / (exp_f32(2.0 * x) + 1.0)
 }
 
-/// Which compiled version of the matrix kernel to run: chosen once per step.
+/// Which compiled version of the kernels to run: chosen once per step.
 #[derive(Clone, Copy)]
 enum Kernel {
     Portable,
@@ -236,108 +297,197 @@ impl Kernel {
         Self::Portable
     }
 
-    /// `y[c] += sum_j x[j] * w_t[j][c]` for a row-major `w_t` of `x.len()` rows.
+    /// `y[b][c] += sum_j x[b][j] * w[j][c]` for `batch` sequences; `y` rows have the
+    /// padded pitch of `w`.
     #[inline]
-    fn accumulate(self, y: &mut [f32], x: &[f32], w_t: &[f32]) {
+    fn matmul(self, y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
+        assert_eq!(x.len(), batch * w.rows);
+        assert_eq!(y.len(), batch * w.padded_cols());
+        assert_eq!(w.data.len(), w.rows * w.padded_cols());
         match self {
-            Self::Portable => accumulate_portable(y, x, w_t),
+            Self::Portable => matmul_portable(y, x, batch, w),
+            // SAFETY: AVX2 and FMA support were checked at run time in `detect`; the
+            // buffer lengths the kernel relies on are asserted above.
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2Fma => unsafe { matmul_avx2_fma(y, x, batch, w) },
+        }
+    }
+
+    /// The LSTM cell: gates `[i f g o]` to new `c` and `h`.
+    #[inline]
+    fn cell(self, gates: &[f32], c: &mut [f32], h: &mut [f32]) {
+        match self {
+            Self::Portable => cell_body(gates, c, h),
             // SAFETY: AVX2 and FMA support were checked at run time in `detect`.
             #[cfg(target_arch = "x86_64")]
-            Self::Avx2Fma => unsafe { accumulate_avx2_fma(y, x, w_t) },
+            Self::Avx2Fma => unsafe { cell_avx2_fma(gates, c, h) },
         }
     }
 }
 
-/// Columns kept in registers at once (8 AVX registers of 8 lanes).
-const BLOCK: usize = 64;
-
-/// `y[c] += sum_j x[j] * w_t[j * cols + c]`, accumulating over `j` in ascending order with
-/// fused multiply-adds (`mul_add` is exactly rounded on every platform, so all builds agree
-/// bit for bit). Zero inputs are skipped: piano-roll frames are mostly zeros, and skipping
-/// `+ 0 * w` changes nothing. A block of columns stays in registers across all rows, so
-/// each step reads every weight once and touches `y` only twice.
+/// The cell's arithmetic, written once: the compiler vectorizes it in the AVX2 build and
+/// the results are the same IEEE operations in every build.
 #[inline(always)]
-fn accumulate_body(y: &mut [f32], x: &[f32], w_t: &[f32]) {
-    let cols = y.len();
-    debug_assert_eq!(w_t.len(), x.len() * cols);
-    let mut c0 = 0;
-    while c0 + BLOCK <= cols {
-        let mut acc = [0f32; BLOCK];
-        acc.copy_from_slice(&y[c0..c0 + BLOCK]);
+fn cell_body(gates: &[f32], c: &mut [f32], h: &mut [f32]) {
+    let hidden = c.len();
+    let (i, rest) = gates[..4 * hidden].split_at(hidden);
+    let (f, rest) = rest.split_at(hidden);
+    let (g, o) = rest.split_at(hidden);
+    for k in 0..hidden {
+        let ck = sigmoid(f[k]).mul_add(c[k], sigmoid(i[k]) * tanh_f32(g[k]));
+        c[k] = ck;
+        h[k] = sigmoid(o[k]) * tanh_f32(ck);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn cell_avx2_fma(gates: &[f32], c: &mut [f32], h: &mut [f32]) {
+    cell_body(gates, c, h);
+}
+
+/// Reference matrix product: every output accumulates its terms in ascending input order
+/// with fused multiply-adds (exactly rounded everywhere), skipping zero inputs (piano-roll
+/// frames are mostly zeros, and `+ 0 * w` changes nothing). The SIMD kernel does exactly
+/// these operations per output, so the two agree bit for bit.
+fn matmul_portable(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
+    let (rows, pitch) = (w.rows, w.padded_cols());
+    for b in 0..batch {
+        let xb = &x[b * rows..(b + 1) * rows];
+        let yb = &mut y[b * pitch..(b + 1) * pitch];
+        for (p, y_panel) in yb.chunks_exact_mut(PANEL).enumerate() {
+            let panel = &w.data[p * rows * PANEL..(p + 1) * rows * PANEL];
+            for (j, &xj) in xb.iter().enumerate() {
+                if xj == 0.0 {
+                    continue;
+                }
+                let row = &panel[j * PANEL..(j + 1) * PANEL];
+                for (acc, &wk) in y_panel.iter_mut().zip(row) {
+                    *acc = xj.mul_add(wk, *acc);
+                }
+            }
+        }
+    }
+}
+
+/// Sequences that share one pass over the weights in the batched kernel.
+#[cfg(target_arch = "x86_64")]
+const CHUNK: usize = 4;
+
+/// AVX2 + FMA matrix product. One sequence: a panel's 64 columns stay in 8 registers while
+/// its rows stream by. Several: 16 columns for up to [`CHUNK`] sequences stay in registers,
+/// so each weight row is fetched from memory once per step for the whole batch (the other
+/// chunks re-read it from cache).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn matmul_avx2_fma(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
+    let (rows, pitch, sparse) = (w.rows, w.padded_cols(), w.sparse_rows);
+    for p in 0..pitch / PANEL {
+        let panel = &w.data[p * rows * PANEL..(p + 1) * rows * PANEL];
+        if batch == 1 {
+            // SAFETY: `panel` holds `rows` rows of 64, `x` holds `rows` values and `y`
+            // holds the panel's 64 columns at `p * 64` (lengths asserted by the caller).
+            unsafe { panel_one_avx2(&mut y[p * PANEL..(p + 1) * PANEL], x, panel) };
+            continue;
+        }
+        for sub in 0..PANEL / 16 {
+            let mut b0 = 0;
+            while b0 < batch {
+                let n = (batch - b0).min(CHUNK);
+                // SAFETY: as above, for sequences `b0..b0 + n` and columns
+                // `p * 64 + sub * 16 ..+16`, all inside the asserted buffers.
+                unsafe {
+                    match n {
+                        1 => panel_chunk_avx2::<1>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                        2 => panel_chunk_avx2::<2>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                        3 => panel_chunk_avx2::<3>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                        _ => panel_chunk_avx2::<4>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                    }
+                }
+                b0 += n;
+            }
+        }
+    }
+}
+
+/// One sequence, one panel: `y[0..64] += sum_j x[j] * panel[j][0..64]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn panel_one_avx2(y: &mut [f32], x: &[f32], panel: &[f32]) {
+    use std::arch::x86_64::*;
+    debug_assert!(y.len() == PANEL && panel.len() == x.len() * PANEL);
+    // SAFETY: row `j` of the panel is `panel[j * 64..j * 64 + 64]` with `j < x.len()`, and
+    // `y` holds 64 values (the caller's contract).
+    unsafe {
+        let yp = y.as_mut_ptr();
+        let mut acc = [_mm256_setzero_ps(); 8];
+        for (r, a) in acc.iter_mut().enumerate() {
+            *a = _mm256_loadu_ps(yp.add(8 * r));
+        }
         for (j, &xj) in x.iter().enumerate() {
             if xj == 0.0 {
                 continue;
             }
-            let row = &w_t[j * cols + c0..j * cols + c0 + BLOCK];
-            for k in 0..BLOCK {
-                acc[k] = xj.mul_add(row[k], acc[k]);
+            let xv = _mm256_set1_ps(xj);
+            let wp = panel.as_ptr().add(j * PANEL);
+            for (r, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wp.add(8 * r)), *a);
             }
         }
-        y[c0..c0 + BLOCK].copy_from_slice(&acc);
-        c0 += BLOCK;
-    }
-    for c in c0..cols {
-        let mut a = y[c];
-        for (j, &xj) in x.iter().enumerate() {
-            if xj != 0.0 {
-                a = xj.mul_add(w_t[j * cols + c], a);
-            }
+        for (r, a) in acc.iter().enumerate() {
+            _mm256_storeu_ps(yp.add(8 * r), *a);
         }
-        y[c] = a;
     }
 }
 
-fn accumulate_portable(y: &mut [f32], x: &[f32], w_t: &[f32]) {
-    accumulate_body(y, x, w_t);
-}
-
-/// The same computation with AVX2 + FMA intrinsics: 8 registers of 8 columns each stay
-/// live across all rows. Each lane does exactly the scalar `mul_add` sequence of
-/// [`accumulate_body`], so the results are identical.
+/// `N` sequences from `b0`, 16 columns (`sub`) of panel `p`. A row is skipped when it is
+/// zero for all `N`; otherwise a zero input adds `0 * w`, which changes no value.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn accumulate_avx2_fma(y: &mut [f32], x: &[f32], w_t: &[f32]) {
+#[allow(clippy::too_many_arguments)]
+unsafe fn panel_chunk_avx2<const N: usize>(
+    y: &mut [f32],
+    x: &[f32],
+    b0: usize,
+    p: usize,
+    sub: usize,
+    rows: usize,
+    sparse_rows: usize,
+    pitch: usize,
+    panel: &[f32],
+) {
     use std::arch::x86_64::*;
-    let cols = y.len();
-    assert_eq!(w_t.len(), x.len() * cols);
-    let mut c0 = 0;
-    while c0 + BLOCK <= cols {
-        // SAFETY: every pointer below stays within `y[c0..c0 + 64]` or
-        // `w_t[j * cols + c0..j * cols + c0 + 64]`, checked by the loop bounds and the
-        // length assertion above.
-        unsafe {
-            let yp = y.as_mut_ptr().add(c0);
-            let mut acc = [_mm256_setzero_ps(); 8];
-            for (r, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_loadu_ps(yp.add(8 * r));
+    debug_assert!((b0 + N) * rows <= x.len() && (b0 + N) * pitch <= y.len());
+    // SAFETY: sequence `b0 + n` reads `x[(b0 + n) * rows + j]` with `j < rows` and writes
+    // `y[(b0 + n) * pitch + p * 64 + sub * 16..+16]` with `p * 64 + 64 <= pitch`; the
+    // panel row is `panel[j * 64 + sub * 16..+16]` (the caller's contract).
+    unsafe {
+        let col = p * PANEL + sub * 16;
+        let mut acc = [[_mm256_setzero_ps(); 2]; N];
+        for (n, a) in acc.iter_mut().enumerate() {
+            let yp = y.as_ptr().add((b0 + n) * pitch + col);
+            a[0] = _mm256_loadu_ps(yp);
+            a[1] = _mm256_loadu_ps(yp.add(8));
+        }
+        let xp = x.as_ptr().add(b0 * rows);
+        for j in 0..rows {
+            // Frame rows are mostly zero for every sequence: test them. Hidden-state rows
+            // are dense: testing would only cost time.
+            if j < sparse_rows && (0..N).all(|n| *xp.add(n * rows + j) == 0.0) {
+                continue;
             }
-            for (j, &xj) in x.iter().enumerate() {
-                if xj == 0.0 {
-                    continue;
-                }
-                let xv = _mm256_set1_ps(xj);
-                let wp = w_t.as_ptr().add(j * cols + c0);
-                for (r, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wp.add(8 * r)), *a);
-                }
-            }
-            for (r, a) in acc.iter().enumerate() {
-                _mm256_storeu_ps(yp.add(8 * r), *a);
+            let wp = panel.as_ptr().add(j * PANEL + sub * 16);
+            let (w0, w1) = (_mm256_loadu_ps(wp), _mm256_loadu_ps(wp.add(8)));
+            for (n, a) in acc.iter_mut().enumerate() {
+                let xv = _mm256_broadcast_ss(&*xp.add(n * rows + j));
+                a[0] = _mm256_fmadd_ps(xv, w0, a[0]);
+                a[1] = _mm256_fmadd_ps(xv, w1, a[1]);
             }
         }
-        c0 += BLOCK;
-    }
-    if c0 < cols {
-        let (y_tail, x_len) = (&mut y[c0..], x.len());
-        for (c, yc) in y_tail.iter_mut().enumerate() {
-            let mut a = *yc;
-            for j in 0..x_len {
-                let xj = x[j];
-                if xj != 0.0 {
-                    a = xj.mul_add(w_t[j * cols + c0 + c], a);
-                }
-            }
-            *yc = a;
+        for (n, a) in acc.iter().enumerate() {
+            let yp = y.as_mut_ptr().add((b0 + n) * pitch + col);
+            _mm256_storeu_ps(yp, a[0]);
+            _mm256_storeu_ps(yp.add(8), a[1]);
         }
     }
 }

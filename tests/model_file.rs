@@ -218,39 +218,115 @@ fn fast_engine_matches_candle_within_1e5() {
 
 #[test]
 fn simd_and_portable_paths_agree_bit_for_bit() {
-    let cfg = ModelConfig {
-        hidden: 40,
-        ..small_config()
-    };
-    let fast = FastLstm::from_tensors(&cfg, &random_model(&cfg, 11)).unwrap();
-    let f = cfg.frame_size();
-    let frames = random_frames(30, f * 3, 5);
-    let (mut a, mut b) = (fast.state(3), fast.state(3));
-    for t in 0..30 {
-        let x = &frames[t * 3 * f..(t + 1) * 3 * f];
-        fast.step(x, &mut a);
-        fast.step_portable(x, &mut b);
-        let same = a
-            .logits
-            .iter()
-            .zip(&b.logits)
-            .all(|(x, y)| x.to_bits() == y.to_bits());
-        assert!(same, "step {t}");
+    // Hidden sizes that fill panels exactly and that leave a padded panel; batch sizes that
+    // use the one-sequence kernel, a partial chunk, and whole chunks.
+    for (hidden, batch) in [(40, 1), (40, 3), (64, 8), (16, 5)] {
+        let cfg = ModelConfig {
+            hidden,
+            ..small_config()
+        };
+        let fast = FastLstm::from_tensors(&cfg, &random_model(&cfg, 11)).unwrap();
+        let f = cfg.frame_size();
+        let frames = random_frames(30, f * batch, 5);
+        let (mut a, mut b) = (fast.state(batch), fast.state(batch));
+        for t in 0..30 {
+            let x = &frames[t * batch * f..(t + 1) * batch * f];
+            fast.step(x, &mut a);
+            fast.step_portable(x, &mut b);
+            let same = a
+                .logits
+                .iter()
+                .zip(&b.logits)
+                .all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "hidden {hidden}, batch {batch}, step {t}");
+        }
     }
 }
 
 #[test]
 fn batched_sequences_equal_single_ones() {
-    let cfg = small_config();
-    let fast = FastLstm::from_tensors(&cfg, &random_model(&cfg, 2)).unwrap();
-    let f = cfg.frame_size();
-    let frames = random_frames(20, f * 2, 9);
-    let mut both = fast.state(2);
-    let mut second = fast.state(1);
-    for t in 0..20 {
-        let x = &frames[t * 2 * f..(t + 1) * 2 * f];
-        fast.step(x, &mut both);
-        fast.step(&x[f..], &mut second);
-        assert_eq!(&both.logits[f..], &second.logits[..], "step {t}");
+    for (hidden, batch) in [(8, 2), (40, 5), (64, 8)] {
+        let cfg = ModelConfig {
+            hidden,
+            ..small_config()
+        };
+        let fast = FastLstm::from_tensors(&cfg, &random_model(&cfg, 2)).unwrap();
+        let f = cfg.frame_size();
+        let frames = random_frames(20, f * batch, 9);
+        let mut all = fast.state(batch);
+        let mut alone: Vec<_> = (0..batch).map(|_| fast.state(1)).collect();
+        for t in 0..20 {
+            let x = &frames[t * batch * f..(t + 1) * batch * f];
+            fast.step(x, &mut all);
+            for (b, state) in alone.iter_mut().enumerate() {
+                fast.step(&x[b * f..(b + 1) * f], state);
+                assert_eq!(
+                    &all.logits[b * f..(b + 1) * f],
+                    &state.logits[..],
+                    "hidden {hidden}, sequence {b} of {batch}, step {t}"
+                );
+            }
+        }
     }
+}
+
+#[test]
+fn non_finite_weight_is_reported() {
+    let cfg = small_config();
+    let mut tensors = random_model(&cfg, 1);
+    let mut w = tensors["lstm.weight_hh_l0"]
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    w[5] = f32::NAN;
+    let shape = tensors["lstm.weight_hh_l0"].dims().to_vec();
+    tensors.insert(
+        "lstm.weight_hh_l0".into(),
+        Tensor::from_vec(w, shape, &Device::Cpu).unwrap(),
+    );
+    let e = read_model_bytes(&raw_file(&tensors, meta(&cfg))).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "tensor `lstm.weight_hh_l0` holds NaN at index 5: every weight must be a finite number"
+    );
+}
+
+/// Real weights on real music: the shipped default model, fed a phrase it generated itself
+/// (chords, held notes and repeated onsets, as in its training data).
+#[test]
+fn fast_engine_matches_candle_on_the_default_model() {
+    let file = read_model_bytes(phrasegen::model::default::DEFAULT_MODEL_BYTES).unwrap();
+    let cfg = file.config.clone();
+    let candle = PhraseModel::from_tensors(&cfg, &file.tensors).unwrap();
+    let fast = FastLstm::from_tensors(&cfg, &file.tensors).unwrap();
+    let params = phrasegen::sample::GenerateParams {
+        bars: 4,
+        seed: 3,
+        ..Default::default()
+    };
+    let phrase = phrasegen::sample::generate(&fast, &params).unwrap();
+    assert!(phrase.notes.len() > 10, "a real phrase has notes");
+    let roll = phrasegen::roll::PianoRoll::from_phrase(&phrase);
+    let f = cfg.frame_size();
+    let frames = roll.features(cfg.pitch_range, cfg.representation);
+    let steps = frames.len() / f;
+    let x = Tensor::from_vec(frames.clone(), (1, steps, f), &Device::Cpu).unwrap();
+    let mut cstate = candle.zero_state(1).unwrap();
+    let probs = candle_nn::ops::sigmoid(&candle.forward(&x, &mut cstate).unwrap())
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let mut state = fast.state(1);
+    let mut worst = 0.0f32;
+    for t in 0..steps {
+        fast.step(&frames[t * f..(t + 1) * f], &mut state);
+        for k in 0..f {
+            let p = phrasegen::infer::sigmoid(state.logits[k]);
+            worst = worst.max((p - probs[t * f + k]).abs());
+        }
+    }
+    assert!(worst < 1e-5, "max difference {worst}");
 }

@@ -160,6 +160,24 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         format!("{:.2}x one phrase (target < 2x)", eight_ms / one_ms),
     ));
 
+    // Where the time goes: the network alone, without sampling.
+    for batch in [1, 8] {
+        let mut state = model.state(batch);
+        let frames = vec![0.0f32; batch * model.frame_size()];
+        let net_ms = median_ms(args.reps, || {
+            for _ in 0..512 {
+                model.step(&frames, &mut state);
+            }
+            std::hint::black_box(&state.logits);
+        });
+        rows.push((
+            format!("  of which network only, 512 steps x {batch}"),
+            format!("{net_ms:.2} ms"),
+            "-".into(),
+            "-".into(),
+        ));
+    }
+
     // process() with a phrase playing and nothing pending.
     let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
     host.run_until_playing(1, 5000);

@@ -24,6 +24,14 @@ pub enum ModelError {
     },
     #[error("tensor `{name}` is {found}, PhraseGen needs F32")]
     WrongDtype { name: String, found: String },
+    #[error(
+        "tensor `{name}` holds {value} at index {index}: every weight must be a finite number"
+    )]
+    NonFinite {
+        name: String,
+        index: usize,
+        value: f32,
+    },
     #[error("model computation failed: {0}")]
     Compute(String),
 }

@@ -98,9 +98,11 @@ pub fn read_model_bytes(bytes: &[u8]) -> Result<ModelFile, ModelError> {
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(ModelError::BadConfig(format!(
-                "tensor `{name}` holds a non-finite value at index {i}"
-            )));
+            return Err(ModelError::NonFinite {
+                name,
+                index: i,
+                value: values[i],
+            });
         }
         tensors.insert(name, Tensor::from_vec(values, shape, &Device::Cpu)?);
     }
