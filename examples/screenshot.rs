@@ -26,22 +26,38 @@ impl GuiContextInner for DirectGui {
     }
     unsafe fn raw_end_set_parameter(&self, _param: ParamPtr) {}
     fn get_state(&self) -> PluginState {
-        PluginState { version: String::new(), params: BTreeMap::new(), fields: BTreeMap::new() }
+        PluginState {
+            version: String::new(),
+            params: BTreeMap::new(),
+            fields: BTreeMap::new(),
+        }
     }
     fn set_state(&self, _state: PluginState) {}
     fn request_restart(&self) {}
 }
 
 fn main() {
-    let seconds: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(6.0);
+    let seconds: f64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6.0);
     let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
     host.run_until_playing(1, 5000);
     host.blocks(500);
     let executor = AsyncExecutor::new(Arc::new(|_| {}), Arc::new(|_| {}));
-    let editor = host.plugin.editor(executor).expect("the plugin has an editor");
+    let editor = host
+        .plugin
+        .editor(executor)
+        .expect("the plugin has an editor");
     unsafe { editor.assume_standalone_in_process() };
     let spawned = editor
-        .spawn(None, false, None, GuiContext::new(Arc::new(DirectGui)), None)
+        .spawn(
+            None,
+            false,
+            None,
+            GuiContext::new(Arc::new(DirectGui)),
+            None,
+        )
         .expect("the editor window opens");
     // The plugin keeps playing on another thread so the playhead moves.
     std::thread::spawn(move || {

@@ -246,12 +246,12 @@ pub fn generate_variations(
             };
             roll.active[t] = active;
             roll.onset[t] = onset;
-            for pitch in 0..128usize {
+            for (pitch, len) in held[b].iter_mut().enumerate() {
                 let bit = 1u128 << pitch;
-                held[b][pitch] = if onset & bit != 0 {
+                *len = if onset & bit != 0 {
                     1
                 } else if active & bit != 0 {
-                    held[b][pitch] + 1
+                    *len + 1
                 } else {
                     0
                 };
@@ -340,7 +340,7 @@ fn primer_roll(primer: &Phrase, spq: u32, lo: u8, hi: u8) -> PianoRoll {
     };
     let best = (-10..=10)
         .map(|o| o * 12)
-        .max_by_key(|&s| (fits(s), -(s as i32).abs()))
+        .max_by_key(|&s| (fits(s), -s.abs()))
         .unwrap_or(0);
     p.notes = p
         .notes

@@ -168,7 +168,7 @@ fn random_frames(steps: usize, width: usize, seed: u64) -> Vec<f32> {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            if (x >> 33) % 7 == 0 {
+            if (x >> 33).is_multiple_of(7) {
                 1.0
             } else {
                 0.0

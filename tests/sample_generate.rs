@@ -141,8 +141,10 @@ fn keep_bars_keeps_those_bars_exactly() {
 #[test]
 fn a_primer_changes_what_follows() {
     let model = busy_model(Representation::ActiveAndOnset, 6);
-    let mut primer = Phrase::default();
-    primer.bars = 1;
+    let mut primer = Phrase {
+        bars: 1,
+        ..Default::default()
+    };
     for (i, pitch) in [60u8, 64, 67, 72].iter().enumerate() {
         primer.notes.push(Note {
             start_step: i as u32 * 4,

@@ -15,7 +15,7 @@ pub const EXPORT_TICKS_PER_QUARTER: u16 = 480;
 /// Ticks per quarter for a grid: 480 when it divides evenly, else a multiple of the grid.
 fn ticks_per_quarter(steps_per_quarter: u32) -> u16 {
     let spq = steps_per_quarter.clamp(1, 273) as u16;
-    if EXPORT_TICKS_PER_QUARTER % spq == 0 {
+    if EXPORT_TICKS_PER_QUARTER.is_multiple_of(spq) {
         EXPORT_TICKS_PER_QUARTER
     } else {
         spq * 120
