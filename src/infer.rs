@@ -257,14 +257,19 @@ pub fn exp_f32(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     const ROUND: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    // `max`/`min` rather than `clamp` and integer bit arithmetic rather than `as i32`: both
+    // vectorize, where `clamp`'s and `as`'s NaN rules kept the loop scalar.
+    let x = x.max(-87.0).min(88.0);
+    let shifted = x * LOG2E + ROUND;
+    // The low mantissa bits of `shifted` hold n = round(x / ln 2) in two's complement.
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let n = shifted - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    p * f32::from_bits(n_bits.wrapping_add(127) << 23)
 }
 
 /// The logistic function.
@@ -470,19 +475,26 @@ unsafe fn panel_chunk_avx2<const N: usize>(
             a[1] = _mm256_loadu_ps(yp.add(8));
         }
         let xp = x.as_ptr().add(b0 * rows);
-        for j in 0..rows {
-            // Frame rows are mostly zero for every sequence: test them. Hidden-state rows
-            // are dense: testing would only cost time.
-            if j < sparse_rows && (0..N).all(|n| *xp.add(n * rows + j) == 0.0) {
-                continue;
+        macro_rules! row {
+            ($j:expr) => {{
+                let wp = panel.as_ptr().add($j * PANEL + sub * 16);
+                let (w0, w1) = (_mm256_loadu_ps(wp), _mm256_loadu_ps(wp.add(8)));
+                for (n, a) in acc.iter_mut().enumerate() {
+                    let xv = _mm256_broadcast_ss(&*xp.add(n * rows + $j));
+                    a[0] = _mm256_fmadd_ps(xv, w0, a[0]);
+                    a[1] = _mm256_fmadd_ps(xv, w1, a[1]);
+                }
+            }};
+        }
+        // Frame rows are mostly zero for every sequence: test them. Hidden-state rows are
+        // dense: testing would only cost time.
+        for j in 0..sparse_rows {
+            if (0..N).any(|n| *xp.add(n * rows + j) != 0.0) {
+                row!(j);
             }
-            let wp = panel.as_ptr().add(j * PANEL + sub * 16);
-            let (w0, w1) = (_mm256_loadu_ps(wp), _mm256_loadu_ps(wp.add(8)));
-            for (n, a) in acc.iter_mut().enumerate() {
-                let xv = _mm256_broadcast_ss(&*xp.add(n * rows + j));
-                a[0] = _mm256_fmadd_ps(xv, w0, a[0]);
-                a[1] = _mm256_fmadd_ps(xv, w1, a[1]);
-            }
+        }
+        for j in sparse_rows..rows {
+            row!(j);
         }
         for (n, a) in acc.iter().enumerate() {
             let yp = y.as_mut_ptr().add((b0 + n) * pitch + col);
