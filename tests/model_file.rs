@@ -177,6 +177,31 @@ fn random_frames(steps: usize, width: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// Runs both engines over `frames` (one sequence) and returns the largest difference between
+/// their predicted probabilities.
+fn max_probability_difference(candle: &PhraseModel, fast: &FastLstm, frames: &[f32]) -> f32 {
+    let f = fast.frame_size();
+    let steps = frames.len() / f;
+    let x = Tensor::from_vec(frames.to_vec(), (1, steps, f), &Device::Cpu).unwrap();
+    let mut cstate = candle.zero_state(1).unwrap();
+    let probs = candle_nn::ops::sigmoid(&candle.forward(&x, &mut cstate).unwrap())
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let mut state = fast.state(1);
+    let mut worst = 0.0f32;
+    for t in 0..steps {
+        fast.step(&frames[t * f..(t + 1) * f], &mut state);
+        for k in 0..f {
+            let p = phrasegen::infer::sigmoid(state.logits[k]);
+            worst = worst.max((p - probs[t * f + k]).abs());
+        }
+    }
+    worst
+}
+
 #[test]
 fn fast_engine_matches_candle_within_1e5() {
     for (layers, hidden, repr) in [
@@ -193,25 +218,8 @@ fn fast_engine_matches_candle_within_1e5() {
         let tensors = random_model(&cfg, 7 + layers as u64);
         let candle = PhraseModel::from_tensors(&cfg, &tensors).unwrap();
         let fast = FastLstm::from_tensors(&cfg, &tensors).unwrap();
-        let (steps, f) = (40, cfg.frame_size());
-        let frames = random_frames(steps, f, layers as u64);
-        let x = Tensor::from_vec(frames.clone(), (1, steps, f), &Device::Cpu).unwrap();
-        let mut cstate = candle.zero_state(1).unwrap();
-        let probs = candle_nn::ops::sigmoid(&candle.forward(&x, &mut cstate).unwrap())
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let mut state = fast.state(1);
-        let mut worst = 0.0f32;
-        for t in 0..steps {
-            fast.step(&frames[t * f..(t + 1) * f], &mut state);
-            for k in 0..f {
-                let p = phrasegen::infer::sigmoid(state.logits[k]);
-                worst = worst.max((p - probs[t * f + k]).abs());
-            }
-        }
+        let frames = random_frames(40, cfg.frame_size(), layers as u64);
+        let worst = max_probability_difference(&candle, &fast, &frames);
         assert!(worst < 1e-5, "layers {layers}: max difference {worst}");
     }
 }
@@ -308,25 +316,7 @@ fn fast_engine_matches_candle_on_the_default_model() {
     let phrase = phrasegen::sample::generate(&fast, &params).unwrap();
     assert!(phrase.notes.len() > 10, "a real phrase has notes");
     let roll = phrasegen::roll::PianoRoll::from_phrase(&phrase);
-    let f = cfg.frame_size();
     let frames = roll.features(cfg.pitch_range, cfg.representation);
-    let steps = frames.len() / f;
-    let x = Tensor::from_vec(frames.clone(), (1, steps, f), &Device::Cpu).unwrap();
-    let mut cstate = candle.zero_state(1).unwrap();
-    let probs = candle_nn::ops::sigmoid(&candle.forward(&x, &mut cstate).unwrap())
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap();
-    let mut state = fast.state(1);
-    let mut worst = 0.0f32;
-    for t in 0..steps {
-        fast.step(&frames[t * f..(t + 1) * f], &mut state);
-        for k in 0..f {
-            let p = phrasegen::infer::sigmoid(state.logits[k]);
-            worst = worst.max((p - probs[t * f + k]).abs());
-        }
-    }
+    let worst = max_probability_difference(&candle, &fast, &frames);
     assert!(worst < 1e-5, "max difference {worst}");
 }
