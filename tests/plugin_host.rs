@@ -250,7 +250,8 @@ fn played_notes_are_recorded_as_the_primer_and_passed_through() {
         host.played
             .iter()
             .filter(|p| p.1 && [60, 64, 67].contains(&p.2))
-            .count() >= 3,
+            .count()
+            >= 3,
         "input passed through"
     );
     for pitch in [60u8, 64, 67] {
