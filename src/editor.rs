@@ -15,6 +15,8 @@ use nice_plug_egui::{Frame, NiceEguiApp};
 use crate::plugin::export::{export_dir, export_phrase};
 use crate::plugin::worker::Shared;
 
+#[cfg(target_os = "linux")]
+pub mod drag_x11;
 pub mod roll_view;
 
 use roll_view::{Rect, RollGeometry};
@@ -29,6 +31,10 @@ pub struct EditorApp {
     model_path_input: String,
     /// Result of the last export: the path, or what went wrong.
     export_message: Option<Result<String, String>>,
+    /// The phrase last exported, so a drag reuses its file instead of writing another.
+    exported_phrase: Option<crate::phrase::Phrase>,
+    /// How the last drag of the file out of the window ended (set by the drag's thread).
+    drag_message: Arc<parking_lot::Mutex<Option<String>>>,
 }
 
 impl EditorApp {
@@ -39,6 +45,8 @@ impl EditorApp {
             gui: None,
             model_path_input,
             export_message: None,
+            exported_phrase: None,
+            drag_message: Arc::default(),
         }
     }
 
@@ -48,9 +56,44 @@ impl EditorApp {
         self.shared.wake();
     }
 
+    /// The exported file of the current phrase, exporting it first if it changed.
+    fn exported_path(&mut self) -> Option<String> {
+        let current = self.shared.params.phrase.read().clone();
+        let exported = matches!(self.export_message, Some(Ok(_)));
+        if current.is_none() || current != self.exported_phrase || !exported {
+            self.export();
+        }
+        match &self.export_message {
+            Some(Ok(path)) => Some(path.clone()),
+            _ => None,
+        }
+    }
+
+    /// Starts an operating-system drag of the exported file (X11 here; elsewhere the path
+    /// shown beside the button is the way to the file).
+    #[cfg(target_os = "linux")]
+    fn drag_out(&mut self) {
+        let Some(path) = self.exported_path() else {
+            return;
+        };
+        let message = self.drag_message.clone();
+        *message.lock() = None;
+        std::thread::spawn(move || {
+            let outcome = drag_x11::drag_file(std::path::Path::new(&path), None);
+            *message.lock() = Some(match outcome {
+                Ok(drag_x11::DragOutcome::Dropped) => "dropped".into(),
+                Ok(drag_x11::DragOutcome::NotAccepted) => {
+                    "not dropped: release it over a track or a folder".into()
+                }
+                Err(e) => format!("drag failed ({e}); drag the file from its folder"),
+            });
+        });
+    }
+
     fn export(&mut self) {
         let params = &self.shared.params;
         let phrase = params.phrase.read().clone();
+        self.exported_phrase = phrase.clone();
         self.export_message = Some(match phrase {
             None => Err("nothing to export yet: no phrase has been generated".into()),
             Some(p) => {
@@ -212,6 +255,18 @@ impl NiceEguiApp for EditorApp {
             }
             if ui.button("Export MIDI").clicked() {
                 self.export();
+            }
+            #[cfg(target_os = "linux")]
+            {
+                let handle = ui
+                    .add(egui::Button::new("Drag .mid").sense(Sense::drag()))
+                    .on_hover_text("Drag the current phrase onto a track or into a folder");
+                if handle.drag_started() {
+                    self.drag_out();
+                }
+                if let Some(m) = self.drag_message.lock().clone() {
+                    ui.label(m);
+                }
             }
             match &self.export_message {
                 Some(Ok(path)) => {

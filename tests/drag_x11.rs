@@ -1,0 +1,250 @@
+//! The X11 drag of the exported file against a real X server (Xvfb, started here) and a drop
+//! target written to the XDND specification: the target sees enter/position, accepts, gets
+//! the file as `text/uri-list` and finishes; a declining target and empty space get nothing.
+#![cfg(target_os = "linux")]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use phrasegen::editor::drag_x11::{drag_file, file_uri, Atoms, DragOutcome};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{
+    AtomEnum, ClientMessageData, ClientMessageEvent, ConnectionExt, CreateWindowAux, EventMask,
+    PropMode, Window, WindowClass,
+};
+use x11rb::protocol::xtest::ConnectionExt as _;
+use x11rb::protocol::Event;
+use x11rb::rust_connection::RustConnection;
+use x11rb::wrapper::ConnectionExt as _;
+use x11rb::CURRENT_TIME;
+
+/// An Xvfb server on a display of its own, stopped when dropped.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start(number: u32) -> Self {
+        let display = format!(":{number}");
+        let child = Command::new("Xvfb")
+            .args([
+                &display,
+                "-screen",
+                "0",
+                "640x480x24",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb must be installed (apt-get install xvfb; .ci/run does it)");
+        let started = Instant::now();
+        while RustConnection::connect(Some(&display)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "Xvfb did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, display }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the drop target saw.
+#[derive(Debug, Default)]
+struct Seen {
+    entered: bool,
+    positions: usize,
+    dropped_data: Option<String>,
+    left: bool,
+}
+
+/// A window at (100, 100) of 200 x 200 that speaks XDND 5 and accepts or declines drops.
+fn run_target(display: &str, accept: bool, ready: std::sync::mpsc::Sender<()>) -> Seen {
+    let (conn, screen) = RustConnection::connect(Some(display)).unwrap();
+    let root = conn.setup().roots[screen].root;
+    let atoms = Atoms::new(&conn).unwrap().reply().unwrap();
+    let win: Window = conn.generate_id().unwrap();
+    conn.create_window(
+        0,
+        win,
+        root,
+        100,
+        100,
+        200,
+        200,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new()
+            .override_redirect(1)
+            .event_mask(EventMask::PROPERTY_CHANGE),
+    )
+    .unwrap();
+    conn.change_property32(
+        PropMode::REPLACE,
+        win,
+        atoms.XdndAware,
+        AtomEnum::ATOM,
+        &[5],
+    )
+    .unwrap();
+    conn.map_window(win).unwrap();
+    conn.sync().unwrap();
+    ready.send(()).unwrap();
+    let mut seen = Seen::default();
+    let mut source = 0;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        let Some(event) = conn.poll_for_event().unwrap() else {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        };
+        match event {
+            Event::ClientMessage(m) if m.type_ == atoms.XdndEnter => {
+                let d = m.data.as_data32();
+                source = d[0];
+                assert_eq!(d[1] >> 24, 5, "protocol version");
+                assert_eq!(d[2], atoms.URI_LIST, "offers a file list");
+                seen.entered = true;
+            }
+            Event::ClientMessage(m) if m.type_ == atoms.XdndPosition => {
+                seen.positions += 1;
+                let status = [win, u32::from(accept), 0, 0, atoms.XdndActionCopy];
+                let e = ClientMessageEvent::new(
+                    32,
+                    source,
+                    atoms.XdndStatus,
+                    ClientMessageData::from(status),
+                );
+                conn.send_event(false, source, EventMask::NO_EVENT, e)
+                    .unwrap();
+                conn.flush().unwrap();
+            }
+            Event::ClientMessage(m) if m.type_ == atoms.XdndLeave => {
+                seen.left = true;
+                return seen;
+            }
+            Event::ClientMessage(m) if m.type_ == atoms.XdndDrop => {
+                conn.convert_selection(
+                    win,
+                    atoms.XdndSelection,
+                    atoms.URI_LIST,
+                    atoms.XdndSelection,
+                    CURRENT_TIME,
+                )
+                .unwrap();
+                conn.flush().unwrap();
+            }
+            Event::SelectionNotify(n) => {
+                assert_eq!(n.property, atoms.XdndSelection, "the source answered");
+                let data = conn
+                    .get_property(true, win, n.property, AtomEnum::ANY, 0, 4096)
+                    .unwrap()
+                    .reply()
+                    .unwrap();
+                seen.dropped_data = Some(String::from_utf8(data.value).unwrap());
+                let finished = [win, 1, atoms.XdndActionCopy, 0, 0];
+                let e = ClientMessageEvent::new(
+                    32,
+                    source,
+                    atoms.XdndFinished,
+                    ClientMessageData::from(finished),
+                );
+                conn.send_event(false, source, EventMask::NO_EVENT, e)
+                    .unwrap();
+                // A round trip before closing: a message sent just before a disconnect can
+                // be lost.
+                conn.sync().unwrap();
+                return seen;
+            }
+            _ => {}
+        }
+    }
+    seen
+}
+
+/// Presses the button at (x0, y0), starts the drag, moves to (x1, y1) and releases.
+fn drag_with_fake_mouse(
+    display: &str,
+    path: &Path,
+    from: (i16, i16),
+    to: (i16, i16),
+) -> DragOutcome {
+    let (conn, screen) = RustConnection::connect(Some(display)).unwrap();
+    let root = conn.setup().roots[screen].root;
+    let fake = |kind: u8, detail: u8, x: i16, y: i16| {
+        conn.xtest_fake_input(kind, detail, CURRENT_TIME, root, x, y, 0)
+            .unwrap();
+        conn.sync().unwrap();
+    };
+    const BUTTON_PRESS: u8 = 4;
+    const BUTTON_RELEASE: u8 = 5;
+    const MOTION: u8 = 6;
+    fake(MOTION, 0, from.0, from.1);
+    fake(BUTTON_PRESS, 1, from.0, from.1);
+    let (display_name, file) = (display.to_string(), path.to_path_buf());
+    let drag = std::thread::spawn(move || drag_file(&file, Some(&display_name)));
+    std::thread::sleep(Duration::from_millis(100));
+    for i in 1..=5 {
+        let x = from.0 + (to.0 - from.0) * i / 5;
+        let y = from.1 + (to.1 - from.1) * i / 5;
+        fake(MOTION, 0, x, y);
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    fake(BUTTON_RELEASE, 1, to.0, to.1);
+    drag.join().unwrap().expect("the drag runs to its end")
+}
+
+#[test]
+fn dropping_on_an_accepting_target_hands_over_the_file() {
+    let x = Xvfb::start(93);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let display = x.display.clone();
+    let target = std::thread::spawn(move || run_target(&display, true, tx));
+    rx.recv().unwrap();
+    let path = Path::new("/tmp/PhraseGen exports/phrasegen-bach-chorales-seed-7.mid");
+    let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (180, 200));
+    let seen = target.join().unwrap();
+    assert_eq!(outcome, DragOutcome::Dropped);
+    assert!(seen.entered && seen.positions > 0, "{seen:?}");
+    assert_eq!(
+        seen.dropped_data.as_deref(),
+        Some(format!("{}\r\n", file_uri(path)).as_str())
+    );
+    assert!(
+        file_uri(path).contains("PhraseGen%20exports"),
+        "shell- and URI-safe"
+    );
+}
+
+#[test]
+fn a_declining_target_or_empty_space_gets_nothing() {
+    let x = Xvfb::start(94);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let display = x.display.clone();
+    let target = std::thread::spawn(move || run_target(&display, false, tx));
+    rx.recv().unwrap();
+    let path = Path::new("/tmp/clip.mid");
+    let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (180, 200));
+    let seen = target.join().unwrap();
+    assert_eq!(outcome, DragOutcome::NotAccepted);
+    assert!(
+        seen.entered && seen.left && seen.dropped_data.is_none(),
+        "{seen:?}"
+    );
+    // Released where no window takes drops.
+    let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (500, 400));
+    assert_eq!(outcome, DragOutcome::NotAccepted);
+}
