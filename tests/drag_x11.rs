@@ -72,6 +72,16 @@ struct Seen {
 
 /// A window at (100, 100) of 200 x 200 that speaks XDND 5 and accepts or declines drops.
 fn run_target(display: &str, accept: bool, ready: std::sync::mpsc::Sender<()>) -> Seen {
+    run_target_at(display, (100, 100), accept, ready)
+}
+
+/// The same at `at`, above every other window.
+fn run_target_at(
+    display: &str,
+    at: (i16, i16),
+    accept: bool,
+    ready: std::sync::mpsc::Sender<()>,
+) -> Seen {
     let (conn, screen) = RustConnection::connect(Some(display)).unwrap();
     let root = conn.setup().roots[screen].root;
     let atoms = Atoms::new(&conn).unwrap().reply().unwrap();
@@ -80,8 +90,8 @@ fn run_target(display: &str, accept: bool, ready: std::sync::mpsc::Sender<()>) -
         0,
         win,
         root,
-        100,
-        100,
+        at.0,
+        at.1,
         200,
         200,
         0,
@@ -175,35 +185,56 @@ fn run_target(display: &str, accept: bool, ready: std::sync::mpsc::Sender<()>) -
     seen
 }
 
-/// Presses the button at (x0, y0), starts the drag, moves to (x1, y1) and releases.
+const BUTTON_PRESS: u8 = 4;
+const BUTTON_RELEASE: u8 = 5;
+const MOTION: u8 = 6;
+
+/// Synthetic mouse input through the XTEST extension, as a user's hand.
+struct FakeMouse {
+    conn: RustConnection,
+    root: Window,
+}
+
+impl FakeMouse {
+    fn new(display: &str) -> Self {
+        let (conn, screen) = RustConnection::connect(Some(display)).unwrap();
+        let root = conn.setup().roots[screen].root;
+        Self { conn, root }
+    }
+
+    fn input(&self, kind: u8, detail: u8, (x, y): (i16, i16)) {
+        self.conn
+            .xtest_fake_input(kind, detail, CURRENT_TIME, self.root, x, y, 0)
+            .unwrap();
+        self.conn.sync().unwrap();
+    }
+
+    /// Moves to `to` in five steps, 40 ms apart.
+    fn glide(&self, from: (i16, i16), to: (i16, i16)) {
+        for i in 1..=5 {
+            let x = from.0 + (to.0 - from.0) * i / 5;
+            let y = from.1 + (to.1 - from.1) * i / 5;
+            self.input(MOTION, 0, (x, y));
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    }
+}
+
+/// Presses the button at `from`, starts the drag, glides to `to` and releases.
 fn drag_with_fake_mouse(
     display: &str,
     path: &Path,
     from: (i16, i16),
     to: (i16, i16),
 ) -> DragOutcome {
-    let (conn, screen) = RustConnection::connect(Some(display)).unwrap();
-    let root = conn.setup().roots[screen].root;
-    let fake = |kind: u8, detail: u8, x: i16, y: i16| {
-        conn.xtest_fake_input(kind, detail, CURRENT_TIME, root, x, y, 0)
-            .unwrap();
-        conn.sync().unwrap();
-    };
-    const BUTTON_PRESS: u8 = 4;
-    const BUTTON_RELEASE: u8 = 5;
-    const MOTION: u8 = 6;
-    fake(MOTION, 0, from.0, from.1);
-    fake(BUTTON_PRESS, 1, from.0, from.1);
+    let mouse = FakeMouse::new(display);
+    mouse.input(MOTION, 0, from);
+    mouse.input(BUTTON_PRESS, 1, from);
     let (display_name, file) = (display.to_string(), path.to_path_buf());
     let drag = std::thread::spawn(move || drag_file(&file, Some(&display_name)));
     std::thread::sleep(Duration::from_millis(100));
-    for i in 1..=5 {
-        let x = from.0 + (to.0 - from.0) * i / 5;
-        let y = from.1 + (to.1 - from.1) * i / 5;
-        fake(MOTION, 0, x, y);
-        std::thread::sleep(Duration::from_millis(40));
-    }
-    fake(BUTTON_RELEASE, 1, to.0, to.1);
+    mouse.glide(from, to);
+    mouse.input(BUTTON_RELEASE, 1, to);
     drag.join().unwrap().expect("the drag runs to its end")
 }
 
@@ -247,4 +278,81 @@ fn a_declining_target_or_empty_space_gets_nothing() {
     // Released where no window takes drops.
     let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (500, 400));
     assert_eq!(outcome, DragOutcome::NotAccepted);
+}
+
+/// The whole path a user takes: the real editor window (the `screenshot` example, with the
+/// plugin playing in a test host), a press on its "Drag .mid" button, a drag onto a drop
+/// target; the target receives a `.mid` file that exists and holds the current phrase.
+#[test]
+fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
+    let x = Xvfb::start(95);
+    let exports = tempfile::tempdir().unwrap();
+    let example = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples/screenshot");
+    assert!(
+        example.exists(),
+        "cargo test builds the examples: {example:?}"
+    );
+    let mut editor = Command::new(&example)
+        .arg("60")
+        .env("DISPLAY", &x.display)
+        .env("PHRASEGEN_EXPORT_DIR", exports.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the window (top left, no window manager), then let it draw a frame or two.
+    let (conn, screen) = RustConnection::connect(Some(&x.display)).unwrap();
+    let root = conn.setup().roots[screen].root;
+    let started = Instant::now();
+    while conn
+        .query_tree(root)
+        .unwrap()
+        .reply()
+        .unwrap()
+        .children
+        .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the editor window never opened"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let display = x.display.clone();
+    let target = std::thread::spawn(move || run_target_at(&display, (600, 400), true, tx));
+    rx.recv().unwrap();
+    let mouse = FakeMouse::new(&x.display);
+    // The "Drag .mid" button, right of "Export MIDI" in the top row (see docs/screenshot.png).
+    let button = (315, 10);
+    mouse.input(MOTION, 0, button);
+    std::thread::sleep(Duration::from_millis(100));
+    mouse.input(BUTTON_PRESS, 1, button);
+    std::thread::sleep(Duration::from_millis(100));
+    mouse.glide(button, (700, 500));
+    std::thread::sleep(Duration::from_millis(200));
+    mouse.input(BUTTON_RELEASE, 1, (700, 500));
+    let seen = target.join().unwrap();
+    let _ = editor.kill();
+    let _ = editor.wait();
+    let uri_list = seen.dropped_data.expect("the drop target received a file");
+    let uri = uri_list.trim_end();
+    let written: Vec<_> = std::fs::read_dir(exports.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(written.len(), 1, "one export: {written:?}");
+    assert_eq!(uri, file_uri(&written[0]));
+    let bytes = std::fs::read(&written[0]).unwrap();
+    let file = phrasegen::midi::import_bytes(&bytes, &Default::default()).unwrap();
+    assert!(
+        !file.phrase.notes.is_empty(),
+        "the exported phrase has notes"
+    );
 }
