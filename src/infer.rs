@@ -204,6 +204,24 @@ impl FastLstm {
         self.step_with(Kernel::Portable, frames, state);
     }
 
+    /// The names of the kernels this machine can run; [`FastLstm::step_named`] runs one.
+    pub fn kernel_names() -> Vec<&'static str> {
+        Kernel::available()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    /// The step with the named kernel (from [`FastLstm::kernel_names`]), so tests can
+    /// prove every compiled path gives the same bits.
+    pub fn step_named(&self, kernel: &str, frames: &[f32], state: &mut FastState) {
+        let (_, k) = Kernel::available()
+            .into_iter()
+            .find(|(name, _)| *name == kernel)
+            .expect("a kernel from kernel_names()");
+        self.step_with(k, frames, state);
+    }
+
     fn step_with(&self, kernel: Kernel, frames: &[f32], state: &mut FastState) {
         let hidden = self.config.hidden;
         let batch = state.batch;
@@ -291,6 +309,9 @@ enum Kernel {
     Portable,
     #[cfg(target_arch = "x86_64")]
     Avx2Fma,
+    /// AVX2 + FMA, with AVX-512 for several sequences: 32 registers hold 16 accumulators.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
 impl Kernel {
@@ -298,9 +319,26 @@ impl Kernel {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Self::Avx512;
+            }
             return Self::Avx2Fma;
         }
         Self::Portable
+    }
+
+    /// Every kernel this machine can run, by name (for tests and benchmarks).
+    fn available() -> Vec<(&'static str, Self)> {
+        let mut kernels = vec![("portable", Self::Portable)];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            kernels.push(("avx2", Self::Avx2Fma));
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                kernels.push(("avx512", Self::Avx512));
+            }
+        }
+        kernels
     }
 
     /// `y[b][c] += sum_j x[b][j] * w[j][c]` for `batch` sequences; `y` rows have the
@@ -316,6 +354,11 @@ impl Kernel {
             // buffer lengths the kernel relies on are asserted above.
             #[cfg(target_arch = "x86_64")]
             Self::Avx2Fma => unsafe { matmul_avx2_fma(y, x, batch, w) },
+            // SAFETY: as above, with AVX-512F also checked in `detect`.
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 if batch > 1 => unsafe { matmul_avx512(y, x, batch, w) },
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 => unsafe { matmul_avx2_fma(y, x, batch, w) },
         }
     }
 
@@ -326,7 +369,7 @@ impl Kernel {
             Self::Portable => cell_body(gates, c, h),
             // SAFETY: AVX2 and FMA support were checked at run time in `detect`.
             #[cfg(target_arch = "x86_64")]
-            Self::Avx2Fma => unsafe { cell_avx2_fma(gates, c, h) },
+            Self::Avx2Fma | Self::Avx512 => unsafe { cell_avx2_fma(gates, c, h) },
         }
     }
 }
@@ -501,6 +544,92 @@ unsafe fn panel_chunk_avx2<const N: usize>(
             let yp = y.as_mut_ptr().add((b0 + n) * pitch + col);
             _mm256_storeu_ps(yp, a[0]);
             _mm256_storeu_ps(yp.add(8), a[1]);
+        }
+    }
+}
+
+/// AVX-512 matrix product for several sequences: 32 columns of up to 8 sequences stay in
+/// 16 registers, so the FMA latency is hidden and each weight row is loaded once per step
+/// for the whole batch. Same per-output operations as [`matmul_portable`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn matmul_avx512(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
+    let (rows, pitch, sparse) = (w.rows, w.padded_cols(), w.sparse_rows);
+    for p in 0..pitch / PANEL {
+        let panel = &w.data[p * rows * PANEL..(p + 1) * rows * PANEL];
+        for sub in 0..PANEL / 32 {
+            let mut b0 = 0;
+            while b0 < batch {
+                let n = (batch - b0).min(8);
+                let args = (b0, p * PANEL + sub * 32, rows, sparse, pitch);
+                // SAFETY: sequences `b0..b0 + n` and columns `p * 64 + sub * 32 ..+32` lie
+                // inside the buffers whose lengths the caller asserted.
+                unsafe {
+                    match n {
+                        1 => panel_chunk_avx512::<1>(y, x, args, &panel[sub * 32..]),
+                        2 => panel_chunk_avx512::<2>(y, x, args, &panel[sub * 32..]),
+                        3 => panel_chunk_avx512::<3>(y, x, args, &panel[sub * 32..]),
+                        4 => panel_chunk_avx512::<4>(y, x, args, &panel[sub * 32..]),
+                        5 => panel_chunk_avx512::<5>(y, x, args, &panel[sub * 32..]),
+                        6 => panel_chunk_avx512::<6>(y, x, args, &panel[sub * 32..]),
+                        7 => panel_chunk_avx512::<7>(y, x, args, &panel[sub * 32..]),
+                        _ => panel_chunk_avx512::<8>(y, x, args, &panel[sub * 32..]),
+                    }
+                }
+                b0 += n;
+            }
+        }
+    }
+}
+
+/// `N` sequences from `b0`, 32 columns from `col`; `panel` starts at the sub-block's first
+/// column of row 0 (rows are [`PANEL`] apart). Zero frame rows are skipped as in
+/// [`panel_chunk_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn panel_chunk_avx512<const N: usize>(
+    y: &mut [f32],
+    x: &[f32],
+    (b0, col, rows, sparse_rows, pitch): (usize, usize, usize, usize, usize),
+    panel: &[f32],
+) {
+    use std::arch::x86_64::*;
+    debug_assert!((b0 + N) * rows <= x.len() && (b0 + N) * pitch <= y.len());
+    debug_assert!(panel.len() >= (rows - 1) * PANEL + 32);
+    // SAFETY: sequence `b0 + n` reads `x[(b0 + n) * rows + j]` (`j < rows`) and writes
+    // `y[(b0 + n) * pitch + col..+32]` (`col + 32 <= pitch`); row `j` of the sub-block is
+    // `panel[j * 64..j * 64 + 32]` (the caller's contract, checked above in debug builds).
+    unsafe {
+        let mut acc = [[_mm512_setzero_ps(); 2]; N];
+        for (n, a) in acc.iter_mut().enumerate() {
+            let yp = y.as_ptr().add((b0 + n) * pitch + col);
+            a[0] = _mm512_loadu_ps(yp);
+            a[1] = _mm512_loadu_ps(yp.add(16));
+        }
+        let xp = x.as_ptr().add(b0 * rows);
+        macro_rules! row {
+            ($j:expr) => {{
+                let wp = panel.as_ptr().add($j * PANEL);
+                let (w0, w1) = (_mm512_loadu_ps(wp), _mm512_loadu_ps(wp.add(16)));
+                for (n, a) in acc.iter_mut().enumerate() {
+                    let xv = _mm512_set1_ps(*xp.add(n * rows + $j));
+                    a[0] = _mm512_fmadd_ps(xv, w0, a[0]);
+                    a[1] = _mm512_fmadd_ps(xv, w1, a[1]);
+                }
+            }};
+        }
+        for j in 0..sparse_rows {
+            if (0..N).any(|n| *xp.add(n * rows + j) != 0.0) {
+                row!(j);
+            }
+        }
+        for j in sparse_rows..rows {
+            row!(j);
+        }
+        for (n, a) in acc.iter().enumerate() {
+            let yp = y.as_mut_ptr().add((b0 + n) * pitch + col);
+            _mm512_storeu_ps(yp, a[0]);
+            _mm512_storeu_ps(yp.add(16), a[1]);
         }
     }
 }

@@ -225,10 +225,12 @@ fn fast_engine_matches_candle_within_1e5() {
 }
 
 #[test]
-fn simd_and_portable_paths_agree_bit_for_bit() {
+fn every_kernel_agrees_with_the_portable_one_bit_for_bit() {
+    let kernels = FastLstm::kernel_names();
+    assert_eq!(kernels[0], "portable");
     // Hidden sizes that fill panels exactly and that leave a padded panel; batch sizes that
-    // use the one-sequence kernel, a partial chunk, and whole chunks.
-    for (hidden, batch) in [(40, 1), (40, 3), (64, 8), (16, 5)] {
+    // use the one-sequence kernel, partial chunks, and whole chunks of 4 and 8.
+    for (hidden, batch) in [(40, 1), (40, 3), (64, 8), (16, 5), (24, 11)] {
         let cfg = ModelConfig {
             hidden,
             ..small_config()
@@ -236,17 +238,19 @@ fn simd_and_portable_paths_agree_bit_for_bit() {
         let fast = FastLstm::from_tensors(&cfg, &random_model(&cfg, 11)).unwrap();
         let f = cfg.frame_size();
         let frames = random_frames(30, f * batch, 5);
-        let (mut a, mut b) = (fast.state(batch), fast.state(batch));
-        for t in 0..30 {
-            let x = &frames[t * batch * f..(t + 1) * batch * f];
-            fast.step(x, &mut a);
-            fast.step_portable(x, &mut b);
-            let same = a
-                .logits
-                .iter()
-                .zip(&b.logits)
-                .all(|(x, y)| x.to_bits() == y.to_bits());
-            assert!(same, "hidden {hidden}, batch {batch}, step {t}");
+        for kernel in &kernels[1..] {
+            let (mut a, mut b) = (fast.state(batch), fast.state(batch));
+            for t in 0..30 {
+                let x = &frames[t * batch * f..(t + 1) * batch * f];
+                fast.step_named(kernel, x, &mut a);
+                fast.step_portable(x, &mut b);
+                let same = a
+                    .logits
+                    .iter()
+                    .zip(&b.logits)
+                    .all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same, "{kernel}: hidden {hidden}, batch {batch}, step {t}");
+            }
         }
     }
 }
