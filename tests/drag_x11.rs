@@ -70,12 +70,17 @@ struct Seen {
     left: bool,
 }
 
-/// A window at (100, 100) of 200 x 200 that speaks XDND 5 and accepts or declines drops.
-fn run_target(display: &str, accept: bool, ready: std::sync::mpsc::Sender<()>) -> Seen {
-    run_target_at(display, (100, 100), accept, ready)
+/// Starts a drop target at `at` (200 x 200, above every other window) on its own thread and
+/// returns once its window is mapped; joining the handle gives what it saw.
+fn spawn_target(display: &str, at: (i16, i16), accept: bool) -> std::thread::JoinHandle<Seen> {
+    let (ready, mapped) = std::sync::mpsc::channel();
+    let display = display.to_string();
+    let target = std::thread::spawn(move || run_target_at(&display, at, accept, ready));
+    mapped.recv().unwrap();
+    target
 }
 
-/// The same at `at`, above every other window.
+/// A window at `at` of 200 x 200 that speaks XDND 5 and accepts or declines drops.
 fn run_target_at(
     display: &str,
     at: (i16, i16),
@@ -241,10 +246,7 @@ fn drag_with_fake_mouse(
 #[test]
 fn dropping_on_an_accepting_target_hands_over_the_file() {
     let x = Xvfb::start(93);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let display = x.display.clone();
-    let target = std::thread::spawn(move || run_target(&display, true, tx));
-    rx.recv().unwrap();
+    let target = spawn_target(&x.display, (100, 100), true);
     let path = Path::new("/tmp/PhraseGen exports/phrasegen-bach-chorales-seed-7.mid");
     let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (180, 200));
     let seen = target.join().unwrap();
@@ -263,10 +265,7 @@ fn dropping_on_an_accepting_target_hands_over_the_file() {
 #[test]
 fn a_declining_target_or_empty_space_gets_nothing() {
     let x = Xvfb::start(94);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let display = x.display.clone();
-    let target = std::thread::spawn(move || run_target(&display, false, tx));
-    rx.recv().unwrap();
+    let target = spawn_target(&x.display, (100, 100), false);
     let path = Path::new("/tmp/clip.mid");
     let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (180, 200));
     let seen = target.join().unwrap();
@@ -324,10 +323,7 @@ fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(1));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let display = x.display.clone();
-    let target = std::thread::spawn(move || run_target_at(&display, (600, 400), true, tx));
-    rx.recv().unwrap();
+    let target = spawn_target(&x.display, (600, 400), true);
     let mouse = FakeMouse::new(&x.display);
     // The "Drag .mid" button, right of "Export MIDI" in the top row (see docs/screenshot.png).
     let button = (315, 10);
