@@ -2,8 +2,7 @@
 //! (model load, one 512-step phrase, 8 batched variations, one network step).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use phrasegen::infer::FastLstm;
-use phrasegen::model::default::DEFAULT_MODEL_BYTES;
+use phrasegen::model::default::default_model;
 use phrasegen::sample::{generate, generate_variations, GenerateParams};
 
 /// 32 bars of 4/4 on the default model's sixteenth grid: 512 steps.
@@ -16,10 +15,10 @@ fn phrase_params() -> GenerateParams {
 }
 
 fn benches(c: &mut Criterion) {
-    let model = FastLstm::from_model_bytes(DEFAULT_MODEL_BYTES).unwrap();
+    let model = default_model().unwrap();
     assert_eq!(model.config.steps_per_quarter, 4, "512 steps = 32 bars");
     c.bench_function("model load (embedded default)", |b| {
-        b.iter(|| FastLstm::from_model_bytes(DEFAULT_MODEL_BYTES).unwrap())
+        b.iter(|| default_model().unwrap())
     });
     let params = phrase_params();
     let mut group = c.benchmark_group("generate");

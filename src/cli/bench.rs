@@ -6,7 +6,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use crate::infer::FastLstm;
-use crate::model::default::DEFAULT_MODEL_BYTES;
+use crate::model::default::default_model;
 use crate::model::ModelConfig;
 use crate::plugin::test_host::Host;
 use crate::plugin::PhraseGen;
@@ -71,7 +71,7 @@ fn reference(args: &Args, mode_args: &[&str]) -> Result<serde_json::Value, Strin
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
-    let model = FastLstm::from_model_bytes(DEFAULT_MODEL_BYTES).map_err(|e| e.to_string())?;
+    let model = default_model().map_err(|e| e.to_string())?;
     let cfg = model.config.clone();
     println!(
         "default model: {} ({} x {}, {} inputs), {} repetitions, 1 thread unless stated",
@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     );
 
     let load_ms = median_ms(args.reps, || {
-        std::hint::black_box(FastLstm::from_model_bytes(DEFAULT_MODEL_BYTES).unwrap());
+        std::hint::black_box(default_model().unwrap());
     });
     rows.push((
         "model load (embedded default)".into(),
