@@ -72,6 +72,41 @@ fn run(
     all
 }
 
+/// A scheduler with its phrase slots and output buffer, as `process()` holds them.
+struct Deck {
+    sched: Scheduler,
+    current: Option<Box<PlaybackPhrase>>,
+    pending: Option<Box<PlaybackPhrase>>,
+    out: EventBuffer,
+}
+
+impl Deck {
+    fn new(current: Option<Box<PlaybackPhrase>>, capacity: usize) -> Self {
+        Self {
+            sched: Scheduler::new(),
+            current,
+            pending: None,
+            out: EventBuffer::with_capacity(capacity),
+        }
+    }
+
+    /// One block, new phrases taking over at the next bar; returns a retired phrase.
+    fn block(
+        &mut self,
+        transport: &TransportSnapshot,
+        free_run_tempo: Option<f64>,
+    ) -> Option<Box<PlaybackPhrase>> {
+        self.sched.process(
+            transport,
+            &mut self.current,
+            &mut self.pending,
+            SwapAt::NextBar,
+            free_run_tempo,
+            &mut self.out,
+        )
+    }
+}
+
 #[test]
 fn every_note_lands_on_its_sample_at_several_tempos_and_block_sizes() {
     let p = phrase(
@@ -177,10 +212,7 @@ fn repeated_notes_are_released_before_they_restart() {
 #[test]
 fn stop_seek_and_loop_wrap_release_everything() {
     let p = phrase(&[(0, 60, 16)], 1); // a whole-bar note
-    let mut sched = Scheduler::new();
-    let mut current = playback(&p, 1);
-    let mut pending = None;
-    let mut out = EventBuffer::with_capacity(256);
+    let mut deck = Deck::new(playback(&p, 1), 256);
     let t = |playing, pos: f64, loop_beats| TransportSnapshot {
         playing,
         tempo_bpm: 120.0,
@@ -189,27 +221,13 @@ fn stop_seek_and_loop_wrap_release_everything() {
         block_len_samples: 480, // 0.02 beats
         loop_beats,
     };
-    sched.process(
-        &t(true, 0.0, None),
-        &mut current,
-        &mut pending,
-        SwapAt::NextBar,
-        None,
-        &mut out,
-    );
-    assert_eq!(out.events().len(), 1);
-    assert!(out.events()[0].on);
+    deck.block(&t(true, 0.0, None), None);
+    assert_eq!(deck.out.events().len(), 1);
+    assert!(deck.out.events()[0].on);
     // Stop: the note is released at once, and nothing plays while stopped.
-    sched.process(
-        &t(false, 0.02, None),
-        &mut current,
-        &mut pending,
-        SwapAt::NextBar,
-        None,
-        &mut out,
-    );
+    deck.block(&t(false, 0.02, None), None);
     assert_eq!(
-        out.events(),
+        deck.out.events(),
         &[NoteEvent {
             sample: 0,
             on: false,
@@ -218,49 +236,21 @@ fn stop_seek_and_loop_wrap_release_everything() {
             velocity: 0.0
         }]
     );
-    sched.process(
-        &t(false, 0.02, None),
-        &mut current,
-        &mut pending,
-        SwapAt::NextBar,
-        None,
-        &mut out,
-    );
-    assert!(out.events().is_empty());
+    deck.block(&t(false, 0.02, None), None);
+    assert!(deck.out.events().is_empty());
     // Restart, then seek into the middle of the note: released, not restarted mid-note.
-    sched.process(
-        &t(true, 0.0, None),
-        &mut current,
-        &mut pending,
-        SwapAt::NextBar,
-        None,
-        &mut out,
-    );
-    sched.process(
-        &t(true, 2.5, None),
-        &mut current,
-        &mut pending,
-        SwapAt::NextBar,
-        None,
-        &mut out,
-    );
-    assert_eq!(out.events().len(), 1);
-    assert!(!out.events()[0].on);
-    assert!(!sched.any_sounding());
+    deck.block(&t(true, 0.0, None), None);
+    deck.block(&t(true, 2.5, None), None);
+    assert_eq!(deck.out.events().len(), 1);
+    assert!(!deck.out.events()[0].on);
+    assert!(!deck.sched.any_sounding());
     // A loop 0..0.99 beats, played continuously: the wrap falls inside the block at 0.98,
     // and the sounding note is released and restarted exactly there.
     for i in 0..=49 {
         let tr = t(true, f64::from(i) * 0.02, Some((0.0, 0.99)));
-        sched.process(
-            &tr,
-            &mut current,
-            &mut pending,
-            SwapAt::NextBar,
-            None,
-            &mut out,
-        );
+        deck.block(&tr, None);
     }
-    let ev: Vec<(u32, bool)> = out.events().iter().map(|e| (e.sample, e.on)).collect();
+    let ev: Vec<(u32, bool)> = deck.out.events().iter().map(|e| (e.sample, e.on)).collect();
     assert_eq!(ev, vec![(240, false), (240, true)]);
 }
 
@@ -269,15 +259,12 @@ fn a_new_phrase_takes_over_at_the_next_bar_with_note_offs() {
     let old = phrase(&[(0, 60, 64)], 4);
     // The new phrase is aligned to the host's bars: its second bar starts at beat 4.
     let new = phrase(&[(0, 72, 4), (16, 74, 4)], 4);
-    let mut sched = Scheduler::new();
-    let mut current = playback(&old, 1);
-    let mut out = EventBuffer::with_capacity(256);
+    let mut deck = Deck::new(playback(&old, 1), 256);
     let block = 4800u32; // 0.2 beats at 120 BPM, 48 kHz
-    let mut pending = None;
     let mut swapped_at = None;
     for i in 0..40u32 {
         if i == 7 {
-            pending = playback(&new, 2); // arrives during beat 1.4
+            deck.pending = playback(&new, 2); // arrives during beat 1.4
         }
         let t = TransportSnapshot {
             playing: true,
@@ -287,17 +274,11 @@ fn a_new_phrase_takes_over_at_the_next_bar_with_note_offs() {
             block_len_samples: block,
             loop_beats: None,
         };
-        let retired = sched.process(
-            &t,
-            &mut current,
-            &mut pending,
-            SwapAt::NextBar,
-            None,
-            &mut out,
-        );
+        let retired = deck.block(&t, None);
         if let Some(r) = retired {
             assert_eq!(r.id, 1);
-            let ev: Vec<(u32, bool, u8)> = out
+            let ev: Vec<(u32, bool, u8)> = deck
+                .out
                 .events()
                 .iter()
                 .map(|e| (e.sample, e.on, e.pitch))
@@ -308,16 +289,13 @@ fn a_new_phrase_takes_over_at_the_next_bar_with_note_offs() {
         }
     }
     assert_eq!(swapped_at, Some(20));
-    assert_eq!(current.unwrap().id, 2);
+    assert_eq!(deck.current.unwrap().id, 2);
 }
 
 #[test]
 fn free_run_plays_without_a_host_clock_and_silence_otherwise() {
     let p = phrase(&[(0, 60, 2)], 1);
-    let mut sched = Scheduler::new();
-    let mut current = playback(&p, 1);
-    let mut pending = None;
-    let mut out = EventBuffer::with_capacity(64);
+    let mut deck = Deck::new(playback(&p, 1), 64);
     let none = TransportSnapshot {
         playing: false,
         tempo_bpm: 0.0,
@@ -326,25 +304,11 @@ fn free_run_plays_without_a_host_clock_and_silence_otherwise() {
         block_len_samples: 512,
         loop_beats: None,
     };
-    sched.process(
-        &none,
-        &mut current,
-        &mut pending,
-        SwapAt::NextBar,
-        None,
-        &mut out,
-    );
-    assert!(out.events().is_empty());
-    sched.process(
-        &none,
-        &mut current,
-        &mut pending,
-        SwapAt::NextBar,
-        Some(120.0),
-        &mut out,
-    );
-    assert_eq!(out.events().len(), 1);
-    assert!(out.events()[0].on);
+    deck.block(&none, None);
+    assert!(deck.out.events().is_empty());
+    deck.block(&none, Some(120.0));
+    assert_eq!(deck.out.events().len(), 1);
+    assert!(deck.out.events()[0].on);
 }
 
 proptest! {
