@@ -18,6 +18,9 @@ use crate::plugin::worker::Shared;
 #[cfg(target_os = "linux")]
 pub mod drag_x11;
 pub mod roll_view;
+pub mod window;
+
+pub use window::PhraseGenEditor;
 
 use roll_view::{Rect, RollGeometry};
 
@@ -58,7 +61,7 @@ impl EditorApp {
 
     /// The exported file of the current phrase, exporting it first if it changed.
     fn exported_path(&mut self) -> Option<String> {
-        let current = self.shared.params.phrase.read().clone();
+        let current = self.shared.params.phrase.phrase();
         let exported = matches!(self.export_message, Some(Ok(_)));
         if current.is_none() || current != self.exported_phrase || !exported {
             self.export();
@@ -92,7 +95,7 @@ impl EditorApp {
 
     fn export(&mut self) {
         let params = &self.shared.params;
-        let phrase = params.phrase.read().clone();
+        let phrase = params.phrase.phrase();
         self.exported_phrase = phrase.clone();
         self.export_message = Some(match phrase {
             None => Err("nothing to export yet: no phrase has been generated".into()),
@@ -119,7 +122,7 @@ impl EditorApp {
         let (response, painter) = ui.allocate_painter(size, Sense::hover());
         let r = response.rect;
         painter.rect_filled(r, 0.0, Color32::from_rgb(24, 26, 32));
-        let Some(phrase) = self.shared.params.phrase.read().clone() else {
+        let Some(phrase) = self.shared.params.phrase.phrase() else {
             painter.text(
                 r.center(),
                 egui::Align2::CENTER_CENTER,

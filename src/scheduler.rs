@@ -7,7 +7,7 @@
 //! could leave a note hanging (stop, seek, loop wrap, phrase swap, reset) sends note-offs.
 //! Nothing here allocates after construction.
 
-use crate::phrase::Phrase;
+use crate::phrase::{Phrase, TimeSignature};
 
 /// What the host says about time for one block.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -15,12 +15,69 @@ pub struct TransportSnapshot {
     pub playing: bool,
     pub tempo_bpm: f64,
     /// Beat (quarter note) position at the first sample of the block; `None` when the host
-    /// does not say.
+    /// does not say. Hosts round it (Ardour: to 1/1920 beat) or derive it from seconds.
     pub pos_beats: Option<f64>,
+    /// Position in samples where the host gives it (VST3): the most precise clock there is,
+    /// used to tell continuous playback from a jump.
+    pub pos_samples: Option<i64>,
     pub sample_rate: f64,
     pub block_len_samples: u32,
     /// Active loop range in beats, if the host loops.
     pub loop_beats: Option<(f64, f64)>,
+    /// The host's time signature, if it says.
+    pub time_signature: Option<TimeSignature>,
+    /// Start of the bar the block starts in (beats) and that bar's number (0 = first bar),
+    /// if the host says: phrases line up with the host's bars even after a meter change.
+    pub bar_start_beats: Option<f64>,
+    pub bar_number: Option<i32>,
+}
+
+impl Default for TransportSnapshot {
+    fn default() -> Self {
+        Self {
+            playing: false,
+            tempo_bpm: 120.0,
+            pos_beats: None,
+            pos_samples: None,
+            sample_rate: 48_000.0,
+            block_len_samples: 512,
+            loop_beats: None,
+            time_signature: None,
+            bar_start_beats: None,
+            bar_number: None,
+        }
+    }
+}
+
+impl TransportSnapshot {
+    /// Length of the host's bar in beats, if it gives a usable time signature.
+    pub fn host_bar_beats(&self) -> Option<f64> {
+        self.time_signature
+            .filter(|ts| ts.numerator > 0 && ts.denominator > 0)
+            .map(|ts| ts.quarters_per_bar())
+    }
+
+    /// Where bar 0 would lie on the host timeline (beats) had the whole song been in the
+    /// current meter, so phrases repeat from host bars whose number is a multiple of the
+    /// phrase's bar count, also after a meter change. Uses the host's bar start and number
+    /// when they agree with the position (some hosts send zeros), else assumes the meter has
+    /// not changed since the song start.
+    pub fn phrase_origin_beats(&self) -> f64 {
+        let (Some(pos), Some(bar), Some(start), Some(number)) = (
+            self.pos_beats,
+            self.host_bar_beats(),
+            self.bar_start_beats,
+            self.bar_number,
+        ) else {
+            return 0.0;
+        };
+        let consistent =
+            number >= 0 && start.is_finite() && start <= pos + 1e-6 && pos < start + bar + 1e-6;
+        if !consistent {
+            return 0.0;
+        }
+        start - f64::from(number) * bar
+    }
 }
 
 /// One note of a phrase in beats, ready to play.
@@ -43,6 +100,21 @@ pub struct PlaybackPhrase {
     pub channel: u8,
     /// Increasing number identifying the phrase (shown by the editor).
     pub id: u64,
+    /// How this phrase replaces the one playing.
+    pub takeover: Takeover,
+}
+
+/// How a new phrase replaces the one playing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Takeover {
+    /// At the next swap point the user chose (immediately, next bar, end of phrase).
+    #[default]
+    AtSwapPoint,
+    /// At once, with the notes that should be sounding struck again (a restored project).
+    Now,
+    /// The same notes with new playing settings (channel, velocity): at once, sounding notes
+    /// keep sounding unless the channel changed.
+    Revoice,
 }
 
 impl PlaybackPhrase {
@@ -73,11 +145,14 @@ impl PlaybackPhrase {
                 .then(a.pitch.cmp(&b.pitch))
         });
         Self {
-            length_beats: phrase.length_beats().max(1e-6),
+            // A phrase shorter than a sixteenth cannot come from the sampler; the floor keeps a
+            // damaged one from costing the audio thread thousands of cycles per block.
+            length_beats: phrase.length_beats().max(MIN_PHRASE_BEATS),
             bar_beats: phrase.time_signature.quarters_per_bar(),
             notes,
             channel: channel.min(15),
             id,
+            takeover: Takeover::AtSwapPoint,
         }
     }
 }
@@ -145,15 +220,51 @@ pub enum SwapAt {
     EndOfPhrase,
 }
 
+/// Shortest phrase the scheduler plays, in beats (a sixteenth note).
+pub const MIN_PHRASE_BEATS: f64 = 0.25;
+
+/// Position error that is the host's rounding, not a move: hosts report beats rounded to
+/// their tick (1/960 or 1/1920 beat) or derive them from rounded seconds. Within this the
+/// scheduler keeps its own sample-exact clock.
+pub const ROUNDING_TOLERANCE_BEATS: f64 = 1.0 / 960.0;
+pub const ROUNDING_TOLERANCE_MS: f64 = 1.0;
+/// Position error above which the host has really jumped (seek, loop, tempo-map edit).
+/// Between the two tolerances (jitter, tempo ramps inside a block) playback re-syncs to the
+/// host without releasing anything.
+pub const JUMP_TOLERANCE_BEATS: f64 = 1.0 / 96.0;
+pub const JUMP_TOLERANCE_MS: f64 = 10.0;
+/// When the host's sample counter is continuous, a beat position this far off is still only
+/// the host's beat rounding (or a tempo ramp), not a jump.
+pub const SAMPLE_CONTINUOUS_BEATS: f64 = 0.125;
+/// A note chased after a jump must still have this much to sound (beats): striking a note
+/// for its last few milliseconds is a click, not a chase.
+pub const MIN_CHASE_BEATS: f64 = 1.0 / 32.0;
+
+/// How this block's start relates to where the last one ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Continuity {
+    /// Within the host's rounding: play on from our own clock.
+    Exact,
+    /// Close but drifting (jitter, tempo ramp): play on, re-synced to the host.
+    Resync,
+    /// A seek, a loop start, a start of playback: release and chase.
+    Jump,
+}
+
 /// Playback state carried from block to block.
 #[derive(Clone, Debug)]
 pub struct Scheduler {
     /// Per channel, the pitches we have turned on and not yet off.
     sounding: [u128; 16],
-    /// Where the previous block ended, to tell a jump (seek, loop) from continuous play.
+    /// Where the previous block ended on the phrase timeline (beats), to tell a jump (seek,
+    /// loop) from continuous play; `None` when stopped.
     expected_beats: Option<f64>,
+    /// Where the previous block ended in host samples, where the host counts samples.
+    expected_samples: Option<i64>,
     /// Beat position of the free-running clock.
     free_run_beats: f64,
+    /// Phrase-timeline position (beats) at the start of the last block played, for the editor.
+    playhead_beats: f64,
 }
 
 impl Default for Scheduler {
@@ -167,7 +278,9 @@ impl Scheduler {
         Self {
             sounding: [0; 16],
             expected_beats: None,
+            expected_samples: None,
             free_run_beats: 0.0,
+            playhead_beats: 0.0,
         }
     }
 
@@ -176,20 +289,30 @@ impl Scheduler {
         self.sounding.iter().any(|s| *s != 0)
     }
 
+    /// Position in the playing phrase (beats from its start) at the last block's start.
+    pub fn playhead_beats(&self) -> f64 {
+        self.playhead_beats
+    }
+
     /// Note-offs for everything sounding, at `sample`.
     pub fn all_notes_off(&mut self, sample: u32, out: &mut EventBuffer) {
-        for (channel, set) in self.sounding.iter_mut().enumerate() {
-            while *set != 0 {
-                let pitch = set.trailing_zeros() as u8;
-                *set &= !(1u128 << pitch);
-                out.push(NoteEvent {
-                    sample,
-                    on: false,
-                    pitch,
-                    channel: channel as u8,
-                    velocity: 0.0,
-                });
-            }
+        for channel in 0..16u8 {
+            self.channel_off(channel, sample, out);
+        }
+    }
+
+    fn channel_off(&mut self, channel: u8, sample: u32, out: &mut EventBuffer) {
+        let set = &mut self.sounding[usize::from(channel)];
+        while *set != 0 {
+            let pitch = set.trailing_zeros() as u8;
+            *set &= !(1u128 << pitch);
+            out.push(NoteEvent {
+                sample,
+                on: false,
+                pitch,
+                channel,
+                velocity: 0.0,
+            });
         }
     }
 
@@ -197,14 +320,63 @@ impl Scheduler {
     pub fn reset(&mut self, out: &mut EventBuffer) {
         self.all_notes_off(0, out);
         self.expected_beats = None;
+        self.expected_samples = None;
         self.free_run_beats = 0.0;
     }
 
+    /// How far apart two positions may be before they are a move, not rounding (beats).
+    fn tolerances(tempo_bpm: f64) -> (f64, f64) {
+        let beats_per_ms = tempo_bpm / 60_000.0;
+        (
+            ROUNDING_TOLERANCE_BEATS.max(ROUNDING_TOLERANCE_MS * beats_per_ms),
+            JUMP_TOLERANCE_BEATS.max(JUMP_TOLERANCE_MS * beats_per_ms),
+        )
+    }
+
+    /// Judges continuity on the most precise clock the host gives: its sample counter where
+    /// it has one, else its beat position with room for its rounding.
+    fn continuity(&self, host_beats: f64, transport: &TransportSnapshot, tempo: f64) -> Continuity {
+        let Some(expected) = self.expected_beats else {
+            return Continuity::Jump;
+        };
+        let (rounding, jump) = Self::tolerances(tempo);
+        let error = (host_beats - expected).abs();
+        if !error.is_finite() {
+            return Continuity::Jump;
+        }
+        let (exact, resync) = match (transport.pos_samples, self.expected_samples) {
+            (Some(at), Some(expected_at)) => {
+                let ms = (at - expected_at).abs() as f64 * 1e3 / transport.sample_rate.max(1.0);
+                if ms <= ROUNDING_TOLERANCE_MS {
+                    // The sample counter runs on: the beat position is only as precise as
+                    // the host's beat rounding, so trust our clock further.
+                    (jump, SAMPLE_CONTINUOUS_BEATS.max(jump))
+                } else {
+                    (rounding, rounding)
+                }
+            }
+            _ => (rounding, jump),
+        };
+        if error <= exact {
+            Continuity::Exact
+        } else if error <= resync {
+            Continuity::Resync
+        } else {
+            Continuity::Jump
+        }
+    }
+
     /// Fills `out` with this block's events. `pending` is a newly generated phrase waiting to
-    /// take over at `swap_at`; when it does, it is moved into `current` and the old phrase is
-    /// returned (for the caller to free off the audio thread). With `free_run_tempo`, a
-    /// stopped or transport-less host gets a free-running clock at that tempo; otherwise it
-    /// gets silence.
+    /// take over at `swap_at` (or as its [`Takeover`] says); when it does, it is moved into
+    /// `current` and the old phrase is returned (for the caller to free off the audio thread).
+    /// With `free_run_tempo`, a stopped or transport-less host gets a free-running clock at
+    /// that tempo; otherwise it gets silence.
+    ///
+    /// The phrase repeats on the host's bar timeline (see
+    /// [`TransportSnapshot::phrase_origin_beats`]). Between blocks of continuous play the
+    /// scheduler runs on its own clock, so a host's rounded positions neither cut notes nor
+    /// repeat them; after a real jump it releases everything and strikes again the notes that
+    /// should be sounding at the new position (chase), as DAWs do for MIDI clips.
     pub fn process(
         &mut self,
         transport: &TransportSnapshot,
@@ -218,21 +390,28 @@ impl Scheduler {
         let len = transport.block_len_samples;
         let sr = transport.sample_rate.max(1.0);
         let host_clock = match (transport.playing, transport.pos_beats) {
-            (true, Some(pos)) if transport.tempo_bpm > 0.0 && pos.is_finite() => {
+            (true, Some(pos))
+                if transport.tempo_bpm > 0.0
+                    && transport.tempo_bpm.is_finite()
+                    && pos.is_finite() =>
+            {
                 Some((pos, transport.tempo_bpm))
             }
             _ => None,
         };
-        let (start, tempo) = match (host_clock, free_run_tempo) {
-            (Some(c), _) => {
+        let (host_beats, tempo, origin) = match (host_clock, free_run_tempo) {
+            (Some((pos, tempo)), _) => {
                 self.free_run_beats = 0.0;
-                c
+                (pos, tempo, transport.phrase_origin_beats())
             }
-            (None, Some(tempo)) if tempo > 0.0 => (self.free_run_beats, tempo),
+            (None, Some(tempo)) if tempo > 0.0 && tempo.is_finite() => {
+                (self.free_run_beats, tempo, 0.0)
+            }
             _ => {
                 // Stopped, or no usable transport: silence, and a fresh start next time.
                 self.all_notes_off(0, out);
                 self.expected_beats = None;
+                self.expected_samples = None;
                 let retired = pending.take().and_then(|p| current.replace(p));
                 out.sort();
                 return retired;
@@ -240,84 +419,157 @@ impl Scheduler {
         };
         let beats_per_sample = tempo / 60.0 / sr;
         let block_beats = f64::from(len) * beats_per_sample;
-        if host_clock.is_none() {
+        let on_host = host_clock.is_some();
+        if !on_host {
             self.free_run_beats += block_beats;
         }
-        // A jump (seek, loop wrap between blocks, tempo map edit): release what sounds.
-        if let Some(expected) = self.expected_beats {
-            if (expected - start).abs() > beats_per_sample.max(1e-9) * 1.5 {
-                self.all_notes_off(0, out);
-            }
+        // Everything below is on the phrase timeline: host beats less the phrase's origin.
+        let host_t = host_beats - origin;
+        let continuity = if on_host {
+            self.continuity(host_t, transport, tempo)
+        } else if self.expected_beats.is_some() {
+            Continuity::Exact
+        } else {
+            Continuity::Jump
+        };
+        // `from`: where this block's events start; `anchor`: the timeline position of sample 0.
+        let (from, anchor) = match (continuity, self.expected_beats) {
+            (Continuity::Exact, Some(expected)) => (expected, expected),
+            (Continuity::Resync, Some(expected)) => (expected, host_t),
+            _ => (host_t, host_t),
+        };
+        let to = (anchor + block_beats).max(from);
+        if continuity == Continuity::Jump {
+            self.all_notes_off(0, out);
         }
-        // A host loop that wraps inside this block is played as two segments.
-        let mut segments = [(start, start + block_beats, 0u32); 2];
+
+        // A host loop that wraps inside this block is played as two segments; the second
+        // starts at the loop start like a jump (release, then chase).
+        let mut segments = [(from, to, anchor, continuity == Continuity::Jump); 2];
         let mut n_segments = 1;
-        if let Some((loop_start, loop_end)) = transport.loop_beats {
-            if loop_end > loop_start && start < loop_end && start + block_beats > loop_end + 1e-9 {
-                let wrap_sample = ((loop_end - start) / beats_per_sample).round() as u32;
-                let rest = block_beats - (loop_end - start);
-                segments[0] = (start, loop_end, 0);
-                segments[1] = (loop_start, loop_start + rest, wrap_sample.min(len));
+        if let Some((loop_start, loop_end)) = transport.loop_beats.filter(|_| on_host) {
+            let (ls, le) = (loop_start - origin, loop_end - origin);
+            if le > ls && from < le && to > le + 1e-9 {
+                let rest = to - le;
+                let wrap_anchor = ls - (le - anchor);
+                segments[0].1 = le;
+                segments[1] = (ls, ls + rest, wrap_anchor, true);
                 n_segments = 2;
             }
         }
         let mut retired = None;
-        for (i, &(seg_start, seg_end, seg_sample)) in segments[..n_segments].iter().enumerate() {
-            if i > 0 {
-                self.all_notes_off(seg_sample.min(len.saturating_sub(1)), out);
-            }
-            // Where in this segment a pending phrase takes over.
-            let swap_beats = match (pending.as_ref(), current.as_ref()) {
-                (None, _) => None,
-                (Some(_), None) => Some(seg_start),
-                (Some(_), Some(cur)) => {
-                    let grid = match swap_at {
-                        SwapAt::Immediately => 0.0,
-                        SwapAt::NextBar => cur.bar_beats,
-                        SwapAt::EndOfPhrase => cur.length_beats,
-                    };
-                    let at = if grid <= 0.0 {
-                        seg_start
-                    } else {
-                        let k = (seg_start / grid - 1e-9).ceil();
-                        k * grid
-                    };
-                    (at < seg_end).then_some(at.max(seg_start))
-                }
-            };
+        for (i, &(seg_from, seg_to, seg_anchor, jumped)) in
+            segments[..n_segments].iter().enumerate()
+        {
             let to_sample = |beats: f64| -> u32 {
-                let s = seg_sample as f64 + (beats - seg_start) / beats_per_sample;
+                let s = (beats - seg_anchor) / beats_per_sample;
                 (s.round().max(0.0) as u32).min(len.saturating_sub(1))
             };
+            if i > 0 {
+                self.all_notes_off(to_sample(seg_from), out);
+            }
             // An event belongs to the sample its exact time rounds to, so each segment
             // covers its beats shifted back by half a sample.
             let half = 0.5 * beats_per_sample;
-            let (seg_start_w, seg_end_w) = (seg_start - half, seg_end - half);
+            let (from_w, to_w) = (seg_from - half, seg_to - half);
+            if jumped {
+                if let Some(cur) = current.as_deref() {
+                    self.chase(cur, from_w, to_sample(seg_from), out);
+                }
+            }
+            // Where in this segment a pending phrase takes over.
+            let swap_beats = match (pending.as_deref(), current.as_deref()) {
+                (None, _) => None,
+                (Some(_), None) => Some(seg_from),
+                (Some(p), Some(_)) if p.takeover != Takeover::AtSwapPoint => Some(seg_from),
+                (Some(_), Some(cur)) => {
+                    let grid = match swap_at {
+                        SwapAt::Immediately => 0.0,
+                        SwapAt::NextBar => transport
+                            .host_bar_beats()
+                            .filter(|_| on_host)
+                            .unwrap_or(cur.bar_beats),
+                        SwapAt::EndOfPhrase => cur.length_beats,
+                    };
+                    let at = if grid <= 0.0 {
+                        seg_from
+                    } else {
+                        (seg_from / grid - 1e-9).ceil() * grid
+                    };
+                    // The same half-sample rule as for notes: a swap at the block's last
+                    // half sample belongs to the next block.
+                    (at < seg_to - half).then_some(at.max(seg_from))
+                }
+            };
             match swap_beats {
                 Some(at) => {
-                    let at_w = (at - half).max(seg_start_w);
+                    let at_w = (at - half).max(from_w);
                     if let Some(cur) = current.as_deref() {
-                        self.play(cur, seg_start_w, at_w, &to_sample, out);
+                        self.play(cur, from_w, at_w, &to_sample, out);
                     }
-                    self.all_notes_off(to_sample(at), out);
+                    let takeover = pending
+                        .as_deref()
+                        .map_or(Takeover::AtSwapPoint, |p| p.takeover);
+                    let old_channel = current.as_deref().map(|c| c.channel);
                     let old = pending.take().and_then(|p| current.replace(p));
                     if old.is_some() {
                         retired = old;
                     }
+                    let new_channel = current.as_deref().map(|c| c.channel);
+                    if takeover == Takeover::Revoice && old_channel == new_channel {
+                        // Same notes, same channel: what sounds goes on sounding.
+                    } else {
+                        self.all_notes_off(to_sample(at), out);
+                        if let Some(cur) = current.as_deref() {
+                            self.chase(cur, at_w, to_sample(at), out);
+                        }
+                    }
                     if let Some(cur) = current.as_deref() {
-                        self.play(cur, at_w, seg_end_w, &to_sample, out);
+                        self.play(cur, at_w, to_w, &to_sample, out);
                     }
                 }
                 None => {
                     if let Some(cur) = current.as_deref() {
-                        self.play(cur, seg_start_w, seg_end_w, &to_sample, out);
+                        self.play(cur, from_w, to_w, &to_sample, out);
                     }
                 }
             }
         }
-        self.expected_beats = Some(segments[n_segments - 1].1);
+        let last = segments[n_segments - 1];
+        self.expected_beats = Some(last.1);
+        self.expected_samples = transport
+            .pos_samples
+            .filter(|_| on_host)
+            .map(|s| s + i64::from(len));
+        if let Some(cur) = current.as_deref() {
+            self.playhead_beats = from.rem_euclid(cur.length_beats);
+        }
         out.sort();
         retired
+    }
+
+    /// Strikes the notes of `phrase` that started before `at` (beats) and are still meant to
+    /// sound there with at least [`MIN_CHASE_BEATS`] to go.
+    fn chase(&mut self, phrase: &PlaybackPhrase, at: f64, sample: u32, out: &mut EventBuffer) {
+        let len = phrase.length_beats;
+        let pos = at.rem_euclid(len);
+        let ch = usize::from(phrase.channel);
+        for n in &phrase.notes {
+            let end = n.end_beats.min(len);
+            if n.start_beats < pos && pos + MIN_CHASE_BEATS <= end {
+                let bit = 1u128 << n.pitch;
+                if self.sounding[ch] & bit == 0 {
+                    self.sounding[ch] |= bit;
+                    out.push(NoteEvent {
+                        sample,
+                        on: true,
+                        pitch: n.pitch,
+                        channel: phrase.channel,
+                        velocity: n.velocity,
+                    });
+                }
+            }
+        }
     }
 
     /// Emits the ons and offs of `phrase` (repeating every `length_beats`) that fall in

@@ -33,8 +33,7 @@ fn notes_play_on_the_beat_at_several_tempos_and_block_sizes() {
         let phrase = shared
             .params
             .phrase
-            .read()
-            .clone()
+            .phrase()
             .expect("a phrase was generated");
         assert!(!phrase.notes.is_empty());
         // Play two full passes of the phrase from the start of the timeline.
@@ -47,7 +46,7 @@ fn notes_play_on_the_beat_at_several_tempos_and_block_sizes() {
         host2.playing = true;
         host2.played.clear();
         let samples_per_beat = 60.0 / tempo * 48_000.0;
-        let phrase = host2.plugin.shared().params.phrase.read().clone().unwrap();
+        let phrase = host2.plugin.shared().params.phrase.phrase().unwrap();
         let length = phrase.length_beats();
         let blocks = (2.0 * length * samples_per_beat / block as f64) as usize;
         host2.blocks(blocks);
@@ -130,7 +129,7 @@ fn a_temperature_change_brings_a_new_phrase_within_bounded_blocks() {
     let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
     host.run_until_playing(1, 2000);
     let shared = host.plugin.shared();
-    let first = shared.params.phrase.read().clone().unwrap();
+    let first = shared.params.phrase.phrase().unwrap();
     // A sweep: one change per block, as automation does. Generation must coalesce.
     for i in 0..50 {
         set_normalized(&shared.params.temperature, 0.3 + i as f32 * 0.004);
@@ -146,7 +145,7 @@ fn a_temperature_change_brings_a_new_phrase_within_bounded_blocks() {
     // It takes over at the next bar: within a bar's worth of blocks (2 s at 120 BPM).
     let blocks = host.run_until_playing(generated, 200);
     assert!(blocks <= 200);
-    let second = shared.params.phrase.read().clone().unwrap();
+    let second = shared.params.phrase.phrase().unwrap();
     assert_ne!(first, second);
     check_pairs(&host.played);
 }
@@ -174,7 +173,7 @@ fn saving_and_reopening_plays_the_same_phrase_without_regenerating() {
     std::thread::sleep(std::time::Duration::from_millis(30));
     host.blocks(2);
     let state = save_state(&host.plugin);
-    let saved = host.plugin.shared().params.phrase.read().clone().unwrap();
+    let saved = host.plugin.shared().params.phrase.phrase().unwrap();
 
     // Reopen: a new instance gets the state before activation, as hosts do.
     let reopened = PhraseGen::default();
@@ -185,11 +184,11 @@ fn saving_and_reopening_plays_the_same_phrase_without_regenerating() {
     host2.blocks(50);
     let shared2 = host2.plugin.shared();
     assert_eq!(
-        shared2.generated_id.load(Ordering::Acquire),
+        shared2.generations.load(Ordering::Acquire),
         0,
         "regenerated on reopen"
     );
-    assert_eq!(shared2.params.phrase.read().clone().unwrap(), saved);
+    assert_eq!(shared2.params.phrase.phrase().unwrap(), saved);
     assert!(
         host2.played.iter().any(|p| p.1),
         "the restored phrase plays"
@@ -204,7 +203,7 @@ fn a_corrupt_saved_phrase_falls_back_to_generating() {
     plugin.params().deserialize_fields(&fields);
     let mut host = Host::new(plugin, 48_000.0, 512, 120.0);
     host.run_until_playing(1, 2000);
-    assert!(host.plugin.shared().params.phrase.read().is_some());
+    assert!(host.plugin.shared().params.phrase.phrase().is_some());
 }
 
 #[test]
@@ -288,7 +287,7 @@ fn the_cli_exports_the_phrase_of_a_saved_plugin_state() {
         .status()
         .unwrap();
     assert!(status.success());
-    let saved = host.plugin.shared().params.phrase.read().clone().unwrap();
+    let saved = host.plugin.shared().params.phrase.phrase().unwrap();
     let back = phrasegen::midi::import_file(&out_path, &Default::default()).unwrap();
     assert_eq!(back.phrase.notes, saved.notes);
     assert_eq!(back.phrase.bars, saved.bars);

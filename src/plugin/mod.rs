@@ -7,6 +7,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
@@ -16,6 +17,7 @@ pub mod params;
 pub mod test_host;
 pub mod worker;
 
+use crate::phrase::TimeSignature;
 use crate::scheduler::{EventBuffer, PlaybackPhrase, Scheduler, TransportSnapshot};
 pub use params::PhraseGenParams;
 use worker::{RecordedNote, Shared, Worker};
@@ -36,10 +38,18 @@ pub struct PhraseGen {
     events: EventBuffer,
     /// MIDI input passed through, merged with our notes in time order.
     thru: Vec<PluginNoteEvent<Self>>,
+    /// Per channel, the keys passed through and not yet released, so switching MIDI thru
+    /// off (or bypassing) releases them instead of leaving them stuck in the instrument.
+    thru_held: [u128; 16],
     sample_rate: f32,
+    /// Rendering offline: wait for the phrase the parameters ask for (deterministic bounces).
+    offline: bool,
     /// Send note-offs for everything at the next block (after reset or deactivation).
     release_all: bool,
 }
+
+/// How long an offline render waits for the worker before playing on without it.
+const OFFLINE_SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for PhraseGen {
     fn default() -> Self {
@@ -62,7 +72,9 @@ impl Default for PhraseGen {
             retired: None,
             events: EventBuffer::with_capacity(EVENT_CAPACITY),
             thru: Vec::with_capacity(512),
+            thru_held: [0; 16],
             sample_rate: 44_100.0,
+            offline: false,
             release_all: false,
         }
     }
@@ -114,149 +126,37 @@ impl PhraseGen {
             let _ = context.try_send_event(*t);
         }
         self.thru.clear();
-    }
-}
-
-impl Plugin for PhraseGen {
-    const NAME: &'static str = "PhraseGen";
-    const VENDOR: &'static str = "PhraseGen";
-    const URL: &'static str = "https://example.invalid/phrasegen";
-    const EMAIL: &'static str = "phrasegen@example.invalid";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-
-    // A MIDI generator: stereo pass-through so every host accepts it in an instrument's
-    // chain, or no audio at all where the host allows it.
-    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
-        AudioIOLayout {
-            main_input_channels: NonZeroU32::new(2),
-            main_output_channels: NonZeroU32::new(2),
-            ..AudioIOLayout::const_default()
-        },
-        AudioIOLayout::const_default(),
-    ];
-    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
-    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
-    const SAMPLE_ACCURATE_AUTOMATION: bool = false;
-
-    type Editor = nice_plug_egui::EguiEditor<crate::editor::EditorApp>;
-    type SysExMessage = ();
-    type BackgroundTask = ();
-
-    fn params(&self) -> Arc<dyn Params> {
-        self.params.clone()
+        self.events.clear();
     }
 
-    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        let (width, height) = *self.params.editor_size.read();
-        nice_plug_egui::create_egui_editor(
-            nice_plug_egui::EguiEditorState::from_size(
-                nice_plug::editor::dpi::LogicalSize::new(
-                    width.max(600) as f32,
-                    height.max(400) as f32,
-                ),
-                1.0,
-            ),
-            nice_plug_egui::RepaintNotifier::new(),
-            nice_plug_egui::EguiNiceSettings::new().with_tile("PhraseGen"),
-            crate::editor::EditorApp::new(self.shared.clone()),
-        )
-    }
-
-    fn activate(
-        &mut self,
-        _layout: &AudioIOLayout,
-        buffer_config: &BufferConfig,
-        _context: &mut impl ActivateContext<Self>,
-    ) -> bool {
-        self.sample_rate = buffer_config.sample_rate;
-        // A phrase saved in the project plays as it was, without regenerating.
-        if self.current.is_none() {
-            if let Some(phrase) = self.params.phrase.read().as_ref() {
-                let channel = (self.params.channel.value().clamp(1, 16) - 1) as u8;
-                let seed = self.params.seed.value() as u64;
-                self.current = Some(Box::new(PlaybackPhrase::from_phrase(
-                    phrase,
-                    channel,
-                    self.params.humanize.value(),
-                    seed,
-                    0,
-                )));
-                self.shared.restored.store(true, Ordering::Release);
+    /// Keys passed through and still held, released at `timing` (thru switched off, bypass).
+    fn release_thru(&mut self, timing: u32) {
+        for (channel, held) in self.thru_held.iter_mut().enumerate() {
+            while *held != 0 && self.thru.len() < self.thru.capacity() {
+                let pitch = held.trailing_zeros() as u8;
+                *held &= !(1u128 << pitch);
+                self.thru.push(NoteEvent::NoteOff {
+                    timing,
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(channel as u8),
+                    key: Key::Number(pitch),
+                    velocity: 0.0,
+                });
             }
         }
-        self.shared.ready.store(true, Ordering::Release);
-        self.shared.wake();
-        true
     }
 
-    fn reset(&mut self) {
-        self.release_all = true;
-    }
-
-    fn deactivate(&mut self) {
-        self.release_all = true;
-    }
-
-    fn process(
+    /// Takes the host's input: notes to the primer recording, everything to MIDI thru.
+    fn take_input(
         &mut self,
-        buffer: &mut Buffer,
-        _aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
-    ) -> ProcessStatus {
-        // Return what we could not before, then take the newest phrase (only with room to
-        // hand the one it replaces back to the worker).
-        if let Some(r) = self.retired.take() {
-            if let Err(r) = self.shared.garbage.push(r) {
-                self.retired = Some(r);
-            }
+        snapshot: &TransportSnapshot,
+        recording: bool,
+        thru: bool,
+    ) {
+        if !thru {
+            self.release_thru(0);
         }
-        while self.retired.is_none()
-            && self.shared.garbage.len() + 2 < self.shared.garbage.capacity()
-        {
-            let Some(p) = self.shared.to_audio.pop() else {
-                break;
-            };
-            if let Some(old) = self.pending.replace(p) {
-                let _ = self.shared.garbage.push(old);
-            }
-        }
-
-        let t = context.transport();
-        let snapshot = TransportSnapshot {
-            playing: t.playing,
-            tempo_bpm: t.tempo.unwrap_or(0.0),
-            pos_beats: t.pos_beats(),
-            sample_rate: f64::from(self.sample_rate),
-            block_len_samples: buffer.samples() as u32,
-            loop_beats: t.loop_range_beats(),
-        };
-        let free_run = self
-            .params
-            .free_run
-            .value()
-            .then(|| f64::from(self.params.tempo.value()));
-
-        if self.release_all {
-            self.release_all = false;
-            self.scheduler.reset(&mut self.events);
-            self.send_events(context);
-        }
-        let retired = self.scheduler.process(
-            &snapshot,
-            &mut self.current,
-            &mut self.pending,
-            self.params.swap.value().swap_at(),
-            free_run,
-            &mut self.events,
-        );
-        if let Some(r) = retired {
-            if let Err(r) = self.shared.garbage.push(r) {
-                self.retired = Some(r);
-            }
-        }
-
-        let recording = self.params.record.value();
-        let thru = self.params.midi_thru.value();
         let beats_per_sample = snapshot.tempo_bpm / 60.0 / snapshot.sample_rate.max(1.0);
         while let Some(event) = context.next_event() {
             if recording {
@@ -292,17 +192,177 @@ impl Plugin for PhraseGen {
                 }
             }
             if thru && self.thru.len() < self.thru.capacity() {
+                match event {
+                    NoteEvent::NoteOn {
+                        channel: Channel::Number(c),
+                        key: Key::Number(k),
+                        ..
+                    } if c < 16 && k < 128 => self.thru_held[usize::from(c)] |= 1u128 << k,
+                    NoteEvent::NoteOff {
+                        channel: Channel::Number(c),
+                        key: Key::Number(k),
+                        ..
+                    } if c < 16 && k < 128 => self.thru_held[usize::from(c)] &= !(1u128 << k),
+                    _ => {}
+                }
                 self.thru.push(event);
             }
         }
+    }
+}
+
+impl Plugin for PhraseGen {
+    const NAME: &'static str = "PhraseGen";
+    const VENDOR: &'static str = "PhraseGen contributors";
+    const URL: &'static str = "";
+    const EMAIL: &'static str = "";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    // A MIDI generator: notes in and out, no audio. Hosts that insist on audio get a stereo
+    // pass-through (the track's audio goes through unchanged).
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout::const_default(),
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(2),
+            main_output_channels: NonZeroU32::new(2),
+            ..AudioIOLayout::const_default()
+        },
+    ];
+    // Control changes, pitch bend and sustain pass through with MIDI thru.
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
+    const SAMPLE_ACCURATE_AUTOMATION: bool = false;
+
+    type Editor = crate::editor::PhraseGenEditor;
+    type SysExMessage = ();
+    type BackgroundTask = ();
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        Some(crate::editor::PhraseGenEditor::new(self.shared.clone()))
+    }
+
+    fn activate(
+        &mut self,
+        _layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        self.sample_rate = buffer_config.sample_rate;
+        self.offline = buffer_config.process_mode == ProcessMode::Offline;
+        // The worker adopts a phrase restored from the project (see `Worker::restore`).
+        self.shared.ready.store(true, Ordering::Release);
+        self.shared.wake();
+        true
+    }
+
+    fn reset(&mut self) {
+        self.release_all = true;
+    }
+
+    fn deactivate(&mut self) {
+        // No events can be sent while deactivated: everything is released on the first
+        // block after reactivation.
+        self.release_all = true;
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        if self.offline {
+            // Offline only: waiting is allowed, and a bounce must not depend on timing.
+            self.shared.settle(OFFLINE_SETTLE_TIMEOUT);
+        }
+        // Return what we could not before, then take the newest phrase (only with room to
+        // hand the one it replaces back to the worker).
+        if let Some(r) = self.retired.take() {
+            if let Err(r) = self.shared.garbage.push(r) {
+                self.retired = Some(r);
+            }
+        }
+        while self.retired.is_none()
+            && self.shared.garbage.len() + 2 < self.shared.garbage.capacity()
+        {
+            let Some(p) = self.shared.to_audio.pop() else {
+                break;
+            };
+            if let Some(old) = self.pending.replace(p) {
+                let _ = self.shared.garbage.push(old);
+            }
+        }
+
+        let t = context.transport();
+        let time_signature = match (t.time_sig_numerator, t.time_sig_denominator) {
+            (Some(n), Some(d)) if (1..=32).contains(&n) && matches!(d, 1 | 2 | 4 | 8 | 16 | 32) => {
+                Some(TimeSignature {
+                    numerator: n as u8,
+                    denominator: d as u8,
+                })
+            }
+            _ => None,
+        };
+        let snapshot = TransportSnapshot {
+            playing: t.playing,
+            tempo_bpm: t.tempo.unwrap_or(0.0),
+            pos_beats: t.pos_beats(),
+            pos_samples: t.pos_samples,
+            sample_rate: f64::from(self.sample_rate),
+            block_len_samples: buffer.samples() as u32,
+            loop_beats: t.loop_range_beats(),
+            time_signature,
+            bar_start_beats: t.bar_start_pos_beats(),
+            bar_number: t.bar_number(),
+        };
+        if let Some(ts) = time_signature {
+            self.shared.set_host_meter(ts);
+        }
+        let free_run = self
+            .params
+            .free_run
+            .value()
+            .then(|| f64::from(self.params.tempo.value()));
+
+        let bypassed = self.params.bypass.value();
+        if self.release_all || bypassed {
+            self.release_all = false;
+            self.scheduler.reset(&mut self.events);
+            if bypassed {
+                self.release_thru(0);
+            }
+            self.send_events(context);
+        }
+        let recording = self.params.record.value() && !bypassed;
+        let thru = self.params.midi_thru.value() || bypassed;
+        if !bypassed {
+            let retired = self.scheduler.process(
+                &snapshot,
+                &mut self.current,
+                &mut self.pending,
+                self.params.swap.value().swap_at(),
+                free_run,
+                &mut self.events,
+            );
+            if let Some(r) = retired {
+                if let Err(r) = self.shared.garbage.push(r) {
+                    self.retired = Some(r);
+                }
+            }
+        }
+        // While bypassed the input goes through untouched, as a bypassed plugin should.
+        self.take_input(context, &snapshot, recording, thru);
         self.send_events(context);
 
-        if let (Some(cur), Some(pos)) = (self.current.as_deref(), snapshot.pos_beats) {
-            let playhead = pos.rem_euclid(cur.length_beats);
+        if let Some(cur) = self.current.as_deref() {
             self.shared
                 .playhead_beats
-                .store(playhead.to_bits(), Ordering::Relaxed);
-            self.shared.playing_id.store(cur.id, Ordering::Relaxed);
+                .store(self.scheduler.playhead_beats().to_bits(), Ordering::Relaxed);
+            self.shared.playing_id.store(cur.id, Ordering::Release);
         }
         ProcessStatus::KeepAlive
     }

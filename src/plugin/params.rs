@@ -1,10 +1,13 @@
 //! The plugin's parameters: everything a producer can automate, with stable ids, plus the
 //! state saved in the host's project (`#[persist]`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
 
 use crate::phrase::Phrase;
 use crate::scale::ScaleKind;
@@ -187,12 +190,16 @@ pub struct PhraseGenParams {
     pub record: BoolParam,
     #[id = "midi_thru"]
     pub midi_thru: BoolParam,
+    /// The host's bypass: PhraseGen releases its notes and goes quiet (MIDI input still
+    /// passes through when MIDI thru is on).
+    #[id = "bypass"]
+    pub bypass: BoolParam,
     #[nested(array, group = "Bar locks")]
     pub bar_locks: [BarLock; MAX_BARS],
 
     /// The phrase playing now, so a reopened project plays it without regenerating.
     #[persist = "phrase"]
-    pub phrase: Arc<RwLock<Option<Phrase>>>,
+    pub phrase: PhraseSlot,
     /// A user's model file; `None` is the built-in model.
     #[persist = "model_path"]
     pub model_path: Arc<RwLock<Option<String>>>,
@@ -222,9 +229,11 @@ impl Default for PhraseGenParams {
             key: EnumParam::new("Key", KeyRoot::C),
             scale: EnumParam::new("Scale", ScaleChoice::Chromatic),
             low_note: IntParam::new("Lowest note", 36, IntRange::Linear { min: 0, max: 127 })
-                .with_value_to_string(Arc::new(note_name)),
+                .with_value_to_string(Arc::new(note_name))
+                .with_string_to_value(Arc::new(parse_note_name)),
             high_note: IntParam::new("Highest note", 96, IntRange::Linear { min: 0, max: 127 })
-                .with_value_to_string(Arc::new(note_name)),
+                .with_value_to_string(Arc::new(note_name))
+                .with_string_to_value(Arc::new(parse_note_name)),
             velocity: IntParam::new("Velocity", 96, IntRange::Linear { min: 1, max: 127 }),
             humanize: FloatParam::new("Humanize", 0.0, FloatRange::Linear { min: 0.0, max: 1.0 })
                 .with_unit("%")
@@ -248,10 +257,11 @@ impl Default for PhraseGenParams {
             .with_step_size(0.1),
             record: BoolParam::new("Record primer", false),
             midi_thru: BoolParam::new("MIDI thru", false),
+            bypass: BoolParam::new("Bypass", false).make_bypass(),
             bar_locks: std::array::from_fn(|i| BarLock {
                 keep: BoolParam::new(format!("Keep bar {}", i + 1), false),
             }),
-            phrase: Arc::new(RwLock::new(None)),
+            phrase: PhraseSlot::default(),
             model_path: Arc::new(RwLock::new(None)),
             editor_size: Arc::new(RwLock::new((900, 600))),
         }
@@ -261,6 +271,102 @@ impl Default for PhraseGenParams {
 /// Note name for a MIDI pitch ("C4" = 60).
 fn note_name(pitch: i32) -> String {
     crate::midi::summary::pitch_name(pitch.clamp(0, 127) as u8)
+}
+
+/// Reads what a host or user types for a note: a name as displayed ("C-1", "F#4"), a flat
+/// ("Bb3"), lower case, or a MIDI number ("60").
+pub fn parse_note_name(text: &str) -> Option<i32> {
+    let t = text.trim();
+    if let Ok(n) = t.parse::<i32>() {
+        return (0..=127).contains(&n).then_some(n);
+    }
+    let mut chars = t.chars();
+    let letter = chars.next()?.to_ascii_uppercase();
+    let mut pc: i32 = match letter {
+        'C' => 0,
+        'D' => 2,
+        'E' => 4,
+        'F' => 5,
+        'G' => 7,
+        'A' => 9,
+        'B' => 11,
+        _ => return None,
+    };
+    let rest = chars.as_str();
+    let octave_text = if let Some(r) = rest.strip_prefix(['#', '\u{266f}']) {
+        pc += 1;
+        r
+    } else if let Some(r) = rest.strip_prefix(['b', '\u{266d}']) {
+        pc -= 1;
+        r
+    } else {
+        rest
+    };
+    let octave: i32 = octave_text.trim().parse().ok()?;
+    let pitch = (octave + 1) * 12 + pc;
+    (0..=127).contains(&pitch).then_some(pitch)
+}
+
+/// What the project keeps of the playing phrase: the notes, and how they were rolled, so
+/// touching a knob after reopening continues from the same luck and humanized velocities
+/// come out the same. Older projects stored a bare phrase; those fields default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedPhrase {
+    #[serde(flatten)]
+    pub phrase: Phrase,
+    /// How many times Generate was pressed before this phrase (it shifts the seed).
+    #[serde(default)]
+    pub rerolls: u64,
+    /// The seed the phrase was generated with (seed plus re-roll shift), which also seeds
+    /// its humanized velocities.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// The persisted phrase. A host restoring a project or preset calls `set` (through
+/// [`PersistentField`]), which bumps [`PhraseSlot::restore_count`]: that is how the worker
+/// tells a restore (adopt the saved phrase, also into a running instance) from its own
+/// updates, which go through [`PhraseSlot::store`].
+#[derive(Debug, Default)]
+pub struct PhraseSlot {
+    saved: RwLock<Option<SavedPhrase>>,
+    restores: AtomicU64,
+}
+
+impl PhraseSlot {
+    /// The saved phrase and how it was rolled.
+    pub fn saved(&self) -> Option<SavedPhrase> {
+        self.saved.read().clone()
+    }
+
+    /// The phrase playing (what the editor shows and exports).
+    pub fn phrase(&self) -> Option<Phrase> {
+        self.saved.read().as_ref().map(|s| s.phrase.clone())
+    }
+
+    /// Records the phrase now playing (not a restore).
+    pub fn store(&self, saved: Option<SavedPhrase>) {
+        *self.saved.write() = saved;
+    }
+
+    /// How many times the host has restored a state into this instance.
+    pub fn restore_count(&self) -> u64 {
+        self.restores.load(Ordering::Acquire)
+    }
+}
+
+impl<'a> PersistentField<'a, Option<SavedPhrase>> for PhraseSlot {
+    fn set(&self, new_value: Option<SavedPhrase>) {
+        *self.saved.write() = new_value;
+        self.restores.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&Option<SavedPhrase>) -> R,
+    {
+        f(&self.saved.read())
+    }
 }
 
 impl PhraseGenParams {

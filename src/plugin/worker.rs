@@ -7,19 +7,21 @@
 //! audio thread boxed in a bounded `ArrayQueue` (push and pop never allocate) and come back
 //! the same way to be freed here (the `realseq` shape).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
-use super::params::PhraseGenParams;
+use super::params::{PhraseGenParams, SavedPhrase};
 use crate::infer::FastLstm;
-use crate::phrase::{Note, Phrase};
+use crate::phrase::{Note, Phrase, TimeSignature};
 use crate::sample::{generate, GenerateParams};
 use crate::scale::Scale;
-use crate::scheduler::PlaybackPhrase;
+use crate::scheduler::{PlaybackPhrase, Takeover};
 
 /// How often the worker looks at the parameters.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
@@ -39,7 +41,7 @@ pub struct Status {
     pub model_name: String,
     pub last_generation_ms: f64,
     pub generating: bool,
-    /// The last failed generation, shown until the next success.
+    /// The last failed generation (or damaged restored phrase), shown until the next success.
     pub error: Option<String>,
     /// The last model file that could not be loaded (the previous model stays in use).
     pub model_error: Option<String>,
@@ -59,19 +61,27 @@ pub struct Shared {
     pub status: Mutex<Status>,
     /// Bumped by the editor's Generate button.
     pub regenerate_requests: AtomicU64,
-    /// Bumped when the user picks another model file.
+    /// Bumped when the user picks a model (also the same file again, to reload it).
     pub model_requests: AtomicU64,
     /// The host has activated the plugin (state restored): the worker may generate.
     pub ready: AtomicBool,
-    /// The plugin started from a phrase saved in the project: keep it until a parameter moves.
-    pub restored: AtomicBool,
     running: AtomicBool,
     wake: (Mutex<bool>, Condvar),
+    /// Offline rendering: the audio thread asks for a settled worker (`settle_asked`) and waits
+    /// until the worker has looked at the parameters since (`settle_done`).
+    settle_asked: AtomicU64,
+    settle_done: (Mutex<u64>, Condvar),
+    /// The host's time signature as `numerator << 8 | denominator` (0: not known yet).
+    pub host_meter: AtomicU32,
     /// Playhead within the playing phrase, in beats (f64 bits), for the editor.
     pub playhead_beats: AtomicU64,
     /// Id of the phrase playing, and of the newest one generated.
     pub playing_id: AtomicU64,
     pub generated_id: AtomicU64,
+    /// How many phrases the model has generated (restores and re-voicing are not counted).
+    pub generations: AtomicU64,
+    /// Id of the phrase in the saved state (the playing one, once the worker has seen it).
+    pub saved_id: AtomicU64,
 }
 
 impl Shared {
@@ -85,12 +95,16 @@ impl Shared {
             regenerate_requests: AtomicU64::new(0),
             model_requests: AtomicU64::new(0),
             ready: AtomicBool::new(false),
-            restored: AtomicBool::new(false),
             running: AtomicBool::new(true),
             wake: (Mutex::new(false), Condvar::new()),
+            settle_asked: AtomicU64::new(0),
+            settle_done: (Mutex::new(0), Condvar::new()),
+            host_meter: AtomicU32::new(0),
             playhead_beats: AtomicU64::new(0),
             playing_id: AtomicU64::new(0),
             generated_id: AtomicU64::new(0),
+            generations: AtomicU64::new(0),
+            saved_id: AtomicU64::new(0),
         })
     }
 
@@ -104,6 +118,7 @@ impl Shared {
     pub fn shut_down(&self) {
         self.running.store(false, Ordering::Release);
         self.wake();
+        self.settle_done.1.notify_all();
     }
 
     fn sleep(&self) {
@@ -114,20 +129,103 @@ impl Shared {
         *woken = false;
     }
 
+    /// Blocks until the worker has looked at the current parameters (and generated what they
+    /// ask for). Only for offline rendering, where waiting is allowed and a render must not
+    /// depend on how fast the worker happened to be. Gives up after `timeout`.
+    pub fn settle(&self, timeout: Duration) -> bool {
+        let ticket = self.settle_asked.fetch_add(1, Ordering::AcqRel) + 1;
+        self.wake();
+        let deadline = Instant::now() + timeout;
+        let mut done = self.settle_done.0.lock();
+        while *done < ticket && self.running.load(Ordering::Acquire) {
+            if self
+                .settle_done
+                .1
+                .wait_until(&mut done, deadline)
+                .timed_out()
+            {
+                return false;
+            }
+        }
+        *done >= ticket
+    }
+
+    /// The host's time signature, once the audio thread has seen one.
+    pub fn host_meter(&self) -> Option<TimeSignature> {
+        let v = self.host_meter.load(Ordering::Relaxed);
+        (v != 0).then(|| TimeSignature {
+            numerator: (v >> 8) as u8,
+            denominator: (v & 0xff) as u8,
+        })
+    }
+
+    /// Records the host's time signature (audio thread: one atomic store).
+    pub fn set_host_meter(&self, ts: TimeSignature) {
+        let v = u32::from(ts.numerator) << 8 | u32::from(ts.denominator);
+        self.host_meter.store(v, Ordering::Relaxed);
+    }
+
     pub fn playhead(&self) -> f64 {
         f64::from_bits(self.playhead_beats.load(Ordering::Relaxed))
     }
 }
 
-/// Everything in the parameters that changes what is generated or how it plays.
+/// Everything in the parameters that changes which notes are generated.
 #[derive(Clone, Debug, PartialEq)]
 struct Request {
     generate: GenerateParams,
+    regenerate: (bool, u64),
+    primer_version: u64,
+}
+
+/// Settings that change how the notes play, not which notes: applied to the playing phrase
+/// without generating a new one (also while the phrase is locked).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Voicing {
     channel: u8,
     humanize: f32,
-    regenerate: (bool, u64),
-    model: u64,
-    primer_version: u64,
+    velocity: u8,
+}
+
+/// The longest phrase a restored state may hold (bars) and the most notes.
+const MAX_RESTORED_BARS: u32 = 256;
+const MAX_RESTORED_NOTES: usize = 100_000;
+
+/// Checks a phrase restored from a project before it reaches the audio thread: a damaged
+/// or hand-edited state must give a message, not a stalled or silent plugin.
+pub fn validate_restored(phrase: &Phrase) -> Result<(), String> {
+    let ts = phrase.time_signature;
+    if phrase.bars == 0 || phrase.bars > MAX_RESTORED_BARS {
+        return Err(format!(
+            "it has {} bars (1 to {MAX_RESTORED_BARS} allowed)",
+            phrase.bars
+        ));
+    }
+    if !(1..=96).contains(&phrase.steps_per_quarter) {
+        return Err(format!(
+            "its grid has {} steps per quarter (1 to 96 allowed)",
+            phrase.steps_per_quarter
+        ));
+    }
+    if !(1..=32).contains(&ts.numerator) || !matches!(ts.denominator, 1 | 2 | 4 | 8 | 16 | 32) {
+        return Err(format!(
+            "its time signature {}/{} is not one a host uses",
+            ts.numerator, ts.denominator
+        ));
+    }
+    if phrase.notes.len() > MAX_RESTORED_NOTES {
+        return Err(format!("it has {} notes", phrase.notes.len()));
+    }
+    let total = u64::from(phrase.total_steps());
+    for n in &phrase.notes {
+        if n.pitch > 127 || n.length_steps == 0 || u64::from(n.end_step()) > total {
+            return Err(format!(
+                "a note (pitch {}, step {}, length {}) lies outside the phrase",
+                n.pitch, n.start_step, n.length_steps
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the current parameter values into a generation request.
@@ -182,17 +280,36 @@ pub fn primer_from_recording(notes: &[RecordedNote], steps_per_quarter: u32) -> 
     (!phrase.notes.is_empty()).then_some(phrase)
 }
 
+/// A phrase the worker made, kept until the audio thread reports it playing.
+struct Made {
+    id: u64,
+    saved: SavedPhrase,
+}
+
+/// How many recently made phrases the worker remembers (one plays, one waits, a few were
+/// replaced before they played).
+const RECENT: usize = 8;
+
 /// The worker's own state.
 pub struct Worker {
     shared: Arc<Shared>,
     model: FastLstm,
+    /// The model file loaded (`None`: the built-in model) and the request count it answered.
+    loaded_path: Option<String>,
+    loaded_request: u64,
     last: Option<Request>,
+    voicing: Option<Voicing>,
     rerolls: u64,
     recording: Vec<RecordedNote>,
     was_recording: bool,
     primer: Option<Phrase>,
     primer_version: u64,
     next_id: u64,
+    /// Restores of the host's state already handled.
+    restores_seen: u64,
+    /// The phrase playing (as generated, before voicing) and recent ones waiting to play.
+    recent: VecDeque<Made>,
+    playing_seen: u64,
     /// A phrase that did not fit in the queue yet.
     waiting: Option<Box<PlaybackPhrase>>,
 }
@@ -203,48 +320,79 @@ impl Worker {
         Self {
             shared,
             model,
+            loaded_path: None,
+            loaded_request: 0,
             last: None,
+            voicing: None,
             rerolls: 0,
             recording: Vec::new(),
             was_recording: false,
             primer: None,
             primer_version: 0,
             next_id: 1,
+            restores_seen: 0,
+            recent: VecDeque::with_capacity(RECENT + 1),
+            playing_seen: 0,
             waiting: None,
         }
     }
 
-    /// Runs until `Shared::shut_down`.
+    /// Runs until `Shared::shut_down`. A panic inside one look at the world (a bug, or a
+    /// model file that trips the engine) is reported in the editor and the worker goes on.
     pub fn run(mut self) {
         while self.shared.running.load(Ordering::Acquire) {
-            self.poll();
-            self.shared.sleep();
+            let ticket = self.shared.settle_asked.load(Ordering::Acquire);
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.poll())) {
+                let what = panic_message(&panic);
+                let mut status = self.shared.status.lock();
+                status.generating = false;
+                status.error = Some(format!(
+                    "generation failed: {what}; the phrase keeps playing"
+                ));
+            }
+            {
+                let mut done = self.shared.settle_done.0.lock();
+                *done = (*done).max(ticket);
+                self.shared.settle_done.1.notify_all();
+            }
+            if self.shared.settle_asked.load(Ordering::Acquire) == ticket {
+                self.shared.sleep();
+            }
         }
-    }
-
-    /// Accepts a phrase restored from the host's project as the one already playing, so it is
-    /// not replaced until a parameter changes.
-    pub fn adopt_current_parameters(&mut self) {
-        self.last = Some(self.request());
     }
 
     fn request(&self) -> Request {
         let p = &self.shared.params;
+        let mut generate = generate_params(p, &self.model);
+        // Velocity is voicing, not generation (see `Voicing`).
+        generate.velocity = 0;
+        generate.time_signature = self
+            .shared
+            .host_meter()
+            .or_else(|| self.last.as_ref().map(|l| l.generate.time_signature))
+            .unwrap_or_default();
         Request {
-            generate: generate_params(p, &self.model),
-            channel: (p.channel.value().clamp(1, 16) - 1) as u8,
-            humanize: p.humanize.value(),
+            generate,
             regenerate: (
                 p.regenerate.value(),
                 self.shared.regenerate_requests.load(Ordering::Acquire),
             ),
-            model: self.shared.model_requests.load(Ordering::Acquire),
             primer_version: self.primer_version,
         }
     }
 
-    /// One look at the world: free returned phrases, load a new model, collect recorded
-    /// notes, and generate if the parameters moved.
+    fn voicing_now(&self) -> Voicing {
+        let p = &self.shared.params;
+        Voicing {
+            channel: (p.channel.value().clamp(1, 16) - 1) as u8,
+            humanize: p.humanize.value(),
+            velocity: p.velocity.value().clamp(1, 127) as u8,
+        }
+    }
+
+    /// One look at the world: free returned phrases, follow a restored state, load another
+    /// model, collect recorded notes, record which phrase plays, and generate or re-voice if
+    /// the parameters moved.
     pub fn poll(&mut self) {
         while let Some(old) = self.shared.garbage.pop() {
             drop(old);
@@ -252,29 +400,149 @@ impl Worker {
         if let Some(p) = self.waiting.take() {
             self.deliver(p);
         }
+        self.note_playing();
         if !self.shared.ready.load(Ordering::Acquire) {
             return;
         }
-        if self.shared.restored.swap(false, Ordering::AcqRel) {
-            self.adopt_current_parameters();
+        self.follow_model_choice();
+        let restores = self.shared.params.phrase.restore_count();
+        if restores != self.restores_seen {
+            self.restores_seen = restores;
+            if self.restore() {
+                return;
+            }
         }
         self.collect_recording();
         let request = self.request();
-        if self.last.as_ref().is_some_and(|l| l.model != request.model) {
-            self.load_model();
-        }
-        let request = self.request();
+        let voicing = self.voicing_now();
         let changed = self.last.as_ref() != Some(&request);
-        if !changed || self.shared.params.lock.value() {
+        if changed && !self.shared.params.lock.value() {
+            if let Some(last) = &self.last {
+                if last.regenerate != request.regenerate {
+                    self.rerolls += 1;
+                }
+            }
+            self.generate(&request, voicing);
+            self.last = Some(request);
+            self.voicing = Some(voicing);
+        } else if self.voicing.is_some_and(|v| v != voicing) {
+            self.revoice(voicing);
+        }
+    }
+
+    /// Loads the model the parameters name when it is not the one loaded: after the user
+    /// picks one, and after a project that uses a model file is reopened.
+    fn follow_model_choice(&mut self) {
+        let requested = self.shared.model_requests.load(Ordering::Acquire);
+        let path_differs = *self.shared.params.model_path.read() != self.loaded_path;
+        if !path_differs && requested == self.loaded_request {
             return;
         }
-        if let Some(last) = &self.last {
-            if last.regenerate != request.regenerate {
-                self.rerolls += 1;
+        self.loaded_request = requested;
+        let path = self.shared.params.model_path.read().clone();
+        let loaded = match &path {
+            None => crate::model::default::default_model().map_err(|e| e.to_string()),
+            Some(p) => crate::model::default::load_model_choice(p),
+        };
+        let mut status = self.shared.status.lock();
+        match loaded {
+            Ok(model) => {
+                status.model_name = model.config.name.clone();
+                status.model_error = None;
+                self.model = model;
+                self.loaded_path = path;
+                // A new model means new phrases (unless a restored one is about to be adopted).
+                if self.restores_seen == self.shared.params.phrase.restore_count() {
+                    self.last = None;
+                }
+            }
+            Err(e) => {
+                // The previous model stays in use; the path stays chosen so the editor shows
+                // which file failed, and a later Load retries it.
+                self.loaded_path = path.clone();
+                status.model_error = Some(format!(
+                    "could not load {}: {e}; still using {}",
+                    path.as_deref().unwrap_or("the built-in model"),
+                    self.model.config.name
+                ));
             }
         }
-        self.generate(&request);
+    }
+
+    /// Adopts the phrase of a state the host just restored (a reopened project, a preset,
+    /// also into a running instance): it plays at once, exactly as saved, and the current
+    /// parameters count as the ones it was made with. Returns false when there was nothing
+    /// usable to adopt (then the parameters decide, as for a new instance).
+    fn restore(&mut self) -> bool {
+        let Some(saved) = self.shared.params.phrase.saved() else {
+            self.last = None;
+            return false;
+        };
+        if let Err(why) = validate_restored(&saved.phrase) {
+            self.shared.status.lock().error = Some(format!(
+                "the saved phrase is damaged ({why}); a new one was generated"
+            ));
+            self.shared.params.phrase.store(None);
+            self.last = None;
+            return false;
+        }
+        self.rerolls = saved.rerolls;
+        let mut request = self.request();
+        if self.shared.host_meter().is_none() {
+            request.generate.time_signature = saved.phrase.time_signature;
+        }
+        let voicing = self.voicing_now();
+        let seed = saved.seed.unwrap_or(request.generate.seed);
+        let id = self.next_id();
+        let mut playback =
+            PlaybackPhrase::from_phrase(&saved.phrase, voicing.channel, voicing.humanize, seed, id);
+        playback.takeover = Takeover::Now;
+        {
+            let mut status = self.shared.status.lock();
+            status.notes = saved.phrase.notes.len();
+            status.bars = saved.phrase.bars;
+            status.error = None;
+        }
+        self.remember(id, saved);
+        self.shared.generated_id.store(id, Ordering::Release);
+        self.deliver(Box::new(playback));
         self.last = Some(request);
+        self.voicing = Some(voicing);
+        true
+    }
+
+    /// Records the phrase the audio thread reports playing as the one the project saves,
+    /// the editor shows and Export writes (not one still waiting for its bar).
+    fn note_playing(&mut self) {
+        let playing = self.shared.playing_id.load(Ordering::Acquire);
+        if playing == self.playing_seen {
+            return;
+        }
+        if let Some(made) = self.recent.iter().find(|m| m.id == playing) {
+            self.playing_seen = playing;
+            self.shared.params.phrase.store(Some(made.saved.clone()));
+            self.shared.saved_id.store(playing, Ordering::Release);
+            let mut status = self.shared.status.lock();
+            status.notes = made.saved.phrase.notes.len();
+            status.bars = made.saved.phrase.bars;
+        }
+    }
+
+    fn remember(&mut self, id: u64, saved: SavedPhrase) {
+        if self.recent.len() >= RECENT {
+            // Forget the oldest that is not playing.
+            let playing = self.shared.playing_id.load(Ordering::Acquire);
+            if let Some(i) = self.recent.iter().position(|m| m.id != playing) {
+                self.recent.remove(i);
+            }
+        }
+        self.recent.push_back(Made { id, saved });
+    }
+
+    fn next_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
     }
 
     fn collect_recording(&mut self) {
@@ -296,66 +564,76 @@ impl Worker {
         self.was_recording = recording;
     }
 
-    fn load_model(&mut self) {
-        let path = self.shared.params.model_path.read().clone();
-        let loaded = match &path {
-            None => crate::model::default::default_model().map_err(|e| e.to_string()),
-            Some(p) => crate::model::default::load_model_choice(p),
-        };
-        let mut status = self.shared.status.lock();
-        match loaded {
-            Ok(model) => {
-                status.model_name = model.config.name.clone();
-                status.model_error = None;
-                self.model = model;
-            }
-            Err(e) => {
-                // The previous model stays in use.
-                status.model_error = Some(format!(
-                    "could not load {}: {e}; still using {}",
-                    path.as_deref().unwrap_or("the built-in model"),
-                    self.model.config.name
-                ));
-            }
-        }
-    }
-
-    fn generate(&mut self, request: &Request) {
+    fn generate(&mut self, request: &Request, voicing: Voicing) {
         let started = Instant::now();
         self.shared.status.lock().generating = true;
         let params = &self.shared.params;
         let mut gp = request.generate.clone();
+        gp.velocity = voicing.velocity;
         gp.seed = gp.seed.wrapping_add(self.rerolls.wrapping_mul(7919));
         gp.primer = self.primer.clone();
         let mask = params.kept_bars_mask();
         if mask != 0 {
-            gp.keep_bars = params.phrase.read().clone().map(|p| (p, mask));
+            gp.keep_bars = params.phrase.phrase().map(|p| (p, mask));
         }
         let result = generate(&self.model, &gp);
+        self.shared.generations.fetch_add(1, Ordering::AcqRel);
         let mut status = self.shared.status.lock();
         status.generating = false;
         match result {
             Ok(phrase) => {
-                let id = self.next_id;
-                self.next_id += 1;
+                status.last_generation_ms = started.elapsed().as_secs_f64() * 1e3;
+                status.error = None;
+                drop(status);
+                let id = self.next_id();
                 let playback = PlaybackPhrase::from_phrase(
                     &phrase,
-                    request.channel,
-                    request.humanize,
+                    voicing.channel,
+                    voicing.humanize,
                     gp.seed,
                     id,
                 );
-                status.last_generation_ms = started.elapsed().as_secs_f64() * 1e3;
-                status.error = None;
-                status.notes = phrase.notes.len();
-                status.bars = phrase.bars;
-                drop(status);
-                *params.phrase.write() = Some(phrase);
+                self.remember(
+                    id,
+                    SavedPhrase {
+                        phrase,
+                        rerolls: self.rerolls,
+                        seed: Some(gp.seed),
+                    },
+                );
                 self.shared.generated_id.store(id, Ordering::Release);
                 self.deliver(Box::new(playback));
             }
             Err(e) => status.error = Some(format!("generation failed: {e}")),
         }
+    }
+
+    /// Plays the current phrase with new playing settings: same notes, new channel, velocity
+    /// or humanize, taking over at once.
+    fn revoice(&mut self, voicing: Voicing) {
+        let old = self.voicing.replace(voicing);
+        let newest = self.shared.generated_id.load(Ordering::Acquire);
+        let Some(made) = self.recent.iter().find(|m| m.id == newest) else {
+            return;
+        };
+        let mut saved = made.saved.clone();
+        if let Some(old) = old.filter(|o| o.velocity != voicing.velocity) {
+            let scale = f32::from(voicing.velocity) / f32::from(old.velocity.max(1));
+            for n in &mut saved.phrase.notes {
+                n.velocity = (f32::from(n.velocity) * scale).round().clamp(1.0, 127.0) as u8;
+            }
+        }
+        let id = self.next_id();
+        let seed = saved.seed.unwrap_or(1);
+        let mut playback =
+            PlaybackPhrase::from_phrase(&saved.phrase, voicing.channel, voicing.humanize, seed, id);
+        // The playing phrase changes at once; a new one still waiting keeps its swap point.
+        if newest == self.shared.playing_id.load(Ordering::Acquire) {
+            playback.takeover = Takeover::Revoice;
+        }
+        self.remember(id, saved);
+        self.shared.generated_id.store(id, Ordering::Release);
+        self.deliver(Box::new(playback));
     }
 
     /// Queues a phrase for the audio thread, replacing any not yet picked up.
@@ -369,4 +647,13 @@ impl Worker {
             self.waiting = Some(p);
         }
     }
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "an internal error".into())
 }
