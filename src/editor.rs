@@ -375,7 +375,10 @@ impl NiceEguiApp for EditorApp {
                 "model {} | last generation {:.1} ms | {} bars, {} notes",
                 status.model_name, status.last_generation_ms, status.bars, status.notes
             ));
-            for e in [status.model_error, status.error].into_iter().flatten() {
+            for e in [status.model_error, status.restore_error, status.error]
+                .into_iter()
+                .flatten()
+            {
                 ui.colored_label(Color32::LIGHT_RED, e);
             }
         });

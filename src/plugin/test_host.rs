@@ -65,8 +65,13 @@ pub struct Host {
     pub playing: bool,
     pub pos_samples: u64,
     pub loop_beats: Option<(f64, f64)>,
+    /// The host's time signature (numerator, denominator).
+    pub meter: (i32, i32),
+    pub process_mode: ProcessMode,
     pub ctx: FakeContext,
     pub played: Vec<Played>,
+    /// Velocity of each note-on in `played` order: (absolute sample, pitch, velocity).
+    pub velocities: Vec<(u64, u8, f32)>,
     channels: Vec<Vec<f32>>,
 }
 
@@ -81,23 +86,31 @@ impl Host {
             playing: true,
             pos_samples: 0,
             loop_beats: None,
+            meter: (4, 4),
+            process_mode: ProcessMode::Realtime,
             ctx: FakeContext {
                 transport: Transport::new(sample_rate),
                 input: VecDeque::new(),
                 sent: Vec::with_capacity(8192),
             },
             played: Vec::new(),
+            velocities: Vec::new(),
             channels: vec![vec![0.0; 8192]; 2],
         };
+        host.activate();
+        host
+    }
+
+    /// Activates the plugin again (after `deactivate`, or with another `process_mode`).
+    pub fn activate(&mut self) {
         let layout = PhraseGen::AUDIO_IO_LAYOUTS[0];
         let config = BufferConfig {
-            sample_rate,
+            sample_rate: self.sample_rate,
             min_buffer_size: None,
-            max_buffer_size: block as u32,
-            process_mode: ProcessMode::Realtime,
+            max_buffer_size: self.block as u32,
+            process_mode: self.process_mode,
         };
-        assert!(host.plugin.activate(&layout, &config, &mut FakeActivate));
-        host
+        assert!(self.plugin.activate(&layout, &config, &mut FakeActivate));
     }
 
     pub fn pos_beats(&self) -> f64 {
@@ -110,8 +123,8 @@ impl Host {
         t.playing = self.playing;
         t.tempo = Some(self.tempo);
         t.pos_beats = Some(self.pos_beats());
-        t.time_sig_numerator = Some(4);
-        t.time_sig_denominator = Some(4);
+        t.time_sig_numerator = Some(self.meter.0);
+        t.time_sig_denominator = Some(self.meter.1);
         t.loop_range_beats = self.loop_beats;
         self.ctx.transport = t;
         self.ctx.sent.clear();
@@ -140,9 +153,16 @@ impl Host {
         for e in &self.ctx.sent {
             let at = self.pos_samples + u64::from(e.timing());
             match *e {
-                NoteEvent::NoteOn { key, channel, .. } => {
+                NoteEvent::NoteOn {
+                    key,
+                    channel,
+                    velocity,
+                    ..
+                } => {
+                    let pitch = key.number().unwrap();
                     self.played
-                        .push((at, true, key.number().unwrap(), channel.number().unwrap()))
+                        .push((at, true, pitch, channel.number().unwrap()));
+                    self.velocities.push((at, pitch, velocity));
                 }
                 NoteEvent::NoteOff { key, channel, .. } => {
                     self.played

@@ -45,6 +45,8 @@ pub struct Status {
     pub error: Option<String>,
     /// The last model file that could not be loaded (the previous model stays in use).
     pub model_error: Option<String>,
+    /// A saved phrase that could not be restored (shown until the next restore).
+    pub restore_error: Option<String>,
     pub notes: usize,
     pub bars: u32,
 }
@@ -394,6 +396,10 @@ impl Worker {
     /// model, collect recorded notes, record which phrase plays, and generate or re-voice if
     /// the parameters moved.
     pub fn poll(&mut self) {
+        #[cfg(test)]
+        if tests::PANIC_ON_NEXT_POLL.swap(false, Ordering::AcqRel) {
+            panic!("an injected failure");
+        }
         while let Some(old) = self.shared.garbage.pop() {
             drop(old);
         }
@@ -479,7 +485,7 @@ impl Worker {
             return false;
         };
         if let Err(why) = validate_restored(&saved.phrase) {
-            self.shared.status.lock().error = Some(format!(
+            self.shared.status.lock().restore_error = Some(format!(
                 "the saved phrase is damaged ({why}); a new one was generated"
             ));
             self.shared.params.phrase.store(None);
@@ -501,7 +507,7 @@ impl Worker {
             let mut status = self.shared.status.lock();
             status.notes = saved.phrase.notes.len();
             status.bars = saved.phrase.bars;
-            status.error = None;
+            status.restore_error = None;
         }
         self.remember(id, saved);
         self.shared.generated_id.store(id, Ordering::Release);
@@ -656,4 +662,71 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "an internal error".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub static PANIC_ON_NEXT_POLL: AtomicBool = AtomicBool::new(false);
+
+    fn wait_for(what: impl Fn() -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if what() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        false
+    }
+
+    #[test]
+    fn a_panic_in_the_worker_is_shown_and_generation_goes_on() {
+        let params = Arc::new(PhraseGenParams::default());
+        let shared = Shared::new(params.clone());
+        let model = crate::model::default::default_model().unwrap();
+        let worker_shared = shared.clone();
+        let thread = std::thread::spawn(move || Worker::new(worker_shared, model).run());
+        shared.ready.store(true, Ordering::Release);
+        shared.wake();
+        assert!(wait_for(|| shared.generated_id.load(Ordering::Acquire) == 1));
+        PANIC_ON_NEXT_POLL.store(true, Ordering::Release);
+        shared.wake();
+        assert!(wait_for(|| shared.status.lock().error.is_some()));
+        let error = shared.status.lock().error.clone().unwrap();
+        assert!(error.contains("an injected failure"), "{error}");
+        // The worker lives on: a parameter change still brings a new phrase.
+        unsafe {
+            params.seed.as_ptr()._internal_set_normalized_value(0.5);
+        }
+        shared.wake();
+        assert!(wait_for(|| shared.generated_id.load(Ordering::Acquire) == 2));
+        shared.shut_down();
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn restored_phrases_are_checked_before_they_play() {
+        let mut p = Phrase::empty(2, 4, TimeSignature::default(), 120.0);
+        p.notes.push(Note {
+            start_step: 0,
+            pitch: 60,
+            length_steps: 4,
+            velocity: 90,
+        });
+        assert!(validate_restored(&p).is_ok());
+        let mut zero = p.clone();
+        zero.bars = 0;
+        assert!(validate_restored(&zero).unwrap_err().contains("0 bars"));
+        let mut outside = p.clone();
+        outside.notes[0].start_step = 40;
+        assert!(validate_restored(&outside).unwrap_err().contains("outside"));
+        let mut meter = p.clone();
+        meter.time_signature.denominator = 3;
+        assert!(validate_restored(&meter).is_err());
+        let mut grid = p;
+        grid.steps_per_quarter = 0;
+        assert!(validate_restored(&grid).is_err());
+    }
 }
