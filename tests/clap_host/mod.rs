@@ -1,0 +1,25 @@
+//! A CLAP host for tests: loads the built plugin binary the way a DAW does and drives it
+//! through the CLAP ABI only (no Rust calls into the plugin), with transports that imitate
+//! real, imprecise hosts.
+//!
+//! - [`locate`] finds the `.so`/`.clap` that `cargo test` built.
+//! - [`session::ClapSession`] scans, instantiates, activates and processes one instance.
+//! - [`transport`] describes a host's transport and simulates hosts that round, jitter,
+//!   ramp, loop and seek.
+//! - [`notes`] rebuilds notes from output events and finds stuck, doubled and orphan notes.
+//! - [`phrase`] reads the phrase from a saved state and predicts when its notes must sound.
+#![allow(dead_code, unused_imports)]
+
+pub mod locate;
+pub mod notes;
+pub mod phrase;
+pub mod session;
+pub mod transport;
+
+pub use notes::{NoteProblem, NoteTracker, PlayedNote};
+pub use phrase::{
+    assert_notes_match, compare_notes, expected_notes, phrase_from_state, play, play_block,
+    play_until_beats, state_param, wait_for_phrase, ExpectedNote,
+};
+pub use session::{scan, ClapSession, HostEvent, OutEvent, OutKind, ParamInfoOwned, PLUGIN_ID};
+pub use transport::{BlockPlan, BlockRecord, HostSim, HostTransport, PositionStyle, Timeline};
