@@ -34,6 +34,18 @@ pub fn state_param(bytes: &[u8], id: &str) -> Option<serde_json::Value> {
 /// Processes stopped blocks (as a host does while idle) until the instance's state holds a
 /// phrase, for at most `timeout`. Returns the phrase.
 pub fn wait_for_phrase(session: &mut ClapSession, block: u32, timeout: Duration) -> Phrase {
+    wait_for_phrase_where(session, block, timeout, "any phrase", |_| true)
+}
+
+/// Processes stopped blocks until the state's phrase satisfies `wanted` (described by
+/// `what` in the failure message), for at most `timeout`.
+pub fn wait_for_phrase_where(
+    session: &mut ClapSession,
+    block: u32,
+    timeout: Duration,
+    what: &str,
+    wanted: impl Fn(&Phrase) -> bool,
+) -> Phrase {
     let started = Instant::now();
     let stopped = HostTransport {
         playing: false,
@@ -48,14 +60,30 @@ pub fn wait_for_phrase(session: &mut ClapSession, block: u32, timeout: Duration)
             "a note-on while the transport is stopped: {events:?}"
         );
         if let Ok(p) = phrase_from_state(&session.save_state()) {
-            return p;
+            if wanted(&p) {
+                return p;
+            }
         }
         assert!(
             started.elapsed() < timeout,
-            "no phrase generated within {timeout:?}; log: {:?}",
+            "no phrase ({what}) in the state within {timeout:?}; log: {:?}",
             session.plugin_log()
         );
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Processes stopped blocks for `duration` of wall time (a host idling while the plugin's
+/// worker thread runs).
+pub fn idle_for(session: &mut ClapSession, block: u32, duration: Duration) {
+    let started = Instant::now();
+    let stopped = HostTransport {
+        playing: false,
+        ..HostTransport::default()
+    };
+    while started.elapsed() < duration {
+        session.process(block, Some(&stopped), &[]);
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
@@ -172,7 +200,8 @@ pub fn expected_notes(
 }
 
 /// Compares played notes with expected ones: the same notes, each starting and ending within
-/// `tolerance_samples`. Returns every mismatch, worded for a failure message.
+/// `tolerance_samples`, at the phrase's velocity (humanize off). Returns every mismatch,
+/// worded for a failure message.
 pub fn compare_notes(
     expected: &[ExpectedNote],
     played: &[PlayedNote],
@@ -195,6 +224,13 @@ pub fn compare_notes(
         match best {
             Some((i, p)) if (p.on_sample as f64 - e.on_sample).abs() <= tolerance_samples => {
                 used[i] = true;
+                let want_velocity = f64::from(e.velocity) / 127.0;
+                if (p.velocity - want_velocity).abs() > 0.6 / 127.0 {
+                    errors.push(format!(
+                        "note #{} (cycle {}, pitch {}) at {}: velocity {:.4} instead of {:.4}",
+                        e.index, e.cycle, e.pitch, p.on_sample, p.velocity, want_velocity
+                    ));
+                }
                 match p.off_sample {
                     Some(off) if (off as f64 - e.off_sample).abs() <= tolerance_samples => {}
                     Some(off) => errors.push(format!(
