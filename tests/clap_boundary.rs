@@ -32,18 +32,17 @@ fn samples_per_beat(tempo_bpm: f64) -> f64 {
     60.0 / tempo_bpm * SAMPLE_RATE
 }
 
-/// Plays one phrase cycle from beat 0 (and a beat more, so every note ends), stops, and
-/// checks that every note of the phrase played, starting and ending within
-/// `tolerance_samples`, with nothing stuck, doubled or orphaned.
-fn play_cycle_and_check(
+/// Plays one phrase cycle from beat 0 (and a beat more, so every note ends) and stops.
+/// Returns what is wrong: phrase notes missing, or not starting and ending within
+/// `tolerance_samples`, and notes stuck, doubled or orphaned.
+fn cycle_errors(
     session: &mut ClapSession,
     phrase: &Phrase,
     style: PositionStyle,
     meter: (u16, u16),
     block: u32,
     tolerance_samples: f64,
-    context: &str,
-) {
+) -> Vec<String> {
     let tempo = 120.0;
     let start = session.now();
     let mut sim = HostSim::new(SAMPLE_RATE, tempo, style, start);
@@ -59,16 +58,78 @@ fn play_cycle_and_check(
     let half_step = 0.5 / f64::from(phrase.steps_per_quarter);
     let window_end = start + ((len - half_step) * samples_per_beat(tempo)) as u64;
     let played = tracker.notes_between(start, window_end);
-    let errors = compare_notes(&expected, &played, tolerance_samples);
-    assert_notes_match(
-        &format!(
-            "{context}: {} phrase notes, {} played",
-            expected.len(),
-            played.len()
-        ),
-        &errors,
+    let mut errors = compare_notes(&expected, &played, tolerance_samples);
+    if !errors.is_empty() {
+        errors.insert(
+            0,
+            format!(
+                "{} phrase notes, {} played, {} wrong",
+                expected.len(),
+                played.len(),
+                errors.len()
+            ),
+        );
+    }
+    errors.extend(tracker.problems.iter().map(|p| p.to_string()));
+    errors
+}
+
+/// [`cycle_errors`], asserted.
+fn play_cycle_and_check(
+    session: &mut ClapSession,
+    phrase: &Phrase,
+    style: PositionStyle,
+    meter: (u16, u16),
+    block: u32,
+    tolerance_samples: f64,
+    context: &str,
+) {
+    let errors = cycle_errors(session, phrase, style, meter, block, tolerance_samples);
+    assert_notes_match(context, &errors);
+}
+
+/// Plays a phrase cycle in 4/4 for each (style, description, tolerance) and block size on
+/// one instance; asserts at the end, one line per failing case.
+fn check_styles(cases: &[(PositionStyle, String, f64)], blocks: &[u32]) {
+    let (mut s, phrase) = instance(*blocks.iter().max().unwrap());
+    let mut failures = Vec::new();
+    for (style, name, tolerance) in cases {
+        for &block in blocks {
+            let context = format!("{name}, {block}-sample blocks");
+            let errors = cycle_errors(&mut s, &phrase, *style, (4, 4), block, *tolerance);
+            failures.extend(errors.into_iter().map(|e| (context.clone(), e)));
+        }
+    }
+    assert_grouped("phrase cycles", &failures);
+}
+
+/// Panics if there are failures, grouped by context: how many, and the first three.
+fn assert_grouped(what: &str, failures: &[(String, String)]) {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (context, failure) in failures {
+        match groups.iter_mut().find(|g| g.0 == context) {
+            Some(g) => g.1.push(failure),
+            None => groups.push((context, vec![failure])),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{what}: {} failure(s):\n{}",
+        failures.len(),
+        groups
+            .iter()
+            .map(|(context, list)| format!(
+                "  {context}: {}\n      {}",
+                list.len(),
+                list.iter()
+                    .take(3)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("\n      ")
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
-    tracker.assert_clean(context);
 }
 
 // ----- (a)-(d): steady playback under exact and imprecise positions -----
@@ -97,79 +158,57 @@ fn the_factory_offers_phrasegen_as_a_note_effect() {
 
 #[test]
 fn exact_transport_plays_every_note_with_its_length() {
-    let (mut s, phrase) = instance(1024);
-    for block in [256, 1024] {
-        play_cycle_and_check(
-            &mut s,
-            &phrase,
-            PositionStyle::EXACT,
-            (4, 4),
-            block,
-            1.0,
-            &format!("exact transport, {block}-sample blocks"),
-        );
-    }
+    check_styles(
+        &[(PositionStyle::EXACT, "exact transport".into(), 1.0)],
+        &[256, 1024],
+    );
 }
 
 #[test]
 fn beats_rounded_to_the_hosts_tick_keep_note_lengths() {
     // Ardour reports beats on a 1/1920 grid: 12.5 samples at 120 BPM and 48 kHz.
-    let (mut s, phrase) = instance(1024);
     let tick_samples = samples_per_beat(120.0) / 1920.0;
-    for (style, name, tolerance) in [
-        (PositionStyle::ARDOUR, "ticks and exact seconds", 1.0),
-        // Nothing more precise to go by: within half a tick.
-        (
-            PositionStyle::TICKS_ONLY,
-            "ticks only",
-            tick_samples / 2.0 + 1.0,
-        ),
-    ] {
-        for block in [256, 1024] {
-            play_cycle_and_check(
-                &mut s,
-                &phrase,
-                style,
-                (4, 4),
-                block,
-                tolerance,
-                &format!("beats rounded to 1/1920 ({name}), {block}-sample blocks"),
-            );
-        }
-    }
+    check_styles(
+        &[
+            (
+                PositionStyle::ARDOUR,
+                "beats rounded to 1/1920, exact seconds".into(),
+                1.0,
+            ),
+            // Nothing more precise to go by: within half a tick.
+            (
+                PositionStyle::TICKS_ONLY,
+                "beats rounded to 1/1920 only".into(),
+                tick_samples / 2.0 + 1.0,
+            ),
+        ],
+        &[256, 1024],
+    );
 }
 
 #[test]
 fn a_host_giving_only_seconds_is_followed() {
-    let (mut s, phrase) = instance(1024);
-    for block in [256, 1024] {
-        play_cycle_and_check(
-            &mut s,
-            &phrase,
+    check_styles(
+        &[(
             PositionStyle::SECONDS_ONLY,
-            (4, 4),
-            block,
+            "seconds only (1 µs resolution)".into(),
             1.0,
-            &format!("seconds only (1 µs resolution), {block}-sample blocks"),
-        );
-    }
+        )],
+        &[256, 1024],
+    );
 }
 
 #[test]
 fn position_jitter_does_not_chop_notes() {
-    let (mut s, phrase) = instance(1024);
     let jitter = 4.0;
-    for block in [256, 1024] {
-        play_cycle_and_check(
-            &mut s,
-            &phrase,
+    check_styles(
+        &[(
             PositionStyle::jitter(jitter),
-            (4, 4),
-            block,
+            format!("position jitter of ±{jitter} samples"),
             jitter + 1.0,
-            &format!("position jitter of ±{jitter} samples, {block}-sample blocks"),
-        );
-    }
+        )],
+        &[256, 1024],
+    );
 }
 
 // ----- (e): tempo ramps -----
@@ -371,18 +410,10 @@ fn loops_and_seeks_leave_nothing_hanging_and_chase_sounding_notes() {
                 "{context}: the loop wrapped {} times",
                 jumps.len()
             );
-            let before = errors.len();
-            check_chase(
-                &phrase,
-                &tracker,
-                &jumps,
-                Some(inside + 3.0),
-                spb,
-                &mut errors,
-            );
-            for e in &mut errors[before..] {
-                *e = format!("{context}: {e}");
-            }
+            let mut found = Vec::new();
+            let cut = Some(inside + 3.0);
+            check_chase(&phrase, &tracker, &jumps, cut, spb, &mut found);
+            errors.extend(found.into_iter().map(|e| (context.clone(), e)));
         }
     }
 
@@ -399,11 +430,9 @@ fn loops_and_seeks_leave_nothing_hanging_and_chase_sounding_notes() {
         sim.playing = false;
         play_block(&mut s, &mut sim, &mut tracker, 512);
         tracker.assert_clean(&context);
-        let before = errors.len();
-        check_chase(&phrase, &tracker, &jumps(&sim), None, spb, &mut errors);
-        for e in &mut errors[before..] {
-            *e = format!("{context}: {e}");
-        }
+        let mut found = Vec::new();
+        check_chase(&phrase, &tracker, &jumps(&sim), None, spb, &mut found);
+        errors.extend(found.into_iter().map(|e| (context.clone(), e)));
     }
     {
         let context = format!("transport started at beat {inside:.3}");
@@ -415,20 +444,11 @@ fn loops_and_seeks_leave_nothing_hanging_and_chase_sounding_notes() {
         sim.playing = false;
         play_block(&mut s, &mut sim, &mut tracker, 512);
         tracker.assert_clean(&context);
-        let before = errors.len();
-        check_chase(
-            &phrase,
-            &tracker,
-            &[(start, inside)],
-            None,
-            spb,
-            &mut errors,
-        );
-        for e in &mut errors[before..] {
-            *e = format!("{context}: {e}");
-        }
+        let mut found = Vec::new();
+        check_chase(&phrase, &tracker, &[(start, inside)], None, spb, &mut found);
+        errors.extend(found.into_iter().map(|e| (context.clone(), e)));
     }
-    assert_notes_match("loops and seeks", &errors);
+    assert_grouped("loops and seeks", &errors);
 }
 
 // ----- (g): the host's meter -----
@@ -698,23 +718,9 @@ fn every_parameter_text_round_trips() {
         }
     }
     assert!(checked > 100, "only {checked} values checked");
-    // One line per parameter: how many of its values fail, and the first.
-    let mut by_param: Vec<(String, usize, String)> = Vec::new();
-    for (name, failure) in &failures {
-        match by_param.iter_mut().find(|(n, _, _)| n == name) {
-            Some(entry) => entry.1 += 1,
-            None => by_param.push((name.clone(), 1, failure.clone())),
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {checked} parameter values do not round-trip through their text:\n  {}",
-        failures.len(),
-        by_param
-            .iter()
-            .map(|(name, n, first)| format!("{name:?}: {n} value(s), e.g. {first}"))
-            .collect::<Vec<_>>()
-            .join("\n  ")
+    assert_grouped(
+        &format!("parameter values that do not round-trip through their text (of {checked})"),
+        &failures,
     );
 }
 
@@ -953,4 +959,184 @@ fn offline_renders_are_identical_and_complete() {
         "two offline renders of one saved state differ: {}",
         first_difference(&a, &b)
     );
+}
+
+// ----- the harness itself (no plugin): checks that the checks can fail -----
+
+mod harness {
+    use super::*;
+
+    #[test]
+    fn transports_convert_to_clap_fixed_point_and_flags() {
+        let t = HostTransport {
+            pos_beats: Some(1.5),
+            pos_seconds: None,
+            loop_beats: Some((2.0, 6.0)),
+            ..HostTransport::default()
+        };
+        let raw = *t.to_clap().as_raw();
+        assert_eq!(raw.song_pos_beats, 3 << 30);
+        assert_eq!(raw.loop_end_beats, 6 << 31);
+        use clap_sys::events::*;
+        assert_ne!(raw.flags & CLAP_TRANSPORT_HAS_BEATS_TIMELINE, 0);
+        assert_eq!(raw.flags & CLAP_TRANSPORT_HAS_SECONDS_TIMELINE, 0);
+        assert_ne!(raw.flags & CLAP_TRANSPORT_IS_LOOP_ACTIVE, 0);
+        assert_ne!(raw.flags & CLAP_TRANSPORT_IS_PLAYING, 0);
+    }
+
+    #[test]
+    fn simulated_hosts_round_jitter_ramp_and_loop() {
+        // Ticks: on the 1/1920 grid, within half a tick of the truth, no seconds.
+        let mut sim = HostSim::new(SAMPLE_RATE, 120.0, PositionStyle::TICKS_ONLY, 0);
+        let mut off_grid = 0;
+        for _ in 0..200 {
+            let p = sim.next_block(256);
+            let reported = p.transport.pos_beats.unwrap();
+            let exact = sim.record.last().unwrap().start_beats;
+            assert!((reported * 1920.0 - (reported * 1920.0).round()).abs() < 1e-6);
+            assert!((reported - exact).abs() <= 0.5 / 1920.0 + 1e-12);
+            off_grid += usize::from((reported - exact).abs() > 1e-9);
+            assert!(p.transport.pos_seconds.is_none());
+        }
+        assert!(off_grid > 100, "rounding must actually move the position");
+        // Jitter: within bounds, and not zero.
+        let mut sim = HostSim::new(SAMPLE_RATE, 120.0, PositionStyle::jitter(4.0), 0);
+        let spb = samples_per_beat(120.0);
+        let errors: Vec<f64> = (0..200)
+            .map(|_| {
+                let p = sim.next_block(512);
+                (p.transport.pos_beats.unwrap() - sim.record.last().unwrap().start_beats) * spb
+            })
+            .collect();
+        assert!(errors.iter().all(|e| e.abs() <= 4.0 + 1e-6));
+        assert!(errors.iter().any(|e| e.abs() > 2.0));
+        // Seconds only.
+        let mut sim = HostSim::new(SAMPLE_RATE, 120.0, PositionStyle::SECONDS_ONLY, 0);
+        sim.next_block(480);
+        let p = sim.next_block(480);
+        assert_eq!(p.transport.pos_beats, None);
+        assert!((p.transport.pos_seconds.unwrap() - 0.01).abs() < 1e-9);
+        // A ramp: 60 -> 120 BPM over 48000 samples covers 1.5 beats.
+        let mut sim = HostSim::new(SAMPLE_RATE, 60.0, PositionStyle::EXACT, 0);
+        sim.tempo_inc = 60.0 / 48_000.0;
+        for _ in 0..48_000 / 480 {
+            sim.next_block(480);
+        }
+        assert!((sim.beats() - 1.5).abs() < 1e-9, "{}", sim.beats());
+        assert!((sim.tempo_bpm - 120.0).abs() < 1e-9);
+        assert!((sim.beats_at(24_000).unwrap() - (0.5 + 0.125)).abs() < 1e-9);
+        // A loop wrapped mid-block, then split at the loop end.
+        let mut sim = HostSim::new(SAMPLE_RATE, 120.0, PositionStyle::EXACT, 0);
+        sim.loop_beats = Some((1.0, 2.0));
+        sim.next_block(40_000); // 0 .. 1.6667
+        sim.next_block(10_000); // wraps at 2.0 = sample 48000, 8000 into the block
+        let r = sim.record.last().unwrap();
+        assert_eq!(r.wrap, Some((8_000, 1.0)));
+        assert!((sim.beats_at(48_000 + 1_000).unwrap() - (1.0 + 1_000.0 / spb)).abs() < 1e-9);
+        assert!((sim.beats() - (1.0 + 2_000.0 / spb)).abs() < 1e-9);
+        sim.split_at_loop_end = true;
+        let p = sim.next_block(40_000);
+        assert_eq!(p.len, 22_000);
+        assert!((sim.beats() - 1.0).abs() < 1e-9);
+    }
+
+    fn on(sample: u64, key: u8) -> OutEvent {
+        OutEvent {
+            sample,
+            kind: OutKind::NoteOn {
+                channel: 0,
+                key,
+                velocity: 0.5,
+            },
+        }
+    }
+
+    fn off(sample: u64, key: u8) -> OutEvent {
+        OutEvent {
+            sample,
+            kind: OutKind::NoteOff { channel: 0, key },
+        }
+    }
+
+    #[test]
+    fn the_note_tracker_finds_stuck_doubled_and_orphan_notes() {
+        let mut t = NoteTracker::new();
+        t.feed(&[on(0, 60), on(0, 64), off(10, 60), off(10, 61), on(20, 64)]);
+        t.expect_silence(30, "stopped");
+        t.feed(&[off(40, 64)]); // a late off for a note already reported stuck
+        assert_eq!(t.problems.len(), 3, "{:?}", t.problems);
+        assert!(matches!(
+            t.problems[0],
+            NoteProblem::OffWithoutOn { pitch: 61, .. }
+        ));
+        assert!(matches!(
+            t.problems[1],
+            NoteProblem::DoubleOn {
+                pitch: 64,
+                first_on: 0,
+                second_on: 20,
+                ..
+            }
+        ));
+        assert!(matches!(
+            t.problems[2],
+            NoteProblem::Stuck {
+                pitch: 64,
+                on_sample: 20,
+                ..
+            }
+        ));
+        assert_eq!(t.notes[0].len_samples(), Some(10));
+        let mut clean = NoteTracker::new();
+        clean.feed(&[on(0, 60), off(5, 60), on(5, 60), off(9, 60)]);
+        clean.expect_silence(10, "end");
+        assert!(clean.problems.is_empty());
+    }
+
+    #[test]
+    fn note_comparison_accepts_the_phrase_and_rejects_chopped_notes() {
+        use phrasegen::phrase::Note;
+        let mut phrase = Phrase::empty(1, 4, TimeSignature::FOUR_FOUR, 120.0);
+        phrase.notes = vec![
+            Note {
+                start_step: 0,
+                pitch: 60,
+                length_steps: 4,
+                velocity: 127,
+            },
+            Note {
+                start_step: 8,
+                pitch: 64,
+                length_steps: 8,
+                velocity: 127,
+            },
+        ];
+        let expected = expected_notes(&phrase, 100, 0.0, 120.0, SAMPLE_RATE, 0.0, 4.0);
+        assert_eq!(expected.len(), 2);
+        assert_eq!(expected[1].on_sample, 100.0 + 2.0 * 24_000.0);
+        assert_eq!(expected[1].off_sample, 100.0 + 4.0 * 24_000.0);
+        let played = |second_off: u64| {
+            vec![
+                PlayedNote {
+                    pitch: 60,
+                    channel: 0,
+                    on_sample: 100,
+                    off_sample: Some(24_100),
+                    velocity: 1.0,
+                },
+                PlayedNote {
+                    pitch: 64,
+                    channel: 0,
+                    on_sample: 48_101,
+                    off_sample: Some(second_off),
+                    velocity: 1.0,
+                },
+            ]
+        };
+        assert!(compare_notes(&expected, &played(96_100), 1.0).is_empty());
+        let chopped = compare_notes(&expected, &played(48_357), 1.0);
+        assert_eq!(chopped.len(), 1, "{chopped:?}");
+        assert!(chopped[0].contains("length 256 samples"), "{chopped:?}");
+        assert_eq!(compare_notes(&expected, &played(96_100)[..1], 1.0).len(), 1);
+    }
 }

@@ -359,7 +359,8 @@ impl HostSim {
                     if offset < len {
                         record.wrap = Some((offset, start));
                     }
-                    self.beats = start + (self.beats - end).max(0.0);
+                    // A loop shorter than the rest of the block wraps again.
+                    self.beats = start + (self.beats - end).max(0.0) % (end - start);
                     self.seconds = self.beats * 60.0 / self.tempo_bpm;
                 }
             }
