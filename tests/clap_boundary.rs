@@ -657,6 +657,10 @@ fn no_stuck_notes_over_ten_thousand_random_transport_sequences() {
             ));
         }
     }
+    eprintln!(
+        "10000 random transport sequences: {blocks} blocks, {} notes, no stuck notes",
+        tracker.notes.len()
+    );
     assert!(
         tracker.notes.len() > 2_000,
         "only {} notes played over {blocks} blocks: the test did not exercise playback",
@@ -1089,6 +1093,12 @@ mod harness {
         assert_eq!(t.notes[0].len_samples(), Some(10));
         let mut clean = NoteTracker::new();
         clean.feed(&[on(0, 60), off(5, 60), on(5, 60), off(9, 60)]);
+        clean.feed(&[on(10, 61), on(10, 62)]);
+        clean.feed(&[OutEvent {
+            sample: 12,
+            kind: OutKind::AllNotesOff { channel: Some(0) },
+        }]);
+        assert_eq!(clean.notes[3].off_sample, Some(12));
         clean.expect_silence(10, "end");
         assert!(clean.problems.is_empty());
     }

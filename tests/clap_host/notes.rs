@@ -140,6 +140,18 @@ impl NoteTracker {
                         });
                     }
                 }
+                OutKind::AllNotesOff { channel } => {
+                    let ended: Vec<(u8, u8)> = self
+                        .sounding
+                        .keys()
+                        .filter(|(c, _)| channel.is_none_or(|ch| ch == *c))
+                        .copied()
+                        .collect();
+                    for k in ended {
+                        let i = self.sounding.remove(&k).unwrap();
+                        self.notes[i].off_sample = Some(e.sample);
+                    }
+                }
                 _ => {}
             }
         }

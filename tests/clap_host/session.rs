@@ -98,6 +98,11 @@ pub enum OutKind {
         channel: u8,
         key: u8,
     },
+    /// Ends every note on a channel (`None`: on all channels): a CLAP note-off or choke with
+    /// a wildcard key, or MIDI "all notes off" (CC 123).
+    AllNotesOff {
+        channel: Option<u8>,
+    },
     /// A parameter change the plugin made itself.
     Param {
         id: u32,
@@ -828,37 +833,45 @@ fn push_host_event(buffer: &mut EventBuffer, e: &HostEvent) {
 /// CLAP note events and MIDI 1.0 note messages (either dialect) as one kind.
 fn decode(e: &UnknownEvent) -> OutKind {
     let type_id = e.header().type_id();
+    // CLAP uses -1 for "any": any key ends every note of the channel.
+    let ends = |channel: i16, key: i16| match (u8::try_from(channel), u8::try_from(key)) {
+        (Ok(channel), Ok(key)) => OutKind::NoteOff { channel, key },
+        (channel, _) => OutKind::AllNotesOff {
+            channel: channel.ok(),
+        },
+    };
     match e.as_core_event() {
         Some(CoreEventSpace::NoteOn(n)) => {
             let raw = n.as_raw();
             OutKind::NoteOn {
-                channel: raw.channel as u8,
-                key: raw.key as u8,
+                channel: raw.channel.max(0) as u8,
+                key: raw.key.max(0) as u8,
                 velocity: raw.velocity,
             }
         }
-        Some(CoreEventSpace::NoteOff(n)) => {
-            let raw = n.as_raw();
-            OutKind::NoteOff {
-                channel: raw.channel as u8,
-                key: raw.key as u8,
-            }
-        }
+        Some(CoreEventSpace::NoteOff(n)) => ends(n.as_raw().channel, n.as_raw().key),
+        Some(CoreEventSpace::NoteChoke(n)) => ends(n.as_raw().channel, n.as_raw().key),
         Some(CoreEventSpace::ParamValue(p)) => OutKind::Param {
             id: p.param_id().map_or(0, |id| id.get()),
             value: p.value(),
         },
         Some(CoreEventSpace::Midi(m)) => {
-            let [status, key, velocity] = m.data();
+            let [status, data1, data2] = m.data();
             let channel = status & 0x0f;
             match status & 0xf0 {
                 // A note-on with velocity 0 is a note-off in MIDI 1.0.
-                0x90 if velocity > 0 => OutKind::NoteOn {
+                0x90 if data2 > 0 => OutKind::NoteOn {
                     channel,
-                    key,
-                    velocity: f64::from(velocity) / 127.0,
+                    key: data1,
+                    velocity: f64::from(data2) / 127.0,
                 },
-                0x90 | 0x80 => OutKind::NoteOff { channel, key },
+                0x90 | 0x80 => OutKind::NoteOff {
+                    channel,
+                    key: data1,
+                },
+                0xb0 if data1 == 123 => OutKind::AllNotesOff {
+                    channel: Some(channel),
+                },
                 _ => OutKind::Other { type_id },
             }
         }
