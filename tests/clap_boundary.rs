@@ -615,7 +615,7 @@ fn no_stuck_notes_over_ten_thousand_random_transport_sequences() {
     ];
     let meters = [(4, 4), (3, 4), (6, 8), (5, 4), (7, 8)];
     let block_sizes = [16, 64, 128, 256, 441, 512, 1000, 1024, 2048];
-    let mut blocks = 0usize;
+    let (mut blocks, mut wraps) = (0usize, 0usize);
     for sequence in 0..10_000 {
         sim.style = styles[rng.random_range(0..styles.len())];
         sim.tempo_bpm = rng.random_range(60.0..200.0);
@@ -630,19 +630,26 @@ fn no_stuck_notes_over_ten_thousand_random_transport_sequences() {
             (start, start + rng.random_range(0.25..8.0))
         });
         sim.split_at_loop_end = rng.random_bool(0.5);
-        if rng.random_bool(0.6) {
-            sim.seek(rng.random_range(0.0..64.0));
+        match sim.loop_beats {
+            // Mostly start inside the loop or just before its end, so it wraps.
+            Some((start, end)) if rng.random_bool(0.8) => {
+                sim.seek((end - rng.random_range(0.0..1.0)).max(start));
+            }
+            _ if rng.random_bool(0.6) => sim.seek(rng.random_range(0.0..64.0)),
+            _ => {}
         }
         sim.playing = true;
-        for _ in 0..rng.random_range(1..=12) {
+        for _ in 0..rng.random_range(1..=40) {
             let block = if rng.random_bool(0.2) {
                 rng.random_range(1..=2048)
             } else {
                 block_sizes[rng.random_range(0..block_sizes.len())]
             };
+            let before = sim.beats();
             play_block(&mut s, &mut sim, &mut tracker, block);
             blocks += 1;
-            if rng.random_bool(0.05) {
+            wraps += usize::from(sim.beats() < before);
+            if rng.random_bool(0.02) {
                 sim.seek(rng.random_range(0.0..64.0));
             }
         }
@@ -658,12 +665,14 @@ fn no_stuck_notes_over_ten_thousand_random_transport_sequences() {
         }
     }
     eprintln!(
-        "10000 random transport sequences: {blocks} blocks, {} notes, no stuck notes",
+        "10000 random transport sequences: {blocks} blocks, {wraps} loop wraps, \
+         {} notes, no stuck notes",
         tracker.notes.len()
     );
     assert!(
-        tracker.notes.len() > 2_000,
-        "only {} notes played over {blocks} blocks: the test did not exercise playback",
+        tracker.notes.len() > 10_000 && wraps > 1_000,
+        "only {} notes and {wraps} loop wraps over {blocks} blocks: the test did not exercise \
+         playback",
         tracker.notes.len()
     );
 }
