@@ -265,6 +265,12 @@ pub struct Scheduler {
     free_run_beats: f64,
     /// Phrase-timeline position (beats) at the start of the last block played, for the editor.
     playhead_beats: f64,
+    /// Tempo at the last block's start and its length, to see a tempo ramp coming: hosts
+    /// give the tempo at each block's start, and a ramp inside a block would otherwise make
+    /// our clock drift from the host's by up to the rounding tolerance.
+    last_tempo: Option<(f64, u32)>,
+    /// Tempo change per sample seen between the last two blocks (BPM per sample).
+    last_slope: f64,
 }
 
 impl Default for Scheduler {
@@ -281,6 +287,8 @@ impl Scheduler {
             expected_samples: None,
             free_run_beats: 0.0,
             playhead_beats: 0.0,
+            last_tempo: None,
+            last_slope: 0.0,
         }
     }
 
@@ -412,14 +420,32 @@ impl Scheduler {
                 self.all_notes_off(0, out);
                 self.expected_beats = None;
                 self.expected_samples = None;
+                self.last_tempo = None;
                 let retired = pending.take().and_then(|p| current.replace(p));
                 out.sort();
                 return retired;
             }
         };
-        let beats_per_sample = tempo / 60.0 / sr;
-        let block_beats = f64::from(len) * beats_per_sample;
         let on_host = host_clock.is_some();
+        // A steady ramp (the same tempo change per sample as between the last blocks) goes
+        // on in this block: play it at its mean tempo. A one-off tempo step is not a ramp.
+        let slope = match self
+            .last_tempo
+            .filter(|_| on_host && self.expected_beats.is_some())
+        {
+            Some((last, last_len)) if last_len > 0 => (tempo - last) / f64::from(last_len),
+            _ => 0.0,
+        };
+        let steady = slope != 0.0 && (slope - self.last_slope).abs() <= 0.25 * slope.abs();
+        self.last_slope = slope;
+        self.last_tempo = Some((tempo, len));
+        let mean_tempo = if steady {
+            (tempo + 0.5 * slope * f64::from(len)).max(tempo * 0.5)
+        } else {
+            tempo
+        };
+        let beats_per_sample = mean_tempo / 60.0 / sr;
+        let block_beats = f64::from(len) * beats_per_sample;
         if !on_host {
             self.free_run_beats += block_beats;
         }

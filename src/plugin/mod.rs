@@ -363,6 +363,7 @@ impl Plugin for PhraseGen {
                 .playhead_beats
                 .store(self.scheduler.playhead_beats().to_bits(), Ordering::Relaxed);
             self.shared.playing_id.store(cur.id, Ordering::Release);
+            self.params.phrase.set_playing(cur.id);
         }
         ProcessStatus::KeepAlive
     }

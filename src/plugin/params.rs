@@ -323,30 +323,80 @@ pub struct SavedPhrase {
     pub seed: Option<u64>,
 }
 
-/// The persisted phrase. A host restoring a project or preset calls `set` (through
-/// [`PersistentField`]), which bumps [`PhraseSlot::restore_count`]: that is how the worker
-/// tells a restore (adopt the saved phrase, also into a running instance) from its own
-/// updates, which go through [`PhraseSlot::store`].
+/// The persisted phrase: always the one playing. The worker offers each phrase it makes
+/// (with its id); the audio thread says which id plays (one atomic store); what the editor
+/// shows and the host saves is the offered phrase with that id, so a state saved the
+/// moment after a swap already holds the new phrase, and one saved while a new phrase waits
+/// for its bar still holds the old.
+///
+/// A host restoring a project or preset calls `set` (through [`PersistentField`]), which
+/// bumps [`PhraseSlot::restore_count`]: that is how the worker tells a restore (adopt the
+/// saved phrase, also into a running instance) from its own offers.
 #[derive(Debug, Default)]
 pub struct PhraseSlot {
-    saved: RwLock<Option<SavedPhrase>>,
+    /// The phrase restored from the project (plays until an offered one takes over).
+    restored: RwLock<Option<SavedPhrase>>,
+    /// Recently offered phrases by id, newest last.
+    offered: RwLock<Vec<(u64, SavedPhrase)>>,
+    playing_id: AtomicU64,
     restores: AtomicU64,
 }
 
+/// How many offered phrases the slot keeps (one plays, one waits, a few were replaced
+/// before they played).
+const OFFERED: usize = 8;
+
 impl PhraseSlot {
-    /// The saved phrase and how it was rolled.
+    /// The playing phrase and how it was rolled.
     pub fn saved(&self) -> Option<SavedPhrase> {
-        self.saved.read().clone()
+        self.with_playing(|s| s.cloned())
     }
 
     /// The phrase playing (what the editor shows and exports).
     pub fn phrase(&self) -> Option<Phrase> {
-        self.saved.read().as_ref().map(|s| s.phrase.clone())
+        self.with_playing(|s| s.map(|s| s.phrase.clone()))
     }
 
-    /// Records the phrase now playing (not a restore).
-    pub fn store(&self, saved: Option<SavedPhrase>) {
-        *self.saved.write() = saved;
+    fn with_playing<R>(&self, f: impl FnOnce(Option<&SavedPhrase>) -> R) -> R {
+        let id = self.playing_id.load(Ordering::Acquire);
+        let offered = self.offered.read();
+        match offered.iter().rev().find(|(i, _)| *i == id) {
+            Some((_, s)) => f(Some(s)),
+            None => f(self.restored.read().as_ref()),
+        }
+    }
+
+    /// Offers a phrase the worker made, under the id it will play with.
+    pub fn offer(&self, id: u64, saved: SavedPhrase) {
+        let playing = self.playing_id.load(Ordering::Acquire);
+        let mut offered = self.offered.write();
+        if offered.len() >= OFFERED {
+            if let Some(i) = offered.iter().position(|(i, _)| *i != playing) {
+                offered.remove(i);
+            }
+        }
+        offered.push((id, saved));
+    }
+
+    /// An offered phrase by id (the worker re-voices the newest).
+    pub fn offered(&self, id: u64) -> Option<SavedPhrase> {
+        let offered = self.offered.read();
+        offered
+            .iter()
+            .rev()
+            .find(|(i, _)| *i == id)
+            .map(|(_, s)| s.clone())
+    }
+
+    /// Forgets everything (a damaged restore).
+    pub fn clear(&self) {
+        *self.restored.write() = None;
+        self.offered.write().clear();
+    }
+
+    /// Called by the audio thread with the id of the phrase it plays (one atomic store).
+    pub fn set_playing(&self, id: u64) {
+        self.playing_id.store(id, Ordering::Release);
     }
 
     /// How many times the host has restored a state into this instance.
@@ -357,7 +407,8 @@ impl PhraseSlot {
 
 impl<'a> PersistentField<'a, Option<SavedPhrase>> for PhraseSlot {
     fn set(&self, new_value: Option<SavedPhrase>) {
-        *self.saved.write() = new_value;
+        *self.restored.write() = new_value;
+        self.offered.write().clear();
         self.restores.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -365,7 +416,7 @@ impl<'a> PersistentField<'a, Option<SavedPhrase>> for PhraseSlot {
     where
         F: Fn(&Option<SavedPhrase>) -> R,
     {
-        f(&self.saved.read())
+        f(&self.saved())
     }
 }
 

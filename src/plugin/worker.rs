@@ -7,7 +7,6 @@
 //! audio thread boxed in a bounded `ArrayQueue` (push and pop never allocate) and come back
 //! the same way to be freed here (the `realseq` shape).
 
-use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -82,8 +81,6 @@ pub struct Shared {
     pub generated_id: AtomicU64,
     /// How many phrases the model has generated (restores and re-voicing are not counted).
     pub generations: AtomicU64,
-    /// Id of the phrase in the saved state (the playing one, once the worker has seen it).
-    pub saved_id: AtomicU64,
 }
 
 impl Shared {
@@ -106,7 +103,6 @@ impl Shared {
             playing_id: AtomicU64::new(0),
             generated_id: AtomicU64::new(0),
             generations: AtomicU64::new(0),
-            saved_id: AtomicU64::new(0),
         })
     }
 
@@ -282,16 +278,6 @@ pub fn primer_from_recording(notes: &[RecordedNote], steps_per_quarter: u32) -> 
     (!phrase.notes.is_empty()).then_some(phrase)
 }
 
-/// A phrase the worker made, kept until the audio thread reports it playing.
-struct Made {
-    id: u64,
-    saved: SavedPhrase,
-}
-
-/// How many recently made phrases the worker remembers (one plays, one waits, a few were
-/// replaced before they played).
-const RECENT: usize = 8;
-
 /// The worker's own state.
 pub struct Worker {
     shared: Arc<Shared>,
@@ -309,8 +295,6 @@ pub struct Worker {
     next_id: u64,
     /// Restores of the host's state already handled.
     restores_seen: u64,
-    /// The phrase playing (as generated, before voicing) and recent ones waiting to play.
-    recent: VecDeque<Made>,
     playing_seen: u64,
     /// A phrase that did not fit in the queue yet.
     waiting: Option<Box<PlaybackPhrase>>,
@@ -333,7 +317,6 @@ impl Worker {
             primer_version: 0,
             next_id: 1,
             restores_seen: 0,
-            recent: VecDeque::with_capacity(RECENT + 1),
             playing_seen: 0,
             waiting: None,
         }
@@ -488,7 +471,7 @@ impl Worker {
             self.shared.status.lock().restore_error = Some(format!(
                 "the saved phrase is damaged ({why}); a new one was generated"
             ));
-            self.shared.params.phrase.store(None);
+            self.shared.params.phrase.clear();
             self.last = None;
             return false;
         }
@@ -517,32 +500,22 @@ impl Worker {
         true
     }
 
-    /// Records the phrase the audio thread reports playing as the one the project saves,
-    /// the editor shows and Export writes (not one still waiting for its bar).
+    /// Keeps the status line on the phrase playing.
     fn note_playing(&mut self) {
         let playing = self.shared.playing_id.load(Ordering::Acquire);
         if playing == self.playing_seen {
             return;
         }
-        if let Some(made) = self.recent.iter().find(|m| m.id == playing) {
-            self.playing_seen = playing;
-            self.shared.params.phrase.store(Some(made.saved.clone()));
-            self.shared.saved_id.store(playing, Ordering::Release);
+        self.playing_seen = playing;
+        if let Some(p) = self.shared.params.phrase.phrase() {
             let mut status = self.shared.status.lock();
-            status.notes = made.saved.phrase.notes.len();
-            status.bars = made.saved.phrase.bars;
+            status.notes = p.notes.len();
+            status.bars = p.bars;
         }
     }
 
     fn remember(&mut self, id: u64, saved: SavedPhrase) {
-        if self.recent.len() >= RECENT {
-            // Forget the oldest that is not playing.
-            let playing = self.shared.playing_id.load(Ordering::Acquire);
-            if let Some(i) = self.recent.iter().position(|m| m.id != playing) {
-                self.recent.remove(i);
-            }
-        }
-        self.recent.push_back(Made { id, saved });
+        self.shared.params.phrase.offer(id, saved);
     }
 
     fn next_id(&mut self) -> u64 {
@@ -619,10 +592,9 @@ impl Worker {
     fn revoice(&mut self, voicing: Voicing) {
         let old = self.voicing.replace(voicing);
         let newest = self.shared.generated_id.load(Ordering::Acquire);
-        let Some(made) = self.recent.iter().find(|m| m.id == newest) else {
+        let Some(mut saved) = self.shared.params.phrase.offered(newest) else {
             return;
         };
-        let mut saved = made.saved.clone();
         if let Some(old) = old.filter(|o| o.velocity != voicing.velocity) {
             let scale = f32::from(voicing.velocity) / f32::from(old.velocity.max(1));
             for n in &mut saved.phrase.notes {
