@@ -48,7 +48,7 @@ fn a_folder_with_good_and_bad_files_reports_each_and_fails() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("b_bad.mid\n  ERROR: MIDI format 2"),
+        stdout.contains("b_bad.mid\n  ERROR: the header is followed by no track chunk"),
         "{stdout}"
     );
     assert!(
