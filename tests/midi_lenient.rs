@@ -350,3 +350,29 @@ fn the_trainer_uses_files_read_with_warnings_and_counts_them_apart() {
         .to_string()
         .contains("0xF8 (timing clock)"));
 }
+
+#[test]
+fn generate_uses_a_primer_read_with_warnings_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut events = scale_events(&SCALE);
+    events.insert(2, ev(0, &[0xf8]));
+    let primer = dir.path().join("primer.mid");
+    std::fs::write(&primer, smf(0, 96, &[track(&events.concat())])).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phrasegen"))
+        .args(["generate", "--bars", "2", "--seed", "1", "-o"])
+        .arg(dir.path().join("out.mid"))
+        .arg("--primer")
+        .arg(&primer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "primer {}: warning: track 0, event 2, byte 30: system real-time message 0xF8",
+            primer.display()
+        )),
+        "{stderr}"
+    );
+    assert!(dir.path().join("out.mid").exists());
+}

@@ -8,9 +8,9 @@ use std::path::Path;
 
 use crate::phrase::{Phrase, DEFAULT_STEPS_PER_QUARTER};
 
-pub mod chunks;
+mod chunks;
 pub mod error;
-pub mod events;
+mod events;
 pub mod export;
 pub mod quantize;
 pub mod read;

@@ -1,6 +1,6 @@
 //! Parsing a Standard MIDI File into absolute-time notes, tempos and time signatures.
 //!
-//! [`chunks`](super::chunks) finds the tracks, [`events`](super::events) walks their events
+//! `chunks` finds the tracks, `events` walks their events
 //! (midly decodes each one); this module turns events into notes and maps. Reading is
 //! lenient by default: faults other readers recover from become warnings, and only a file
 //! with nothing usable is an error. [`MidiFile::parse_strict`] rejects any fault.
@@ -14,8 +14,8 @@ use super::error::{Faults, Location, MidiError, MidiWarning};
 use super::events::TrackEvents;
 use crate::phrase::TimeSignature;
 
-/// Files longer than this are refused rather than turned into gigantic piano rolls
-/// (a corrupt delta time can claim millions of beats).
+/// Files longer than this are not turned into gigantic piano rolls (a corrupt delta time can
+/// claim millions of beats): strictly they are refused, leniently the track stops there.
 pub const MAX_QUARTERS: u64 = 100_000;
 
 /// A note with absolute tick positions, before quantization.
