@@ -376,3 +376,24 @@ fn generate_uses_a_primer_read_with_warnings_and_says_so() {
     );
     assert!(dir.path().join("out.mid").exists());
 }
+
+#[test]
+fn warnings_are_listed_in_file_order() {
+    // A clock byte in the first track, stray bytes after it: the chunk scan finds the stray
+    // bytes first, but the list follows the file.
+    let mut events = scale_events(&SCALE[..4]);
+    events.insert(2, ev(0, &[0xf8]));
+    let first = track(&events.concat());
+    let stray_at = 14 + first.len();
+    let second = track(&scale_events(&SCALE[4..]).concat());
+    let mut bytes = smf(2, 96, &[first, second]);
+    bytes.splice(stray_at..stray_at, [0x01]);
+    let imported = import_bytes(&bytes, &ImportOptions::default()).unwrap();
+    assert_eq!(imported.phrase.notes, scale_notes());
+    let offsets: Vec<_> = imported
+        .warnings
+        .iter()
+        .map(|w| w.location.byte_offset.unwrap())
+        .collect();
+    assert_eq!(offsets, vec![8, FIRST_TRACK_DATA + 8, stray_at]);
+}

@@ -145,7 +145,10 @@ impl Faults {
         self.warnings.first()
     }
 
+    /// The warnings in file order (chunks are checked before their events are read).
     pub fn into_warnings(mut self) -> Vec<MidiWarning> {
+        self.warnings
+            .sort_by_key(|w| w.location.byte_offset.unwrap_or(usize::MAX));
         if self.unlisted > 0 {
             self.warnings.push(MidiWarning {
                 location: Location::default(),
