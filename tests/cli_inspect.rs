@@ -48,7 +48,7 @@ fn a_folder_with_good_and_bad_files_reports_each_and_fails() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("b_bad.mid\n  ERROR: MIDI format 2"),
+        stdout.contains("b_bad.mid\n  ERROR: the header is followed by no track chunk"),
         "{stdout}"
     );
     assert!(
@@ -80,4 +80,67 @@ fn good_files_exit_zero() {
         stdout.contains("notes:           2 (1 never released)"),
         "{stdout}"
     );
+}
+
+/// The good file with a timing clock byte (`F8`) after its first note-on.
+fn file_with_a_clock_byte() -> Vec<u8> {
+    let t = track(
+        &[
+            ev(0, &[0x90, 60, 100]),
+            ev(0, &[0xf8]),
+            ev(0, &[0x90, 67, 100]),
+            ev(96, &[0x80, 60, 0]),
+        ]
+        .concat(),
+    );
+    smf(0, 96, &[t])
+}
+
+fn inspect(args: &[&str], path: &std::path::Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_phrasegen"))
+        .arg("inspect")
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn warnings_are_listed_under_the_summary_and_strict_turns_them_into_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clock.mid");
+    std::fs::write(&path, file_with_a_clock_byte()).unwrap();
+
+    let (ok, stdout) = inspect(&[], &path);
+    assert!(ok, "a file read with warnings is read: {stdout}");
+    assert!(
+        stdout.contains(
+            "channels:        1\n  WARNING: track 0, event 1, byte 26: system real-time message \
+             0xF8 (timing clock) does not belong in a MIDI file; skipped (2 bytes)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("notes:           2 (1 never released)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 file(s) read (1 with warnings), 0 failed"),
+        "{stdout}"
+    );
+
+    let (ok, stdout) = inspect(&["--strict"], &path);
+    assert!(!ok, "--strict fails on the fault: {stdout}");
+    assert!(
+        stdout.contains(
+            "clock.mid\n  ERROR: track 0, event 1, byte 26: cannot decode event: system \
+             real-time message 0xF8 (timing clock) does not belong in a MIDI file"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 file(s) read, 1 failed"), "{stdout}");
 }

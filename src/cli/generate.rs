@@ -141,6 +141,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
                 },
             )
             .map_err(|e| format!("primer {}: {e}", p.display()))?;
+            for warning in &imported.warnings {
+                eprintln!("primer {}: warning: {warning}", p.display());
+            }
             Some(imported.phrase)
         }
         None => None,

@@ -10,12 +10,21 @@ pub struct Args {
     /// MIDI files, or folders to search for .mid/.midi files (including subfolders).
     #[arg(required = true, value_name = "FILE_OR_FOLDER")]
     pub files: Vec<PathBuf>,
+    /// Reject any fault in a file instead of recovering from what other readers recover
+    /// from (stray system messages, wrong track lengths, format 2, ...).
+    #[arg(long)]
+    pub strict: bool,
 }
 
-/// Describes each file; a bad file is reported and the others still are. Fails (exit 1)
-/// when any file could not be read.
+/// Describes each file, with what was recovered from listed under it; a bad file is reported
+/// and the others still are. Fails (exit 1) when any file could not be read.
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let (mut ok, mut failed) = (0usize, 0usize);
+    let parse = if args.strict {
+        MidiFile::parse_strict
+    } else {
+        MidiFile::parse
+    };
+    let (mut ok, mut with_warnings, mut failed) = (0usize, 0usize, 0usize);
     for input in &args.files {
         let files = midi::find_midi_files(input);
         if files.is_empty() {
@@ -23,10 +32,16 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             failed += 1;
         }
         for path in files {
-            match midi::read_bytes(&path).and_then(|b| MidiFile::parse(&b)) {
+            match midi::read_bytes(&path).and_then(|b| parse(&b)) {
                 Ok(file) => {
                     ok += 1;
                     println!("{}\n{}", path.display(), MidiSummary::of(&file));
+                    if !file.warnings.is_empty() {
+                        with_warnings += 1;
+                    }
+                    for warning in &file.warnings {
+                        println!("  WARNING: {warning}");
+                    }
                 }
                 Err(e) => {
                     failed += 1;
@@ -35,7 +50,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             }
         }
     }
-    println!("{ok} file(s) read, {failed} failed");
+    if with_warnings > 0 {
+        println!("{ok} file(s) read ({with_warnings} with warnings), {failed} failed");
+    } else {
+        println!("{ok} file(s) read, {failed} failed");
+    }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

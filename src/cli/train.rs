@@ -115,8 +115,16 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     for (path, reason) in &data.skipped {
         eprintln!("skipped {}: {reason}", path.display());
     }
+    for (path, warnings) in &data.read_with_warnings {
+        eprintln!(
+            "read {} with {} warning(s), first: {}",
+            path.display(),
+            warnings.len(),
+            warnings[0]
+        );
+    }
     eprintln!(
-        "{} train / {} valid / {} test pieces ({}), {} skipped, {} training frames",
+        "{} train / {} valid / {} test pieces ({}), {} read with warnings, {} skipped, {} training frames",
         data.train.len(),
         data.valid.len(),
         data.test.len(),
@@ -125,6 +133,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         } else {
             "seeded 80:20 split"
         },
+        data.read_with_warnings.len(),
         data.skipped.len(),
         data.train_frames()
     );

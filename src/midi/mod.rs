@@ -1,19 +1,22 @@
 //! MIDI files (midly): import with validation and quantization, export of phrases.
 //!
-//! `read` turns bytes into ticks (and precise errors), `quantize` turns ticks into a
-//! [`Phrase`] on the grid, `export` writes phrases back, `summary` describes files.
+//! `read` turns bytes into ticks (and precise errors or warnings), with `chunks` finding the
+//! tracks and `events` walking them; `quantize` turns ticks into a [`Phrase`] on the grid,
+//! `export` writes phrases back, `summary` describes files.
 
 use std::path::Path;
 
 use crate::phrase::{Phrase, DEFAULT_STEPS_PER_QUARTER};
 
+mod chunks;
 pub mod error;
+mod events;
 pub mod export;
 pub mod quantize;
 pub mod read;
 pub mod summary;
 
-pub use error::{Location, MidiError};
+pub use error::{Location, MidiError, MidiWarning};
 pub use export::{export_bytes, export_bytes_on_channel, export_file, write_atomically};
 pub use read::MidiFile;
 pub use summary::MidiSummary;
@@ -51,9 +54,12 @@ pub struct ImportedPhrase {
     pub merged_overlapping_notes: usize,
     /// Notes never released, closed at the end of their track.
     pub unreleased_notes: usize,
+    /// Faults in the file that reading recovered from (see [`MidiFile::warnings`]).
+    pub warnings: Vec<MidiWarning>,
 }
 
-/// Reads a Standard MIDI File from bytes.
+/// Reads a Standard MIDI File from bytes, leniently (faults other readers recover from are
+/// recovered from and listed in `warnings`).
 ///
 /// ```
 /// let err = phrasegen::midi::import_bytes(b"RIFF....", &Default::default()).unwrap_err();

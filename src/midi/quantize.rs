@@ -21,6 +21,7 @@ pub fn quantize(file: &MidiFile, options: &ImportOptions) -> ImportedPhrase {
         skipped_drum_notes: 0,
         merged_overlapping_notes: 0,
         unreleased_notes: file.unreleased_notes,
+        warnings: file.warnings.clone(),
     };
     let mut notes = Vec::with_capacity(file.notes.len());
     for n in &file.notes {

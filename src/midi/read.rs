@@ -1,18 +1,21 @@
 //! Parsing a Standard MIDI File into absolute-time notes, tempos and time signatures.
 //!
-//! midly does the event decoding (running status included, `strict` so nothing is silently
-//! skipped); a small chunk scan in front of it finds the byte offset of every track so errors
-//! can say where they are.
+//! `chunks` finds the tracks, `events` walks their events
+//! (midly decodes each one); this module turns events into notes and maps. Reading is
+//! lenient by default: faults other readers recover from become warnings, and only a file
+//! with nothing usable is an error. [`MidiFile::parse_strict`] rejects any fault.
 
 use std::collections::{HashMap, VecDeque};
 
 use midly::{MetaMessage, MidiMessage, TrackEventKind};
 
-use super::error::{Location, MidiError};
+use super::chunks::{self, TrackChunk};
+use super::error::{Faults, Location, MidiError, MidiWarning};
+use super::events::TrackEvents;
 use crate::phrase::TimeSignature;
 
-/// Files longer than this are refused rather than turned into gigantic piano rolls
-/// (a corrupt delta time can claim millions of beats).
+/// Files longer than this are not turned into gigantic piano rolls (a corrupt delta time can
+/// claim millions of beats): strictly they are refused, leniently the track stops there.
 pub const MAX_QUARTERS: u64 = 100_000;
 
 /// A note with absolute tick positions, before quantization.
@@ -30,7 +33,7 @@ pub struct TickNote {
 /// A parsed file: what PhraseGen needs of it, in ticks.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MidiFile {
-    /// 0 or 1.
+    /// 0, 1 or 2 (the sequences of a format 2 file are read one after another).
     pub format: u16,
     pub ticks_per_quarter: u16,
     /// Track chunks found in the file.
@@ -45,12 +48,27 @@ pub struct MidiFile {
     pub unreleased_notes: usize,
     /// Tick of the last event in any track.
     pub end_tick: u64,
+    /// What lenient reading skipped or repaired, in file order (empty when read strictly).
+    pub warnings: Vec<MidiWarning>,
 }
 
 impl MidiFile {
-    /// Parses and validates a whole file.
+    /// Reads a file leniently: what other readers recover from is recovered from and listed
+    /// in `warnings`; only a file with nothing usable is an error.
     pub fn parse(bytes: &[u8]) -> Result<Self, MidiError> {
+        Self::parse_with(bytes, Faults::new(false))
+    }
+
+    /// Reads a file strictly: any fault is an error.
+    pub fn parse_strict(bytes: &[u8]) -> Result<Self, MidiError> {
+        Self::parse_with(bytes, Faults::new(true))
+    }
+
+    fn parse_with(bytes: &[u8], mut faults: Faults) -> Result<Self, MidiError> {
         let header = read_header(bytes)?;
+        if header.format == 2 && faults.is_strict() {
+            return Err(MidiError::Format2);
+        }
         let mut file = MidiFile {
             format: header.format,
             ticks_per_quarter: header.ticks_per_quarter,
@@ -60,18 +78,44 @@ impl MidiFile {
             notes: Vec::new(),
             unreleased_notes: 0,
             end_tick: 0,
+            warnings: Vec::new(),
         };
-        for (index, chunk) in scan_tracks(bytes, header.chunks_start)?
-            .into_iter()
-            .enumerate()
-        {
-            file.read_track(index, chunk.offset, &bytes[chunk.data.clone()])?;
+        let tracks = chunks::find_tracks(bytes, header.chunks_start, &mut faults)?;
+        if tracks.is_empty() {
+            return Err(MidiError::NoTracks);
+        }
+        if header.format == 2 {
+            faults.warn(
+                Location {
+                    byte_offset: Some(8),
+                    ..Location::default()
+                },
+                format!(
+                    "format 2 (independent sequences): the {} sequences are read one after another",
+                    tracks.len()
+                ),
+            );
+        }
+        let mut decoded_events = 0;
+        for (index, chunk) in tracks.iter().enumerate() {
+            // Format 2 sequences follow each other; tracks of other formats play together.
+            let start_tick = if header.format == 2 { file.end_tick } else { 0 };
+            decoded_events += file.read_track(index, chunk, bytes, start_tick, &mut faults)?;
             file.track_count += 1;
+        }
+        if decoded_events == 0 {
+            return Err(MidiError::NoDecodableTrack {
+                tracks: tracks.len(),
+                first_problem: faults
+                    .first()
+                    .map_or_else(|| "the tracks are empty".into(), ToString::to_string),
+            });
         }
         file.notes
             .sort_by_key(|n| (n.start_tick, n.pitch, n.track, n.channel));
         file.tempos.sort_by_key(|t| t.0);
         file.time_signatures.sort_by_key(|t| t.0);
+        file.warnings = faults.into_warnings();
         Ok(file)
     }
 
@@ -80,41 +124,42 @@ impl MidiFile {
         self.end_tick as f64 / f64::from(self.ticks_per_quarter)
     }
 
+    /// Reads one track's events from `start_tick` on; returns how many decoded.
     fn read_track(
         &mut self,
         track: usize,
-        chunk_offset: usize,
-        data: &[u8],
-    ) -> Result<(), MidiError> {
-        let data_offset = chunk_offset + 8;
-        let mut events = midly::EventIter::new(data);
-        let mut tick: u64 = 0;
+        chunk: &TrackChunk,
+        bytes: &[u8],
+        start_tick: u64,
+        faults: &mut Faults,
+    ) -> Result<usize, MidiError> {
+        let tpq = u64::from(self.ticks_per_quarter);
+        let mut tick = start_tick;
         let mut open: HashMap<(u8, u8), VecDeque<(u64, u8)>> = HashMap::new();
-        let mut index = 0usize;
-        loop {
-            let at = data_offset + (data.len() - events.unread().len());
-            let Some(event) = events.next() else { break };
-            let event = event.map_err(|e| MidiError::Malformed {
-                location: Location {
-                    track: Some(track),
-                    byte_offset: Some(at),
-                    event: Some(index),
-                },
-                message: format!("cannot decode event: {}", e.kind().message()),
-            })?;
-            tick += u64::from(u32::from(event.delta));
-            if tick / u64::from(self.ticks_per_quarter) > MAX_QUARTERS {
-                return Err(MidiError::TooLong {
-                    quarters: tick / u64::from(self.ticks_per_quarter),
-                    tick,
-                    max_quarters: MAX_QUARTERS,
-                });
-            }
+        let mut events =
+            TrackEvents::new(track, &bytes[chunk.data.clone()], chunk.data.start, faults);
+        let mut decoded = 0usize;
+        while let Some(event) = events.next() {
+            let event = event?;
+            decoded += 1;
             let location = || Location {
                 track: Some(track),
-                byte_offset: Some(at),
-                event: Some(index),
+                byte_offset: Some(event.byte_offset),
+                event: Some(event.index),
             };
+            let event_tick = tick + event.delta_ticks;
+            if event_tick / tpq > MAX_QUARTERS {
+                let error = MidiError::TooLong {
+                    quarters: event_tick / tpq,
+                    tick: event_tick,
+                    max_quarters: MAX_QUARTERS,
+                };
+                events
+                    .faults()
+                    .recover(location(), error, "the rest of the track is skipped")?;
+                break;
+            }
+            tick = event_tick;
             match event.kind {
                 TrackEventKind::Midi { channel, message } => {
                     let channel = u8::from(channel);
@@ -147,34 +192,45 @@ impl MidiFile {
                 TrackEventKind::Meta(MetaMessage::Tempo(us_per_quarter)) => {
                     let us = u32::from(us_per_quarter);
                     if us == 0 {
-                        return Err(MidiError::Malformed {
+                        let error = MidiError::Malformed {
                             location: location(),
                             message: "tempo of 0 microseconds per quarter note".into(),
-                        });
+                        };
+                        events.faults().recover(
+                            location(),
+                            error,
+                            "the tempo change is ignored",
+                        )?;
+                    } else {
+                        self.tempos.push((tick, 60_000_000.0 / f64::from(us)));
                     }
-                    self.tempos.push((tick, 60_000_000.0 / f64::from(us)));
                 }
                 TrackEventKind::Meta(MetaMessage::TimeSignature(num, den_pow, _, _)) => {
                     if num == 0 || den_pow > 6 {
-                        return Err(MidiError::Malformed {
+                        let error = MidiError::Malformed {
                             location: location(),
                             message: format!(
                                 "impossible time signature {num}/2^{den_pow}: the numerator must be \
                                  at least 1 and the denominator at most 64"
                             ),
-                        });
+                        };
+                        events.faults().recover(
+                            location(),
+                            error,
+                            "the time signature is ignored",
+                        )?;
+                    } else {
+                        self.time_signatures.push((
+                            tick,
+                            TimeSignature {
+                                numerator: num,
+                                denominator: 1 << den_pow,
+                            },
+                        ));
                     }
-                    self.time_signatures.push((
-                        tick,
-                        TimeSignature {
-                            numerator: num,
-                            denominator: 1 << den_pow,
-                        },
-                    ));
                 }
                 _ => {}
             }
-            index += 1;
         }
         // Notes never released are closed where their track ends.
         for ((channel, pitch), starts) in open {
@@ -191,7 +247,7 @@ impl MidiFile {
             }
         }
         self.end_tick = self.end_tick.max(tick);
-        Ok(())
+        Ok(decoded)
     }
 }
 
@@ -203,10 +259,6 @@ struct Header {
 
 fn be_u16(b: &[u8]) -> u16 {
     u16::from_be_bytes([b[0], b[1]])
-}
-
-fn be_u32(b: &[u8]) -> u32 {
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
 
 fn read_header(bytes: &[u8]) -> Result<Header, MidiError> {
@@ -224,7 +276,7 @@ fn read_header(bytes: &[u8]) -> Result<Header, MidiError> {
             bytes.len()
         )));
     }
-    let header_len = be_u32(&bytes[4..8]) as usize;
+    let header_len = chunks::be_u32(&bytes[4..8]) as usize;
     if header_len < 6 {
         return Err(MidiError::NotMidi(format!(
             "the header chunk is {header_len} bytes long, it must be at least 6"
@@ -233,11 +285,10 @@ fn read_header(bytes: &[u8]) -> Result<Header, MidiError> {
     let format = be_u16(&bytes[8..10]);
     let division = be_u16(&bytes[12..14]);
     match format {
-        0 | 1 => {}
-        2 => return Err(MidiError::Format2),
+        0..=2 => {}
         other => {
             return Err(MidiError::NotMidi(format!(
-                "unknown MIDI format {other} (byte 8); only 0 and 1 are supported"
+                "unknown MIDI format {other} (byte 8); formats are 0, 1 and 2"
             )))
         }
     }
@@ -255,66 +306,4 @@ fn read_header(bytes: &[u8]) -> Result<Header, MidiError> {
         ticks_per_quarter: division,
         chunks_start: 8usize.saturating_add(header_len),
     })
-}
-
-struct TrackChunk {
-    offset: usize,
-    data: std::ops::Range<usize>,
-}
-
-/// Finds the `MTrk` chunks after the header, checking each fits in the file.
-fn scan_tracks(bytes: &[u8], mut pos: usize) -> Result<Vec<TrackChunk>, MidiError> {
-    let mut tracks = Vec::new();
-    while pos < bytes.len() {
-        let remaining = bytes.len() - pos;
-        if remaining < 8 {
-            // A few trailing padding bytes are common and harmless.
-            if bytes[pos..].iter().all(|b| *b == 0) {
-                break;
-            }
-            return Err(MidiError::Malformed {
-                location: Location {
-                    track: Some(tracks.len()),
-                    byte_offset: Some(pos),
-                    event: None,
-                },
-                message: format!(
-                    "{remaining} stray bytes where a chunk header (8 bytes) should be"
-                ),
-            });
-        }
-        let id = &bytes[pos..pos + 4];
-        let len = be_u32(&bytes[pos + 4..pos + 8]) as usize;
-        let data_start = pos + 8;
-        if len > bytes.len() - data_start {
-            return Err(MidiError::Malformed {
-                location: Location {
-                    track: Some(tracks.len()),
-                    byte_offset: Some(pos),
-                    event: None,
-                },
-                message: format!(
-                    "chunk declares {len} bytes but only {} remain: the file is truncated",
-                    bytes.len() - data_start
-                ),
-            });
-        }
-        if id == b"MTrk" {
-            tracks.push(TrackChunk {
-                offset: pos,
-                data: data_start..data_start + len,
-            });
-        } else if !id.iter().all(|b| b.is_ascii_graphic()) {
-            return Err(MidiError::Malformed {
-                location: Location {
-                    track: Some(tracks.len()),
-                    byte_offset: Some(pos),
-                    event: None,
-                },
-                message: format!("expected a track chunk (`MTrk`), found bytes {id:02x?}"),
-            });
-        }
-        pos = data_start + len;
-    }
-    Ok(tracks)
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use crate::midi::{self, ImportOptions};
+use crate::midi::{self, ImportOptions, MidiWarning};
 use crate::roll::{PianoRoll, PitchRange, Representation};
 
 /// How files become rolls.
@@ -73,11 +73,14 @@ pub struct Dataset {
     pub test: Vec<PianoRoll>,
     /// Files that failed, with the reason.
     pub skipped: Vec<(PathBuf, String)>,
+    /// Files read (and used) despite faults, with what was recovered from.
+    pub read_with_warnings: Vec<(PathBuf, Vec<MidiWarning>)>,
     pub split: FileSplit,
 }
 
 impl Dataset {
-    /// Reads every file of the split; bad files are skipped and listed.
+    /// Reads every file of the split; bad files are skipped and listed, files read with
+    /// warnings are used and listed apart.
     pub fn load(root: &Path, options: &DatasetOptions) -> Self {
         let split = split_files(root, options.split_seed);
         let import = ImportOptions {
@@ -86,24 +89,37 @@ impl Dataset {
             keep_drums: false,
         };
         let mut skipped = Vec::new();
+        let mut read_with_warnings = Vec::new();
         let mut read = |files: &[PathBuf]| {
             let mut rolls = Vec::new();
             for f in files {
                 match midi::import_file(f, &import) {
-                    Ok(imported) => rolls.push(PianoRoll::from_phrase(&imported.phrase)),
+                    Ok(imported) => {
+                        rolls.push(PianoRoll::from_phrase(&imported.phrase));
+                        if !imported.warnings.is_empty() {
+                            read_with_warnings.push((f.clone(), imported.warnings));
+                        }
+                    }
                     Err(e) => skipped.push((f.clone(), e.to_string())),
                 }
             }
             rolls
         };
         let train = read(&split.train);
-        let valid = read(&split.valid);
         let test = read(&split.test);
+        // Without a folder split the validation files are the test files: read them once,
+        // so each bad file is listed once.
+        let valid = if split.predefined {
+            read(&split.valid)
+        } else {
+            test.clone()
+        };
         Self {
             train,
             valid,
             test,
             skipped,
+            read_with_warnings,
             split,
         }
     }
