@@ -470,13 +470,18 @@ fn offline_renders_are_deterministic_with_automation() {
 
 #[test]
 fn parameter_changes_made_while_the_plugin_is_inserted_take_effect() {
-    // Ardour: activate, set parameters, activate again, then process.
+    // Ardour at insertion: activate, (the first phrase is made), set parameters, deactivate
+    // and activate again at once, and only then process.
     let plugin = PhraseGen::default();
     let mut h = Host::new(plugin, 48_000.0, 512, 120.0);
     let shared = h.plugin.shared();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while shared.generated_id.load(Ordering::Acquire) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no first phrase");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     set_normalized(&shared.params.seed, 0.25);
     h.plugin.deactivate();
-    std::thread::sleep(Duration::from_millis(30));
     h.activate();
     let want_seed = shared.params.seed.value() as u64;
     settle(

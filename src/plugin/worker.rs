@@ -639,6 +639,7 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nice_plug::prelude::Param;
 
     pub static PANIC_ON_NEXT_POLL: AtomicBool = AtomicBool::new(false);
 
