@@ -254,44 +254,35 @@ fn playback_settings_revoice_the_phrase_also_when_locked() {
     );
 }
 
+/// Plays on in the host meter `numerator/denominator` until the playing phrase is in it.
+fn until_phrase_in(h: &mut Host, numerator: u8, denominator: u8) {
+    h.meter = (i32::from(numerator), i32::from(denominator));
+    let wanted = TimeSignature {
+        numerator,
+        denominator,
+    };
+    settle(
+        h,
+        |h| {
+            h.plugin
+                .shared()
+                .params
+                .phrase
+                .phrase()
+                .map(|p| p.time_signature)
+                == Some(wanted)
+        },
+        &format!("a {numerator}/{denominator} phrase"),
+    );
+}
+
 #[test]
 fn phrases_follow_the_hosts_time_signature() {
     let mut h = host();
     h.meter = (3, 4);
     until_playing(&mut h, 1);
-    settle(
-        &mut h,
-        |h| {
-            h.plugin
-                .shared()
-                .params
-                .phrase
-                .phrase()
-                .map(|p| p.time_signature)
-                == Some(TimeSignature {
-                    numerator: 3,
-                    denominator: 4,
-                })
-        },
-        "a 3/4 phrase",
-    );
-    h.meter = (6, 8);
-    settle(
-        &mut h,
-        |h| {
-            h.plugin
-                .shared()
-                .params
-                .phrase
-                .phrase()
-                .map(|p| p.time_signature)
-                == Some(TimeSignature {
-                    numerator: 6,
-                    denominator: 8,
-                })
-        },
-        "a 6/8 phrase",
-    );
+    until_phrase_in(&mut h, 3, 4);
+    until_phrase_in(&mut h, 6, 8);
     let p = h.plugin.shared().params.phrase.phrase().unwrap();
     assert_eq!(p.length_beats(), 3.0 * f64::from(p.bars));
 }

@@ -151,7 +151,7 @@ impl Shared {
     /// The host's time signature, once the audio thread has seen one.
     pub fn host_meter(&self) -> Option<TimeSignature> {
         let v = self.host_meter.load(Ordering::Relaxed);
-        (v != 0).then(|| TimeSignature {
+        (v != 0).then_some(TimeSignature {
             numerator: (v >> 8) as u8,
             denominator: (v & 0xff) as u8,
         })
