@@ -94,11 +94,12 @@ struct JsonReport<'a> {
 
 /// "test split: 50 files, 93 segments (2 unreadable, 3 too short)".
 fn describe(real: &RealSegments) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let mut s = format!(
-        "{} split: {} files, {} segments",
+        "{} split: {}, {}",
         real.split.name(),
-        real.files.len(),
-        real.passages.len()
+        plural(real.files.len(), "file"),
+        plural(real.passages.len(), "segment")
     );
     if !real.unreadable.is_empty() || real.too_short > 0 {
         s.push_str(&format!(
@@ -174,7 +175,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         generated.push((
             t,
             Column {
-                name: format!("T={t}"),
+                name: format!("T={t:?}"),
                 stats: phrases
                     .iter()
                     .map(|p| PassageStats::of(&Passage::from_phrase(p)))

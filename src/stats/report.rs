@@ -110,7 +110,7 @@ impl Table {
                     cells.push(format_summary(cell.summary, row.metric, n));
                     cells.push(
                         cell.relative_difference
-                            .map_or("–".into(), |d| format!("{:+.0}%", d * 100.0)),
+                            .map_or("–".into(), format_difference),
                     );
                     cells.push(cell.overlap.map_or("–".into(), |o| format!("{o:.2}")));
                 }
@@ -143,6 +143,15 @@ impl Table {
             );
         }
         markdown(&header, &rows)
+    }
+}
+
+/// `+12%`, or `×15` once the other column is more than ten times the reference.
+fn format_difference(d: f64) -> String {
+    if d > 9.0 {
+        format!("×{:.0}", d + 1.0)
+    } else {
+        format!("{:+.0}%", d * 100.0)
     }
 }
 
