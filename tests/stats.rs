@@ -343,6 +343,13 @@ fn the_same_command_prints_the_same_table() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report["phrases"], 4);
     assert_eq!(report["columns"].as_array().unwrap().len(), 3);
+    let real = &report["columns"][0];
+    assert_eq!(real["name"], "real test");
+    assert_eq!(
+        real["values"]["notes_per_bar"],
+        serde_json::json!([2.0, 2.0, 2.0, 2.0])
+    );
+    assert_eq!(report["table"]["rows"][0]["metric"], "notes_per_bar");
 }
 
 #[test]

@@ -57,21 +57,31 @@ pub struct Args {
     pub min_note_quarters: f64,
 }
 
-/// One column's per-phrase values, for scripts.
+/// One column's per-phrase values, for scripts: metric name -> one value per phrase
+/// (`null` where the metric is not defined for that phrase).
 #[derive(Serialize)]
 struct ColumnValues {
     name: String,
-    values: Vec<(Metric, Vec<Option<f64>>)>,
+    values: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ColumnValues {
     fn of(column: &Column) -> Self {
+        let values = Metric::ALL
+            .iter()
+            .map(|&m| {
+                let key = serde_json::to_value(m)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| format!("{m:?}"));
+                let per_phrase: Vec<Option<f64>> =
+                    column.stats.iter().map(|s| m.value(s)).collect();
+                (key, serde_json::json!(per_phrase))
+            })
+            .collect();
         Self {
             name: column.name.clone(),
-            values: Metric::ALL
-                .iter()
-                .map(|&m| (m, column.stats.iter().map(|s| m.value(s)).collect()))
-                .collect(),
+            values,
         }
     }
 }
