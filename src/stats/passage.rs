@@ -37,7 +37,7 @@ impl Passage {
         Self {
             steps_per_quarter: phrase.steps_per_quarter,
             length_steps,
-            bar_starts: (0..phrase.bars).map(|b| b * steps_per_bar).collect(),
+            bar_starts: (0..phrase.bars.max(1)).map(|b| b * steps_per_bar).collect(),
             notes,
             held_in: Vec::new(),
         }
