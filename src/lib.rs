@@ -14,4 +14,5 @@ pub mod roll;
 pub mod sample;
 pub mod scale;
 pub mod scheduler;
+pub mod stats;
 pub mod train;

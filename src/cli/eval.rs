@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::infer::FastLstm;
 use crate::train::{evaluate, Dataset, DatasetOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Model file (.safetensors).
+    /// Model file (.safetensors), or a built-in model by name (`bach-chorales`,
+    /// `fiddle-tunes`).
     #[arg(long)]
     pub model: PathBuf,
     /// Folder of MIDI files; its test/ subfolder is used when present, else every file.
@@ -20,8 +20,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let file = crate::model::read_model_file(&args.model).map_err(|e| e.to_string())?;
-    let model = FastLstm::from_tensors(&file.config, &file.tensors).map_err(|e| e.to_string())?;
+    let model = crate::model::default::load_model_choice(&args.model.to_string_lossy())
+        .map_err(|e| format!("cannot load the model: {e}"))?;
+    if let Err(e) = std::fs::read_dir(&args.data) {
+        return Err(format!(
+            "cannot read the data folder {}: {e}",
+            args.data.display()
+        ));
+    }
     let folder = if args.data.join("test").is_dir() {
         args.data.join("test")
     } else {
@@ -30,7 +36,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let data = Dataset::load(
         &folder,
         &DatasetOptions {
-            steps_per_quarter: file.config.steps_per_quarter,
+            steps_per_quarter: model.config.steps_per_quarter,
             min_note_quarters: args.min_note_quarters,
             split_seed: 0,
         },
@@ -40,8 +46,20 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     for (path, reason) in &data.skipped {
         eprintln!("skipped {}: {reason}", path.display());
     }
+    let frames: usize = pieces.iter().map(|p| p.len()).sum();
+    if frames == 0 {
+        let files = data.split.train.len() + data.split.test.len();
+        return Err(if files == 0 {
+            format!("no .mid or .midi files in {}", folder.display())
+        } else {
+            format!(
+                "no usable pieces in {}: none of its {files} MIDI file(s) could be read",
+                folder.display()
+            )
+        });
+    }
     let m = evaluate(&model, &pieces);
-    let cfg = &file.config;
+    let cfg = &model.config;
     println!(
         "model {} ({} x {}, {} steps/quarter, {:?}, pitches {}..{})\ndata {} ({} pieces, {} frames)\nNLL {:.4} nats per step\nframe accuracy {:.4}",
         cfg.name, cfg.layers, cfg.hidden, cfg.steps_per_quarter, cfg.representation,

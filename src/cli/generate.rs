@@ -123,10 +123,29 @@ fn output_path(base: &Path, index: usize, count: usize) -> PathBuf {
     base.with_file_name(format!("{stem}-{}.{ext}", index + 1))
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
-    let model = load_model(args.model.as_deref())?;
-    let cfg = &model.config;
-    let spq = cfg.steps_per_quarter;
+impl Args {
+    /// The options `phrasegen generate` runs with when none are given on the command line,
+    /// so other commands (`stats`) generate exactly as a plain `generate` does.
+    pub fn defaults() -> Self {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            args: Args,
+        }
+        <Defaults as clap::Parser>::try_parse_from(["generate"])
+            .expect("every generate option has a default")
+            .args
+    }
+}
+
+/// The sampling parameters these options ask for, on the grid of a model with
+/// `steps_per_quarter` steps per quarter note.
+pub fn generate_params(
+    args: &Args,
+    steps_per_quarter: u32,
+    seed: u64,
+) -> Result<GenerateParams, String> {
+    let spq = steps_per_quarter;
     let (n, d) = args.note_length;
     let min_note_steps = ((f64::from(n) / f64::from(d)) * 4.0 * f64::from(spq))
         .round()
@@ -148,13 +167,8 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         }
         None => None,
     };
-    let seed = args.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_secs() % 100_000)
-    });
     let range = args.pitch_range.unwrap_or(PitchRange::FULL);
-    let params = GenerateParams {
+    Ok(GenerateParams {
         temperature: args.temperature,
         seed,
         bars: args.bars,
@@ -168,7 +182,18 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         velocity: args.velocity,
         primer,
         keep_bars: None,
-    };
+    })
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let model = load_model(args.model.as_deref())?;
+    let cfg = &model.config;
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_secs() % 100_000)
+    });
+    let params = generate_params(&args, cfg.steps_per_quarter, seed)?;
     let started = Instant::now();
     let phrases =
         generate_variations(&model, &params, args.variations.max(1)).map_err(|e| e.to_string())?;

@@ -9,6 +9,7 @@ pub mod eval;
 pub mod export_state;
 pub mod generate;
 pub mod inspect;
+pub mod stats;
 pub mod train;
 
 /// PhraseGen: generate musical phrases with a neural network, as MIDI files.
@@ -21,9 +22,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check MIDI files and describe them: tempo, time signature, length, notes, channels.
     /// Generate a phrase and write it as a MIDI file (the built-in model needs no files).
     Generate(generate::Args),
+    /// Check MIDI files and describe them: tempo, time signature, length, notes, channels.
     Inspect(inspect::Args),
     /// Measure generation speed, model loading and process() cost (and the PyTorch
     /// reference side by side when Python with torch is available).
@@ -34,6 +35,9 @@ pub enum Command {
     Train(train::Args),
     /// Measure a model on held-out MIDI files: NLL in nats per step and frame accuracy.
     Eval(eval::Args),
+    /// Musical statistics of generated phrases beside real music of the same length: notes
+    /// per bar, voices, silence, rhythm, key, repetition, parallel fifths.
+    Stats(stats::Args),
 }
 
 /// Parses the command line and runs the subcommand; errors are printed, never panicked.
@@ -46,6 +50,7 @@ pub fn main() -> ExitCode {
         Command::ExportState(args) => export_state::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Stats(args) => stats::run(args),
     };
     match result {
         Ok(code) => code,

@@ -25,7 +25,9 @@ pub fn bce_with_logit(z: f32, y: f32) -> f64 {
     z.max(0.0) - z * f64::from(y) + (-z.abs()).exp().ln_1p()
 }
 
-/// Evaluates the model on pieces (each from silence, predicting every frame).
+/// Evaluates the model on pieces (each from silence, predicting every frame). With no
+/// frames at all nothing is measured: `frames` is 0 and the figures are 0, which callers
+/// must report as an error rather than as a result.
 pub fn evaluate(model: &FastLstm, pieces: &[PianoRoll]) -> Metrics {
     let cfg = &model.config;
     let (range, repr) = (cfg.pitch_range, cfg.representation);

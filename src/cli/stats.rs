@@ -1,0 +1,273 @@
+//! `phrasegen stats --model M --data D`: musical statistics of generated phrases beside the
+//! same statistics of real music cut into phrases of the same length.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::cli::generate;
+use crate::sample::{generate_variations, MAX_BARS, TEMPERATURE_RANGE};
+use crate::stats::{
+    load_segments, Column, Metric, Passage, PassageStats, RealSegments, Split, Table,
+};
+
+/// The temperatures `--sweep` visits.
+pub const SWEEP_TEMPERATURES: [f32; 8] = [0.1, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0];
+
+/// What the sweep shows per temperature.
+pub const SWEEP_METRICS: [Metric; 4] = [
+    Metric::NotesPerBar,
+    Metric::Polyphony,
+    Metric::EmptyBeatRate,
+    Metric::FewerThanFourNotes,
+];
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A model file (.safetensors) or a built-in model by name (`bach-chorales`, the
+    /// default, or `fiddle-tunes`), as for `generate`.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Folder of MIDI files; its test/ subfolder is the reference (without train/, valid/
+    /// and test/ subfolders, the test part of the trainer's seeded 80:20 split).
+    #[arg(long, value_name = "FOLDER")]
+    pub data: PathBuf,
+    /// Phrases generated per temperature, with seeds 1..N.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub phrases: u32,
+    /// Length of each phrase in bars of 4/4; real music is cut to the same length.
+    #[arg(long, default_value_t = 8)]
+    pub bars: u32,
+    /// Temperatures to generate at (several allowed: `--temperature 0.7 1.0`).
+    #[arg(short, long, num_args = 1.., default_values_t = [1.0])]
+    pub temperature: Vec<f32>,
+    /// Also print notes per bar, polyphony and empty beats for temperatures 0.1 to 3.0.
+    #[arg(long)]
+    pub sweep: bool,
+    /// Also measure the train and valid splits of the data against its test split.
+    #[arg(long)]
+    pub all_splits: bool,
+    /// Write every figure, and every phrase's values, to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Notes shorter than this many quarter notes are dropped when reading the data
+    /// (as the trainer does).
+    #[arg(long, default_value_t = 0.25)]
+    pub min_note_quarters: f64,
+}
+
+/// One column's per-phrase values, for scripts: metric name -> one value per phrase
+/// (`null` where the metric is not defined for that phrase).
+#[derive(Serialize)]
+struct ColumnValues {
+    name: String,
+    values: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ColumnValues {
+    fn of(column: &Column) -> Self {
+        let values = Metric::ALL
+            .iter()
+            .map(|&m| {
+                let key = serde_json::to_value(m)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| format!("{m:?}"));
+                let per_phrase: Vec<Option<f64>> =
+                    column.stats.iter().map(|s| m.value(s)).collect();
+                (key, serde_json::json!(per_phrase))
+            })
+            .collect();
+        Self {
+            name: column.name.clone(),
+            values,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    model: &'a crate::model::ModelConfig,
+    data: String,
+    /// True when the folder had no split of its own and the trainer's seeded split was used.
+    seeded_split: bool,
+    phrases: u32,
+    bars: u32,
+    segment_quarters: f64,
+    seeds: String,
+    table: &'a Table,
+    splits: Option<&'a Table>,
+    sweep: Option<&'a Table>,
+    columns: Vec<ColumnValues>,
+}
+
+/// "test split: 50 files, 93 segments (2 unreadable, 3 too short)".
+fn describe(real: &RealSegments) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut s = format!(
+        "{} split: {}, {}",
+        real.split.name(),
+        plural(real.files.len(), "file"),
+        plural(real.passages.len(), "segment")
+    );
+    if !real.unreadable.is_empty() || real.too_short > 0 {
+        s.push_str(&format!(
+            " ({} unreadable, {} shorter than a segment)",
+            real.unreadable.len(),
+            real.too_short
+        ));
+    }
+    s
+}
+
+fn real_column(real: &RealSegments) -> Column {
+    Column {
+        name: format!("real {}", real.split.name()),
+        stats: real.passages.iter().map(PassageStats::of).collect(),
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let (t_min, t_max) = TEMPERATURE_RANGE;
+    if let Some(t) = args
+        .temperature
+        .iter()
+        .find(|t| !(t_min..=t_max).contains(*t))
+    {
+        return Err(format!("temperature {t} is outside {t_min}..={t_max}"));
+    }
+    if !(1..=MAX_BARS).contains(&args.bars) {
+        return Err(format!("--bars must be 1..={MAX_BARS}, got {}", args.bars));
+    }
+    let model = generate::load_model(args.model.as_deref())
+        .map_err(|e| format!("cannot load the model: {e}"))?;
+    let cfg = &model.config;
+
+    let mut gen_args = generate::Args::defaults();
+    gen_args.bars = args.bars;
+    let segment_quarters = f64::from(args.bars) * gen_args.time_signature.quarters_per_bar();
+    let load = |split| {
+        load_segments(&args.data, split, segment_quarters, args.min_note_quarters)
+            .map_err(|e| e.to_string())
+    };
+    let test = load(Split::Test)?;
+    for (path, reason) in &test.unreadable {
+        eprintln!("skipped {}: {reason}", path.display());
+    }
+    let seeded_note = if test.seeded_split {
+        let note = format!(
+            "note: {} has no train/valid/test subfolders; using the test part of the trainer's \
+             seeded 80:20 split",
+            args.data.display()
+        );
+        eprintln!("{note}");
+        format!("\n{note}")
+    } else {
+        String::new()
+    };
+    let reference = real_column(&test);
+
+    // Every temperature asked for, in order, generated once.
+    let mut temperatures: Vec<f32> = args.temperature.clone();
+    if args.sweep {
+        temperatures.extend(SWEEP_TEMPERATURES);
+    }
+    let mut generated: Vec<(f32, Column)> = Vec::new();
+    for &t in &temperatures {
+        if generated.iter().any(|(g, _)| *g == t) {
+            continue;
+        }
+        gen_args.temperature = t;
+        let params = generate::generate_params(&gen_args, cfg.steps_per_quarter, 1)?;
+        let phrases = generate_variations(&model, &params, args.phrases as usize)
+            .map_err(|e| e.to_string())?;
+        generated.push((
+            t,
+            Column {
+                name: format!("T={t:?}"),
+                stats: phrases
+                    .iter()
+                    .map(|p| PassageStats::of(&Passage::from_phrase(p)))
+                    .collect(),
+            },
+        ));
+    }
+    let column_at = |t: f32| {
+        &generated
+            .iter()
+            .find(|(g, _)| *g == t)
+            .expect("generated")
+            .1
+    };
+
+    let main: Vec<&Column> = args.temperature.iter().map(|&t| column_at(t)).collect();
+    let table = Table::compare(&reference, &main, &Metric::ALL);
+    println!(
+        "model {} ({} steps/quarter, {:?}, pitches {}..{}); {} phrases of {} bars of 4/4 per \
+         temperature, seeds 1..{}, default generate settings\ndata {}: {}, segments of {} \
+         quarter notes starting on bar lines{seeded_note}\n",
+        cfg.name,
+        cfg.steps_per_quarter,
+        cfg.representation,
+        cfg.pitch_range.lo,
+        cfg.pitch_range.hi,
+        args.phrases,
+        args.bars,
+        args.phrases,
+        args.data.display(),
+        describe(&test),
+        segment_quarters
+    );
+    print!("{}", table.to_markdown());
+
+    let mut split_columns = Vec::new();
+    let splits = if args.all_splits {
+        for split in [Split::Train, Split::Valid] {
+            let real = load(split)?;
+            println!("\n{} {}", args.data.display(), describe(&real));
+            split_columns.push(real_column(&real));
+        }
+        let others: Vec<&Column> = split_columns.iter().collect();
+        let t = Table::compare(&reference, &others, &Metric::ALL);
+        println!("\nThe data's splits against its test split:\n");
+        print!("{}", t.to_markdown());
+        Some(t)
+    } else {
+        None
+    };
+
+    let sweep = args.sweep.then(|| {
+        let others: Vec<&Column> = SWEEP_TEMPERATURES.iter().map(|&t| column_at(t)).collect();
+        let t = Table::compare(&reference, &others, &SWEEP_METRICS);
+        println!("\nTemperature sweep (mean ± sd over the phrases):\n");
+        print!("{}", t.to_markdown_transposed());
+        t
+    });
+
+    if let Some(path) = &args.json {
+        let columns = std::iter::once(&reference)
+            .chain(generated.iter().map(|(_, c)| c))
+            .chain(&split_columns)
+            .map(ColumnValues::of)
+            .collect();
+        let report = JsonReport {
+            model: cfg,
+            data: args.data.display().to_string(),
+            seeded_split: test.seeded_split,
+            phrases: args.phrases,
+            bars: args.bars,
+            segment_quarters,
+            seeds: format!("1..={}", args.phrases),
+            table: &table,
+            splits: splits.as_ref(),
+            sweep: sweep.as_ref(),
+            columns,
+        };
+        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        crate::midi::write_atomically(path, json.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,334 @@
+//! The statistics of one passage, and the list of metrics a report shows.
+//!
+//! Definitions (a *beat* is a quarter note, as hosts count beats; *notes* are the notes that
+//! start in the passage; *sounding* pitches include notes held in from before it):
+//! - notes per bar: notes per 4 quarter notes (one 4/4 bar), so pieces in 2/4 or 6/8
+//!   compare with 4/4 phrases;
+//! - mean note length: mean length of the notes in beats, cut at the passage's end;
+//! - pitch range: highest minus lowest sounding pitch, in semitones;
+//! - pitches / pitch classes used: how many distinct ones sound;
+//! - pitch-class entropy: Shannon entropy (bits, 0..3.58) of the pitch classes of the
+//!   sounding notes, each note counted once;
+//! - polyphony: mean number of sounding pitches over the grid steps where anything sounds;
+//! - 1 / 2 / 3 / 4+ voices: share of the passage's steps with exactly that many sounding
+//!   (with the silent share, they sum to 1); highest polyphony: the most at any step;
+//! - empty beats: share of beats (quarter notes counted from the passage start) in which
+//!   nothing sounds at all; longest silence: the longest run with nothing sounding, in beats;
+//!   silent bar: whether some whole notated bar has nothing sounding;
+//! - onsets on the beat / 8th / 16th grid: share of notes whose start, measured from the
+//!   start of its own bar, is a whole number of quarter / eighth / sixteenth notes;
+//! - in key: share of sounding notes whose pitch class belongs to the best-fitting
+//!   Krumhansl–Kessler key (see [`super::key`]), found from each pitch class's total
+//!   sounding time;
+//! - repeats a bar: whether two bars of equal length have exactly the same piano roll
+//!   (same pitches sounding and starting at the same steps), not silent;
+//! - parallel fifths / octaves per chord change: see [`super::voice_leading`]; only defined
+//!   for passages with at least one change between four-voice sonorities;
+//! - fewer than 4 notes: whether the passage has almost nothing in it.
+//!
+//! A metric that cannot be defined for a passage (a pitch range with no notes) is `None`
+//! and left out of means and histograms.
+
+use serde::Serialize;
+
+use super::key::{find_key, Key};
+use super::passage::Passage;
+use super::voice_leading::parallels;
+
+/// Everything measured on one passage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PassageStats {
+    pub notes: usize,
+    pub notes_per_bar: f64,
+    pub mean_note_beats: Option<f64>,
+    pub pitch_range_semitones: Option<f64>,
+    pub distinct_pitches: usize,
+    pub distinct_pitch_classes: usize,
+    pub pitch_class_entropy_bits: Option<f64>,
+    pub polyphony: Option<f64>,
+    /// Share of steps with exactly 1, 2, 3, and 4 or more sounding pitches.
+    pub voice_shares: [f64; 4],
+    pub max_polyphony: usize,
+    pub empty_beat_rate: f64,
+    pub longest_silence_beats: f64,
+    pub has_silent_bar: bool,
+    pub onsets_on_beat: Option<f64>,
+    pub onsets_on_eighths: Option<f64>,
+    pub onsets_on_sixteenths: Option<f64>,
+    pub key: Option<Key>,
+    pub in_key: Option<f64>,
+    pub repeats_a_bar: bool,
+    pub parallel_fifths_per_change: Option<f64>,
+    pub parallel_octaves_per_change: Option<f64>,
+}
+
+fn share(count: usize, of: usize) -> Option<f64> {
+    (of > 0).then(|| count as f64 / of as f64)
+}
+
+impl PassageStats {
+    pub fn of(passage: &Passage) -> Self {
+        let spq = passage.steps_per_quarter.max(1);
+        let roll = passage.roll();
+        let sounding_notes: Vec<_> = passage.notes.iter().chain(&passage.held_in).collect();
+
+        let lo = sounding_notes.iter().map(|n| n.pitch).min();
+        let hi = sounding_notes.iter().map(|n| n.pitch).max();
+        let mut pitch_set = 0u128;
+        let mut class_counts = [0usize; 12];
+        let mut class_beats = [0.0f64; 12];
+        for n in &sounding_notes {
+            pitch_set |= 1u128 << n.pitch.min(127);
+            class_counts[usize::from(n.pitch % 12)] += 1;
+            class_beats[usize::from(n.pitch % 12)] += f64::from(n.length_steps) / f64::from(spq);
+        }
+        let entropy = (!sounding_notes.is_empty()).then(|| {
+            let total = sounding_notes.len() as f64;
+            class_counts
+                .iter()
+                .filter(|&&c| c > 0)
+                .map(|&c| {
+                    let p = c as f64 / total;
+                    -p * p.log2()
+                })
+                .sum::<f64>()
+        });
+        let key = find_key(&class_beats).map(|(k, _)| k);
+        let in_key = key.and_then(|k| {
+            let inside = sounding_notes
+                .iter()
+                .filter(|n| k.contains_pitch_class(n.pitch % 12))
+                .count();
+            share(inside, sounding_notes.len())
+        });
+
+        let counts: Vec<usize> = roll
+            .active
+            .iter()
+            .map(|f| f.count_ones() as usize)
+            .collect();
+        let steps = counts.len();
+        let sounding_steps = counts.iter().filter(|&&c| c > 0).count();
+        let polyphony = (sounding_steps > 0)
+            .then(|| counts.iter().sum::<usize>() as f64 / sounding_steps as f64);
+        let mut voice_shares = [0.0; 4];
+        for (k, s) in voice_shares.iter_mut().enumerate() {
+            let with_k = counts
+                .iter()
+                .filter(|&&c| if k == 3 { c >= 4 } else { c == k + 1 })
+                .count();
+            *s = share(with_k, steps).unwrap_or(0.0);
+        }
+
+        let spq_usize = spq as usize;
+        let beats = steps.div_ceil(spq_usize);
+        let empty_beats = (0..beats)
+            .filter(|b| {
+                counts[b * spq_usize..((b + 1) * spq_usize).min(steps)]
+                    .iter()
+                    .all(|&c| c == 0)
+            })
+            .count();
+        let (mut longest, mut run) = (0usize, 0usize);
+        for &c in &counts {
+            run = if c == 0 { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        let has_silent_bar = passage
+            .bars()
+            .any(|(s, e)| e > s && counts[s as usize..e as usize].iter().all(|&c| c == 0));
+
+        let on_grid = |per_quarter: u32| {
+            let on = passage
+                .notes
+                .iter()
+                .filter(|n| {
+                    let offset = n.start_step - passage.bar_start_of(n.start_step);
+                    (offset * per_quarter).is_multiple_of(spq)
+                })
+                .count();
+            share(on, passage.notes.len())
+        };
+
+        let repeats_a_bar = {
+            let bars: Vec<(u32, u32)> = passage.bars().filter(|(s, e)| e > s).collect();
+            let slice = |(s, e): (u32, u32)| {
+                let r = s as usize..e as usize;
+                (&roll.active[r.clone()], &roll.onset[r])
+            };
+            bars.iter().enumerate().any(|(i, &a)| {
+                let (active_a, onset_a) = slice(a);
+                active_a.iter().any(|&f| f != 0)
+                    && bars[i + 1..]
+                        .iter()
+                        .any(|&b| b.1 - b.0 == a.1 - a.0 && slice(b) == (active_a, onset_a))
+            })
+        };
+
+        let par = parallels(&roll);
+        Self {
+            notes: passage.notes.len(),
+            notes_per_bar: passage.notes.len() as f64 / (passage.length_quarters() / 4.0).max(1e-9),
+            mean_note_beats: (!passage.notes.is_empty()).then(|| {
+                passage
+                    .notes
+                    .iter()
+                    .map(|n| f64::from(n.length_steps))
+                    .sum::<f64>()
+                    / passage.notes.len() as f64
+                    / f64::from(spq)
+            }),
+            pitch_range_semitones: lo.zip(hi).map(|(l, h)| f64::from(h - l)),
+            distinct_pitches: pitch_set.count_ones() as usize,
+            distinct_pitch_classes: class_counts.iter().filter(|&&c| c > 0).count(),
+            pitch_class_entropy_bits: entropy,
+            polyphony,
+            voice_shares,
+            max_polyphony: counts.iter().copied().max().unwrap_or(0),
+            empty_beat_rate: share(empty_beats, beats).unwrap_or(0.0),
+            longest_silence_beats: longest as f64 / f64::from(spq),
+            has_silent_bar,
+            onsets_on_beat: on_grid(1),
+            onsets_on_eighths: on_grid(2),
+            onsets_on_sixteenths: on_grid(4),
+            key,
+            in_key,
+            repeats_a_bar,
+            parallel_fifths_per_change: share(par.fifths, par.chord_changes),
+            parallel_octaves_per_change: share(par.octaves, par.chord_changes),
+        }
+    }
+}
+
+/// One row of a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    NotesPerBar,
+    MeanNoteBeats,
+    PitchRangeSemitones,
+    DistinctPitches,
+    DistinctPitchClasses,
+    PitchClassEntropyBits,
+    Polyphony,
+    OneVoiceShare,
+    TwoVoicesShare,
+    ThreeVoicesShare,
+    FourPlusVoicesShare,
+    MaxPolyphony,
+    EmptyBeatRate,
+    LongestSilenceBeats,
+    HasSilentBar,
+    OnsetsOnBeat,
+    OnsetsOnEighths,
+    OnsetsOnSixteenths,
+    InKey,
+    RepeatsABar,
+    ParallelFifthsPerChange,
+    ParallelOctavesPerChange,
+    FewerThanFourNotes,
+}
+
+impl Metric {
+    /// Every metric, in report order.
+    pub const ALL: [Metric; 23] = [
+        Self::NotesPerBar,
+        Self::MeanNoteBeats,
+        Self::PitchRangeSemitones,
+        Self::DistinctPitches,
+        Self::DistinctPitchClasses,
+        Self::PitchClassEntropyBits,
+        Self::Polyphony,
+        Self::OneVoiceShare,
+        Self::TwoVoicesShare,
+        Self::ThreeVoicesShare,
+        Self::FourPlusVoicesShare,
+        Self::MaxPolyphony,
+        Self::EmptyBeatRate,
+        Self::LongestSilenceBeats,
+        Self::HasSilentBar,
+        Self::OnsetsOnBeat,
+        Self::OnsetsOnEighths,
+        Self::OnsetsOnSixteenths,
+        Self::InKey,
+        Self::RepeatsABar,
+        Self::ParallelFifthsPerChange,
+        Self::ParallelOctavesPerChange,
+        Self::FewerThanFourNotes,
+    ];
+
+    /// The name in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NotesPerBar => "notes per bar",
+            Self::MeanNoteBeats => "mean note length (beats)",
+            Self::PitchRangeSemitones => "pitch range (semitones)",
+            Self::DistinctPitches => "pitches used",
+            Self::DistinctPitchClasses => "pitch classes used",
+            Self::PitchClassEntropyBits => "pitch-class entropy (bits)",
+            Self::Polyphony => "polyphony (while sounding)",
+            Self::OneVoiceShare => "time with 1 voice",
+            Self::TwoVoicesShare => "time with 2 voices",
+            Self::ThreeVoicesShare => "time with 3 voices",
+            Self::FourPlusVoicesShare => "time with 4+ voices",
+            Self::MaxPolyphony => "highest polyphony",
+            Self::EmptyBeatRate => "empty beats",
+            Self::LongestSilenceBeats => "longest silence (beats)",
+            Self::HasSilentBar => "phrases with a silent bar",
+            Self::OnsetsOnBeat => "onsets on the beat",
+            Self::OnsetsOnEighths => "onsets on the 8th grid",
+            Self::OnsetsOnSixteenths => "onsets on the 16th grid",
+            Self::InKey => "notes in the best key (KK)",
+            Self::RepeatsABar => "phrases repeating a bar",
+            Self::ParallelFifthsPerChange => "parallel 5ths per chord change",
+            Self::ParallelOctavesPerChange => "parallel 8ves per chord change",
+            Self::FewerThanFourNotes => "phrases with < 4 notes",
+        }
+    }
+
+    /// Whether the value is a share (shown as a percentage).
+    pub fn is_share(self) -> bool {
+        !matches!(
+            self,
+            Self::NotesPerBar
+                | Self::MeanNoteBeats
+                | Self::PitchRangeSemitones
+                | Self::DistinctPitches
+                | Self::DistinctPitchClasses
+                | Self::PitchClassEntropyBits
+                | Self::Polyphony
+                | Self::MaxPolyphony
+                | Self::LongestSilenceBeats
+        )
+    }
+
+    /// The metric's value for one passage (`None` when it is not defined there).
+    pub fn value(self, s: &PassageStats) -> Option<f64> {
+        let flag = |b: bool| Some(if b { 1.0 } else { 0.0 });
+        match self {
+            Self::NotesPerBar => Some(s.notes_per_bar),
+            Self::MeanNoteBeats => s.mean_note_beats,
+            Self::PitchRangeSemitones => s.pitch_range_semitones,
+            Self::DistinctPitches => Some(s.distinct_pitches as f64),
+            Self::DistinctPitchClasses => Some(s.distinct_pitch_classes as f64),
+            Self::PitchClassEntropyBits => s.pitch_class_entropy_bits,
+            Self::Polyphony => s.polyphony,
+            Self::OneVoiceShare => Some(s.voice_shares[0]),
+            Self::TwoVoicesShare => Some(s.voice_shares[1]),
+            Self::ThreeVoicesShare => Some(s.voice_shares[2]),
+            Self::FourPlusVoicesShare => Some(s.voice_shares[3]),
+            Self::MaxPolyphony => Some(s.max_polyphony as f64),
+            Self::EmptyBeatRate => Some(s.empty_beat_rate),
+            Self::LongestSilenceBeats => Some(s.longest_silence_beats),
+            Self::HasSilentBar => flag(s.has_silent_bar),
+            Self::OnsetsOnBeat => s.onsets_on_beat,
+            Self::OnsetsOnEighths => s.onsets_on_eighths,
+            Self::OnsetsOnSixteenths => s.onsets_on_sixteenths,
+            Self::InKey => s.in_key,
+            Self::RepeatsABar => flag(s.repeats_a_bar),
+            Self::ParallelFifthsPerChange => s.parallel_fifths_per_change,
+            Self::ParallelOctavesPerChange => s.parallel_octaves_per_change,
+            Self::FewerThanFourNotes => flag(s.notes < 4),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! A passage: a stretch of music on a grid with its bar lines, the unit every statistic is
+//! computed on. Generated phrases and cut-out segments of real pieces both become passages,
+//! so the two are measured by the same code.
+
+use crate::phrase::{Note, Phrase};
+use crate::roll::PianoRoll;
+
+/// Notes on a grid, with where the bars begin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Passage {
+    pub steps_per_quarter: u32,
+    pub length_steps: u32,
+    /// Steps at which bars begin, ascending, the first at 0. Bars may differ in length
+    /// (real pieces change time signature, pickup bars are short).
+    pub bar_starts: Vec<u32>,
+    /// Notes that start inside the passage, cut at its end.
+    pub notes: Vec<Note>,
+    /// Notes begun before the passage and still sounding at its start, as notes from
+    /// step 0: they sound (polyphony, silence, pitch content) but are not onsets.
+    pub held_in: Vec<Note>,
+}
+
+impl Passage {
+    /// A generated phrase as a passage: bars of its time signature, every note its own.
+    pub fn from_phrase(phrase: &Phrase) -> Self {
+        let length_steps = phrase.total_steps();
+        let steps_per_bar = phrase.steps_per_bar();
+        let notes = phrase
+            .notes
+            .iter()
+            .filter(|n| n.start_step < length_steps)
+            .map(|n| Note {
+                length_steps: n.length_steps.min(length_steps - n.start_step),
+                ..*n
+            })
+            .collect();
+        Self {
+            steps_per_quarter: phrase.steps_per_quarter,
+            length_steps,
+            bar_starts: (0..phrase.bars.max(1)).map(|b| b * steps_per_bar).collect(),
+            notes,
+            held_in: Vec::new(),
+        }
+    }
+
+    /// Cuts `[start, end)` out of a piece's notes; `bar_starts` are the piece's bar lines
+    /// (those inside the window are kept, moved to the window's start).
+    pub fn cut(
+        notes: &[Note],
+        steps_per_quarter: u32,
+        bar_starts: &[u32],
+        start: u32,
+        end: u32,
+    ) -> Self {
+        let mut inside = Vec::new();
+        let mut held_in = Vec::new();
+        for n in notes {
+            if (start..end).contains(&n.start_step) {
+                inside.push(Note {
+                    start_step: n.start_step - start,
+                    length_steps: n.end_step().min(end) - n.start_step,
+                    ..*n
+                });
+            } else if n.start_step < start && n.end_step() > start {
+                held_in.push(Note {
+                    start_step: 0,
+                    length_steps: n.end_step().min(end) - start,
+                    ..*n
+                });
+            }
+        }
+        inside.sort_unstable();
+        held_in.sort_unstable();
+        let mut bars: Vec<u32> = bar_starts
+            .iter()
+            .filter(|b| (start..end).contains(*b))
+            .map(|b| b - start)
+            .collect();
+        if bars.first() != Some(&0) {
+            bars.insert(0, 0);
+        }
+        Self {
+            steps_per_quarter,
+            length_steps: end - start,
+            bar_starts: bars,
+            notes: inside,
+            held_in,
+        }
+    }
+
+    /// Length in quarter notes (the beats hosts count).
+    pub fn length_quarters(&self) -> f64 {
+        f64::from(self.length_steps) / f64::from(self.steps_per_quarter.max(1))
+    }
+
+    /// The passage as a piano roll; held-in notes are active from step 0 without an onset.
+    pub fn roll(&self) -> PianoRoll {
+        let mut roll = PianoRoll::new(self.length_steps as usize);
+        for n in &self.notes {
+            roll.add_note(n.pitch, n.start_step as usize, n.length_steps as usize);
+        }
+        for n in &self.held_in {
+            let end = (n.length_steps as usize).min(roll.len());
+            for frame in &mut roll.active[..end] {
+                *frame |= 1u128 << n.pitch.min(127);
+            }
+        }
+        roll
+    }
+
+    /// `(start, end)` of every bar in steps.
+    pub fn bars(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.bar_starts.iter().enumerate().map(|(i, &s)| {
+            let e = self
+                .bar_starts
+                .get(i + 1)
+                .copied()
+                .unwrap_or(self.length_steps);
+            (s, e)
+        })
+    }
+
+    /// The start of the bar holding `step`.
+    pub fn bar_start_of(&self, step: u32) -> u32 {
+        let i = self.bar_starts.partition_point(|&b| b <= step);
+        self.bar_starts[i.saturating_sub(1)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phrase::TimeSignature;
+
+    fn note(start: u32, pitch: u8, len: u32) -> Note {
+        Note {
+            start_step: start,
+            pitch,
+            length_steps: len,
+            velocity: 100,
+        }
+    }
+
+    #[test]
+    fn cutting_keeps_held_notes_as_sound_not_onsets() {
+        let notes = [note(0, 60, 20), note(4, 64, 4), note(18, 67, 10)];
+        let p = Passage::cut(&notes, 4, &[0, 16, 32], 16, 32);
+        assert_eq!(p.length_steps, 16);
+        assert_eq!(p.bar_starts, vec![0]);
+        assert_eq!(p.notes, vec![note(2, 67, 10)]);
+        assert_eq!(p.held_in, vec![note(0, 60, 4)]);
+        let roll = p.roll();
+        assert_eq!(roll.active[1], 1u128 << 60);
+        assert_eq!(roll.active[4], 1u128 << 67, "the held note ends at step 4");
+        assert_eq!(roll.onset[0], 0);
+    }
+
+    #[test]
+    fn phrases_get_bar_lines_from_their_time_signature() {
+        let mut phrase = Phrase::empty(3, 4, TimeSignature::FOUR_FOUR, 120.0);
+        phrase.notes = vec![note(40, 60, 20)];
+        let p = Passage::from_phrase(&phrase);
+        assert_eq!(p.bar_starts, vec![0, 16, 32]);
+        assert_eq!(p.notes, vec![note(40, 60, 8)]);
+        assert_eq!(p.bar_start_of(40), 32);
+        assert_eq!(p.bars().last(), Some((32, 48)));
+    }
+}
