@@ -135,7 +135,13 @@ fn a_temperature_change_brings_a_new_phrase_within_bounded_blocks() {
         set_normalized(&shared.params.temperature, 0.3 + i as f32 * 0.004);
         host.block();
     }
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    // The worker picks the change up within a poll; on a loaded machine that can take a
+    // while, so wait (bounded) rather than sleep a fixed time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while shared.generated_id.load(Ordering::Acquire) < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(20));
     let generated = shared.generated_id.load(Ordering::Acquire);
     assert!(generated >= 2, "the change was not picked up");
     assert!(
