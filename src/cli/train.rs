@@ -155,6 +155,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         learning_rate: args.learning_rate,
         seed: args.seed,
         transpose_semitones: args.transpose,
+        threads: args
+            .threads
+            .unwrap_or_else(crate::train::trainer::default_threads),
     };
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
