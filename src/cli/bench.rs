@@ -250,8 +250,35 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             t_col,
             r_col,
         ));
+        // One thread each: the kernels alone, without either side's threading (and less
+        // sensitive to other load on the machine).
+        let ours_1 = crate::train::trainer::training_throughput(&train_cfg, 64, 32, 10, 1)?;
+        let torch_1 = reference(
+            &args,
+            &[
+                "train",
+                "--layers",
+                &cfg.layers.to_string(),
+                "--hidden",
+                &cfg.hidden.to_string(),
+                "--threads",
+                "1",
+                "--batches",
+                "10",
+            ],
+        )
+        .ok()
+        .and_then(|v| v["frames_per_s"].as_f64());
         rows.push((
-            "  the candle autograd path it replaced".into(),
+            "training, batch 64 x 32 steps, 1 thread".into(),
+            format!("{ours_1:.0} frames/s"),
+            torch_1.map_or("n/a".into(), |fps| format!("{fps:.0} frames/s")),
+            torch_1.map_or("-".into(), |fps| {
+                format!("{:.2}x the reference", ours_1 / fps)
+            }),
+        ));
+        rows.push((
+            "training, the candle autograd path it replaced, 2 threads".into(),
             format!("{candle:.0} frames/s"),
             "-".into(),
             torch_fps.map_or("-".into(), |fps| {

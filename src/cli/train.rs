@@ -3,13 +3,18 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::infer::FastLstm;
 use crate::model::{write_model_file, ModelConfig, TrainingInfo};
 use crate::roll::{PitchRange, Representation};
-use crate::train::{evaluate, plot::plot_losses, train, Dataset, DatasetOptions, TrainOptions};
+use crate::train::trainer::train_until;
+use crate::train::{
+    evaluate, plot::plot_losses, Dataset, DatasetOptions, TrainEngine, TrainOptions,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -55,12 +60,25 @@ pub struct Args {
     pub transpose: i32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// CPU threads for training (default: all cores).
+    /// CPU threads for training (default: all cores). The result is deterministic for a
+    /// seed and a thread count.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// `fused` (fast) or `candle` (candle's autograd step by step: the reference the fused
+    /// path is tested against, several times slower).
+    #[arg(long, default_value = "fused", value_parser = parse_engine)]
+    pub engine: TrainEngine,
     /// Model name shown to users (default: the file name).
     #[arg(long)]
     pub name: Option<String>,
+}
+
+pub fn parse_engine(s: &str) -> Result<TrainEngine, String> {
+    match s {
+        "fused" => Ok(TrainEngine::Fused),
+        "candle" => Ok(TrainEngine::Candle),
+        _ => Err(format!("`{s}`: use `fused` or `candle`")),
+    }
 }
 
 pub fn parse_representation(s: &str) -> Result<Representation, String> {
@@ -128,6 +146,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         data.skipped.len(),
         data.train_frames()
     );
+    if let Some(reason) = data.unusable_reason(&args.data) {
+        return Err(reason);
+    }
     let pitch_range = args
         .pitch_range
         .or_else(|| data.pitch_range())
@@ -158,6 +179,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         threads: args
             .threads
             .unwrap_or_else(crate::train::trainer::default_threads),
+        engine: args.engine,
     };
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -181,12 +203,14 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let mut csv =
         String::from("epoch,train_loss,valid_loss,valid_frame_accuracy,frames_per_s,seconds\n");
     let mut history = Vec::new();
+    let stop = stop_on_ctrl_c(progress.clone(), model_path.clone());
     let result =
-        train(
+        train_until(
             &data.train,
             &data.valid,
             &options,
             &progress,
+            &stop,
             |stats, best| {
                 let _ = writeln!(
                     csv,
@@ -228,15 +252,51 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     config.training = Some(TrainingInfo {
         data: args.data.display().to_string(),
         command,
-        epochs: args.epochs,
+        epochs: result.history.len(),
         test_nll_nats_per_step: Some(test.nll_nats_per_step),
         test_frame_accuracy: Some(test.frame_accuracy),
     });
     write_model_file(&model_path, &config, &result.tensors).map_err(|e| e.to_string())?;
     println!(
         "best epoch {} of {}; test NLL {:.4} nats/step, frame accuracy {:.4} over {} frames\nwrote {}",
-        result.best_epoch, args.epochs, test.nll_nats_per_step, test.frame_accuracy, test.frames,
-        model_path.display()
+        result.best_epoch, result.history.len(), test.nll_nats_per_step, test.frame_accuracy,
+        test.frames, model_path.display()
     );
+    if result.interrupted {
+        println!(
+            "interrupted after {} of {} epochs: {} holds the best epoch so far ({})",
+            result.history.len(),
+            args.epochs,
+            model_path.display(),
+            result.best_epoch
+        );
+        return Ok(ExitCode::from(130));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A flag Ctrl-C sets: training stops after the batch under way, evaluates, and saves the
+/// best model so far to `model_path` (atomically, as every checkpoint). A second Ctrl-C
+/// quits at once; the last checkpoint on disk stays whole.
+fn stop_on_ctrl_c(progress: ProgressBar, model_path: PathBuf) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let installed = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!(
+                "\nquitting; {} holds the last saved checkpoint",
+                model_path.display()
+            );
+            std::process::exit(130);
+        }
+        progress.println(format!(
+            "Ctrl-C: stopping after this batch and saving the best model so far to {} \
+             (Ctrl-C again to quit at once)",
+            model_path.display()
+        ));
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: Ctrl-C will not save a checkpoint: {e}");
+    }
+    stop
 }

@@ -123,8 +123,10 @@ impl LstmParams {
 #[derive(Clone, Debug)]
 pub struct LstmStack {
     params: LstmParams,
-    /// Per layer, `W_hh` transposed `[H, 4H]`: the forward step's right-hand side.
-    w_hh_t: Vec<Vec<f32>>,
+    /// Per layer, `W_hh` transposed `[H, 4H]` in panels: the forward step's right-hand side.
+    w_hh_forward: Vec<Panels>,
+    /// Per layer, `W_hh` `[4H, H]` in panels: the backward step's right-hand side.
+    w_hh_backward: Vec<Panels>,
     /// `W_ih` of the first layer transposed `[in, 4H]`: rows added one by one for sparse
     /// inputs.
     w_ih0_t: Vec<f32>,
@@ -155,7 +157,8 @@ impl LstmStack {
         }
         let mut stack = Self {
             params,
-            w_hh_t: vec![Vec::new(); shape.layers],
+            w_hh_forward: vec![Panels::default(); shape.layers],
+            w_hh_backward: vec![Panels::default(); shape.layers],
             w_ih0_t: Vec::new(),
             bias: vec![Vec::new(); shape.layers],
         };
@@ -181,7 +184,9 @@ impl LstmStack {
         let shape = self.params.shape;
         let (h, g4) = (shape.hidden, 4 * shape.hidden);
         for (l, p) in self.params.layers.iter().enumerate() {
-            transpose(&p.w_hh, g4, h, &mut self.w_hh_t[l]);
+            // Element (j, n) of W_hh^T is W_hh[n][j]; element (n, j) of W_hh likewise.
+            self.w_hh_forward[l].pack(&p.w_hh, h, g4, 1, h);
+            self.w_hh_backward[l].pack(&p.w_hh, g4, h, h, 1);
             self.bias[l].clear();
             self.bias[l].extend(p.b_ih.iter().zip(&p.b_hh).map(|(a, b)| a + b));
         }
@@ -237,7 +242,7 @@ impl LstmStack {
                 let gates = &mut lt.gates[t * batch * g4..(t + 1) * batch * g4];
                 if t > 0 {
                     let h_prev = &lt.h[t * batch * h..(t + 1) * batch * h];
-                    step_matmul(gates, g4, h_prev, h, batch, &self.w_hh_t[l], h, g4, g4);
+                    step_matmul(gates, g4, h_prev, h, batch, &self.w_hh_forward[l]);
                 }
                 let (c_prev, c_next) = lt.c.split_at_mut((t + 1) * batch * h);
                 let c_prev = &c_prev[t * batch * h..];
@@ -291,7 +296,7 @@ impl LstmStack {
                 if t + 1 < time {
                     // The recurrent path: d h_t += dA_{t+1} W_hh.
                     let d_next = &later[..batch * g4];
-                    step_matmul(d_h, h, d_next, g4, batch, &p.w_hh, g4, h, h);
+                    step_matmul(d_h, h, d_next, g4, batch, &self.w_hh_backward[l]);
                 }
                 let gates = &mut now[t * batch * g4..];
                 let c_prev = &lt.c[t * batch * h..(t + 1) * batch * h];
@@ -578,33 +583,66 @@ fn matmul(dst: &mut [f32], a: MatRef, b: MatRef, accumulate: bool) {
     }
 }
 
-/// Output columns per block of the per-step kernel: two AVX registers.
+/// Output columns per panel of the per-step kernel: two AVX registers.
 const STEP_COLS: usize = 16;
 /// Sequences whose accumulators stay in registers together (2 x 6 of 16 AVX registers).
 const STEP_ROWS: usize = 6;
 
-/// The per-step product `y[b][c] += sum_r x[b][r] w[r][c]` for `b < batch`, `r < k`,
-/// `c < n`, with rows of `y` `y_stride` apart, rows of `x` `x_stride` apart and rows of `w`
-/// `ld` apart. Register-blocked and allocation-free: called once per time step.
-#[allow(clippy::too_many_arguments)]
+/// A `[k, n]` matrix for the per-step product, stored as panels of [`STEP_COLS`] columns
+/// whose `k` rows are contiguous (`data[p][r][c]`, the last panel padded with zeros). Read
+/// in place, a row-major matrix whose rows are a power of two apart maps every row of a
+/// column block to the same few cache sets; the panels stream in order instead.
+#[derive(Clone, Debug, Default)]
+struct Panels {
+    k: usize,
+    n: usize,
+    data: Vec<f32>,
+}
+
+impl Panels {
+    /// Packs the matrix whose element (r, c) is `src[r * row_stride + c * col_stride]`.
+    fn pack(&mut self, src: &[f32], k: usize, n: usize, row_stride: usize, col_stride: usize) {
+        let panels = n.div_ceil(STEP_COLS);
+        self.k = k;
+        self.n = n;
+        self.data.clear();
+        self.data.resize(panels * k * STEP_COLS, 0.0);
+        let mut put = |r: usize, c: usize| {
+            let (p, cc) = (c / STEP_COLS, c % STEP_COLS);
+            self.data[(p * k + r) * STEP_COLS + cc] = src[r * row_stride + c * col_stride];
+        };
+        // Read the source in order.
+        if row_stride < col_stride {
+            (0..n).for_each(|c| (0..k).for_each(|r| put(r, c)));
+        } else {
+            (0..k).for_each(|r| (0..n).for_each(|c| put(r, c)));
+        }
+    }
+}
+
+/// The per-step product `y[b][c] += sum_r x[b][r] w[r][c]` for `b < batch`, `r < w.k`,
+/// `c < w.n`, with rows of `y` `y_stride` apart and rows of `x` `x_stride` apart.
+/// Register-blocked and allocation-free: called once per time step.
 fn step_matmul(
     y: &mut [f32],
     y_stride: usize,
     x: &[f32],
     x_stride: usize,
     batch: usize,
-    w: &[f32],
-    k: usize,
-    n: usize,
-    ld: usize,
+    w: &Panels,
 ) {
+    let (k, n) = (w.k, w.n);
     if batch == 0 || n == 0 || k == 0 {
         return;
     }
-    assert!(n <= y_stride && k <= x_stride && n <= ld, "strides");
+    assert!(n <= y_stride && k <= x_stride, "strides");
     assert!((batch - 1) * y_stride + n <= y.len(), "y too short");
     assert!((batch - 1) * x_stride + k <= x.len(), "x too short");
-    assert!((k - 1) * ld + n <= w.len(), "w too short");
+    assert_eq!(
+        w.data.len(),
+        n.div_ceil(STEP_COLS) * k * STEP_COLS,
+        "panels"
+    );
     let full = n / STEP_COLS * STEP_COLS;
     #[cfg(target_arch = "x86_64")]
     if full > 0
@@ -613,33 +651,32 @@ fn step_matmul(
     {
         // SAFETY: AVX2 and FMA were detected; the bounds the kernel relies on are asserted
         // above.
-        unsafe { step_matmul_avx2(y, y_stride, x, x_stride, batch, w, k, full, ld) };
-        step_matmul_portable(y, y_stride, x, x_stride, batch, w, k, full..n, ld);
+        unsafe { step_matmul_avx2(y, y_stride, x, x_stride, batch, w, full) };
+        step_matmul_portable(y, y_stride, x, x_stride, batch, w, full);
         return;
     }
-    step_matmul_portable(y, y_stride, x, x_stride, batch, w, k, 0..n, ld);
+    step_matmul_portable(y, y_stride, x, x_stride, batch, w, 0);
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Columns `from..w.n`, panel by panel.
 fn step_matmul_portable(
     y: &mut [f32],
     y_stride: usize,
     x: &[f32],
     x_stride: usize,
     batch: usize,
-    w: &[f32],
-    k: usize,
-    cols: std::ops::Range<usize>,
-    ld: usize,
+    w: &Panels,
+    from: usize,
 ) {
-    if cols.is_empty() {
-        return;
-    }
-    for b in 0..batch {
-        let yb = &mut y[b * y_stride + cols.start..b * y_stride + cols.end];
-        for (r, &xr) in x[b * x_stride..b * x_stride + k].iter().enumerate() {
-            let wr = &w[r * ld + cols.start..r * ld + cols.end];
-            axpy(yb, xr, wr);
+    let k = w.k;
+    for c0 in (from..w.n).step_by(STEP_COLS) {
+        let width = STEP_COLS.min(w.n - c0);
+        let panel = &w.data[c0 / STEP_COLS * k * STEP_COLS..][..k * STEP_COLS];
+        for b in 0..batch {
+            let yb = &mut y[b * y_stride + c0..b * y_stride + c0 + width];
+            for (r, &xr) in x[b * x_stride..b * x_stride + k].iter().enumerate() {
+                axpy(yb, xr, &panel[r * STEP_COLS..r * STEP_COLS + width]);
+            }
         }
     }
 }
@@ -647,41 +684,41 @@ fn step_matmul_portable(
 /// AVX2 kernel for the first `n` (a multiple of 16) columns.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn step_matmul_avx2(
     y: &mut [f32],
     y_stride: usize,
     x: &[f32],
     x_stride: usize,
     batch: usize,
-    w: &[f32],
-    k: usize,
+    w: &Panels,
     n: usize,
-    ld: usize,
 ) {
     let args = StepArgs {
         y_stride,
         x_stride,
-        k,
-        ld,
+        k: w.k,
     };
+    // Blocks of nearly equal size (32 sequences: 6 6 5 5 5 5, not 6 6 6 6 6 2): a small
+    // block has too few accumulators to hide the FMA latency.
+    let blocks = batch.div_ceil(STEP_ROWS);
     for c0 in (0..n).step_by(STEP_COLS) {
-        let mut b0 = 0;
-        while b0 < batch {
-            let rows = (batch - b0).min(STEP_ROWS);
+        let panel = &w.data[c0 / STEP_COLS * w.k * STEP_COLS..][..w.k * STEP_COLS];
+        for block in 0..blocks {
+            let b0 = block * batch / blocks;
+            let rows = (block + 1) * batch / blocks - b0;
             // SAFETY: rows b0..b0 + rows and columns c0..c0 + 16 lie inside the buffers
-            // (the caller asserted the bounds for all rows and the first n columns).
+            // (the caller asserted the bounds for all rows and the first n columns), and
+            // the panel holds k rows of 16.
             unsafe {
                 match rows {
-                    1 => step_block::<1>(y, x, w, b0, c0, &args),
-                    2 => step_block::<2>(y, x, w, b0, c0, &args),
-                    3 => step_block::<3>(y, x, w, b0, c0, &args),
-                    4 => step_block::<4>(y, x, w, b0, c0, &args),
-                    5 => step_block::<5>(y, x, w, b0, c0, &args),
-                    _ => step_block::<6>(y, x, w, b0, c0, &args),
+                    1 => step_block::<1>(y, x, panel, b0, c0, &args),
+                    2 => step_block::<2>(y, x, panel, b0, c0, &args),
+                    3 => step_block::<3>(y, x, panel, b0, c0, &args),
+                    4 => step_block::<4>(y, x, panel, b0, c0, &args),
+                    5 => step_block::<5>(y, x, panel, b0, c0, &args),
+                    _ => step_block::<6>(y, x, panel, b0, c0, &args),
                 }
             }
-            b0 += rows;
         }
     }
 }
@@ -690,24 +727,23 @@ struct StepArgs {
     y_stride: usize,
     x_stride: usize,
     k: usize,
-    ld: usize,
 }
 
-/// `R` sequences from `b0`, 16 columns from `c0`, accumulated in 2R registers while the
-/// `k` rows of `w` stream by.
+/// `R` sequences from `b0`, the 16 columns from `c0` of one panel, accumulated in 2R
+/// registers while the panel's `k` rows stream by.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn step_block<const R: usize>(
     y: &mut [f32],
     x: &[f32],
-    w: &[f32],
+    panel: &[f32],
     b0: usize,
     c0: usize,
     a: &StepArgs,
 ) {
     use std::arch::x86_64::*;
     // SAFETY: the caller guarantees rows b0..b0 + R of x (k values) and y (columns
-    // c0..c0 + 16) and rows 0..k of w (columns c0..c0 + 16) are in bounds.
+    // c0..c0 + 16) are in bounds and that the panel holds k rows of 16.
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); 2]; R];
         for (s, acc) in acc.iter_mut().enumerate() {
@@ -716,15 +752,15 @@ unsafe fn step_block<const R: usize>(
             acc[1] = _mm256_loadu_ps(yp.add(8));
         }
         let xp = x.as_ptr().add(b0 * a.x_stride);
-        let mut wp = w.as_ptr().add(c0);
+        let wp = panel.as_ptr();
         for r in 0..a.k {
-            let (w0, w1) = (_mm256_loadu_ps(wp), _mm256_loadu_ps(wp.add(8)));
+            let row = wp.add(r * STEP_COLS);
+            let (w0, w1) = (_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(8)));
             for (s, acc) in acc.iter_mut().enumerate() {
                 let xv = _mm256_broadcast_ss(&*xp.add(s * a.x_stride + r));
                 acc[0] = _mm256_fmadd_ps(xv, w0, acc[0]);
                 acc[1] = _mm256_fmadd_ps(xv, w1, acc[1]);
             }
-            wp = wp.add(a.ld);
         }
         for (s, acc) in acc.iter().enumerate() {
             let yp = y.as_mut_ptr().add((b0 + s) * a.y_stride + c0);
@@ -861,7 +897,9 @@ mod tests {
             let x: Vec<f32> = (0..batch * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
             let mut y = vec![0.5; batch * n];
-            step_matmul(&mut y, n, &x, k, batch, &w, k, n, n);
+            let mut panels = Panels::default();
+            panels.pack(&w, k, n, n, 1);
+            step_matmul(&mut y, n, &x, k, batch, &panels);
             for (a, b) in y.iter().zip(naive(&x, &w, batch, k, n)) {
                 assert!((a - b).abs() < 1e-5, "{a} vs {b} at {batch}x{k}x{n}");
             }

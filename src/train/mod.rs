@@ -11,4 +11,4 @@ pub mod trainer;
 
 pub use dataset::{Dataset, DatasetOptions};
 pub use eval::{evaluate, Metrics};
-pub use trainer::{train, EpochStats, TrainOptions, TrainResult};
+pub use trainer::{train, EpochStats, TrainEngine, TrainOptions, TrainResult};

@@ -35,6 +35,94 @@ pub struct TrainOptions {
     /// Threads a batch is split across. Results are deterministic for a seed and a thread
     /// count (the count changes only the order of floating-point sums).
     pub threads: usize,
+    pub engine: TrainEngine,
+}
+
+/// Which implementation computes the gradients.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TrainEngine {
+    /// The fused LSTM path (`fused_model`): the fast one.
+    #[default]
+    Fused,
+    /// Candle's autograd one step at a time: the source of truth the fused path is checked
+    /// against, kept selectable for comparisons (`phrasegen train --engine candle`).
+    Candle,
+}
+
+/// A model being trained, by either engine.
+enum Stepper {
+    Fused(Box<FusedTrainer>),
+    Candle(Box<CandleStepper>),
+}
+
+struct CandleStepper {
+    model: PhraseModel,
+    varmap: candle_nn::VarMap,
+    opt: AdamW,
+}
+
+impl Stepper {
+    fn new(options: &TrainOptions) -> Result<Self, String> {
+        let cfg = &options.model;
+        Ok(match options.engine {
+            TrainEngine::Fused => {
+                let tensors =
+                    PhraseModel::init_tensors(cfg, options.seed).map_err(|e| e.to_string())?;
+                let model =
+                    FusedPhraseModel::from_tensors(cfg, &tensors).map_err(|e| e.to_string())?;
+                Self::Fused(Box::new(FusedTrainer::new(
+                    model,
+                    options.learning_rate,
+                    options.threads,
+                )))
+            }
+            TrainEngine::Candle => {
+                let (model, varmap) =
+                    PhraseModel::init(cfg, options.seed).map_err(|e| e.to_string())?;
+                let opt = AdamW::new(
+                    varmap.all_vars(),
+                    ParamsAdamW {
+                        lr: options.learning_rate,
+                        weight_decay: 0.0,
+                        ..ParamsAdamW::default()
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+                Self::Candle(Box::new(CandleStepper { model, varmap, opt }))
+            }
+        })
+    }
+
+    /// One step on `windows` `[batch, seq + 1, width]`; the loss before it.
+    fn step(&mut self, windows: &[f32], batch: usize, seq: usize) -> Result<f64, String> {
+        match self {
+            Self::Fused(t) => Ok(t.step(windows, batch, seq)),
+            Self::Candle(c) => {
+                let CandleStepper { model, opt, .. } = &mut **c;
+                let width = model.config.frame_size();
+                let all = Tensor::from_slice(windows, (batch, seq + 1, width), &Device::Cpu)
+                    .map_err(|e| e.to_string())?;
+                candle_train_step(model, opt, &all).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// The current weights (a copy).
+    fn tensors(&self) -> Result<HashMap<String, Tensor>, String> {
+        match self {
+            Self::Fused(t) => t.model().to_tensors().map_err(|e| e.to_string()),
+            Self::Candle(c) => {
+                let vars = c
+                    .varmap
+                    .data()
+                    .lock()
+                    .map_err(|_| "variable map lock poisoned".to_string())?;
+                vars.iter()
+                    .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy().map_err(|e| e.to_string())?)))
+                    .collect()
+            }
+        }
+    }
 }
 
 impl Default for TrainOptions {
@@ -48,6 +136,7 @@ impl Default for TrainOptions {
             seed: 1,
             transpose_semitones: 0,
             threads: default_threads(),
+            engine: TrainEngine::Fused,
         }
     }
 }
@@ -224,9 +313,7 @@ pub fn train_until(
     }
     let total_frames: usize = train.iter().map(PianoRoll::len).sum();
     let batches = (total_frames / (seq * options.batch_size)).max(1);
-    let tensors = PhraseModel::init_tensors(cfg, options.seed).map_err(|e| e.to_string())?;
-    let model = FusedPhraseModel::from_tensors(cfg, &tensors).map_err(|e| e.to_string())?;
-    let mut trainer = FusedTrainer::new(model, options.learning_rate, options.threads);
+    let mut trainer = Stepper::new(options)?;
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(options.seed);
     let width = cfg.frame_size();
     let mut buf = vec![0.0f32; options.batch_size * (seq + 1) * width];
@@ -255,7 +342,7 @@ pub fn train_until(
                     window_features(&transpose(&train[piece], shift), start, cfg, chunk);
                 }
             }
-            let loss = trainer.step(&buf, options.batch_size, seq);
+            let loss = trainer.step(&buf, options.batch_size, seq)?;
             loss_sum += loss;
             done = batch + 1;
             progress.inc(1);
@@ -279,7 +366,7 @@ pub fn train_until(
             break;
         }
         let train_seconds = started.elapsed().as_secs_f64();
-        let tensors = trainer.model().to_tensors().map_err(|e| e.to_string())?;
+        let tensors = trainer.tensors()?;
         let fast = FastLstm::from_tensors(cfg, &tensors).map_err(|e| e.to_string())?;
         let held_out = if valid.is_empty() { train } else { valid };
         let metrics = evaluate(&fast, held_out);
