@@ -66,7 +66,7 @@ fn training_side_by_side(
     args: &Args,
     cfg: &ModelConfig,
     threads: usize,
-) -> Result<(f64, Result<f64, String>, Option<f64>), String> {
+) -> Result<SideBySide, String> {
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
@@ -111,7 +111,19 @@ fn training_side_by_side(
         None => Ok(median(theirs)),
     };
     let ratio = (!ratios.is_empty()).then(|| median(ratios));
-    Ok((median(ours), torch, ratio))
+    Ok(SideBySide {
+        ours: median(ours),
+        reference: torch,
+        ratio,
+    })
+}
+
+/// Medians of [`training_side_by_side`]: frames/s, the reference's (or why it did not run)
+/// and the per-round ratio.
+struct SideBySide {
+    ours: f64,
+    reference: Result<f64, String>,
+    ratio: Option<f64>,
 }
 
 /// Runs the reference script and returns its JSON line.
@@ -275,7 +287,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         };
         std::env::set_var("RAYON_NUM_THREADS", "2");
         for threads in [2, 1] {
-            let (ours, torch, ratio) = training_side_by_side(&args, &train_cfg, threads)?;
+            let SideBySide {
+                ours,
+                reference: torch,
+                ratio,
+            } = training_side_by_side(&args, &train_cfg, threads)?;
             let (t_col, r_col) = match (&torch, ratio) {
                 (Ok(fps), Some(ratio)) => (
                     format!("{fps:.0} frames/s"),

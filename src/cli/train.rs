@@ -204,39 +204,40 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         String::from("epoch,train_loss,valid_loss,valid_frame_accuracy,frames_per_s,seconds\n");
     let mut history = Vec::new();
     let stop = stop_on_ctrl_c(progress.clone(), model_path.clone());
-    let result =
-        train_until(
-            &data.train,
-            &data.valid,
-            &options,
-            &progress,
-            &stop,
-            |stats, best| {
-                let _ = writeln!(
-                    csv,
-                    "{},{:.6},{:.6},{:.6},{:.1},{:.2}",
-                    stats.epoch,
-                    stats.train_loss,
-                    stats.valid_loss,
-                    stats.valid_frame_accuracy,
-                    stats.frames_per_s,
-                    stats.seconds
-                );
-                progress.println(format!(
+    let result = train_until(
+        &data.train,
+        &data.valid,
+        &options,
+        &progress,
+        &stop,
+        |stats, best| {
+            let _ = writeln!(
+                csv,
+                "{},{:.6},{:.6},{:.6},{:.1},{:.2}",
+                stats.epoch,
+                stats.train_loss,
+                stats.valid_loss,
+                stats.valid_frame_accuracy,
+                stats.frames_per_s,
+                stats.seconds
+            );
+            say(
+                &progress,
+                format!(
             "epoch {:>3}: train {:.4}  held-out {:.4} nats/step  acc {:.3}  {:.0} frames/s{}",
             stats.epoch, stats.train_loss, stats.valid_loss, stats.valid_frame_accuracy,
             stats.frames_per_s, if best.is_some() { "  (best, saved)" } else { "" }
-        ));
-                crate::midi::write_atomically(&csv_path, csv.as_bytes())
-                    .map_err(|e| e.to_string())?;
-                history.push(*stats);
-                plot_losses(&png_path, &format!("{} training", config.name), &history)?;
-                if let Some(tensors) = best {
-                    write_model_file(&model_path, &config, tensors).map_err(|e| e.to_string())?;
-                }
-                Ok(())
-            },
-        )?;
+        ),
+            );
+            crate::midi::write_atomically(&csv_path, csv.as_bytes()).map_err(|e| e.to_string())?;
+            history.push(*stats);
+            plot_losses(&png_path, &format!("{} training", config.name), &history)?;
+            if let Some(tensors) = best {
+                write_model_file(&model_path, &config, tensors).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        },
+    )?;
     progress.finish_and_clear();
 
     // Final figures on the test split, recorded in the model file.
@@ -275,6 +276,16 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A line above the progress bar, or on stderr when there is no bar (output not a
+/// terminal).
+fn say(progress: &ProgressBar, line: String) {
+    if progress.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        progress.println(line);
+    }
+}
+
 /// A flag Ctrl-C sets: training stops after the batch under way, evaluates, and saves the
 /// best model so far to `model_path` (atomically, as every checkpoint). A second Ctrl-C
 /// quits at once; the last checkpoint on disk stays whole.
@@ -289,11 +300,14 @@ fn stop_on_ctrl_c(progress: ProgressBar, model_path: PathBuf) -> Arc<AtomicBool>
             );
             std::process::exit(130);
         }
-        progress.println(format!(
-            "Ctrl-C: stopping after this batch and saving the best model so far to {} \
+        say(
+            &progress,
+            format!(
+                "Ctrl-C: stopping after this batch and saving the best model so far to {} \
              (Ctrl-C again to quit at once)",
-            model_path.display()
-        ));
+                model_path.display()
+            ),
+        );
     });
     if let Err(e) = installed {
         eprintln!("warning: Ctrl-C will not save a checkpoint: {e}");
