@@ -122,6 +122,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ");
+    if !args.data.exists() {
+        return Err(format!("{} does not exist", args.data.display()));
+    }
     let data = Dataset::load(
         &args.data,
         &DatasetOptions {
@@ -146,6 +149,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         data.skipped.len(),
         data.train_frames()
     );
+    if args.batch_size == 0 || args.epochs == 0 {
+        return Err("--batch-size and --epochs must be at least 1".into());
+    }
     if let Some(reason) = data.unusable_reason(&args.data) {
         return Err(reason);
     }
