@@ -7,7 +7,8 @@
 //! register-blocked product with the recurrent weights plus one fused element-wise cell, and
 //! the backward pass (the gradients of the standard LSTM equations, written out) again does
 //! the weight gradients as whole-window products. Whole-window products use the `gemm` crate
-//! (the one candle uses); the per-step products use a kernel over the unpacked weights, so
+//! (the one candle uses), which allocates on every call; the per-step products use a
+//! register-blocked kernel over weights packed once per batch into column panels, so
 //! nothing is allocated per time step. Every buffer lives in an [`LstmTape`] reused from
 //! batch to batch. Candle (`crate::model::lstm`) stays the source of truth: tests check these
 //! outputs and gradients against its autograd.
