@@ -49,6 +49,8 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
         learning_rate: 1e-2,
         seed: 3,
         transpose_semitones: 0,
+        threads: 2,
+        engine: phrasegen::train::TrainEngine::Fused,
     };
     let mut epochs_seen = 0;
     let result = train(

@@ -27,6 +27,9 @@ pub struct Args {
     /// Skip the training-throughput rows (they take the longest).
     #[arg(long)]
     pub no_train: bool,
+    /// Only the training-throughput rows.
+    #[arg(long, conflicts_with = "no_train")]
+    pub train_only: bool,
 }
 
 /// Median wall time of `f` over `reps` runs (after one warm-up), in milliseconds.
@@ -51,6 +54,76 @@ fn phrase_params(model: &FastLstm) -> GenerateParams {
         seed: 7,
         ..GenerateParams::default()
     }
+}
+
+/// Rounds of the training comparison: ours and the reference alternate, so a change in
+/// the machine's load hits both sides alike.
+const TRAIN_ROUNDS: usize = 3;
+
+/// Training frames/s of ours and of the reference on `threads` threads, alternating
+/// [`TRAIN_ROUNDS`] times: the medians of each side and the median of the per-round ratios.
+fn training_side_by_side(
+    args: &Args,
+    cfg: &ModelConfig,
+    threads: usize,
+) -> Result<SideBySide, String> {
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut failure = None;
+    for _ in 0..TRAIN_ROUNDS {
+        let fps = crate::train::trainer::training_throughput(cfg, 64, 32, 20, threads)?;
+        ours.push(fps);
+        if failure.is_some() {
+            continue;
+        }
+        let torch = reference(
+            args,
+            &[
+                "train",
+                "--layers",
+                &cfg.layers.to_string(),
+                "--hidden",
+                &cfg.hidden.to_string(),
+                "--threads",
+                &threads.to_string(),
+                "--batches",
+                "20",
+            ],
+        )
+        .and_then(|v| {
+            v["frames_per_s"]
+                .as_f64()
+                .ok_or_else(|| format!("unexpected reference output {v}"))
+        });
+        match torch {
+            Ok(t) => {
+                theirs.push(t);
+                ratios.push(fps / t);
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    let torch = match failure {
+        Some(e) => Err(e),
+        None => Ok(median(theirs)),
+    };
+    let ratio = (!ratios.is_empty()).then(|| median(ratios));
+    Ok(SideBySide {
+        ours: median(ours),
+        reference: torch,
+        ratio,
+    })
+}
+
+/// Medians of [`training_side_by_side`]: frames/s, the reference's (or why it did not run)
+/// and the per-round ratio.
+struct SideBySide {
+    ours: f64,
+    reference: Result<f64, String>,
+    ratio: Option<f64>,
 }
 
 /// Runs the reference script and returns its JSON line.
@@ -82,20 +155,6 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         args.reps
     );
 
-    let load_ms = median_ms(args.reps, || {
-        std::hint::black_box(default_model().unwrap());
-    });
-    rows.push((
-        "model load (embedded default)".into(),
-        format!("{load_ms:.2} ms"),
-        "-".into(),
-        "target < 50 ms".into(),
-    ));
-
-    let params = phrase_params(&model);
-    let one_ms = median_ms(args.reps, || {
-        std::hint::black_box(generate(&model, &params).unwrap());
-    });
     // The reference's network: 128 pitches in and out, same layers and hidden size.
     let ref_cfg = ModelConfig {
         name: "reference-shape".into(),
@@ -104,103 +163,122 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         steps_per_quarter: 4,
         ..cfg.clone()
     };
-    let ref_tensors =
-        crate::model::PhraseModel::init_tensors(&ref_cfg, 1).map_err(|e| e.to_string())?;
-    let ref_model = FastLstm::from_tensors(&ref_cfg, &ref_tensors).map_err(|e| e.to_string())?;
-    let ref_shape_ms = median_ms(args.reps, || {
-        std::hint::black_box(generate(&ref_model, &phrase_params(&ref_model)).unwrap());
-    });
-    let eight_ms = median_ms(args.reps, || {
-        std::hint::black_box(generate_variations(&model, &params, 8).unwrap());
-    });
-
-    let torch_gen = reference(
-        &args,
-        &[
-            "gen",
-            "--steps",
-            "512",
-            "--layers",
-            &cfg.layers.to_string(),
-            "--hidden",
-            &cfg.hidden.to_string(),
-            "--threads",
-            "1",
-            "--no-mkldnn",
-            "--reps",
-            &args.reps.to_string(),
-        ],
-    );
-    let (torch_col, ratio_col) = match &torch_gen {
-        Ok(v) => {
-            let ms = v["ms_per_phrase"].as_f64().unwrap_or(f64::NAN);
-            (
-                format!("{ms:.2} ms"),
-                format!("{:.1}x faster (target >= 4x)", ms / ref_shape_ms),
-            )
-        }
-        Err(e) => ("n/a".into(), format!("reference not run: {e}")),
-    };
-    rows.push((
-        "512-step phrase, default model".into(),
-        format!("{one_ms:.2} ms"),
-        "-".into(),
-        "target < 25 ms".into(),
-    ));
-    rows.push((
-        "512-step phrase, reference shape (128 pitches)".into(),
-        format!("{ref_shape_ms:.2} ms"),
-        torch_col,
-        ratio_col,
-    ));
-    rows.push((
-        "8 variations of 512 steps, batched".into(),
-        format!("{eight_ms:.2} ms"),
-        "-".into(),
-        format!("{:.2}x one phrase (target < 2x)", eight_ms / one_ms),
-    ));
-
-    // Where the time goes: the network alone, without sampling.
-    for batch in [1, 8] {
-        let mut state = model.state(batch);
-        let frames = vec![0.0f32; batch * model.frame_size()];
-        let net_ms = median_ms(args.reps, || {
-            for _ in 0..512 {
-                model.step(&frames, &mut state);
-            }
-            std::hint::black_box(&state.logits);
+    let mut reference_missing = false;
+    if !args.train_only {
+        let load_ms = median_ms(args.reps, || {
+            std::hint::black_box(default_model().unwrap());
         });
         rows.push((
-            format!("  of which network only, 512 steps x {batch}"),
-            format!("{net_ms:.2} ms"),
+            "model load (embedded default)".into(),
+            format!("{load_ms:.2} ms"),
             "-".into(),
-            "-".into(),
+            "target < 50 ms".into(),
         ));
-    }
 
-    // process() with a phrase playing and nothing pending.
-    let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
-    host.run_until_playing(1, 5000);
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    host.blocks(10);
-    let mut per_block: Vec<f64> = (0..2000)
-        .map(|_| {
-            let mut elapsed = 0.0;
-            host.block_with(|process| {
-                let t = Instant::now();
-                process();
-                elapsed = t.elapsed().as_secs_f64() * 1e6;
+        let params = phrase_params(&model);
+        let one_ms = median_ms(args.reps, || {
+            std::hint::black_box(generate(&model, &params).unwrap());
+        });
+        let ref_tensors =
+            crate::model::PhraseModel::init_tensors(&ref_cfg, 1).map_err(|e| e.to_string())?;
+        let ref_model =
+            FastLstm::from_tensors(&ref_cfg, &ref_tensors).map_err(|e| e.to_string())?;
+        let ref_shape_ms = median_ms(args.reps, || {
+            std::hint::black_box(generate(&ref_model, &phrase_params(&ref_model)).unwrap());
+        });
+        let eight_ms = median_ms(args.reps, || {
+            std::hint::black_box(generate_variations(&model, &params, 8).unwrap());
+        });
+
+        let torch_gen = reference(
+            &args,
+            &[
+                "gen",
+                "--steps",
+                "512",
+                "--layers",
+                &cfg.layers.to_string(),
+                "--hidden",
+                &cfg.hidden.to_string(),
+                "--threads",
+                "1",
+                "--no-mkldnn",
+                "--reps",
+                &args.reps.to_string(),
+            ],
+        );
+        let (torch_col, ratio_col) = match &torch_gen {
+            Ok(v) => {
+                let ms = v["ms_per_phrase"].as_f64().unwrap_or(f64::NAN);
+                (
+                    format!("{ms:.2} ms"),
+                    format!("{:.1}x faster (target >= 4x)", ms / ref_shape_ms),
+                )
+            }
+            Err(e) => ("n/a".into(), format!("reference not run: {e}")),
+        };
+        rows.push((
+            "512-step phrase, default model".into(),
+            format!("{one_ms:.2} ms"),
+            "-".into(),
+            "target < 25 ms".into(),
+        ));
+        rows.push((
+            "512-step phrase, reference shape (128 pitches)".into(),
+            format!("{ref_shape_ms:.2} ms"),
+            torch_col,
+            ratio_col,
+        ));
+        rows.push((
+            "8 variations of 512 steps, batched".into(),
+            format!("{eight_ms:.2} ms"),
+            "-".into(),
+            format!("{:.2}x one phrase (target < 2x)", eight_ms / one_ms),
+        ));
+
+        // Where the time goes: the network alone, without sampling.
+        for batch in [1, 8] {
+            let mut state = model.state(batch);
+            let frames = vec![0.0f32; batch * model.frame_size()];
+            let net_ms = median_ms(args.reps, || {
+                for _ in 0..512 {
+                    model.step(&frames, &mut state);
+                }
+                std::hint::black_box(&state.logits);
             });
-            elapsed
-        })
-        .collect();
-    per_block.sort_by(f64::total_cmp);
-    rows.push((
-        "process() per 512-sample block".into(),
-        format!("{:.2} us (p99 {:.2} us)", per_block[1000], per_block[1980]),
-        "-".into(),
-        "target < 5 us".into(),
-    ));
+            rows.push((
+                format!("  of which network only, 512 steps x {batch}"),
+                format!("{net_ms:.2} ms"),
+                "-".into(),
+                "-".into(),
+            ));
+        }
+
+        // process() with a phrase playing and nothing pending.
+        let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
+        host.run_until_playing(1, 5000);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        host.blocks(10);
+        let mut per_block: Vec<f64> = (0..2000)
+            .map(|_| {
+                let mut elapsed = 0.0;
+                host.block_with(|process| {
+                    let t = Instant::now();
+                    process();
+                    elapsed = t.elapsed().as_secs_f64() * 1e6;
+                });
+                elapsed
+            })
+            .collect();
+        per_block.sort_by(f64::total_cmp);
+        rows.push((
+            "process() per 512-sample block".into(),
+            format!("{:.2} us (p99 {:.2} us)", per_block[1000], per_block[1980]),
+            "-".into(),
+            "target < 5 us".into(),
+        ));
+        reference_missing = torch_gen.is_err();
+    }
 
     if !args.no_train {
         let train_cfg = ModelConfig {
@@ -208,36 +286,36 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             ..ref_cfg.clone()
         };
         std::env::set_var("RAYON_NUM_THREADS", "2");
-        let ours = crate::train::trainer::training_throughput(&train_cfg, 64, 32, 10)?;
-        let torch_train = reference(
-            &args,
-            &[
-                "train",
-                "--layers",
-                &cfg.layers.to_string(),
-                "--hidden",
-                &cfg.hidden.to_string(),
-                "--threads",
-                "2",
-                "--batches",
-                "10",
-            ],
-        );
-        let (t_col, r_col) = match &torch_train {
-            Ok(v) => {
-                let fps = v["frames_per_s"].as_f64().unwrap_or(f64::NAN);
-                (
+        for threads in [2, 1] {
+            let SideBySide {
+                ours,
+                reference: torch,
+                ratio,
+            } = training_side_by_side(&args, &train_cfg, threads)?;
+            let (t_col, r_col) = match (&torch, ratio) {
+                (Ok(fps), Some(ratio)) => (
                     format!("{fps:.0} frames/s"),
-                    format!("{:.2}x the reference", ours / fps),
-                )
-            }
-            Err(e) => ("n/a".into(), format!("reference not run: {e}")),
-        };
+                    format!("{ratio:.2}x the reference (target >= 1x, aim 1.5x)"),
+                ),
+                (Err(e), _) => ("n/a".into(), format!("reference not run: {e}")),
+                (Ok(_), None) => ("n/a".into(), "-".into()),
+            };
+            rows.push((
+                format!(
+                    "training, batch 64 x 32 steps, {threads} thread{}",
+                    if threads > 1 { "s" } else { "" }
+                ),
+                format!("{ours:.0} frames/s"),
+                t_col,
+                r_col,
+            ));
+        }
+        let candle = crate::train::trainer::candle_training_throughput(&train_cfg, 64, 32, 10)?;
         rows.push((
-            "training, batch 64 x 32 steps, 2 threads".into(),
-            format!("{ours:.0} frames/s"),
-            t_col,
-            r_col,
+            "training, the candle autograd path it replaced, 2 threads".into(),
+            format!("{candle:.0} frames/s"),
+            "-".into(),
+            "-".into(),
         ));
     }
 
@@ -245,7 +323,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     for (a, b, c, d) in &rows {
         println!("| {a} | {b} | {c} | {d} |");
     }
-    if torch_gen.is_err() {
+    if reference_missing {
         println!(
             "\nFor the side-by-side figures: python3 -m venv .venv && .venv/bin/pip install torch, \
              then phrasegen bench --python .venv/bin/python"

@@ -3,13 +3,18 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::infer::FastLstm;
 use crate::model::{write_model_file, ModelConfig, TrainingInfo};
 use crate::roll::{PitchRange, Representation};
-use crate::train::{evaluate, plot::plot_losses, train, Dataset, DatasetOptions, TrainOptions};
+use crate::train::trainer::train_until;
+use crate::train::{
+    evaluate, plot::plot_losses, Dataset, DatasetOptions, TrainEngine, TrainOptions,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -55,12 +60,25 @@ pub struct Args {
     pub transpose: i32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// CPU threads for training (default: all cores).
+    /// CPU threads for training (default: all cores). The result is deterministic for a
+    /// seed and a thread count.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// `fused` (fast) or `candle` (candle's autograd step by step: the reference the fused
+    /// path is tested against, several times slower).
+    #[arg(long, default_value = "fused", value_parser = parse_engine)]
+    pub engine: TrainEngine,
     /// Model name shown to users (default: the file name).
     #[arg(long)]
     pub name: Option<String>,
+}
+
+pub fn parse_engine(s: &str) -> Result<TrainEngine, String> {
+    match s {
+        "fused" => Ok(TrainEngine::Fused),
+        "candle" => Ok(TrainEngine::Candle),
+        _ => Err(format!("`{s}`: use `fused` or `candle`")),
+    }
 }
 
 pub fn parse_representation(s: &str) -> Result<Representation, String> {
@@ -104,6 +122,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ");
+    if !args.data.exists() {
+        return Err(format!("{} does not exist", args.data.display()));
+    }
     let data = Dataset::load(
         &args.data,
         &DatasetOptions {
@@ -137,6 +158,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         data.skipped.len(),
         data.train_frames()
     );
+    if args.batch_size == 0 || args.epochs == 0 {
+        return Err("--batch-size and --epochs must be at least 1".into());
+    }
+    if let Some(reason) = data.unusable_reason(&args.data) {
+        return Err(reason);
+    }
     let pitch_range = args
         .pitch_range
         .or_else(|| data.pitch_range())
@@ -164,6 +191,10 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         learning_rate: args.learning_rate,
         seed: args.seed,
         transpose_semitones: args.transpose,
+        threads: args
+            .threads
+            .unwrap_or_else(crate::train::trainer::default_threads),
+        engine: args.engine,
     };
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -187,38 +218,41 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let mut csv =
         String::from("epoch,train_loss,valid_loss,valid_frame_accuracy,frames_per_s,seconds\n");
     let mut history = Vec::new();
-    let result =
-        train(
-            &data.train,
-            &data.valid,
-            &options,
-            &progress,
-            |stats, best| {
-                let _ = writeln!(
-                    csv,
-                    "{},{:.6},{:.6},{:.6},{:.1},{:.2}",
-                    stats.epoch,
-                    stats.train_loss,
-                    stats.valid_loss,
-                    stats.valid_frame_accuracy,
-                    stats.frames_per_s,
-                    stats.seconds
-                );
-                progress.println(format!(
+    let stop = stop_on_ctrl_c(progress.clone(), model_path.clone());
+    let result = train_until(
+        &data.train,
+        &data.valid,
+        &options,
+        &progress,
+        &stop,
+        |stats, best| {
+            let _ = writeln!(
+                csv,
+                "{},{:.6},{:.6},{:.6},{:.1},{:.2}",
+                stats.epoch,
+                stats.train_loss,
+                stats.valid_loss,
+                stats.valid_frame_accuracy,
+                stats.frames_per_s,
+                stats.seconds
+            );
+            say(
+                &progress,
+                format!(
             "epoch {:>3}: train {:.4}  held-out {:.4} nats/step  acc {:.3}  {:.0} frames/s{}",
             stats.epoch, stats.train_loss, stats.valid_loss, stats.valid_frame_accuracy,
             stats.frames_per_s, if best.is_some() { "  (best, saved)" } else { "" }
-        ));
-                crate::midi::write_atomically(&csv_path, csv.as_bytes())
-                    .map_err(|e| e.to_string())?;
-                history.push(*stats);
-                plot_losses(&png_path, &format!("{} training", config.name), &history)?;
-                if let Some(tensors) = best {
-                    write_model_file(&model_path, &config, tensors).map_err(|e| e.to_string())?;
-                }
-                Ok(())
-            },
-        )?;
+        ),
+            );
+            crate::midi::write_atomically(&csv_path, csv.as_bytes()).map_err(|e| e.to_string())?;
+            history.push(*stats);
+            plot_losses(&png_path, &format!("{} training", config.name), &history)?;
+            if let Some(tensors) = best {
+                write_model_file(&model_path, &config, tensors).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        },
+    )?;
     progress.finish_and_clear();
 
     // Final figures on the test split, recorded in the model file.
@@ -234,15 +268,64 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     config.training = Some(TrainingInfo {
         data: args.data.display().to_string(),
         command,
-        epochs: args.epochs,
+        epochs: result.history.len(),
         test_nll_nats_per_step: Some(test.nll_nats_per_step),
         test_frame_accuracy: Some(test.frame_accuracy),
     });
     write_model_file(&model_path, &config, &result.tensors).map_err(|e| e.to_string())?;
     println!(
         "best epoch {} of {}; test NLL {:.4} nats/step, frame accuracy {:.4} over {} frames\nwrote {}",
-        result.best_epoch, args.epochs, test.nll_nats_per_step, test.frame_accuracy, test.frames,
-        model_path.display()
+        result.best_epoch, result.history.len(), test.nll_nats_per_step, test.frame_accuracy,
+        test.frames, model_path.display()
     );
+    if result.interrupted {
+        println!(
+            "interrupted after {} of {} epochs: {} holds the best epoch so far ({})",
+            result.history.len(),
+            args.epochs,
+            model_path.display(),
+            result.best_epoch
+        );
+        return Ok(ExitCode::from(130));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A line above the progress bar, or on stderr when there is no bar (output not a
+/// terminal).
+fn say(progress: &ProgressBar, line: String) {
+    if progress.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        progress.println(line);
+    }
+}
+
+/// A flag Ctrl-C sets: training stops after the batch under way, evaluates, and saves the
+/// best model so far to `model_path` (atomically, as every checkpoint). A second Ctrl-C
+/// quits at once; the last checkpoint on disk stays whole.
+fn stop_on_ctrl_c(progress: ProgressBar, model_path: PathBuf) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let installed = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!(
+                "\nquitting; {} holds the last saved checkpoint",
+                model_path.display()
+            );
+            std::process::exit(130);
+        }
+        say(
+            &progress,
+            format!(
+                "Ctrl-C: stopping after this batch and saving the best model so far to {} \
+             (Ctrl-C again to quit at once)",
+                model_path.display()
+            ),
+        );
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: Ctrl-C will not save a checkpoint: {e}");
+    }
+    stop
 }

@@ -140,6 +140,43 @@ impl Dataset {
     pub fn train_frames(&self) -> usize {
         self.train.iter().map(PianoRoll::len).sum()
     }
+
+    /// Why the data read from `root` cannot train a model, if it cannot: checked before any
+    /// work starts, so a wrong folder fails at once with a reason.
+    pub fn unusable_reason(&self, root: &Path) -> Option<String> {
+        let folder = root.display();
+        // Without a folder split the validation files are the test files: count each once.
+        let distinct = |paths: &mut dyn Iterator<Item = &PathBuf>| {
+            paths.collect::<std::collections::HashSet<_>>().len()
+        };
+        let split = &self.split;
+        let files = distinct(&mut split.train.iter().chain(&split.valid).chain(&split.test));
+        let skipped = distinct(&mut self.skipped.iter().map(|(p, _)| p));
+        if !root.exists() {
+            return Some(format!("{folder} does not exist"));
+        }
+        if files == 0 {
+            return Some(format!("no MIDI files (.mid, .midi) in {folder}"));
+        }
+        let read = files.saturating_sub(skipped);
+        if read == 0 {
+            return Some(format!(
+                "none of the {files} MIDI files in {folder} could be read (reasons above)"
+            ));
+        }
+        if self.split.train.is_empty() {
+            return Some(format!("the training split of {folder} has no MIDI files"));
+        }
+        if self.pitch_range().is_none() {
+            return Some(format!(
+                "no usable notes in the training files of {folder} ({} read, {} skipped): \
+                 they are empty, drums only, or every note is shorter than the minimum length",
+                self.train.len(),
+                self.split.train.len() - self.train.len()
+            ));
+        }
+        None
+    }
 }
 
 /// A piece as model features with a silent first frame, `[1 + len, width]` row-major: the
@@ -193,6 +230,32 @@ mod tests {
         assert_eq!((a.train.len(), a.test.len()), (8, 2));
         assert_eq!(a, split_files(flat.path(), 7));
         assert_ne!(a.test, split_files(flat.path(), 8).test);
+    }
+
+    #[test]
+    fn unusable_folders_are_explained() {
+        let load = |p: &Path| Dataset::load(p, &DatasetOptions::default());
+        let missing = Path::new("/no/such/folder");
+        let reason = load(missing).unusable_reason(missing).unwrap();
+        assert!(reason.contains("does not exist"), "{reason}");
+
+        let empty = tempfile::tempdir().unwrap();
+        let reason = load(empty.path()).unusable_reason(empty.path()).unwrap();
+        assert!(reason.contains("no MIDI files"), "{reason}");
+
+        let broken = tempfile::tempdir().unwrap();
+        std::fs::write(broken.path().join("a.mid"), b"not midi").unwrap();
+        std::fs::write(broken.path().join("b.mid"), b"MThd").unwrap();
+        let data = load(broken.path());
+        for name in ["a.mid", "b.mid"] {
+            let reason = data.skipped.iter().find(|(p, _)| p.ends_with(name));
+            assert!(
+                reason.is_some_and(|(_, r)| !r.is_empty()),
+                "{name} skipped with a reason"
+            );
+        }
+        let reason = data.unusable_reason(broken.path()).unwrap();
+        assert!(reason.contains("none of the 2"), "{reason}");
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The training loop: random 32-step windows, Adam, held-out loss each epoch, best kept.
+//!
+//! Batches run on the fused LSTM path (`fused_model`), whose gradients and steps tests
+//! check against candle's autograd; the candle path is kept for the speed comparison of
+//! `phrasegen bench`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
@@ -10,9 +15,10 @@ use rand::{Rng, SeedableRng};
 
 use super::dataset::transpose;
 use super::eval::evaluate;
+use super::fused_model::{FusedPhraseModel, FusedTrainer};
 use crate::infer::FastLstm;
 use crate::model::lstm::bce_nats_per_step;
-use crate::model::{ModelConfig, ModelError, PhraseModel};
+use crate::model::{ModelConfig, PhraseModel};
 use crate::roll::PianoRoll;
 
 /// Training settings; defaults follow the prototype (Adam, 32-step windows, 30 epochs).
@@ -26,6 +32,97 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Each window is transposed by a random amount in `-n..=n` semitones (0 = off).
     pub transpose_semitones: i32,
+    /// Threads a batch is split across. Results are deterministic for a seed and a thread
+    /// count (the count changes only the order of floating-point sums).
+    pub threads: usize,
+    pub engine: TrainEngine,
+}
+
+/// Which implementation computes the gradients.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TrainEngine {
+    /// The fused LSTM path (`fused_model`): the fast one.
+    #[default]
+    Fused,
+    /// Candle's autograd one step at a time: the source of truth the fused path is checked
+    /// against, kept selectable for comparisons (`phrasegen train --engine candle`).
+    Candle,
+}
+
+/// A model being trained, by either engine.
+enum Stepper {
+    Fused(Box<FusedTrainer>),
+    Candle(Box<CandleStepper>),
+}
+
+struct CandleStepper {
+    model: PhraseModel,
+    varmap: candle_nn::VarMap,
+    opt: AdamW,
+}
+
+impl Stepper {
+    fn new(options: &TrainOptions) -> Result<Self, String> {
+        let cfg = &options.model;
+        Ok(match options.engine {
+            TrainEngine::Fused => {
+                let tensors =
+                    PhraseModel::init_tensors(cfg, options.seed).map_err(|e| e.to_string())?;
+                let model =
+                    FusedPhraseModel::from_tensors(cfg, &tensors).map_err(|e| e.to_string())?;
+                Self::Fused(Box::new(FusedTrainer::new(
+                    model,
+                    options.learning_rate,
+                    options.threads,
+                )))
+            }
+            TrainEngine::Candle => {
+                let (model, varmap) =
+                    PhraseModel::init(cfg, options.seed).map_err(|e| e.to_string())?;
+                let opt = AdamW::new(
+                    varmap.all_vars(),
+                    ParamsAdamW {
+                        lr: options.learning_rate,
+                        weight_decay: 0.0,
+                        ..ParamsAdamW::default()
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+                Self::Candle(Box::new(CandleStepper { model, varmap, opt }))
+            }
+        })
+    }
+
+    /// One step on `windows` `[batch, seq + 1, width]`; the loss before it.
+    fn step(&mut self, windows: &[f32], batch: usize, seq: usize) -> Result<f64, String> {
+        match self {
+            Self::Fused(t) => Ok(t.step(windows, batch, seq)),
+            Self::Candle(c) => {
+                let CandleStepper { model, opt, .. } = &mut **c;
+                let width = model.config.frame_size();
+                let all = Tensor::from_slice(windows, (batch, seq + 1, width), &Device::Cpu)
+                    .map_err(|e| e.to_string())?;
+                candle_train_step(model, opt, &all).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// The current weights (a copy).
+    fn tensors(&self) -> Result<HashMap<String, Tensor>, String> {
+        match self {
+            Self::Fused(t) => t.model().to_tensors().map_err(|e| e.to_string()),
+            Self::Candle(c) => {
+                let vars = c
+                    .varmap
+                    .data()
+                    .lock()
+                    .map_err(|_| "variable map lock poisoned".to_string())?;
+                vars.iter()
+                    .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy().map_err(|e| e.to_string())?)))
+                    .collect()
+            }
+        }
+    }
 }
 
 impl Default for TrainOptions {
@@ -38,8 +135,15 @@ impl Default for TrainOptions {
             learning_rate: 1e-3,
             seed: 1,
             transpose_semitones: 0,
+            threads: default_threads(),
+            engine: TrainEngine::Fused,
         }
     }
+}
+
+/// All cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// One epoch's figures.
@@ -62,17 +166,8 @@ pub struct TrainResult {
     pub tensors: HashMap<String, Tensor>,
     pub history: Vec<EpochStats>,
     pub best_epoch: usize,
-}
-
-/// Current variables as plain tensors (a copy, safe to keep while training goes on).
-fn snapshot(varmap: &candle_nn::VarMap) -> Result<HashMap<String, Tensor>, ModelError> {
-    let vars = varmap
-        .data()
-        .lock()
-        .map_err(|_| ModelError::Compute("variable map lock poisoned".into()))?;
-    vars.iter()
-        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
-        .collect()
+    /// True when the run was stopped early (its last epoch may be partial).
+    pub interrupted: bool,
 }
 
 /// Fills `out` (`[seq_len + 1, width]`) with a window of `roll` starting at `start - 1`
@@ -89,9 +184,13 @@ fn window_features(roll: &PianoRoll, start: usize, cfg: &ModelConfig, out: &mut 
     }
 }
 
-/// One optimizer step on `batch` `[batch, seq + 1, width]`: frames `0..seq` predict
+/// One candle optimizer step on `batch` `[batch, seq + 1, width]`: frames `0..seq` predict
 /// `1..=seq`. Returns the loss in nats per step.
-fn train_step(model: &PhraseModel, opt: &mut AdamW, batch: &Tensor) -> candle_core::Result<f64> {
+fn candle_train_step(
+    model: &PhraseModel,
+    opt: &mut AdamW,
+    batch: &Tensor,
+) -> candle_core::Result<f64> {
     let (b, t, _) = batch.dims3()?;
     let x = batch.narrow(1, 0, t - 1)?;
     let y = batch.narrow(1, 1, t - 1)?;
@@ -102,9 +201,42 @@ fn train_step(model: &PhraseModel, opt: &mut AdamW, batch: &Tensor) -> candle_co
     loss.to_scalar::<f32>().map(f64::from)
 }
 
-/// Training speed in frames per second on random frames (5% of notes on), as the PyTorch
+/// Random frames (5% of notes on) `[batch, seq + 1, width]`, as the PyTorch reference
+/// times training.
+fn random_windows(config: &ModelConfig, batch_size: usize, seq_len: usize) -> Vec<f32> {
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0);
+    let n = batch_size * (seq_len + 1) * config.frame_size();
+    (0..n)
+        .map(|_| if rng.random_bool(0.05) { 1.0 } else { 0.0 })
+        .collect()
+}
+
+/// Training speed of the fused path in frames per second on random frames, as the PyTorch
 /// reference measures it: `batches` timed steps after 3 warm-up steps.
 pub fn training_throughput(
+    config: &ModelConfig,
+    batch_size: usize,
+    seq_len: usize,
+    batches: usize,
+    threads: usize,
+) -> Result<f64, String> {
+    let tensors = PhraseModel::init_tensors(config, 1).map_err(|e| e.to_string())?;
+    let model = FusedPhraseModel::from_tensors(config, &tensors).map_err(|e| e.to_string())?;
+    let mut trainer = FusedTrainer::new(model, 1e-3, threads);
+    let data = random_windows(config, batch_size, seq_len);
+    for _ in 0..3 {
+        trainer.step(&data, batch_size, seq_len);
+    }
+    let started = Instant::now();
+    for _ in 0..batches {
+        trainer.step(&data, batch_size, seq_len);
+    }
+    Ok((batches * batch_size * seq_len) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The same figure for the candle autograd path the fused one replaced (its threads come
+/// from `RAYON_NUM_THREADS`).
+pub fn candle_training_throughput(
     config: &ModelConfig,
     batch_size: usize,
     seq_len: usize,
@@ -120,23 +252,18 @@ pub fn training_throughput(
         },
     )
     .map_err(|e| e.to_string())?;
-    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0);
-    let n = batch_size * (seq_len + 1) * config.frame_size();
-    let data: Vec<f32> = (0..n)
-        .map(|_| if rng.random_bool(0.05) { 1.0 } else { 0.0 })
-        .collect();
     let batch = Tensor::from_vec(
-        data,
+        random_windows(config, batch_size, seq_len),
         (batch_size, seq_len + 1, config.frame_size()),
         &Device::Cpu,
     )
     .map_err(|e| e.to_string())?;
     for _ in 0..3 {
-        train_step(&model, &mut opt, &batch).map_err(|e| e.to_string())?;
+        candle_train_step(&model, &mut opt, &batch).map_err(|e| e.to_string())?;
     }
     let started = Instant::now();
     for _ in 0..batches {
-        train_step(&model, &mut opt, &batch).map_err(|e| e.to_string())?;
+        candle_train_step(&model, &mut opt, &batch).map_err(|e| e.to_string())?;
     }
     Ok((batches * batch_size * seq_len) as f64 / started.elapsed().as_secs_f64())
 }
@@ -148,6 +275,27 @@ pub fn train(
     valid: &[PianoRoll],
     options: &TrainOptions,
     progress: &ProgressBar,
+    on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
+) -> Result<TrainResult, String> {
+    train_until(
+        train,
+        valid,
+        options,
+        progress,
+        &AtomicBool::new(false),
+        on_epoch,
+    )
+}
+
+/// [`train`], stopping early once `stop` is set (Ctrl-C): the batch under way finishes, the
+/// epoch so far is evaluated like a whole one (and is the best if it beats the others), and
+/// the result is marked `interrupted`.
+pub fn train_until(
+    train: &[PianoRoll],
+    valid: &[PianoRoll],
+    options: &TrainOptions,
+    progress: &ProgressBar,
+    stop: &AtomicBool,
     mut on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
 ) -> Result<TrainResult, String> {
     let cfg = &options.model;
@@ -165,27 +313,25 @@ pub fn train(
     }
     let total_frames: usize = train.iter().map(PianoRoll::len).sum();
     let batches = (total_frames / (seq * options.batch_size)).max(1);
-    let (model, varmap) = PhraseModel::init(cfg, options.seed).map_err(|e| e.to_string())?;
-    let mut opt = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW {
-            lr: options.learning_rate,
-            weight_decay: 0.0,
-            ..ParamsAdamW::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let mut trainer = Stepper::new(options)?;
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(options.seed);
     let width = cfg.frame_size();
     let mut buf = vec![0.0f32; options.batch_size * (seq + 1) * width];
-    let mut history = Vec::new();
+    let mut history: Vec<EpochStats> = Vec::new();
     let mut best: Option<(f64, usize, HashMap<String, Tensor>)> = None;
+    let mut interrupted = false;
     progress.set_length((batches * options.epochs) as u64);
+    let frames_per_batch = (options.batch_size * seq) as f64;
 
     for epoch in 1..=options.epochs {
         let started = Instant::now();
         let mut loss_sum = 0.0;
-        for _ in 0..batches {
+        let mut done = 0;
+        for batch in 0..batches {
+            if stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break;
+            }
             for chunk in buf.chunks_exact_mut((seq + 1) * width) {
                 let (piece, start) = windows[rng.random_range(0..windows.len())];
                 let k = options.transpose_semitones.max(0);
@@ -196,27 +342,40 @@ pub fn train(
                     window_features(&transpose(&train[piece], shift), start, cfg, chunk);
                 }
             }
-            let all = Tensor::from_slice(&buf, (options.batch_size, seq + 1, width), &Device::Cpu)
-                .map_err(|e| e.to_string())?;
-            let loss = train_step(&model, &mut opt, &all).map_err(|e| e.to_string())?;
+            let loss = trainer.step(&buf, options.batch_size, seq)?;
             loss_sum += loss;
+            done = batch + 1;
             progress.inc(1);
-            let fps = (progress.position() as f64 % batches as f64 + 1.0)
-                * (options.batch_size * seq) as f64
-                / started.elapsed().as_secs_f64().max(1e-9);
-            progress.set_message(format!("epoch {epoch} loss {loss:.3} {fps:.0} frames/s"));
+            let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+            let fps = done as f64 * frames_per_batch / elapsed;
+            let epoch_eta = (batches - done) as f64 * elapsed / done as f64;
+            // Later epochs take as long as the last whole one (training and evaluation), or
+            // this one's training pace before one has finished.
+            let per_epoch = history
+                .last()
+                .map_or(batches as f64 * elapsed / done as f64, |s| s.seconds);
+            let run_eta = epoch_eta + (options.epochs - epoch) as f64 * per_epoch;
+            progress.set_message(format!(
+                "epoch {epoch}/{} loss {loss:.3}  {fps:.0} frames/s  ETA epoch {} run {}",
+                options.epochs,
+                clock(epoch_eta),
+                clock(run_eta)
+            ));
+        }
+        if done == 0 {
+            break;
         }
         let train_seconds = started.elapsed().as_secs_f64();
-        let tensors = snapshot(&varmap).map_err(|e| e.to_string())?;
+        let tensors = trainer.tensors()?;
         let fast = FastLstm::from_tensors(cfg, &tensors).map_err(|e| e.to_string())?;
         let held_out = if valid.is_empty() { train } else { valid };
         let metrics = evaluate(&fast, held_out);
         let stats = EpochStats {
             epoch,
-            train_loss: loss_sum / batches as f64,
+            train_loss: loss_sum / done as f64,
             valid_loss: metrics.nll_nats_per_step,
             valid_frame_accuracy: metrics.frame_accuracy,
-            frames_per_s: (batches * options.batch_size * seq) as f64 / train_seconds,
+            frames_per_s: done as f64 * frames_per_batch / train_seconds,
             seconds: started.elapsed().as_secs_f64(),
         };
         let improved = best.as_ref().is_none_or(|b| stats.valid_loss < b.0);
@@ -225,12 +384,37 @@ pub fn train(
             best = Some((stats.valid_loss, epoch, tensors));
         }
         history.push(stats);
+        if interrupted {
+            break;
+        }
     }
-    let (_, best_epoch, tensors) = best.expect("at least one epoch ran");
+    let (_, best_epoch, tensors) =
+        best.ok_or("stopped before the first batch finished: nothing to save")?;
     Ok(TrainResult {
         config: cfg.clone(),
         tensors,
         history,
         best_epoch,
+        interrupted: interrupted || stop.load(Ordering::Relaxed),
     })
+}
+
+/// Seconds as `m:ss` or `h:mm:ss`.
+fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clock_reads_like_a_clock() {
+        assert_eq!(super::clock(0.4), "0:00");
+        assert_eq!(super::clock(75.0), "1:15");
+        assert_eq!(super::clock(3725.0), "1:02:05");
+    }
 }

@@ -1,0 +1,397 @@
+//! Today's network (stacked LSTM, a linear layer, a sigmoid per output) on the fused LSTM
+//! core, for training: the loss and gradients of a batch of windows, the batch split across
+//! threads, and Adam.
+//!
+//! The output layer and the loss are a few whole-batch products, so they are done here by
+//! hand too rather than through candle; the network's definition stays `model::lstm`, and
+//! tests check this module's loss, gradients and steps against candle's autograd.
+
+use std::collections::HashMap;
+
+use candle_core::{Device, Tensor};
+
+use super::adam::Adam;
+use super::fused_lstm::{LstmLayerParams, LstmParams, LstmShape, LstmStack, LstmTape};
+use crate::model::{ModelConfig, ModelError};
+
+/// The network's parameters in plain buffers.
+#[derive(Clone, Debug)]
+pub struct FusedPhraseModel {
+    pub config: ModelConfig,
+    lstm: LstmStack,
+    /// `[outputs, H]`.
+    out_w: Vec<f32>,
+    out_b: Vec<f32>,
+}
+
+/// Gradients of every parameter of [`FusedPhraseModel`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhraseGrads {
+    pub lstm: LstmParams,
+    pub out_w: Vec<f32>,
+    pub out_b: Vec<f32>,
+}
+
+impl PhraseGrads {
+    pub fn zeros(config: &ModelConfig) -> Self {
+        let f = config.frame_size();
+        Self {
+            lstm: LstmParams::zeros(lstm_shape(config)),
+            out_w: vec![0.0; f * config.hidden],
+            out_b: vec![0.0; f],
+        }
+    }
+
+    fn tensors(&self) -> impl Iterator<Item = &[f32]> {
+        self.lstm
+            .tensors()
+            .chain([&self.out_w[..], &self.out_b[..]])
+    }
+
+    fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        self.lstm
+            .tensors_mut()
+            .chain([&mut self.out_w[..], &mut self.out_b[..]])
+    }
+
+    /// Every gradient by its parameter's name in a model file (`lstm.weight_ih_l0`, ...).
+    pub fn named(&self) -> HashMap<String, Vec<f32>> {
+        let mut out: HashMap<String, Vec<f32>> = self
+            .lstm
+            .named()
+            .into_iter()
+            .map(|(name, _, values)| (format!("lstm.{name}"), values.to_vec()))
+            .collect();
+        out.insert("out.weight".into(), self.out_w.clone());
+        out.insert("out.bias".into(), self.out_b.clone());
+        out
+    }
+}
+
+fn lstm_shape(config: &ModelConfig) -> LstmShape {
+    LstmShape {
+        input: config.frame_size(),
+        hidden: config.hidden,
+        layers: config.layers,
+    }
+}
+
+fn tensor_values(
+    tensors: &HashMap<String, Tensor>,
+    name: &str,
+    shape: &[usize],
+) -> Result<Vec<f32>, ModelError> {
+    let t = tensors
+        .get(name)
+        .ok_or_else(|| ModelError::MissingTensor(name.to_string()))?;
+    if t.dims() != shape {
+        return Err(ModelError::WrongShape {
+            name: name.to_string(),
+            expected: shape.to_vec(),
+            found: t.dims().to_vec(),
+        });
+    }
+    Ok(t.flatten_all()?.to_vec1::<f32>()?)
+}
+
+/// One thread's share of a batch and its scratch space, reused from batch to batch.
+#[derive(Clone, Debug, Default)]
+struct Shard {
+    /// Sequences `first..first + len` of the batch.
+    first: usize,
+    len: usize,
+    tape: LstmTape,
+    /// `[time, len, F]` inputs and targets, time-major.
+    x: Vec<f32>,
+    y: Vec<f32>,
+    /// `[time, len, F]` logits, then their gradient.
+    logits: Vec<f32>,
+    d_top: Vec<f32>,
+    grads: Option<PhraseGrads>,
+    loss_sum: f64,
+}
+
+impl FusedPhraseModel {
+    /// From tensors named as in a model file, checking every shape.
+    pub fn from_tensors(
+        config: &ModelConfig,
+        tensors: &HashMap<String, Tensor>,
+    ) -> Result<Self, ModelError> {
+        let shape = lstm_shape(config);
+        let (f, h, g4) = (config.frame_size(), config.hidden, 4 * config.hidden);
+        let layers = (0..config.layers)
+            .map(|l| {
+                let input = shape.layer_input(l);
+                Ok(LstmLayerParams {
+                    w_ih: tensor_values(tensors, &format!("lstm.weight_ih_l{l}"), &[g4, input])?,
+                    w_hh: tensor_values(tensors, &format!("lstm.weight_hh_l{l}"), &[g4, h])?,
+                    b_ih: tensor_values(tensors, &format!("lstm.bias_ih_l{l}"), &[g4])?,
+                    b_hh: tensor_values(tensors, &format!("lstm.bias_hh_l{l}"), &[g4])?,
+                })
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        Ok(Self {
+            config: config.clone(),
+            lstm: LstmStack::new(LstmParams { shape, layers }),
+            out_w: tensor_values(tensors, "out.weight", &[f, h])?,
+            out_b: tensor_values(tensors, "out.bias", &[f])?,
+        })
+    }
+
+    /// The parameters as candle tensors named as in a model file.
+    pub fn to_tensors(&self) -> Result<HashMap<String, Tensor>, ModelError> {
+        let mut out = HashMap::new();
+        for (name, shape, values) in self.lstm.params().named() {
+            let t = Tensor::from_slice(values, shape, &Device::Cpu)?;
+            out.insert(format!("lstm.{name}"), t);
+        }
+        let (f, h) = (self.config.frame_size(), self.config.hidden);
+        out.insert(
+            "out.weight".into(),
+            Tensor::from_slice(&self.out_w, (f, h), &Device::Cpu)?,
+        );
+        out.insert(
+            "out.bias".into(),
+            Tensor::from_slice(&self.out_b, f, &Device::Cpu)?,
+        );
+        Ok(out)
+    }
+
+    fn params_mut(&mut self, f: impl FnOnce(&mut dyn Iterator<Item = &mut [f32]>)) {
+        let (out_w, out_b) = (&mut self.out_w, &mut self.out_b);
+        self.lstm.update(|lstm| {
+            let mut all = lstm.tensors_mut().chain([&mut out_w[..], &mut out_b[..]]);
+            f(&mut all);
+        });
+    }
+
+    /// Logits `[time, batch, F]` (time-major) for inputs `x` `[time, batch, F]` from a zero
+    /// state: the forward pass alone, for tests and evaluation.
+    pub fn logits(&self, x: &[f32], time: usize, batch: usize) -> Vec<f32> {
+        let mut tape = LstmTape::default();
+        let top = self.lstm.forward(x, time, batch, &mut tape);
+        let mut logits = Vec::new();
+        self.head_forward(top, &mut logits);
+        logits
+    }
+
+    /// `logits = top W_out^T + b_out`, rows of `F`.
+    fn head_forward(&self, top: &[f32], logits: &mut Vec<f32>) {
+        let (f, h) = (self.config.frame_size(), self.config.hidden);
+        let rows = top.len() / h;
+        logits.clear();
+        for _ in 0..rows {
+            logits.extend_from_slice(&self.out_b);
+        }
+        matmul_acc(logits, top, rows, h, &self.out_w, f, false, true);
+    }
+
+    /// Mean loss (nats per step: binary cross-entropy summed over outputs, averaged over
+    /// windows and steps) of `windows` `[batch, seq + 1, F]` (batch-first, as the trainer
+    /// fills them; frames `0..seq` predict `1..=seq`), and its gradient in `grads`
+    /// (overwritten). The batch is split across `threads` threads; the result depends on
+    /// the thread count only through floating-point summation order.
+    pub fn loss_and_grads(
+        &self,
+        windows: &[f32],
+        batch: usize,
+        seq: usize,
+        threads: usize,
+        scratch: &mut Vec<ShardScratch>,
+        grads: &mut PhraseGrads,
+    ) -> f64 {
+        let f = self.config.frame_size();
+        assert_eq!(windows.len(), batch * (seq + 1) * f, "windows length");
+        let shards = threads.clamp(1, batch.max(1));
+        scratch.resize_with(shards, ShardScratch::default);
+        for (s, sh) in scratch.iter_mut().enumerate() {
+            sh.0.first = s * batch / shards;
+            sh.0.len = (s + 1) * batch / shards - sh.0.first;
+        }
+        let norm = (batch * seq) as f32;
+        let run = |sh: &mut ShardScratch| self.shard_pass(&mut sh.0, windows, seq, norm);
+        if shards == 1 {
+            run(&mut scratch[0]);
+        } else {
+            std::thread::scope(|scope| {
+                let (first, rest) = scratch.split_first_mut().expect("at least one shard");
+                for sh in rest {
+                    scope.spawn(move || run(sh));
+                }
+                run(first);
+            });
+        }
+        grads.tensors_mut().for_each(|t| t.fill(0.0));
+        let mut loss = 0.0;
+        for sh in scratch.iter() {
+            let g = sh.0.grads.as_ref().expect("shard ran");
+            for (a, b) in grads.tensors_mut().zip(g.tensors()) {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+            }
+            loss += sh.0.loss_sum;
+        }
+        loss / f64::from(norm)
+    }
+
+    /// Forward and backward for one shard's sequences; `norm` is the whole batch's number
+    /// of (window, step) pairs the loss is averaged over.
+    fn shard_pass(&self, sh: &mut Shard, windows: &[f32], seq: usize, norm: f32) {
+        let (f, h) = (self.config.frame_size(), self.config.hidden);
+        let (first, len) = (sh.first, sh.len);
+        let rows = seq * len;
+        sh.x.clear();
+        sh.y.clear();
+        for t in 0..seq {
+            for b in first..first + len {
+                let w = &windows[b * (seq + 1) * f..(b + 1) * (seq + 1) * f];
+                sh.x.extend_from_slice(&w[t * f..(t + 1) * f]);
+                sh.y.extend_from_slice(&w[(t + 1) * f..(t + 2) * f]);
+            }
+        }
+        let grads = sh
+            .grads
+            .get_or_insert_with(|| PhraseGrads::zeros(&self.config));
+        grads.tensors_mut().for_each(|t| t.fill(0.0));
+        let top = self.lstm.forward(&sh.x, seq, len, &mut sh.tape);
+        self.head_forward(top, &mut sh.logits);
+        // Loss and its gradient with respect to the logits, in place.
+        let mut loss_sum = 0.0f64;
+        for (z, &y) in sh.logits.iter_mut().zip(&sh.y) {
+            loss_sum += super::eval::bce_with_logit(*z, y);
+            *z = (1.0 / (1.0 + (-*z).exp()) - y) / norm;
+        }
+        sh.loss_sum = loss_sum;
+        let d_logits = &sh.logits;
+        // d W_out = dZ^T top, d b_out = column sums of dZ, d top = dZ W_out.
+        matmul_acc(&mut grads.out_w, d_logits, rows, f, top, h, true, true);
+        for row in d_logits.chunks_exact(f) {
+            grads.out_b.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+        }
+        sh.d_top.clear();
+        sh.d_top.resize(rows * h, 0.0);
+        matmul_acc(
+            &mut sh.d_top,
+            d_logits,
+            rows,
+            f,
+            &self.out_w,
+            h,
+            false,
+            false,
+        );
+        self.lstm
+            .backward(&sh.x, &mut sh.tape, &sh.d_top, &mut grads.lstm, None);
+    }
+}
+
+/// Scratch space for one thread of [`FusedPhraseModel::loss_and_grads`].
+#[derive(Clone, Debug, Default)]
+pub struct ShardScratch(Shard);
+
+/// Small products of the output layer over whole batches, by the `gemm` crate:
+/// with `a` row-major `[rows, k]` and `b` row-major, `dst += a b` where `b` is `[k, n]`
+/// (`b_transposed == false`, `b` stored as given) or `b` is stored `[n, k]` and used
+/// transposed. With `a_transposed`, `a` is stored `[rows, k]` and `dst` `[k, n]` gets
+/// `a^T b` with `b` stored `[rows, n]`.
+#[allow(clippy::too_many_arguments)]
+fn matmul_acc(
+    dst: &mut [f32],
+    a: &[f32],
+    rows: usize,
+    k: usize,
+    b: &[f32],
+    n: usize,
+    a_transposed: bool,
+    b_transposed_or_accumulate: bool,
+) {
+    // Three uses, spelled out to keep the strides readable.
+    let (m, depth, lhs_rs, lhs_cs, rhs_rs, rhs_cs, accumulate) = if a_transposed {
+        // dst [k, n] += a^T [k, rows] * b [rows, n]
+        (k, rows, 1, k, n, 1, true)
+    } else if b_transposed_or_accumulate {
+        // dst [rows, n] += a [rows, k] * (b [n, k])^T
+        (rows, k, k, 1, 1, k, true)
+    } else {
+        // dst [rows, n] = a [rows, k] * b [k, n]
+        (rows, k, k, 1, n, 1, false)
+    };
+    assert_eq!(dst.len(), m * n, "destination size");
+    assert_eq!(a.len(), rows * k, "left operand size");
+    assert_eq!(b.len(), depth * n, "right operand size");
+    if m == 0 || n == 0 || depth == 0 {
+        return;
+    }
+    // SAFETY: the sizes asserted above cover every element the strides reach, and `dst`
+    // (borrowed mutably) does not alias `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            depth,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            b.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// The fused model with its optimizer and scratch space: what the training loop drives.
+#[derive(Debug)]
+pub struct FusedTrainer {
+    model: FusedPhraseModel,
+    adam: Adam,
+    grads: PhraseGrads,
+    scratch: Vec<ShardScratch>,
+    threads: usize,
+}
+
+impl FusedTrainer {
+    pub fn new(model: FusedPhraseModel, learning_rate: f64, threads: usize) -> Self {
+        let grads = PhraseGrads::zeros(&model.config);
+        Self {
+            model,
+            adam: Adam::new(learning_rate),
+            grads,
+            scratch: Vec::new(),
+            threads: threads.max(1),
+        }
+    }
+
+    pub fn model(&self) -> &FusedPhraseModel {
+        &self.model
+    }
+
+    /// The gradients of the last step.
+    pub fn grads(&self) -> &PhraseGrads {
+        &self.grads
+    }
+
+    /// One Adam step on `windows` `[batch, seq + 1, F]`; returns the loss before the step.
+    pub fn step(&mut self, windows: &[f32], batch: usize, seq: usize) -> f64 {
+        let loss = self.model.loss_and_grads(
+            windows,
+            batch,
+            seq,
+            self.threads,
+            &mut self.scratch,
+            &mut self.grads,
+        );
+        let (adam, grads) = (&mut self.adam, &self.grads);
+        self.model
+            .params_mut(|params| adam.step(params, grads.tensors()));
+        loss
+    }
+}
