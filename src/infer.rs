@@ -94,7 +94,9 @@ pub struct FastState {
     pub logits: Vec<f32>,
 }
 
-fn tensor_values(
+/// A named tensor's values, checked for its shape (shared by the inference engine and the
+/// fused trainer, which read the same model files).
+pub(crate) fn tensor_values(
     tensors: &HashMap<String, Tensor>,
     name: &str,
     shape: &[usize],

@@ -6,6 +6,7 @@
 //! hand too rather than through candle; the network's definition stays `model::lstm`, and
 //! tests check this module's loss, gradients and steps against candle's autograd.
 
+use crate::infer::tensor_values;
 use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
@@ -74,24 +75,6 @@ fn lstm_shape(config: &ModelConfig) -> LstmShape {
         hidden: config.hidden,
         layers: config.layers,
     }
-}
-
-fn tensor_values(
-    tensors: &HashMap<String, Tensor>,
-    name: &str,
-    shape: &[usize],
-) -> Result<Vec<f32>, ModelError> {
-    let t = tensors
-        .get(name)
-        .ok_or_else(|| ModelError::MissingTensor(name.to_string()))?;
-    if t.dims() != shape {
-        return Err(ModelError::WrongShape {
-            name: name.to_string(),
-            expected: shape.to_vec(),
-            found: t.dims().to_vec(),
-        });
-    }
-    Ok(t.flatten_all()?.to_vec1::<f32>()?)
 }
 
 /// One thread's share of a batch and its scratch space, reused from batch to batch.
