@@ -40,7 +40,7 @@ pub struct Status {
     pub model_name: String,
     pub last_generation_ms: f64,
     pub generating: bool,
-    /// The last failed generation (or damaged restored phrase), shown until the next success.
+    /// The last failed generation, shown until the next success.
     pub error: Option<String>,
     /// The last model file that could not be loaded (the previous model stays in use).
     pub model_error: Option<String>,
