@@ -126,7 +126,7 @@ impl FastLstm {
         config: &ModelConfig,
         tensors: &HashMap<String, Tensor>,
     ) -> Result<Self, ModelError> {
-        let (f, h) = (config.frame_size(), config.hidden);
+        let (f, o, h) = (config.input_size(), config.output_size(), config.hidden);
         let mut layers = Vec::with_capacity(config.layers);
         for l in 0..config.layers {
             let input = if l == 0 { f } else { h };
@@ -146,13 +146,13 @@ impl FastLstm {
                 weights,
             });
         }
-        let out_w = tensor_values(tensors, "out.weight", &[f, h])?;
-        let out_weights = Panels::from_torch(&[(&out_w, h)], f, 0);
+        let out_w = tensor_values(tensors, "out.weight", &[o, h])?;
+        let out_weights = Panels::from_torch(&[(&out_w, h)], o, 0);
         Ok(Self {
             config: config.clone(),
             layers,
             out_b: padded(
-                tensor_values(tensors, "out.bias", &[f])?,
+                tensor_values(tensors, "out.bias", &[o])?,
                 out_weights.padded_cols(),
             ),
             out_weights,
@@ -167,6 +167,16 @@ impl FastLstm {
 
     pub fn frame_size(&self) -> usize {
         self.config.frame_size()
+    }
+
+    /// Width of one input vector per sequence.
+    pub fn input_size(&self) -> usize {
+        self.config.input_size()
+    }
+
+    /// Logits per sequence and step.
+    pub fn output_size(&self) -> usize {
+        self.config.output_size()
     }
 
     /// Fresh zero state for `batch` sequences.
@@ -191,12 +201,13 @@ impl FastLstm {
             c: vec![vec![0.0; batch * h]; self.layers.len()],
             x: vec![0.0; batch * rows.max(h)],
             y: vec![0.0; batch * y_pitch],
-            logits: vec![0.0; batch * self.frame_size()],
+            logits: vec![0.0; batch * self.output_size()],
         }
     }
 
-    /// Advances every sequence by one frame. `frames` is `[batch, frame_size]`; the logits
-    /// of the next frame are left in `state.logits`. Allocates nothing.
+    /// Advances every sequence by one step. `frames` is `[batch, input_size]`; the logits
+    /// of the next step (`[batch, output_size]`) are left in `state.logits`. Allocates
+    /// nothing.
     pub fn step(&self, frames: &[f32], state: &mut FastState) {
         self.step_with(Kernel::detect(), frames, state);
     }
@@ -227,7 +238,7 @@ impl FastLstm {
     fn step_with(&self, kernel: Kernel, frames: &[f32], state: &mut FastState) {
         let hidden = self.config.hidden;
         let batch = state.batch;
-        assert_eq!(frames.len(), batch * self.frame_size());
+        assert_eq!(frames.len(), batch * self.input_size());
         for (l, layer) in self.layers.iter().enumerate() {
             let rows = layer.weights.rows;
             let pitch = layer.weights.padded_cols();
@@ -252,7 +263,7 @@ impl FastLstm {
                 );
             }
         }
-        let outputs = self.frame_size();
+        let outputs = self.output_size();
         let pitch = self.out_weights.padded_cols();
         for b in 0..batch {
             state.y[b * pitch..(b + 1) * pitch].copy_from_slice(&self.out_b);

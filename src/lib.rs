@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod editor;
+pub mod events;
 pub mod infer;
 pub mod midi;
 pub mod model;

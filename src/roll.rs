@@ -54,7 +54,7 @@ impl PitchRange {
         (self.lo..=self.hi).contains(&pitch)
     }
 
-    pub fn pitches(&self) -> impl Iterator<Item = u8> {
+    pub fn pitches(&self) -> impl DoubleEndedIterator<Item = u8> {
         self.lo..=self.hi
     }
 }

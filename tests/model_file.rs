@@ -17,6 +17,7 @@ fn small_config() -> ModelConfig {
         representation: Representation::ActiveAndOnset,
         steps_per_quarter: 4,
         pitch_range: PitchRange { lo: 60, hi: 71 },
+        architecture: Default::default(),
         training: None,
     }
 }

@@ -41,6 +41,7 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
             representation: Representation::ActiveAndOnset,
             steps_per_quarter: 4,
             pitch_range: PitchRange { lo: 58, hi: 74 },
+            architecture: Default::default(),
             training: None,
         },
         epochs: 150,
@@ -102,6 +103,7 @@ fn nll_and_frame_accuracy_match_a_hand_computation() {
         representation: Representation::ActiveOnly,
         steps_per_quarter: 1,
         pitch_range: PitchRange { lo: 60, hi: 61 },
+        architecture: Default::default(),
         training: None,
     };
     let zeros =

@@ -160,6 +160,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         name: "reference-shape".into(),
         representation: Representation::ActiveOnly,
         pitch_range: PitchRange::FULL,
+        architecture: crate::model::Architecture::Frame,
         steps_per_quarter: 4,
         ..cfg.clone()
     };

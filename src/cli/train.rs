@@ -180,6 +180,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         representation: args.representation,
         steps_per_quarter: args.steps_per_quarter,
         pitch_range,
+        architecture: crate::model::Architecture::Frame,
         training: None,
     };
     crate::model::file::validate_config(&config).map_err(|e| e.to_string())?;

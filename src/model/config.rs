@@ -17,6 +17,9 @@ pub struct ModelConfig {
     /// Grid the model was trained on.
     pub steps_per_quarter: u32,
     pub pitch_range: PitchRange,
+    /// Which network this is; files written before v2 have none and are frame models.
+    #[serde(default)]
+    pub architecture: Architecture,
     /// How the model was trained and how well it did; free-form for display.
     #[serde(default)]
     pub training: Option<TrainingInfo>,
@@ -41,14 +44,49 @@ impl Default for ModelConfig {
             representation: Representation::ActiveAndOnset,
             steps_per_quarter: crate::phrase::DEFAULT_STEPS_PER_QUARTER,
             pitch_range: PitchRange { lo: 36, hi: 96 },
+            architecture: Architecture::Frame,
             training: None,
         }
     }
 }
 
+/// The network's input and output contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Architecture {
+    /// The prototype's: one piano-roll frame in, a sigmoid per pitch out (pitches drawn
+    /// independently).
+    #[default]
+    Frame,
+    /// Model v2: one event token per LSTM step (note-off, note-on, step end) with a softmax
+    /// over events, so the notes of a step are drawn one after another, each conditioned on
+    /// those before it; the input also says where in the bar the step is (see `events`).
+    Events {
+        /// At most this many notes at once; 1 makes a melody model, monophonic by
+        /// construction (a note-on is impossible while a note sounds).
+        max_voices: u8,
+    },
+}
+
 impl ModelConfig {
-    /// Width of one input frame (and of one output frame).
+    /// Width of one piano-roll frame over the model's pitches.
     pub fn frame_size(&self) -> usize {
         self.pitch_range.len() * self.representation.planes()
+    }
+
+    /// Width of one input vector of the network.
+    pub fn input_size(&self) -> usize {
+        match self.architecture {
+            Architecture::Frame => self.frame_size(),
+            Architecture::Events { .. } => crate::events::EventCodec::new(self).input_size(),
+        }
+    }
+
+    /// Number of logits the network outputs per step.
+    pub fn output_size(&self) -> usize {
+        match self.architecture {
+            Architecture::Frame => self.frame_size(),
+            Architecture::Events { .. } => crate::events::EventCodec::new(self).vocab_size(),
+        }
     }
 }

@@ -21,7 +21,7 @@ pub struct ModelFile {
 
 /// The tensors a config calls for, with their shapes (PyTorch names, see `model`).
 pub fn expected_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
-    let (f, h) = (config.frame_size(), config.hidden);
+    let (f, o, h) = (config.input_size(), config.output_size(), config.hidden);
     let mut shapes = Vec::new();
     for layer in 0..config.layers {
         let input = if layer == 0 { f } else { h };
@@ -30,8 +30,8 @@ pub fn expected_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
         shapes.push((format!("lstm.bias_ih_l{layer}"), vec![4 * h]));
         shapes.push((format!("lstm.bias_hh_l{layer}"), vec![4 * h]));
     }
-    shapes.push(("out.weight".into(), vec![f, h]));
-    shapes.push(("out.bias".into(), vec![f]));
+    shapes.push(("out.weight".into(), vec![o, h]));
+    shapes.push(("out.bias".into(), vec![o]));
     shapes
 }
 

@@ -93,7 +93,7 @@ impl PhraseModel {
         let mut layers = Vec::with_capacity(config.layers);
         for layer in 0..config.layers {
             let input = if layer == 0 {
-                config.frame_size()
+                config.input_size()
             } else {
                 config.hidden
             };
@@ -102,8 +102,8 @@ impl PhraseModel {
         let k = 1.0 / (config.hidden as f64).sqrt();
         let out_vb = vb.pp("out");
         let init = Init::Uniform { lo: -k, up: k };
-        let w = out_vb.get_with_hints((config.frame_size(), config.hidden), "weight", init)?;
-        let b = out_vb.get_with_hints(config.frame_size(), "bias", init)?;
+        let w = out_vb.get_with_hints((config.output_size(), config.hidden), "weight", init)?;
+        let b = out_vb.get_with_hints(config.output_size(), "bias", init)?;
         Ok(Self {
             config: config.clone(),
             layers,
@@ -164,7 +164,7 @@ impl PhraseModel {
             .collect()
     }
 
-    /// Logits `[batch, time, frame_size]` for frames `x` `[batch, time, frame_size]`.
+    /// Logits `[batch, time, output_size]` for inputs `x` `[batch, time, input_size]`.
     pub fn forward(&self, x: &Tensor, state: &mut [LstmState]) -> candle_core::Result<Tensor> {
         let mut h = x.clone();
         for (layer, s) in self.layers.iter().zip(state.iter_mut()) {

@@ -12,7 +12,7 @@ pub mod error;
 pub mod file;
 pub mod lstm;
 
-pub use config::{ModelConfig, TrainingInfo};
+pub use config::{Architecture, ModelConfig, TrainingInfo};
 pub use error::ModelError;
 pub use file::{read_model_bytes, read_model_file, write_model_file, ModelFile};
 pub use lstm::PhraseModel;

@@ -16,6 +16,7 @@ pub fn tiny_config(repr: Representation) -> ModelConfig {
         representation: repr,
         steps_per_quarter: 4,
         pitch_range: PitchRange { lo: 48, hi: 84 },
+        architecture: Default::default(),
         training: None,
     }
 }

@@ -1,0 +1,437 @@
+//! Model v2's vocabulary: a piano roll as a stream of events, and what the network sees
+//! before each event.
+//!
+//! Each grid step is written as its note-offs (ascending pitch), then its note-ons
+//! (descending pitch, so the top voice is chosen first and the others under it), then one
+//! `Step` token that moves to the next step. A note that goes on is simply not mentioned,
+//! so most steps are a lone `Step`. Drawing the events of a step one after another, each
+//! conditioned on those before it, is what lets the notes of a chord agree with each other
+//! (the prototype drew every pitch independently).
+//!
+//! Before each event the network sees the previous event, the pitches sounding at that
+//! point, and where the step lies in the bar and in the beat under the piece's time
+//! signature, so it can learn the metre instead of drifting off the beat.
+
+use crate::model::ModelConfig;
+use crate::phrase::TimeSignature;
+use crate::roll::{PianoRoll, PitchRange, PitchSet, Representation};
+
+/// One event of the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// The pitch stops sounding (before this step).
+    Off(u8),
+    /// The pitch starts at this step.
+    On(u8),
+    /// End of this step: move to the next one.
+    Step,
+}
+
+/// Positions in the bar the input tells apart, in grid steps (12/8 at 4 steps per quarter
+/// is 24); later positions share the last slot.
+pub const BAR_POSITIONS: usize = 48;
+
+/// Time signatures the input names; any other shares the last slot.
+pub const METERS: [(u8, u8); 8] = [
+    (4, 4),
+    (3, 4),
+    (2, 4),
+    (2, 2),
+    (6, 8),
+    (9, 8),
+    (12, 8),
+    (3, 8),
+];
+
+/// Features after the bar position and metre slots: on a beat, on an eighth-note.
+const BEAT_FEATURES: usize = 2;
+
+/// The event vocabulary and input layout of one model (its pitch range and grid).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventCodec {
+    pub range: PitchRange,
+    pub steps_per_quarter: u32,
+    pub representation: Representation,
+}
+
+/// What the network is told before one event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventContext {
+    /// The event before (a `Step` at the start of a piece).
+    pub previous: usize,
+    /// Pitches sounding now: the last step's, with this step's offs and ons applied so far.
+    pub sounding: PitchSet,
+    /// Grid steps since the last bar line.
+    pub step_in_bar: u32,
+}
+
+impl EventCodec {
+    pub fn new(config: &ModelConfig) -> Self {
+        Self {
+            range: config.pitch_range,
+            steps_per_quarter: config.steps_per_quarter,
+            representation: config.representation,
+        }
+    }
+
+    fn pitches(&self) -> usize {
+        self.range.len()
+    }
+
+    /// `Off` per pitch, `On` per pitch, `Step`.
+    pub fn vocab_size(&self) -> usize {
+        2 * self.pitches() + 1
+    }
+
+    /// Previous event (one-hot), sounding pitches, bar position, metre, beat features.
+    pub fn input_size(&self) -> usize {
+        self.vocab_size() + self.pitches() + BAR_POSITIONS + METERS.len() + 1 + BEAT_FEATURES
+    }
+
+    /// The token of the step end.
+    pub fn step_token(&self) -> usize {
+        2 * self.pitches()
+    }
+
+    /// The token of an event. Pitches outside the model's range have none.
+    pub fn token(&self, event: Event) -> Option<usize> {
+        let index = |p: u8| {
+            self.range
+                .contains(p)
+                .then(|| usize::from(p - self.range.lo))
+        };
+        match event {
+            Event::Off(p) => index(p),
+            Event::On(p) => index(p).map(|i| self.pitches() + i),
+            Event::Step => Some(self.step_token()),
+        }
+    }
+
+    /// The event of a token (`token < vocab_size()`).
+    pub fn event(&self, token: usize) -> Event {
+        let n = self.pitches();
+        if token < n {
+            Event::Off(self.range.lo + token as u8)
+        } else if token < 2 * n {
+            Event::On(self.range.lo + (token - n) as u8)
+        } else {
+            Event::Step
+        }
+    }
+
+    /// The events of step `t` of a roll: what stops, what starts, then the step end.
+    /// Pitches outside the model's range are left out.
+    pub fn step_events(&self, roll: &PianoRoll, t: usize, out: &mut Vec<Event>) {
+        let mask = crate::sample::pitch_span_mask(self.range.lo, self.range.hi);
+        let prev = if t > 0 { roll.active[t - 1] & mask } else { 0 };
+        let cur = roll.active[t] & mask;
+        let continuing = match self.representation {
+            Representation::ActiveOnly => prev & cur,
+            Representation::ActiveAndOnset => prev & cur & !roll.onset[t],
+        };
+        let offs = prev & !continuing;
+        let ons = cur & !continuing;
+        for p in self.range.pitches() {
+            if offs & (1u128 << p) != 0 {
+                out.push(Event::Off(p));
+            }
+        }
+        for p in self.range.pitches().rev() {
+            if ons & (1u128 << p) != 0 {
+                out.push(Event::On(p));
+            }
+        }
+        out.push(Event::Step);
+    }
+
+    /// A whole roll as tokens, each with the context the network sees before it.
+    pub fn encode(&self, roll: &PianoRoll) -> Vec<(EventContext, usize)> {
+        let mut out = Vec::with_capacity(roll.len() * 2);
+        let mut events = Vec::new();
+        let mut ctx = EventContext {
+            previous: self.step_token(),
+            sounding: 0,
+            step_in_bar: 0,
+        };
+        for t in 0..roll.len() {
+            events.clear();
+            self.step_events(roll, t, &mut events);
+            for &e in &events {
+                let token = self.token(e).expect("events of the model's range");
+                out.push((ctx, token));
+                ctx = self.advance(ctx, token, u32::MAX);
+            }
+        }
+        out
+    }
+
+    /// The context after `token`; `steps_per_bar` wraps the bar position at a step end.
+    pub fn advance(&self, ctx: EventContext, token: usize, steps_per_bar: u32) -> EventContext {
+        let mut next = EventContext {
+            previous: token,
+            ..ctx
+        };
+        match self.event(token) {
+            Event::Off(p) => next.sounding &= !(1u128 << p),
+            Event::On(p) => next.sounding |= 1u128 << p,
+            Event::Step => {
+                next.step_in_bar = (ctx.step_in_bar + 1) % steps_per_bar.max(1);
+            }
+        }
+        next
+    }
+
+    /// Whether `token` may follow in `ctx`: offs ascending then ons descending within a
+    /// step, an off only for a sounding pitch, an on only for a silent one and while fewer
+    /// than `max_voices` sound. Every encoded piece obeys it (after [`limit_voices`]); the
+    /// sampler and the evaluator renormalise the softmax over the tokens it allows.
+    pub fn allows(&self, ctx: &EventContext, token: usize, max_voices: u8) -> bool {
+        let previous = self.event(ctx.previous);
+        match self.event(token) {
+            Event::Step => true,
+            Event::Off(p) => {
+                let in_order = match previous {
+                    Event::Step => true,
+                    Event::Off(q) => p > q,
+                    Event::On(_) => false,
+                };
+                in_order && ctx.sounding & (1u128 << p) != 0
+            }
+            Event::On(p) => {
+                let in_order = match previous {
+                    Event::Step | Event::Off(_) => true,
+                    Event::On(q) => p < q,
+                };
+                in_order
+                    && ctx.sounding & (1u128 << p) == 0
+                    && ctx.sounding.count_ones() < u32::from(max_voices)
+            }
+        }
+    }
+
+    /// Writes the network's input for `ctx` under `meter` into `out` (`input_size()` long).
+    pub fn write_input(&self, ctx: &EventContext, meter: TimeSignature, out: &mut [f32]) {
+        out.fill(0.0);
+        let v = self.vocab_size();
+        let n = self.pitches();
+        out[ctx.previous.min(v - 1)] = 1.0;
+        let mut sounding = ctx.sounding >> self.range.lo;
+        let mut i = 0;
+        while sounding != 0 && i < n {
+            if sounding & 1 != 0 {
+                out[v + i] = 1.0;
+            }
+            sounding >>= 1;
+            i += 1;
+        }
+        let base = v + n;
+        out[base + (ctx.step_in_bar as usize).min(BAR_POSITIONS - 1)] = 1.0;
+        let meter_slot = METERS
+            .iter()
+            .position(|&(num, den)| num == meter.numerator && den == meter.denominator)
+            .unwrap_or(METERS.len());
+        out[base + BAR_POSITIONS + meter_slot] = 1.0;
+        let beats = base + BAR_POSITIONS + METERS.len() + 1;
+        let beat_steps = beat_steps(meter, self.steps_per_quarter);
+        let eighth_steps = (self.steps_per_quarter / 2).max(1);
+        if ctx.step_in_bar % beat_steps == 0 {
+            out[beats] = 1.0;
+        }
+        if ctx.step_in_bar % eighth_steps == 0 {
+            out[beats + 1] = 1.0;
+        }
+    }
+}
+
+/// Grid steps per beat: a quarter in simple metres, a dotted quarter in compound ones
+/// (6/8, 9/8, 12/8), at least one step.
+pub fn beat_steps(meter: TimeSignature, steps_per_quarter: u32) -> u32 {
+    let compound = meter.denominator == 8 && meter.numerator % 3 == 0 && meter.numerator > 3;
+    let quarter = if compound {
+        steps_per_quarter * 3 / 2
+    } else {
+        steps_per_quarter * 4 / u32::from(meter.denominator).max(4)
+    };
+    quarter.max(1)
+}
+
+/// Keeps at most `voices` notes sounding at each step, the highest ones (the melody of a
+/// lead sheet is its top line), so a piece fits a model with that many voices.
+pub fn limit_voices(roll: &PianoRoll, voices: u8) -> PianoRoll {
+    let mut out = PianoRoll::new(roll.len());
+    for t in 0..roll.len() {
+        let mut kept = 0u128;
+        let mut count = 0;
+        for p in (0..128u8).rev() {
+            if count >= voices {
+                break;
+            }
+            if roll.active[t] & (1u128 << p) != 0 {
+                kept |= 1u128 << p;
+                count += 1;
+            }
+        }
+        out.active[t] = kept;
+        // A note that lost its place and gets it back starts again.
+        let was = if t > 0 { out.active[t - 1] } else { 0 };
+        out.onset[t] = kept & (roll.onset[t] | !was);
+    }
+    out
+}
+
+/// Encodes a piece as tokens with the bar position wrapped by its time signature.
+pub fn encode_piece(
+    codec: &EventCodec,
+    roll: &PianoRoll,
+    meter: TimeSignature,
+) -> Vec<(EventContext, usize)> {
+    let steps_per_bar = meter.steps_per_bar(codec.steps_per_quarter);
+    let mut tokens = codec.encode(roll);
+    let mut step = 0u32;
+    for (ctx, token) in &mut tokens {
+        ctx.step_in_bar = step % steps_per_bar;
+        if *token == codec.step_token() {
+            step += 1;
+        }
+    }
+    tokens
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Architecture;
+
+    fn codec(repr: Representation) -> EventCodec {
+        let config = ModelConfig {
+            pitch_range: PitchRange { lo: 60, hi: 72 },
+            representation: repr,
+            architecture: Architecture::Events { max_voices: 4 },
+            ..ModelConfig::default()
+        };
+        EventCodec::new(&config)
+    }
+
+    #[test]
+    fn a_step_is_offs_then_ons_from_the_top_then_step() {
+        let c = codec(Representation::ActiveAndOnset);
+        let mut roll = PianoRoll::new(3);
+        roll.add_note(60, 0, 2);
+        roll.add_note(64, 0, 1);
+        roll.add_note(67, 1, 2);
+        roll.add_note(64, 2, 1);
+        let mut ev = Vec::new();
+        c.step_events(&roll, 0, &mut ev);
+        assert_eq!(ev, [Event::On(64), Event::On(60), Event::Step]);
+        ev.clear();
+        c.step_events(&roll, 1, &mut ev);
+        assert_eq!(ev, [Event::Off(64), Event::On(67), Event::Step]);
+        ev.clear();
+        c.step_events(&roll, 2, &mut ev);
+        assert_eq!(ev, [Event::Off(60), Event::On(64), Event::Step]);
+    }
+
+    #[test]
+    fn a_repeated_note_is_off_then_on_unless_active_only() {
+        let mut roll = PianoRoll::new(2);
+        roll.add_note(62, 0, 1);
+        roll.add_note(62, 1, 1);
+        let mut ev = Vec::new();
+        codec(Representation::ActiveAndOnset).step_events(&roll, 1, &mut ev);
+        assert_eq!(ev, [Event::Off(62), Event::On(62), Event::Step]);
+        ev.clear();
+        codec(Representation::ActiveOnly).step_events(&roll, 1, &mut ev);
+        assert_eq!(ev, [Event::Step]);
+    }
+
+    #[test]
+    fn tokens_and_events_round_trip() {
+        let c = codec(Representation::ActiveAndOnset);
+        for token in 0..c.vocab_size() {
+            assert_eq!(c.token(c.event(token)), Some(token));
+        }
+        assert_eq!(c.token(Event::On(59)), None);
+    }
+
+    #[test]
+    fn contexts_track_sounding_pitches_and_bar_position() {
+        let c = codec(Representation::ActiveAndOnset);
+        let mut roll = PianoRoll::new(4);
+        roll.add_note(60, 0, 3);
+        roll.add_note(65, 2, 2);
+        let meter = TimeSignature {
+            numerator: 3,
+            denominator: 8,
+        };
+        let tokens = encode_piece(&c, &roll, meter);
+        let steps: Vec<u32> = tokens.iter().map(|(ctx, _)| ctx.step_in_bar).collect();
+        // On(60) Step | Step | On(65) Step | Off(60) Step ; 3/8 at 4 steps/quarter is 6 steps.
+        assert_eq!(steps, [0, 0, 1, 2, 2, 3, 3]);
+        let (ctx, token) = tokens[5];
+        assert_eq!(c.event(token), Event::Off(60));
+        assert_eq!(ctx.sounding, (1 << 60) | (1 << 65));
+        let mut input = vec![0.0; c.input_size()];
+        c.write_input(&ctx, meter, &mut input);
+        // Previous event, two sounding pitches, bar position, metre; step 3 of 3/8 is off the beat.
+        assert_eq!(input.iter().filter(|&&x| x == 1.0).count(), 1 + 2 + 1 + 1);
+    }
+
+    #[test]
+    fn every_encoded_step_obeys_the_grammar() {
+        let c = codec(Representation::ActiveAndOnset);
+        let mut roll = PianoRoll::new(6);
+        roll.add_note(60, 0, 4);
+        roll.add_note(64, 0, 2);
+        roll.add_note(67, 1, 5);
+        roll.add_note(64, 2, 1);
+        roll.add_note(64, 3, 3);
+        roll.add_note(72, 4, 1);
+        let four_four = TimeSignature::FOUR_FOUR;
+        for (ctx, token) in encode_piece(&c, &roll, four_four) {
+            assert!(
+                c.allows(&ctx, token, 4),
+                "{:?} after {:?}",
+                c.event(token),
+                ctx
+            );
+        }
+        let melody = limit_voices(&roll, 1);
+        for t in 0..melody.len() {
+            assert!(melody.active[t].count_ones() <= 1);
+        }
+        assert_eq!(melody.active[0], 1 << 64);
+        assert_eq!(melody.active[4], 1 << 72);
+        for (ctx, token) in encode_piece(&c, &melody, four_four) {
+            assert!(
+                c.allows(&ctx, token, 1),
+                "{:?} after {:?}",
+                c.event(token),
+                ctx
+            );
+        }
+        // Out of order, off of a silent pitch, a second voice in a melody: refused.
+        let ctx = EventContext {
+            previous: c.token(Event::On(64)).unwrap(),
+            sounding: 1 << 64,
+            step_in_bar: 0,
+        };
+        assert!(!c.allows(&ctx, c.token(Event::On(67)).unwrap(), 4));
+        assert!(c.allows(&ctx, c.token(Event::On(60)).unwrap(), 4));
+        assert!(!c.allows(&ctx, c.token(Event::On(60)).unwrap(), 1));
+        assert!(!c.allows(&ctx, c.token(Event::Off(64)).unwrap(), 4));
+        assert!(c.allows(&ctx, c.step_token(), 1));
+    }
+
+    #[test]
+    fn beats_are_quarters_or_dotted_quarters() {
+        let ts = |numerator, denominator| TimeSignature {
+            numerator,
+            denominator,
+        };
+        assert_eq!(beat_steps(ts(4, 4), 4), 4);
+        assert_eq!(beat_steps(ts(6, 8), 4), 6);
+        assert_eq!(beat_steps(ts(3, 8), 4), 2);
+        assert_eq!(beat_steps(ts(2, 2), 4), 4);
+        assert_eq!(beat_steps(ts(4, 4), 1), 1);
+    }
+}
