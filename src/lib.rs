@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod editor;
 pub mod events;
+pub mod form;
 pub mod infer;
 pub mod midi;
 pub mod model;

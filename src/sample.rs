@@ -6,10 +6,14 @@
 //! masked by the key/scale and pitch range, and drawn with a seeded PCG generator. What was
 //! drawn is fed back as the next input, so the model hears its own phrase.
 
+mod events;
+
 use rand::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
+use crate::form::Form;
 use crate::infer::{sigmoid, FastLstm};
+use crate::model::Architecture;
 use crate::phrase::{Note, Phrase, TimeSignature};
 use crate::roll::{PianoRoll, Representation};
 use crate::scale::Scale;
@@ -40,6 +44,8 @@ pub struct GenerateParams {
     /// Bars to keep from an earlier phrase while the others are re-rolled:
     /// (the earlier phrase, bit `b` set = keep bar `b`).
     pub keep_bars: Option<(Phrase, u64)>,
+    /// Which bars repeat earlier ones (event models; the frame model ignores it).
+    pub form: Form,
 }
 
 impl Default for GenerateParams {
@@ -58,6 +64,7 @@ impl Default for GenerateParams {
             velocity: 100,
             primer: None,
             keep_bars: None,
+            form: Form::through_composed(),
         }
     }
 }
@@ -124,6 +131,15 @@ pub fn generate_variations(
         });
     }
     let count = count.max(1);
+    if let Architecture::Events { max_voices } = cfg.architecture {
+        return Ok(events::generate(
+            model,
+            params,
+            count,
+            allowed,
+            max_voices.max(1),
+        ));
+    }
     let spq = cfg.steps_per_quarter;
     let repr = cfg.representation;
     let frame_size = model.frame_size();

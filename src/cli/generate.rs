@@ -1,5 +1,6 @@
 //! `phrasegen generate -o generated.mid`: the main job, with the embedded model by default.
 
+use crate::form::Form;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -59,6 +60,11 @@ pub struct Args {
     /// A MIDI file to continue from: the model listens to it first.
     #[arg(long, value_name = "FILE")]
     pub primer: Option<PathBuf>,
+    /// Form: which bars repeat earlier ones, as letters over equal sections of the phrase:
+    /// AABA, ABAB, AA'BA (a prime repeats with a new last bar), or none. Event models
+    /// (v2) only.
+    #[arg(long, default_value = "none")]
+    pub form: Form,
     /// Write this many different phrases (seeds seed, seed+1 ...), generated together.
     #[arg(long, default_value_t = 1)]
     pub variations: usize,
@@ -182,6 +188,7 @@ pub fn generate_params(
         velocity: args.velocity,
         primer,
         keep_bars: None,
+        form: args.form.clone(),
     })
 }
 

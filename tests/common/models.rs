@@ -36,3 +36,16 @@ pub fn busy_model(repr: Representation, seed: u64) -> FastLstm {
     tensors.insert("out.weight".into(), w);
     FastLstm::from_tensors(&cfg, &tensors).unwrap()
 }
+
+/// A tiny event model (model v2) with `max_voices` voices and random weights, its output
+/// weights scaled up so its choices are decided (not near uniform).
+pub fn random_event_model(max_voices: u8, seed: u64) -> FastLstm {
+    let cfg = ModelConfig {
+        architecture: phrasegen::model::Architecture::Events { max_voices },
+        ..tiny_config(Representation::ActiveAndOnset)
+    };
+    let mut tensors = random_tensors(&cfg, seed);
+    let w = (tensors["out.weight"].clone() * 4.0).unwrap();
+    tensors.insert("out.weight".into(), w);
+    FastLstm::from_tensors(&cfg, &tensors).unwrap()
+}

@@ -1,0 +1,357 @@
+//! Sampling an event model (model v2): the notes of a step are drawn one event at a time,
+//! each from a softmax over the events allowed at that point, renormalised.
+//!
+//! Every control is a rule on which events are allowed, so it shapes the draw instead of
+//! deleting notes afterwards: key/scale and range (which note-ons exist), max voices (no
+//! note-on while that many sound), shortest note (no note-off before it has lasted that
+//! long), longest rest (no step end while silence has lasted a beat, so no temperature
+//! gives an empty phrase) and longest note (a note held two bars is ended). Kept bars,
+//! repeats of the form and the primer are fed to the network as forced events, so it hears
+//! them and what follows fits them.
+
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+
+use super::{primer_roll, regrid, unit, variation_seed, GenerateParams};
+use crate::events::{beat_steps, encode_piece, limit_voices, Event, EventCodec, EventContext};
+use crate::infer::{exp_f32, FastLstm};
+use crate::phrase::{Note, Phrase};
+use crate::roll::{PianoRoll, PitchSet, Representation};
+
+/// One variation being written.
+struct Draft {
+    ctx: EventContext,
+    /// The step being written.
+    step: usize,
+    roll: PianoRoll,
+    /// Steps each sounding pitch has lasted so far (0 when silent).
+    held: [u32; 128],
+    /// Pitches struck in the step being written.
+    struck: PitchSet,
+    /// Whole steps of silence just before this one.
+    silent_steps: u32,
+    /// Events this step must play (kept bars, repeats, notes held too long), in order.
+    forced: Vec<usize>,
+    next_forced: usize,
+    rng: Pcg64Mcg,
+}
+
+/// Limits that make up the rules, fixed for a whole generation.
+struct Rules {
+    codec: EventCodec,
+    total_steps: usize,
+    steps_per_bar: usize,
+    allowed_pitches: PitchSet,
+    voices: u8,
+    min_note_steps: u32,
+    max_note_steps: u32,
+    max_rest_steps: u32,
+}
+
+impl Rules {
+    /// Whether a freely drawn `token` may come next in `draft`.
+    fn allows(&self, draft: &Draft, token: usize) -> bool {
+        if !self.codec.allows(&draft.ctx, token, self.voices) {
+            return false;
+        }
+        let remaining = (self.total_steps - draft.step) as u32;
+        match self.codec.event(token) {
+            Event::On(p) => {
+                self.allowed_pitches & (1u128 << p) != 0 && remaining >= self.min_note_steps
+            }
+            Event::Off(p) => draft.held[usize::from(p)] >= self.min_note_steps,
+            Event::Step => {
+                draft.ctx.sounding != 0
+                    || draft.silent_steps < self.max_rest_steps
+                    || remaining < self.min_note_steps
+            }
+        }
+    }
+}
+
+/// The frame a copied step must sound: active and struck pitches.
+type Frame = (PitchSet, PitchSet);
+
+/// Generates `count` variations with an event model (see [`super::generate_variations`]).
+pub(super) fn generate(
+    model: &FastLstm,
+    params: &GenerateParams,
+    count: usize,
+    allowed_pitches: PitchSet,
+    model_voices: u8,
+) -> Vec<Phrase> {
+    let cfg = &model.config;
+    let codec = EventCodec::new(cfg);
+    let spq = cfg.steps_per_quarter;
+    let meter = params.time_signature;
+    let phrase = Phrase::empty(params.bars, spq, meter, params.tempo_bpm);
+    let steps_per_bar = phrase.steps_per_bar() as usize;
+    let rules = Rules {
+        codec,
+        total_steps: phrase.total_steps() as usize,
+        steps_per_bar,
+        allowed_pitches,
+        voices: model_voices.min(params.max_polyphony.clamp(1, 128) as u8),
+        min_note_steps: params.min_note_steps.max(1),
+        max_note_steps: (2 * steps_per_bar as u32).max(params.min_note_steps),
+        max_rest_steps: beat_steps(meter, spq),
+    };
+    let kept = params
+        .keep_bars
+        .as_ref()
+        .map(|(earlier, mask)| (kept_roll(earlier, params, &rules, spq), *mask));
+
+    let vocab = codec.vocab_size();
+    let width = model.input_size();
+    let mut state = model.state(count);
+    let mut inputs = vec![0.0f32; count * width];
+    let start = EventContext {
+        previous: codec.step_token(),
+        sounding: 0,
+        step_in_bar: 0,
+    };
+
+    // The primer: every variation hears it, event by event.
+    let mut ctx = start;
+    if let Some(primer) = &params.primer {
+        let roll = primer_roll(primer, spq, cfg.pitch_range.lo, cfg.pitch_range.hi);
+        let roll = limit_voices(&roll, rules.voices);
+        for (c, token) in encode_piece(&codec, &roll, meter) {
+            for b in 0..count {
+                codec.write_input(&c, meter, &mut inputs[b * width..(b + 1) * width]);
+            }
+            model.step(&inputs, &mut state);
+            ctx = codec.advance(c, token, u32::MAX);
+        }
+        ctx.step_in_bar = 0;
+    }
+
+    let mut drafts: Vec<Draft> = (0..count)
+        .map(|i| Draft {
+            ctx,
+            step: 0,
+            roll: PianoRoll::new(rules.total_steps),
+            held: [0; 128],
+            struck: 0,
+            silent_steps: 0,
+            forced: Vec::with_capacity(2 * 128 + 1),
+            next_forced: 0,
+            rng: Pcg64Mcg::seed_from_u64(variation_seed(params.seed, i)),
+        })
+        .collect();
+    for draft in &mut drafts {
+        plan_step(draft, &rules, params, kept.as_ref());
+    }
+
+    let inv_t = 1.0 / params.temperature;
+    while drafts.iter().any(|d| d.step < rules.total_steps) {
+        for (b, draft) in drafts.iter().enumerate() {
+            codec.write_input(&draft.ctx, meter, &mut inputs[b * width..(b + 1) * width]);
+        }
+        model.step(&inputs, &mut state);
+        for (b, draft) in drafts.iter_mut().enumerate() {
+            if draft.step >= rules.total_steps {
+                continue;
+            }
+            let token = if draft.next_forced < draft.forced.len() {
+                draft.next_forced += 1;
+                draft.forced[draft.next_forced - 1]
+            } else {
+                let logits = &state.logits[b * vocab..(b + 1) * vocab];
+                let u = unit(&mut draft.rng);
+                draw(logits, inv_t, u, |token| rules.allows(draft, token))
+            };
+            apply(draft, token, &rules);
+            if draft.ctx.previous == codec.step_token() && draft.step < rules.total_steps {
+                plan_step(draft, &rules, params, kept.as_ref());
+            }
+        }
+    }
+
+    drafts
+        .iter()
+        .map(|d| {
+            let mut p = phrase.clone();
+            p.notes = d.roll.to_notes(
+                Representation::ActiveAndOnset,
+                params.velocity.clamp(1, 127),
+            );
+            p
+        })
+        .collect()
+}
+
+/// Draws a token from `softmax(logits / T)` over the tokens `allowed` keeps, with the
+/// uniform draw `u` (one per token; exp from basic IEEE operations: the same on every
+/// platform).
+fn draw(logits: &[f32], inv_t: f32, u: f32, allowed: impl Fn(usize) -> bool) -> usize {
+    let mut best = f32::NEG_INFINITY;
+    let mut fallback = logits.len() - 1;
+    for (token, &z) in logits.iter().enumerate() {
+        if z > best && allowed(token) {
+            best = z;
+            fallback = token;
+        }
+    }
+    let mut total = 0.0f64;
+    for (token, &z) in logits.iter().enumerate() {
+        if allowed(token) {
+            total += f64::from(exp_f32((z - best) * inv_t));
+        }
+    }
+    let target = f64::from(u) * total;
+    let mut acc = 0.0f64;
+    for (token, &z) in logits.iter().enumerate() {
+        if allowed(token) {
+            acc += f64::from(exp_f32((z - best) * inv_t));
+            if acc > target {
+                return token;
+            }
+        }
+    }
+    fallback
+}
+
+/// Plays `token` in `draft`; a step end writes the step into the roll.
+fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
+    let codec = &rules.codec;
+    if let Event::On(p) = codec.event(token) {
+        draft.struck |= 1u128 << p;
+    }
+    draft.ctx = codec.advance(draft.ctx, token, rules.steps_per_bar as u32);
+    if token != codec.step_token() {
+        return;
+    }
+    let t = draft.step;
+    let sounding = draft.ctx.sounding;
+    draft.roll.active[t] = sounding;
+    draft.roll.onset[t] = draft.struck;
+    for (p, held) in draft.held.iter_mut().enumerate() {
+        let bit = 1u128 << p;
+        *held = if draft.struck & bit != 0 {
+            1
+        } else if sounding & bit != 0 {
+            *held + 1
+        } else {
+            0
+        };
+    }
+    draft.silent_steps = if sounding == 0 {
+        draft.silent_steps + 1
+    } else {
+        0
+    };
+    draft.struck = 0;
+    draft.step += 1;
+}
+
+/// Decides what the new step must play: a copied frame (kept bar or repeat), or else the
+/// note-offs of notes held too long and of primer notes the phrase does not own.
+fn plan_step(
+    draft: &mut Draft,
+    rules: &Rules,
+    params: &GenerateParams,
+    kept: Option<&(PianoRoll, u64)>,
+) {
+    draft.forced.clear();
+    draft.next_forced = 0;
+    let t = draft.step;
+    let sounding = draft.ctx.sounding;
+    let codec = &rules.codec;
+    if let Some((active, struck)) = copied_frame(draft, t, rules, params, kept) {
+        let continuing = sounding & active & !struck;
+        let offs = sounding & !continuing;
+        let ons = active & !continuing;
+        for p in codec.range.pitches() {
+            if offs & (1u128 << p) != 0 {
+                draft.forced.extend(codec.token(Event::Off(p)));
+            }
+        }
+        for p in codec.range.pitches().rev() {
+            if ons & (1u128 << p) != 0 {
+                draft.forced.extend(codec.token(Event::On(p)));
+            }
+        }
+        draft.forced.push(codec.step_token());
+        return;
+    }
+    let owned = if t > 0 { draft.roll.active[t - 1] } else { 0 };
+    for p in codec.range.pitches() {
+        let bit = 1u128 << p;
+        let too_long = draft.held[usize::from(p)] >= rules.max_note_steps;
+        if sounding & bit != 0 && (owned & bit == 0 || too_long) {
+            draft.forced.extend(codec.token(Event::Off(p)));
+        }
+    }
+}
+
+/// The frame step `t` copies, if its bar is kept or repeats an earlier bar of the form.
+/// A copied run of bars strikes its notes afresh where it begins.
+fn copied_frame(
+    draft: &Draft,
+    t: usize,
+    rules: &Rules,
+    params: &GenerateParams,
+    kept: Option<&(PianoRoll, u64)>,
+) -> Option<Frame> {
+    let spb = rules.steps_per_bar;
+    let bar = (t / spb) as u32;
+    let at_bar_start = t % spb == 0;
+    let is_kept = |b: u32| kept.is_some_and(|(_, mask)| b < 64 && mask & (1 << b) != 0);
+    if let Some((earlier, _)) = kept.filter(|_| is_kept(bar)) {
+        let restart = at_bar_start && !(bar > 0 && is_kept(bar - 1));
+        let active = earlier.active[t];
+        return Some((active, earlier.onset[t] | if restart { active } else { 0 }));
+    }
+    let source = params.form.source_bar(bar, params.bars)?;
+    let s = source as usize * spb + t % spb;
+    let continues = bar > 0
+        && !is_kept(bar - 1)
+        && source > 0
+        && params.form.source_bar(bar - 1, params.bars) == Some(source - 1);
+    let restart = at_bar_start && !continues;
+    let active = draft.roll.active[s];
+    Some((
+        active,
+        draft.roll.onset[s] | if restart { active } else { 0 },
+    ))
+}
+
+/// The earlier phrase of kept bars on the model's grid, moved into the current key and
+/// range (each note to the nearest allowed pitch) and cut to the allowed voices.
+fn kept_roll(earlier: &Phrase, params: &GenerateParams, rules: &Rules, spq: u32) -> PianoRoll {
+    let mut e = regrid(earlier, earlier.steps_per_quarter, spq);
+    e.bars = params.bars;
+    e.time_signature = params.time_signature;
+    e.notes = e
+        .notes
+        .iter()
+        .filter_map(|n| {
+            nearest_allowed(n.pitch, rules.allowed_pitches).map(|pitch| Note { pitch, ..*n })
+        })
+        .collect();
+    crate::midi::quantize::resolve_overlaps(&mut e.notes);
+    limit_voices(&PianoRoll::from_phrase(&e), rules.voices)
+}
+
+/// The allowed pitch closest to `pitch` (the lower one on a tie).
+fn nearest_allowed(pitch: u8, allowed: PitchSet) -> Option<u8> {
+    (0..128i32)
+        .flat_map(|d| [i32::from(pitch) - d, i32::from(pitch) + d])
+        .find(|&p| (0..128).contains(&p) && allowed & (1u128 << p) != 0)
+        .map(|p| p as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_allowed_prefers_the_closest_then_the_lower() {
+        let c_major = crate::scale::Scale::default().pitch_mask();
+        assert_eq!(nearest_allowed(61, c_major), Some(60));
+        assert_eq!(nearest_allowed(62, c_major), Some(62));
+        assert_eq!(nearest_allowed(66, 1 << 70), Some(70));
+        assert_eq!(nearest_allowed(66, 0), None);
+    }
+}

@@ -1,0 +1,205 @@
+//! The joint sampler of event models (model v2): every control is a rule inside the draw,
+//! so no sample breaks one, at any temperature.
+
+mod common;
+
+use common::models::random_event_model;
+use phrasegen::form::Form;
+use phrasegen::phrase::{Phrase, TimeSignature};
+use phrasegen::roll::PianoRoll;
+use phrasegen::sample::{generate, generate_variations, GenerateParams};
+use phrasegen::scale::{Scale, ScaleKind};
+
+fn params(seed: u64, temperature: f32) -> GenerateParams {
+    GenerateParams {
+        seed,
+        temperature,
+        bars: 4,
+        ..GenerateParams::default()
+    }
+}
+
+/// Longest run of steps with nothing sounding.
+fn longest_silence_steps(phrase: &Phrase) -> u32 {
+    let roll = PianoRoll::from_phrase(phrase);
+    let (mut longest, mut run) = (0, 0);
+    for frame in &roll.active {
+        run = if *frame == 0 { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
+}
+
+fn max_voices(phrase: &Phrase) -> u32 {
+    let roll = PianoRoll::from_phrase(phrase);
+    roll.active
+        .iter()
+        .map(|f| f.count_ones())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn constraints_hold_in_every_sample_at_every_temperature() {
+    let model = random_event_model(4, 3);
+    let scale = Scale::new(2, ScaleKind::Dorian);
+    let mut widest = 0;
+    for (i, temperature) in [0.05f32, 0.3, 1.0, 2.0, 3.0].into_iter().enumerate() {
+        let p = GenerateParams {
+            scale,
+            pitch_lo: 55,
+            pitch_hi: 76,
+            max_polyphony: 3,
+            min_note_steps: 2,
+            ..params(100 + i as u64, temperature)
+        };
+        for phrase in generate_variations(&model, &p, 12).unwrap() {
+            assert!(
+                phrase.notes.len() >= 4,
+                "T={temperature}: {:?}",
+                phrase.notes
+            );
+            for n in &phrase.notes {
+                assert!(scale.contains(n.pitch), "T={temperature}: {n:?} out of key");
+                assert!(
+                    (55..=76).contains(&n.pitch),
+                    "T={temperature}: {n:?} out of range"
+                );
+                let cut_by_end = n.end_step() == phrase.total_steps();
+                assert!(
+                    n.length_steps >= 2 || cut_by_end,
+                    "T={temperature}: {n:?} too short"
+                );
+                assert!(
+                    n.length_steps <= 2 * phrase.steps_per_bar(),
+                    "{n:?} held too long"
+                );
+            }
+            assert!(max_voices(&phrase) <= 3, "T={temperature}: too many voices");
+            widest = widest.max(max_voices(&phrase));
+            assert!(
+                longest_silence_steps(&phrase) <= 4,
+                "T={temperature}: long silence"
+            );
+        }
+    }
+    assert_eq!(widest, 3, "the voice limit was reached, so it was tested");
+}
+
+#[test]
+fn a_melody_model_never_sounds_two_notes_at_once() {
+    let model = random_event_model(1, 5);
+    for seed in 0..20 {
+        let p = GenerateParams {
+            max_polyphony: 8,
+            ..params(seed, 3.0)
+        };
+        let phrase = generate(&model, &p).unwrap();
+        assert!(!phrase.notes.is_empty());
+        assert_eq!(max_voices(&phrase), 1, "seed {seed}: {:?}", phrase.notes);
+    }
+}
+
+#[test]
+fn same_seed_same_phrase_and_variations_match_single_runs() {
+    let model = random_event_model(4, 8);
+    let p = params(42, 1.0);
+    let a = generate(&model, &p).unwrap();
+    assert_eq!(a, generate(&model, &p).unwrap());
+    let vars = generate_variations(&model, &p, 3).unwrap();
+    assert_eq!(vars[0], a);
+    assert_eq!(vars[2], generate(&model, &params(44, 1.0)).unwrap());
+    assert_ne!(vars[1], vars[2]);
+}
+
+#[test]
+fn kept_bars_stay_and_obey_the_current_key_and_range() {
+    let model = random_event_model(4, 9);
+    let earlier = generate(&model, &params(7, 1.5)).unwrap();
+    // Keep bars 0 and 2 while moving to A minor pentatonic within 57..72.
+    let scale = Scale::new(9, ScaleKind::MinorPentatonic);
+    let p = GenerateParams {
+        scale,
+        pitch_lo: 57,
+        pitch_hi: 72,
+        keep_bars: Some((earlier.clone(), 0b0101)),
+        ..params(8, 1.0)
+    };
+    let steps_per_bar = earlier.steps_per_bar();
+    for phrase in generate_variations(&model, &p, 8).unwrap() {
+        for n in &phrase.notes {
+            assert!(
+                scale.contains(n.pitch) && (57..=72).contains(&n.pitch),
+                "{n:?}"
+            );
+        }
+        // Kept bars have a note wherever the earlier one had, moved to the nearest pitch.
+        for bar in [0u32, 2] {
+            let starts = |ph: &Phrase| {
+                ph.notes
+                    .iter()
+                    .filter(|n| n.start_step / steps_per_bar == bar)
+                    .map(|n| n.start_step)
+                    .collect::<std::collections::BTreeSet<_>>()
+            };
+            let (kept, was) = (starts(&phrase), starts(&earlier));
+            assert!(!kept.is_empty());
+            assert!(kept.is_subset(&was), "bar {bar}: {kept:?} vs {was:?}");
+        }
+    }
+    // In the old key and full range, kept bars are copied exactly.
+    let same = GenerateParams {
+        keep_bars: Some((earlier.clone(), 0b0001)),
+        ..params(9, 1.0)
+    };
+    let again = generate(&model, &same).unwrap();
+    let bar0 = |ph: &Phrase| {
+        ph.notes
+            .iter()
+            .filter(|n| n.start_step < steps_per_bar)
+            .map(|n| {
+                (
+                    n.start_step,
+                    n.pitch,
+                    n.length_steps.min(steps_per_bar - n.start_step),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bar0(&again), bar0(&earlier));
+}
+
+#[test]
+fn a_form_repeats_its_sections() {
+    let model = random_event_model(4, 10);
+    let p = GenerateParams {
+        bars: 8,
+        form: "AABA".parse::<Form>().unwrap(),
+        ..params(11, 1.5)
+    };
+    let phrase = generate(&model, &p).unwrap();
+    let roll = PianoRoll::from_phrase(&phrase);
+    let spb = phrase.steps_per_bar() as usize;
+    let bars = |from: usize, n: usize| roll.active[from * spb..(from + n) * spb].to_vec();
+    assert_eq!(bars(2, 2), bars(0, 2), "A repeats");
+    assert_eq!(bars(6, 2), bars(0, 2), "A comes back");
+    assert_ne!(bars(4, 2), bars(0, 2), "B is new");
+}
+
+#[test]
+fn phrases_follow_the_requested_meter() {
+    let model = random_event_model(4, 12);
+    let p = GenerateParams {
+        time_signature: TimeSignature {
+            numerator: 6,
+            denominator: 8,
+        },
+        ..params(3, 1.0)
+    };
+    let phrase = generate(&model, &p).unwrap();
+    assert_eq!(phrase.steps_per_bar(), 12);
+    assert!(phrase
+        .notes
+        .iter()
+        .all(|n| n.end_step() <= phrase.total_steps()));
+}
