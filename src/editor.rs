@@ -307,6 +307,8 @@ impl NiceEguiApp for EditorApp {
             cols[1].add(ParamSlider::for_param(&p.low_note, &setter));
             cols[1].label("Highest note");
             cols[1].add(ParamSlider::for_param(&p.high_note, &setter));
+            cols[1].label("Form");
+            cols[1].add(ParamSlider::for_param(&p.form, &setter));
             cols[1].label("New phrase starts");
             cols[1].add(ParamSlider::for_param(&p.swap, &setter));
             cols[2].label("Velocity");

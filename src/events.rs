@@ -234,10 +234,10 @@ impl EventCodec {
         let beats = base + BAR_POSITIONS + METERS.len() + 1;
         let beat_steps = beat_steps(meter, self.steps_per_quarter);
         let eighth_steps = (self.steps_per_quarter / 2).max(1);
-        if ctx.step_in_bar % beat_steps == 0 {
+        if ctx.step_in_bar.is_multiple_of(beat_steps) {
             out[beats] = 1.0;
         }
-        if ctx.step_in_bar % eighth_steps == 0 {
+        if ctx.step_in_bar.is_multiple_of(eighth_steps) {
             out[beats + 1] = 1.0;
         }
     }
@@ -246,7 +246,8 @@ impl EventCodec {
 /// Grid steps per beat: a quarter in simple metres, a dotted quarter in compound ones
 /// (6/8, 9/8, 12/8), at least one step.
 pub fn beat_steps(meter: TimeSignature, steps_per_quarter: u32) -> u32 {
-    let compound = meter.denominator == 8 && meter.numerator % 3 == 0 && meter.numerator > 3;
+    let compound =
+        meter.denominator == 8 && meter.numerator.is_multiple_of(3) && meter.numerator > 3;
     let quarter = if compound {
         steps_per_quarter * 3 / 2
     } else {

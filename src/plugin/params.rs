@@ -1,6 +1,7 @@
 //! The plugin's parameters: everything a producer can automate, with stable ids, plus the
 //! state saved in the host's project (`#[persist]`).
 
+use crate::form::Form;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -115,6 +116,33 @@ impl ScaleChoice {
     }
 }
 
+/// Which bars repeat earlier ones (see [`Form`]); event models only.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormChoice {
+    Free,
+    #[name = "AABA"]
+    Aaba,
+    #[name = "AA'BA"]
+    AabaVaried,
+    #[name = "ABAB"]
+    Abab,
+    #[name = "AAAB"]
+    Aaab,
+}
+
+impl FormChoice {
+    pub fn form(self) -> Form {
+        let letters = match self {
+            Self::Free => "none",
+            Self::Aaba => "AABA",
+            Self::AabaVaried => "AA'BA",
+            Self::Abab => "ABAB",
+            Self::Aaab => "AAAB",
+        };
+        letters.parse().unwrap_or_default()
+    }
+}
+
 /// When a new phrase takes over.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SwapChoice {
@@ -160,6 +188,8 @@ pub struct PhraseGenParams {
     pub key: EnumParam<KeyRoot>,
     #[id = "scale"]
     pub scale: EnumParam<ScaleChoice>,
+    #[id = "form"]
+    pub form: EnumParam<FormChoice>,
     #[id = "low_note"]
     pub low_note: IntParam,
     #[id = "high_note"]
@@ -228,6 +258,7 @@ impl Default for PhraseGenParams {
                 .with_unit(" voices"),
             key: EnumParam::new("Key", KeyRoot::C),
             scale: EnumParam::new("Scale", ScaleChoice::Chromatic),
+            form: EnumParam::new("Form", FormChoice::Free),
             low_note: IntParam::new("Lowest note", 36, IntRange::Linear { min: 0, max: 127 })
                 .with_value_to_string(Arc::new(note_name))
                 .with_string_to_value(Arc::new(parse_note_name)),

@@ -244,6 +244,7 @@ pub fn generate_params(params: &PhraseGenParams, model: &FastLstm) -> GeneratePa
         pitch_hi: lo.max(hi).clamp(0, 127) as u8,
         max_polyphony: params.polyphony.value().max(1) as usize,
         velocity: params.velocity.value().clamp(1, 127) as u8,
+        form: params.form.value().form(),
         ..GenerateParams::default()
     }
 }

@@ -296,7 +296,7 @@ fn copied_frame(
 ) -> Option<Frame> {
     let spb = rules.steps_per_bar;
     let bar = (t / spb) as u32;
-    let at_bar_start = t % spb == 0;
+    let at_bar_start = t.is_multiple_of(spb);
     let is_kept = |b: u32| kept.is_some_and(|(_, mask)| b < 64 && mask & (1 << b) != 0);
     if let Some((earlier, _)) = kept.filter(|_| is_kept(bar)) {
         let restart = at_bar_start && !(bar > 0 && is_kept(bar - 1));
