@@ -56,6 +56,31 @@ fn phrase_params(model: &FastLstm) -> GenerateParams {
     }
 }
 
+/// The built-in models and, when run from the repository, the v1 (frame) models kept in
+/// `models/` for comparison.
+fn phrase_cost_models() -> Vec<(String, FastLstm)> {
+    let mut out = Vec::new();
+    for (name, bytes) in crate::model::default::BUILTIN_MODELS {
+        if let Ok(m) = FastLstm::from_model_bytes(bytes) {
+            out.push((format!("{name} ({})", architecture_name(&m.config)), m));
+        }
+    }
+    for name in ["bach-chorales-v1", "fiddle-tunes-v1"] {
+        let path = std::path::Path::new("models").join(format!("{name}.safetensors"));
+        if let Ok(m) = crate::model::default::load_model_choice(&path.to_string_lossy()) {
+            out.push((format!("{name} ({})", architecture_name(&m.config)), m));
+        }
+    }
+    out
+}
+
+fn architecture_name(cfg: &ModelConfig) -> &'static str {
+    match cfg.architecture {
+        crate::model::Architecture::Frame => "v1 frame model",
+        crate::model::Architecture::Events { .. } => "v2 event model",
+    }
+}
+
 /// Rounds of the training comparison: ours and the reference alternate, so a change in
 /// the machine's load hits both sides alike.
 const TRAIN_ROUNDS: usize = 3;
@@ -151,7 +176,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         cfg.name,
         cfg.layers,
         cfg.hidden,
-        cfg.frame_size(),
+        cfg.input_size(),
         args.reps
     );
 
@@ -237,10 +262,30 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             format!("{:.2}x one phrase (target < 2x)", eight_ms / one_ms),
         ));
 
+        // Model v2 against the prototype's architecture, as users get them: 8 and 32 bars.
+        for (name, candidate) in phrase_cost_models() {
+            for (bars, target_ms) in [(8u32, 20.0), (32, 80.0)] {
+                let p = GenerateParams {
+                    bars,
+                    seed: 7,
+                    ..GenerateParams::default()
+                };
+                let ms = median_ms(args.reps, || {
+                    std::hint::black_box(generate(&candidate, &p).unwrap());
+                });
+                rows.push((
+                    format!("{bars}-bar phrase, {name}"),
+                    format!("{ms:.2} ms"),
+                    "-".into(),
+                    format!("target <= {target_ms} ms"),
+                ));
+            }
+        }
+
         // Where the time goes: the network alone, without sampling.
         for batch in [1, 8] {
             let mut state = model.state(batch);
-            let frames = vec![0.0f32; batch * model.frame_size()];
+            let frames = vec![0.0f32; batch * model.input_size()];
             let net_ms = median_ms(args.reps, || {
                 for _ in 0..512 {
                     model.step(&frames, &mut state);
