@@ -203,3 +203,75 @@ fn phrases_follow_the_requested_meter() {
         .iter()
         .all(|n| n.end_step() <= phrase.total_steps()));
 }
+
+/// Mean share of notes two phrases of different seeds have in common (Jaccard): a colder
+/// draw agrees with itself more.
+fn agreement(model: &phrasegen::infer::FastLstm, temperature: f32) -> f64 {
+    use std::collections::HashSet;
+    let phrases = generate_variations(model, &params(1, temperature), 16).unwrap();
+    let sets: Vec<HashSet<(u32, u8, u32)>> = phrases
+        .iter()
+        .map(|p| {
+            p.notes
+                .iter()
+                .map(|n| (n.start_step, n.pitch, n.length_steps))
+                .collect()
+        })
+        .collect();
+    let (mut total, mut pairs) = (0.0, 0.0);
+    for i in 0..sets.len() {
+        for j in i + 1..sets.len() {
+            let union = sets[i].union(&sets[j]).count().max(1) as f64;
+            total += sets[i].intersection(&sets[j]).count() as f64 / union;
+            pairs += 1.0;
+        }
+    }
+    total / pairs
+}
+
+#[test]
+fn temperature_reshapes_the_draw_from_near_certain_to_varied() {
+    // Decided logits, as a trained model's are: the top event clearly ahead.
+    let model = common::models::sharp_event_model(4, 13, 16.0);
+    let cold = agreement(&model, 0.05);
+    let warm = agreement(&model, 1.0);
+    let hot = agreement(&model, 3.0);
+    assert!(cold > warm && warm >= hot, "{cold} > {warm} >= {hot}");
+    assert!(cold > 0.25, "cold phrases share many notes: {cold}");
+    assert!(
+        cold > 50.0 * hot,
+        "hot phrases share almost none: {hot} vs {cold}"
+    );
+}
+
+#[test]
+fn a_primer_is_heard_and_changes_what_follows() {
+    let model = random_event_model(4, 6);
+    let mut primer = Phrase {
+        bars: 1,
+        ..Default::default()
+    };
+    for (i, pitch) in [60u8, 64, 67, 72].iter().enumerate() {
+        primer.notes.push(phrasegen::phrase::Note {
+            start_step: i as u32 * 4,
+            pitch: *pitch,
+            length_steps: 4,
+            velocity: 100,
+        });
+    }
+    let plain = generate(&model, &params(7, 1.0)).unwrap();
+    let primed = generate(
+        &model,
+        &GenerateParams {
+            primer: Some(primer),
+            ..params(7, 1.0)
+        },
+    )
+    .unwrap();
+    assert_ne!(plain, primed);
+    // The primer's own notes are not part of the phrase: nothing sounds from before it.
+    assert!(primed
+        .notes
+        .iter()
+        .all(|n| n.end_step() <= primed.total_steps()));
+}

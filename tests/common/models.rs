@@ -40,12 +40,17 @@ pub fn busy_model(repr: Representation, seed: u64) -> FastLstm {
 /// A tiny event model (model v2) with `max_voices` voices and random weights, its output
 /// weights scaled up so its choices are decided (not near uniform).
 pub fn random_event_model(max_voices: u8, seed: u64) -> FastLstm {
+    sharp_event_model(max_voices, seed, 4.0)
+}
+
+/// [`random_event_model`] with its output weights scaled by `sharpness`.
+pub fn sharp_event_model(max_voices: u8, seed: u64, sharpness: f64) -> FastLstm {
     let cfg = ModelConfig {
         architecture: phrasegen::model::Architecture::Events { max_voices },
         ..tiny_config(Representation::ActiveAndOnset)
     };
     let mut tensors = random_tensors(&cfg, seed);
-    let w = (tensors["out.weight"].clone() * 4.0).unwrap();
+    let w = (tensors["out.weight"].clone() * sharpness).unwrap();
     tensors.insert("out.weight".into(), w);
     FastLstm::from_tensors(&cfg, &tensors).unwrap()
 }
