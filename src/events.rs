@@ -46,6 +46,10 @@ pub const METERS: [(u8, u8); 8] = [
 /// Features after the bar position and metre slots: on a beat, on an eighth-note.
 const BEAT_FEATURES: usize = 2;
 
+/// Steps since the last note-on the input tells apart (later ones share the last slot):
+/// how long the current chord or note has lasted, which decides when it changes.
+pub const ONSET_AGES: usize = 17;
+
 /// The event vocabulary and input layout of one model (its pitch range and grid).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EventCodec {
@@ -63,6 +67,18 @@ pub struct EventContext {
     pub sounding: PitchSet,
     /// Grid steps since the last bar line.
     pub step_in_bar: u32,
+    /// Step ends since the last note-on (0 right after one).
+    pub steps_since_onset: u32,
+}
+
+impl EventContext {
+    /// Before the first event of a piece: as if a step had just ended, long after any note.
+    pub const START: Self = Self {
+        previous: usize::MAX,
+        sounding: 0,
+        step_in_bar: 0,
+        steps_since_onset: ONSET_AGES as u32,
+    };
 }
 
 impl EventCodec {
@@ -83,9 +99,16 @@ impl EventCodec {
         2 * self.pitches() + 1
     }
 
-    /// Previous event (one-hot), sounding pitches, bar position, metre, beat features.
+    /// Previous event (one-hot), sounding pitches, bar position, metre, beat features, steps
+    /// since the last note-on.
     pub fn input_size(&self) -> usize {
-        self.vocab_size() + self.pitches() + BAR_POSITIONS + METERS.len() + 1 + BEAT_FEATURES
+        self.vocab_size()
+            + self.pitches()
+            + BAR_POSITIONS
+            + METERS.len()
+            + 1
+            + BEAT_FEATURES
+            + ONSET_AGES
     }
 
     /// The token of the step end.
@@ -148,11 +171,7 @@ impl EventCodec {
     pub fn encode(&self, roll: &PianoRoll) -> Vec<(EventContext, usize)> {
         let mut out = Vec::with_capacity(roll.len() * 2);
         let mut events = Vec::new();
-        let mut ctx = EventContext {
-            previous: self.step_token(),
-            sounding: 0,
-            step_in_bar: 0,
-        };
+        let mut ctx = EventContext::START;
         for t in 0..roll.len() {
             events.clear();
             self.step_events(roll, t, &mut events);
@@ -173,9 +192,13 @@ impl EventCodec {
         };
         match self.event(token) {
             Event::Off(p) => next.sounding &= !(1u128 << p),
-            Event::On(p) => next.sounding |= 1u128 << p,
+            Event::On(p) => {
+                next.sounding |= 1u128 << p;
+                next.steps_since_onset = 0;
+            }
             Event::Step => {
                 next.step_in_bar = (ctx.step_in_bar + 1) % steps_per_bar.max(1);
+                next.steps_since_onset = (ctx.steps_since_onset + 1).min(ONSET_AGES as u32);
             }
         }
         next
@@ -240,6 +263,8 @@ impl EventCodec {
         if ctx.step_in_bar.is_multiple_of(eighth_steps) {
             out[beats + 1] = 1.0;
         }
+        let ages = beats + BEAT_FEATURES;
+        out[ages + (ctx.steps_since_onset as usize).min(ONSET_AGES - 1)] = 1.0;
     }
 }
 
@@ -373,8 +398,13 @@ mod tests {
         assert_eq!(ctx.sounding, (1 << 60) | (1 << 65));
         let mut input = vec![0.0; c.input_size()];
         c.write_input(&ctx, meter, &mut input);
-        // Previous event, two sounding pitches, bar position, metre; step 3 of 3/8 is off the beat.
-        assert_eq!(input.iter().filter(|&&x| x == 1.0).count(), 1 + 2 + 1 + 1);
+        // Previous event, two sounding pitches, bar position, metre, onset age; step 3 of
+        // 3/8 is off the beat.
+        assert_eq!(
+            input.iter().filter(|&&x| x == 1.0).count(),
+            1 + 2 + 1 + 1 + 1
+        );
+        assert_eq!(ctx.steps_since_onset, 1, "65 struck one step before");
     }
 
     #[test]
@@ -414,7 +444,7 @@ mod tests {
         let ctx = EventContext {
             previous: c.token(Event::On(64)).unwrap(),
             sounding: 1 << 64,
-            step_in_bar: 0,
+            ..EventContext::START
         };
         assert!(!c.allows(&ctx, c.token(Event::On(67)).unwrap(), 4));
         assert!(c.allows(&ctx, c.token(Event::On(60)).unwrap(), 4));

@@ -105,14 +105,9 @@ pub(super) fn generate(
     let width = model.input_size();
     let mut state = model.state(count);
     let mut inputs = vec![0.0f32; count * width];
-    let start = EventContext {
-        previous: codec.step_token(),
-        sounding: 0,
-        step_in_bar: 0,
-    };
 
     // The primer: every variation hears it, event by event.
-    let mut ctx = start;
+    let mut ctx = EventContext::START;
     if let Some(primer) = &params.primer {
         let roll = primer_roll(primer, spq, cfg.pitch_range.lo, cfg.pitch_range.hi);
         let roll = limit_voices(&roll, rules.voices);
@@ -348,7 +343,7 @@ mod tests {
 
     #[test]
     fn nearest_allowed_prefers_the_closest_then_the_lower() {
-        let c_major = crate::scale::Scale::default().pitch_mask();
+        let c_major = crate::scale::Scale::new(0, crate::scale::ScaleKind::Major).pitch_mask();
         assert_eq!(nearest_allowed(61, c_major), Some(60));
         assert_eq!(nearest_allowed(62, c_major), Some(62));
         assert_eq!(nearest_allowed(66, 1 << 70), Some(70));
