@@ -52,6 +52,7 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
         transpose_semitones: 0,
         threads: 2,
         engine: phrasegen::train::TrainEngine::Fused,
+        ..TrainOptions::default()
     };
     let mut epochs_seen = 0;
     let result = train(

@@ -1,9 +1,11 @@
-//! `phrasegen eval --model M --data D`: held-out NLL (nats per step) and frame accuracy.
+//! `phrasegen eval --model M --data D`: held-out NLL (nats per step) and frame accuracy;
+//! for event models NLL per event, per grid step and per quarter note.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::train::{evaluate, Dataset, DatasetOptions};
+use crate::model::Architecture;
+use crate::train::{evaluate, evaluate_events, Dataset, DatasetOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -43,6 +45,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     );
     // A plain folder is split 80:20 by `Dataset::load`; evaluation wants every file.
     let pieces: Vec<_> = data.train.into_iter().chain(data.test).collect();
+    let meters: Vec<_> = data
+        .train_meters
+        .into_iter()
+        .chain(data.test_meters)
+        .collect();
     for (path, reason) in &data.skipped {
         eprintln!("skipped {}: {reason}", path.display());
     }
@@ -58,8 +65,26 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             )
         });
     }
-    let m = evaluate(&model, &pieces);
     let cfg = &model.config;
+    if let Architecture::Events { max_voices } = cfg.architecture {
+        let m = evaluate_events(&model, &pieces, &meters);
+        println!(
+            "model {} (events, up to {max_voices} voices, {} x {}, {} steps/quarter, {:?}, pitches {}..{})\n\
+             data {} ({} pieces, {} events, {} steps, {:.1} quarter notes)\n\
+             NLL {:.4} nats per event\nNLL {:.4} nats per step\nNLL {:.4} nats per quarter note (frame-equivalent)",
+            cfg.name, cfg.layers, cfg.hidden, cfg.steps_per_quarter, cfg.representation,
+            cfg.pitch_range.lo, cfg.pitch_range.hi, folder.display(), pieces.len(), m.events,
+            m.steps, m.quarters, m.nats_per_event(), m.nats_per_step(), m.nats_per_quarter()
+        );
+        if m.dropped_note_steps > 0 {
+            println!(
+                "note: {} note-steps above the model's {max_voices} voices were left out (top voices kept)",
+                m.dropped_note_steps
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let m = evaluate(&model, &pieces);
     println!(
         "model {} ({} x {}, {} steps/quarter, {:?}, pitches {}..{})\ndata {} ({} pieces, {} frames)\nNLL {:.4} nats per step\nframe accuracy {:.4}",
         cfg.name, cfg.layers, cfg.hidden, cfg.steps_per_quarter, cfg.representation,

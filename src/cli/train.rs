@@ -8,12 +8,18 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use std::collections::HashMap;
+
+use candle_core::Tensor;
+
 use crate::infer::FastLstm;
-use crate::model::{write_model_file, ModelConfig, TrainingInfo};
+use crate::model::{write_model_file, Architecture, ModelConfig, TrainingInfo};
 use crate::roll::{PitchRange, Representation};
+use crate::train::event_trainer::train_events_until;
 use crate::train::trainer::train_until;
 use crate::train::{
-    evaluate, plot::plot_losses, Dataset, DatasetOptions, TrainEngine, TrainOptions,
+    evaluate, evaluate_events, plot::plot_losses, Dataset, DatasetOptions, EpochStats, TrainEngine,
+    TrainOptions,
 };
 
 #[derive(Debug, clap::Args)]
@@ -32,9 +38,31 @@ pub struct Args {
     /// Windows per training batch.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    /// Steps per training window.
-    #[arg(long, default_value_t = 32)]
-    pub window: usize,
+    /// Steps per training window (events for event models) [default: 32 steps for frame
+    /// models, 128 events for event models].
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// `frame` (the prototype's network: a sigmoid per pitch, pitches drawn independently)
+    /// or `events` (model v2: a softmax over note-off / note-on / step-end events, the
+    /// notes of a step drawn one after another, the input knows the bar and the beat).
+    #[arg(long, default_value = "frame", value_parser = parse_architecture_name)]
+    pub architecture: ArchitectureName,
+    /// Event models: at most this many notes at once (1 = a melody model, monophonic by
+    /// construction). Pieces with more keep their top voices.
+    #[arg(long, default_value_t = 4)]
+    pub max_voices: u8,
+    /// Inverted dropout between LSTM layers and before the output layer (event models)
+    /// [default: 0.2 for event models, 0 for frame models, which have none].
+    #[arg(long)]
+    pub dropout: Option<f32>,
+    /// AdamW's decoupled weight decay: each step scales the weights by
+    /// 1 - learning-rate x weight-decay (0 = plain Adam).
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    /// Stop after this many epochs without a better held-out loss; the best epoch is saved
+    /// either way (0 = run every epoch) [default: 5 for event models, 0 for frame models].
+    #[arg(long)]
+    pub patience: Option<usize>,
     /// Stacked LSTM layers.
     #[arg(long, default_value_t = 2)]
     pub layers: usize,
@@ -71,6 +99,21 @@ pub struct Args {
     /// Model name shown to users (default: the file name).
     #[arg(long)]
     pub name: Option<String>,
+}
+
+/// The `--architecture` choice (its settings come from other options).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchitectureName {
+    Frame,
+    Events,
+}
+
+pub fn parse_architecture_name(s: &str) -> Result<ArchitectureName, String> {
+    match s {
+        "frame" => Ok(ArchitectureName::Frame),
+        "events" => Ok(ArchitectureName::Events),
+        _ => Err(format!("`{s}`: use `frame` or `events`")),
+    }
 }
 
 pub fn parse_engine(s: &str) -> Result<TrainEngine, String> {
@@ -180,15 +223,46 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         representation: args.representation,
         steps_per_quarter: args.steps_per_quarter,
         pitch_range,
-        architecture: crate::model::Architecture::Frame,
+        architecture: match args.architecture {
+            ArchitectureName::Frame => Architecture::Frame,
+            ArchitectureName::Events => Architecture::Events {
+                max_voices: args.max_voices,
+            },
+        },
         training: None,
     };
     crate::model::file::validate_config(&config).map_err(|e| e.to_string())?;
+    let events = args.architecture == ArchitectureName::Events;
+    if events && args.max_voices == 0 {
+        return Err("--max-voices must be at least 1".into());
+    }
+    if events && args.engine == TrainEngine::Candle {
+        return Err("--engine candle trains frame models only; event models train fused".into());
+    }
+    let dropout = args.dropout.unwrap_or(if events { 0.2 } else { 0.0 });
+    if !(0.0..1.0).contains(&dropout) {
+        return Err(format!(
+            "--dropout {dropout}: use a rate from 0 up to (not including) 1"
+        ));
+    }
+    if dropout > 0.0 && !events {
+        return Err("--dropout applies to event models (--architecture events) only".into());
+    }
+    if !(0.0..=1.0 / args.learning_rate).contains(&args.weight_decay) {
+        return Err(format!(
+            "--weight-decay {}: use 0 or more, at most 1 / learning rate",
+            args.weight_decay
+        ));
+    }
+    let window = args.window.unwrap_or(if events { 128 } else { 32 });
+    if window == 0 {
+        return Err("--window must be at least 1".into());
+    }
     let options = TrainOptions {
         model: config.clone(),
         epochs: args.epochs,
         batch_size: args.batch_size,
-        seq_len: args.window,
+        seq_len: window,
         learning_rate: args.learning_rate,
         seed: args.seed,
         transpose_semitones: args.transpose,
@@ -196,6 +270,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             .threads
             .unwrap_or_else(crate::train::trainer::default_threads),
         engine: args.engine,
+        weight_decay: args.weight_decay,
+        dropout,
+        patience: args.patience.unwrap_or(if events { 5 } else { 0 }),
     };
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -206,7 +283,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let png_path = with_ext(&args.out, ".loss.png");
     crate::midi::write_atomically(
         &with_ext(&args.out, ".command.txt"),
-        format!("{command}\n").as_bytes(),
+        format!("{command}\n{}\n", resolved_settings(&options, &args)).as_bytes(),
     )
     .map_err(|e| e.to_string())?;
 
@@ -216,68 +293,132 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             .map_err(|e| e.to_string())?
             .progress_chars("=> "),
     );
-    let mut csv =
-        String::from("epoch,train_loss,valid_loss,valid_frame_accuracy,frames_per_s,seconds\n");
+    let mut csv = String::from(if events {
+        "epoch,train_nats_per_event,valid_nats_per_event,valid_nats_per_quarter,events_per_s,seconds\n"
+    } else {
+        "epoch,train_loss,valid_loss,valid_frame_accuracy,frames_per_s,seconds\n"
+    });
     let mut history = Vec::new();
     let stop = stop_on_ctrl_c(progress.clone(), model_path.clone());
-    let result = train_until(
-        &data.train,
-        &data.valid,
-        &options,
-        &progress,
-        &stop,
-        |stats, best| {
-            let _ = writeln!(
-                csv,
-                "{},{:.6},{:.6},{:.6},{:.1},{:.2}",
-                stats.epoch,
-                stats.train_loss,
-                stats.valid_loss,
-                stats.valid_frame_accuracy,
-                stats.frames_per_s,
-                stats.seconds
-            );
-            say(
-                &progress,
+    let on_epoch = |stats: &EpochStats, best: Option<&HashMap<String, Tensor>>| {
+        let saved = if best.is_some() {
+            "  (best, saved)"
+        } else {
+            ""
+        };
+        let line = match stats.valid_nats_per_quarter {
+            Some(per_quarter) => {
+                let _ = writeln!(
+                    csv,
+                    "{},{:.6},{:.6},{:.6},{:.1},{:.2}",
+                    stats.epoch,
+                    stats.train_loss,
+                    stats.valid_loss,
+                    per_quarter,
+                    stats.frames_per_s,
+                    stats.seconds
+                );
                 format!(
-            "epoch {:>3}: train {:.4}  held-out {:.4} nats/step  acc {:.3}  {:.0} frames/s{}",
-            stats.epoch, stats.train_loss, stats.valid_loss, stats.valid_frame_accuracy,
-            stats.frames_per_s, if best.is_some() { "  (best, saved)" } else { "" }
-        ),
-            );
-            crate::midi::write_atomically(&csv_path, csv.as_bytes()).map_err(|e| e.to_string())?;
-            history.push(*stats);
-            plot_losses(&png_path, &format!("{} training", config.name), &history)?;
-            if let Some(tensors) = best {
-                write_model_file(&model_path, &config, tensors).map_err(|e| e.to_string())?;
+                        "epoch {:>3}: train {:.4}  held-out {:.4} nats/event {:.3} nats/quarter  {:.0} events/s  {:.0} s{saved}",
+                        stats.epoch, stats.train_loss, stats.valid_loss, per_quarter,
+                        stats.frames_per_s, stats.seconds
+                    )
             }
-            Ok(())
-        },
-    )?;
+            None => {
+                let _ = writeln!(
+                    csv,
+                    "{},{:.6},{:.6},{:.6},{:.1},{:.2}",
+                    stats.epoch,
+                    stats.train_loss,
+                    stats.valid_loss,
+                    stats.valid_frame_accuracy,
+                    stats.frames_per_s,
+                    stats.seconds
+                );
+                format!(
+                        "epoch {:>3}: train {:.4}  held-out {:.4} nats/step  acc {:.3}  {:.0} frames/s{saved}",
+                        stats.epoch, stats.train_loss, stats.valid_loss, stats.valid_frame_accuracy,
+                        stats.frames_per_s
+                    )
+            }
+        };
+        say(&progress, line);
+        crate::midi::write_atomically(&csv_path, csv.as_bytes()).map_err(|e| e.to_string())?;
+        history.push(*stats);
+        plot_losses(&png_path, &format!("{} training", config.name), &history)?;
+        if let Some(tensors) = best {
+            write_model_file(&model_path, &config, tensors).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+    let result = if events {
+        train_events_until(
+            &data.train,
+            &data.train_meters,
+            &data.valid,
+            &data.valid_meters,
+            &options,
+            &progress,
+            &stop,
+            on_epoch,
+        )
+    } else {
+        train_until(
+            &data.train,
+            &data.valid,
+            &options,
+            &progress,
+            &stop,
+            on_epoch,
+        )
+    }?;
     progress.finish_and_clear();
 
     // Final figures on the test split, recorded in the model file.
     let fast = FastLstm::from_tensors(&config, &result.tensors).map_err(|e| e.to_string())?;
-    let test = evaluate(
-        &fast,
-        if data.test.is_empty() {
-            &data.valid
-        } else {
-            &data.test
-        },
-    );
+    let (test_pieces, test_meters) = if data.test.is_empty() {
+        (&data.valid, &data.valid_meters)
+    } else {
+        (&data.test, &data.test_meters)
+    };
+    let (nll_per_step, accuracy, summary) = if events {
+        let m = evaluate_events(&fast, test_pieces, test_meters);
+        (
+            m.nats_per_step(),
+            None,
+            format!(
+                "test NLL {:.4} nats/event, {:.4} nats/step, {:.4} nats/quarter over {} events, {} steps",
+                m.nats_per_event(),
+                m.nats_per_step(),
+                m.nats_per_quarter(),
+                m.events,
+                m.steps
+            ),
+        )
+    } else {
+        let m = evaluate(&fast, test_pieces);
+        (
+            m.nll_nats_per_step,
+            Some(m.frame_accuracy),
+            format!(
+                "test NLL {:.4} nats/step, frame accuracy {:.4} over {} frames",
+                m.nll_nats_per_step, m.frame_accuracy, m.frames
+            ),
+        )
+    };
     config.training = Some(TrainingInfo {
         data: args.data.display().to_string(),
         command,
         epochs: result.history.len(),
-        test_nll_nats_per_step: Some(test.nll_nats_per_step),
-        test_frame_accuracy: Some(test.frame_accuracy),
+        test_nll_nats_per_step: Some(nll_per_step),
+        test_frame_accuracy: accuracy,
     });
     write_model_file(&model_path, &config, &result.tensors).map_err(|e| e.to_string())?;
     println!(
-        "best epoch {} of {}; test NLL {:.4} nats/step, frame accuracy {:.4} over {} frames\nwrote {}",
-        result.best_epoch, result.history.len(), test.nll_nats_per_step, test.frame_accuracy,
-        test.frames, model_path.display()
+        "best epoch {} of {}; {summary}\nwrote {}",
+        result.best_epoch,
+        result.history.len(),
+        model_path.display()
     );
     if result.interrupted {
         println!(
@@ -290,6 +431,46 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every setting of the run, defaults included, as one comment line for the command file:
+/// the command alone leaves the defaults of its day unsaid.
+fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
+    let m = &options.model;
+    let architecture = match m.architecture {
+        Architecture::Frame => "frame".to_string(),
+        Architecture::Events { max_voices } => format!("events --max-voices {max_voices}"),
+    };
+    format!(
+        "# resolved: --architecture {architecture} --layers {} --hidden {} --steps-per-quarter {} \
+         --representation {} --pitch-range {}..{} --min-note-quarters {} --epochs {} \
+         --batch-size {} --window {} --learning-rate {} --weight-decay {} --dropout {} \
+         --patience {} --transpose {} --seed {} --threads {} --engine {}",
+        m.layers,
+        m.hidden,
+        m.steps_per_quarter,
+        match m.representation {
+            Representation::ActiveAndOnset => "onsets",
+            Representation::ActiveOnly => "active-only",
+        },
+        m.pitch_range.lo,
+        m.pitch_range.hi,
+        args.min_note_quarters,
+        options.epochs,
+        options.batch_size,
+        options.seq_len,
+        options.learning_rate,
+        options.weight_decay,
+        options.dropout,
+        options.patience,
+        options.transpose_semitones,
+        options.seed,
+        options.threads,
+        match options.engine {
+            TrainEngine::Fused => "fused",
+            TrainEngine::Candle => "candle",
+        }
+    )
 }
 
 /// A line above the progress bar, or on stderr when there is no bar (output not a

@@ -1,5 +1,6 @@
-//! Adam over plain f32 tensors, with the same arithmetic as candle's `AdamW` (weight decay
-//! 0), so the fused training path takes the same steps as the candle path it replaces.
+//! Adam over plain f32 tensors, with the same arithmetic as candle's `AdamW` (decoupled
+//! weight decay, 0 by default), so the fused training path takes the same steps as the
+//! candle path it replaces.
 
 /// Adam's settings and moments; the moments are sized on the first step.
 #[derive(Clone, Debug)]
@@ -8,6 +9,9 @@ pub struct Adam {
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
+    /// Decoupled weight decay (AdamW): each step first scales every parameter by
+    /// `1 - learning_rate * weight_decay`, a pull towards zero apart from the gradient.
+    pub weight_decay: f64,
     steps: i32,
     first_moment: Vec<Vec<f32>>,
     second_moment: Vec<Vec<f32>>,
@@ -21,6 +25,7 @@ impl Adam {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
+            weight_decay: 0.0,
             steps: 0,
             first_moment: Vec::new(),
             second_moment: Vec::new(),
@@ -43,6 +48,7 @@ impl Adam {
         let scale_m = (1.0 / (1.0 - self.beta1.powi(self.steps))) as f32;
         let scale_v = (1.0 / (1.0 - self.beta2.powi(self.steps))) as f32;
         let (lr, eps) = (self.learning_rate as f32, self.eps as f32);
+        let decay = (1.0 - self.learning_rate * self.weight_decay) as f32;
         for (n, (theta, g)) in params.into_iter().zip(grads).enumerate() {
             assert_eq!(theta.len(), g.len(), "gradient {n} length");
             if self.first_moment.len() <= n {
@@ -56,6 +62,9 @@ impl Adam {
                 *v = *v * b2 + (g * g) * one_minus_b2;
                 let m_hat = *m * scale_m;
                 let v_hat = *v * scale_v;
+                if decay != 1.0 {
+                    *t *= decay;
+                }
                 *t -= (m_hat / (v_hat.sqrt() + eps)) * lr;
             }
         }

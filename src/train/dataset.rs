@@ -10,6 +10,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use crate::midi::{self, ImportOptions, MidiWarning};
+use crate::phrase::TimeSignature;
 use crate::roll::{PianoRoll, PitchRange, Representation};
 
 /// How files become rolls.
@@ -71,6 +72,11 @@ pub struct Dataset {
     pub train: Vec<PianoRoll>,
     pub valid: Vec<PianoRoll>,
     pub test: Vec<PianoRoll>,
+    /// The time signature of each piece of `train`, `valid` and `test` (index for index),
+    /// as the file states it first (4/4 when it says none): event models learn the metre.
+    pub train_meters: Vec<TimeSignature>,
+    pub valid_meters: Vec<TimeSignature>,
+    pub test_meters: Vec<TimeSignature>,
     /// Files that failed, with the reason.
     pub skipped: Vec<(PathBuf, String)>,
     /// Files read (and used) despite faults, with what was recovered from.
@@ -92,10 +98,12 @@ impl Dataset {
         let mut read_with_warnings = Vec::new();
         let mut read = |files: &[PathBuf]| {
             let mut rolls = Vec::new();
+            let mut meters = Vec::new();
             for f in files {
                 match midi::import_file(f, &import) {
                     Ok(imported) => {
                         rolls.push(PianoRoll::from_phrase(&imported.phrase));
+                        meters.push(imported.phrase.time_signature);
                         if !imported.warnings.is_empty() {
                             read_with_warnings.push((f.clone(), imported.warnings));
                         }
@@ -103,21 +111,24 @@ impl Dataset {
                     Err(e) => skipped.push((f.clone(), e.to_string())),
                 }
             }
-            rolls
+            (rolls, meters)
         };
-        let train = read(&split.train);
-        let test = read(&split.test);
+        let (train, train_meters) = read(&split.train);
+        let (test, test_meters) = read(&split.test);
         // Without a folder split the validation files are the test files: read them once,
         // so each bad file is listed once.
-        let valid = if split.predefined {
+        let (valid, valid_meters) = if split.predefined {
             read(&split.valid)
         } else {
-            test.clone()
+            (test.clone(), test_meters.clone())
         };
         Self {
             train,
             valid,
             test,
+            train_meters,
+            valid_meters,
+            test_meters,
             skipped,
             read_with_warnings,
             split,

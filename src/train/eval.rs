@@ -62,3 +62,143 @@ pub fn evaluate(model: &FastLstm, pieces: &[PianoRoll]) -> Metrics {
         frames,
     }
 }
+
+/// Held-out figures of an event model.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EventMetrics {
+    /// Total negative log-likelihood of the pieces, nats.
+    pub nll_nats: f64,
+    /// Events predicted (every token of every piece, step ends included).
+    pub events: usize,
+    /// Grid steps of the pieces.
+    pub steps: usize,
+    /// Quarter notes of the pieces (steps / steps per quarter).
+    pub quarters: f64,
+    /// Notes left out because more than the model's voices sounded at once (the top
+    /// voices are kept), counted at each step they sound.
+    pub dropped_note_steps: usize,
+}
+
+impl EventMetrics {
+    pub fn nats_per_event(&self) -> f64 {
+        self.nll_nats / self.events.max(1) as f64
+    }
+
+    pub fn nats_per_step(&self) -> f64 {
+        self.nll_nats / self.steps.max(1) as f64
+    }
+
+    /// The frame-equivalent figure on a one-step-per-quarter grid (the JSB benchmarks').
+    pub fn nats_per_quarter(&self) -> f64 {
+        if self.quarters > 0.0 {
+            self.nll_nats / self.quarters
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Pieces evaluated together by the fast engine.
+const EVAL_BATCH: usize = 16;
+
+/// A piece as an event model sees it: pitches outside its range removed, then at most its
+/// voices kept (the top ones).
+pub fn event_piece(model: &crate::model::ModelConfig, roll: &PianoRoll) -> PianoRoll {
+    let mask = crate::sample::pitch_span_mask(model.pitch_range.lo, model.pitch_range.hi);
+    let in_range = PianoRoll {
+        active: roll.active.iter().map(|f| f & mask).collect(),
+        onset: roll.onset.iter().map(|f| f & mask).collect(),
+    };
+    match model.architecture {
+        crate::model::Architecture::Events { max_voices } => {
+            crate::events::limit_voices(&in_range, max_voices)
+        }
+        crate::model::Architecture::Frame => in_range,
+    }
+}
+
+/// Evaluates an event model on whole pieces (`meters[i]` is piece `i`'s time signature),
+/// each from the start, predicting every event. Each event's probability is the softmax
+/// over the events the grammar allows at that point (as the sampler draws them), in f64.
+pub fn evaluate_events(
+    model: &FastLstm,
+    pieces: &[PianoRoll],
+    meters: &[crate::phrase::TimeSignature],
+) -> EventMetrics {
+    use crate::events::{encode_piece, EventCodec};
+    assert_eq!(pieces.len(), meters.len(), "a time signature per piece");
+    let cfg = &model.config;
+    let max_voices = match cfg.architecture {
+        crate::model::Architecture::Events { max_voices } => max_voices,
+        crate::model::Architecture::Frame => panic!("evaluate_events needs an event model"),
+    };
+    let codec = EventCodec::new(cfg);
+    let (width, vocab) = (model.input_size(), model.output_size());
+    let mut m = EventMetrics::default();
+    let mut input = Vec::new();
+    for (chunk, chunk_meters) in pieces.chunks(EVAL_BATCH).zip(meters.chunks(EVAL_BATCH)) {
+        let encoded: Vec<_> = chunk
+            .iter()
+            .zip(chunk_meters)
+            .map(|(roll, &meter)| {
+                let kept = event_piece(cfg, roll);
+                let mask = crate::sample::pitch_span_mask(cfg.pitch_range.lo, cfg.pitch_range.hi);
+                m.dropped_note_steps += roll
+                    .active
+                    .iter()
+                    .zip(&kept.active)
+                    .map(|(a, k)| ((a & mask) & !k).count_ones() as usize)
+                    .sum::<usize>();
+                m.steps += roll.len();
+                encode_piece(&codec, &kept, meter)
+            })
+            .collect();
+        let batch = chunk.len();
+        let longest = encoded.iter().map(Vec::len).max().unwrap_or(0);
+        let mut state = model.state(batch);
+        input.clear();
+        input.resize(batch * width, 0.0);
+        for t in 0..longest {
+            for (b, tokens) in encoded.iter().enumerate() {
+                let row = &mut input[b * width..(b + 1) * width];
+                match tokens.get(t) {
+                    Some((ctx, _)) => codec.write_input(ctx, chunk_meters[b], row),
+                    None => row.fill(0.0),
+                }
+            }
+            model.step(&input, &mut state);
+            for (b, tokens) in encoded.iter().enumerate() {
+                let Some((ctx, target)) = tokens.get(t) else {
+                    continue;
+                };
+                let logits = &state.logits[b * vocab..(b + 1) * vocab];
+                m.nll_nats += allowed_nll(&codec, ctx, *target, max_voices, logits);
+                m.events += 1;
+            }
+        }
+    }
+    m.quarters = m.steps as f64 / f64::from(cfg.steps_per_quarter.max(1));
+    m
+}
+
+/// `-ln p(target)` under the softmax of `logits` over the tokens the grammar allows in
+/// `ctx`, in f64. A target the grammar forbids (never, for encoded pieces) is scored
+/// against the allowed tokens and itself.
+pub fn allowed_nll(
+    codec: &crate::events::EventCodec,
+    ctx: &crate::events::EventContext,
+    target: usize,
+    max_voices: u8,
+    logits: &[f32],
+) -> f64 {
+    let allowed = |k: usize| k == target || codec.allows(ctx, k, max_voices);
+    let max = (0..logits.len())
+        .filter(|&k| allowed(k))
+        .map(|k| f64::from(logits[k]))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = (0..logits.len())
+        .filter(|&k| allowed(k))
+        .map(|k| (f64::from(logits[k]) - max).exp())
+        .sum();
+    max + sum.ln() - f64::from(logits[target])
+}

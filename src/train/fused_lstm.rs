@@ -206,9 +206,34 @@ impl LstmStack {
         batch: usize,
         tape: &'t mut LstmTape,
     ) -> &'t [f32] {
+        self.forward_with_dropout(x, time, batch, tape, None)
+    }
+
+    /// [`Self::forward`] with dropout between layers: `between` holds, for each layer above
+    /// the first, a factor per input `[time, batch, hidden]` (0 or `1 / (1 - rate)`,
+    /// inverted dropout), layer after layer; the layer's input is the hidden state below
+    /// times the factor. [`Self::backward`] then follows the same masks.
+    pub fn forward_with_dropout<'t>(
+        &self,
+        x: &[f32],
+        time: usize,
+        batch: usize,
+        tape: &'t mut LstmTape,
+        between: Option<&[f32]>,
+    ) -> &'t [f32] {
         let shape = self.params.shape;
         assert_eq!(x.len(), time * batch * shape.input, "input length");
         tape.resize(shape, time, batch);
+        let per_layer = time * batch * shape.hidden;
+        tape.between.clear();
+        if let Some(m) = between {
+            assert_eq!(
+                m.len(),
+                shape.layers.saturating_sub(1) * per_layer,
+                "dropout mask length"
+            );
+            tape.between.extend_from_slice(m);
+        }
         let (h, g4, rows) = (shape.hidden, 4 * shape.hidden, time * batch);
         tape.sparse.collect(x, shape.input);
         for l in 0..shape.layers {
@@ -216,8 +241,20 @@ impl LstmStack {
             let (below, here) = tape.layers.split_at_mut(l);
             let lt = &mut here[0];
             let input = shape.layer_input(l);
+            if l > 0 && !tape.between.is_empty() {
+                let mask = &tape.between[(l - 1) * per_layer..l * per_layer];
+                lt.input.clear();
+                lt.input.extend(
+                    below[l - 1].h[batch * h..]
+                        .iter()
+                        .zip(mask)
+                        .map(|(v, m)| v * m),
+                );
+            }
             let x_l: &[f32] = if l == 0 {
                 x
+            } else if !tape.between.is_empty() {
+                &lt.input
             } else {
                 &below[l - 1].h[batch * h..]
             };
@@ -326,6 +363,8 @@ impl LstmStack {
             }
             let x_l: &[f32] = if l == 0 {
                 x
+            } else if !tape.between.is_empty() {
+                &lt.input
             } else {
                 &below[l - 1].h[batch * h..]
             };
@@ -379,6 +418,10 @@ impl LstmStack {
                     MatRef::row_major(&p.w_ih, g4, input),
                     false,
                 );
+                if l > 0 && !tape.between.is_empty() {
+                    let mask = &tape.between[(l - 1) * rows * h..l * rows * h];
+                    d_input.iter_mut().zip(mask).for_each(|(d, m)| *d *= m);
+                }
             }
         }
     }
@@ -400,6 +443,8 @@ pub struct LstmTape {
     /// `[in, 4H]` accumulator of the first layer's input-weight gradient (sparse inputs).
     d_w_ih_t: Vec<f32>,
     sparse: SparseRows,
+    /// Dropout factors between layers of the last forward pass (empty: no dropout).
+    between: Vec<f32>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -413,6 +458,9 @@ struct LayerTape {
     tanh_c: Vec<f32>,
     /// `[time + 1, batch, H]`: slot 0 is the initial (zero) hidden state, slot t + 1 step t's.
     h: Vec<f32>,
+    /// `[time, batch, H]`: this layer's input after dropout (layers above the first, when
+    /// dropout is on).
+    input: Vec<f32>,
 }
 
 impl LstmTape {

@@ -1,6 +1,7 @@
-//! Today's network (stacked LSTM, a linear layer, a sigmoid per output) on the fused LSTM
-//! core, for training: the loss and gradients of a batch of windows, the batch split across
-//! threads, and Adam.
+//! The network (stacked LSTM, a linear layer) on the fused LSTM core, for training: here
+//! with the frame models' loss (a sigmoid per output), the loss and gradients of a batch of
+//! windows, the batch split across threads, and Adam. `fused_events` adds the event
+//! models' loss (a softmax over events) on the same parameters.
 //!
 //! The output layer and the loss are a few whole-batch products, so they are done here by
 //! hand too rather than through candle; the network's definition stays `model::lstm`, and
@@ -19,10 +20,10 @@ use crate::model::{ModelConfig, ModelError};
 #[derive(Clone, Debug)]
 pub struct FusedPhraseModel {
     pub config: ModelConfig,
-    lstm: LstmStack,
+    pub(super) lstm: LstmStack,
     /// `[outputs, H]`.
-    out_w: Vec<f32>,
-    out_b: Vec<f32>,
+    pub(super) out_w: Vec<f32>,
+    pub(super) out_b: Vec<f32>,
 }
 
 /// Gradients of every parameter of [`FusedPhraseModel`].
@@ -35,7 +36,7 @@ pub struct PhraseGrads {
 
 impl PhraseGrads {
     pub fn zeros(config: &ModelConfig) -> Self {
-        let f = config.frame_size();
+        let f = config.output_size();
         Self {
             lstm: LstmParams::zeros(lstm_shape(config)),
             out_w: vec![0.0; f * config.hidden],
@@ -43,13 +44,13 @@ impl PhraseGrads {
         }
     }
 
-    fn tensors(&self) -> impl Iterator<Item = &[f32]> {
+    pub(super) fn tensors(&self) -> impl Iterator<Item = &[f32]> {
         self.lstm
             .tensors()
             .chain([&self.out_w[..], &self.out_b[..]])
     }
 
-    fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+    pub(super) fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
         self.lstm
             .tensors_mut()
             .chain([&mut self.out_w[..], &mut self.out_b[..]])
@@ -71,7 +72,7 @@ impl PhraseGrads {
 
 fn lstm_shape(config: &ModelConfig) -> LstmShape {
     LstmShape {
-        input: config.frame_size(),
+        input: config.input_size(),
         hidden: config.hidden,
         layers: config.layers,
     }
@@ -101,7 +102,7 @@ impl FusedPhraseModel {
         tensors: &HashMap<String, Tensor>,
     ) -> Result<Self, ModelError> {
         let shape = lstm_shape(config);
-        let (f, h, g4) = (config.frame_size(), config.hidden, 4 * config.hidden);
+        let (f, h, g4) = (config.output_size(), config.hidden, 4 * config.hidden);
         let layers = (0..config.layers)
             .map(|l| {
                 let input = shape.layer_input(l);
@@ -128,7 +129,7 @@ impl FusedPhraseModel {
             let t = Tensor::from_slice(values, shape, &Device::Cpu)?;
             out.insert(format!("lstm.{name}"), t);
         }
-        let (f, h) = (self.config.frame_size(), self.config.hidden);
+        let (f, h) = (self.config.output_size(), self.config.hidden);
         out.insert(
             "out.weight".into(),
             Tensor::from_slice(&self.out_w, (f, h), &Device::Cpu)?,
@@ -140,7 +141,7 @@ impl FusedPhraseModel {
         Ok(out)
     }
 
-    fn params_mut(&mut self, f: impl FnOnce(&mut dyn Iterator<Item = &mut [f32]>)) {
+    pub(super) fn params_mut(&mut self, f: impl FnOnce(&mut dyn Iterator<Item = &mut [f32]>)) {
         let (out_w, out_b) = (&mut self.out_w, &mut self.out_b);
         self.lstm.update(|lstm| {
             let mut all = lstm.tensors_mut().chain([&mut out_w[..], &mut out_b[..]]);
@@ -158,9 +159,9 @@ impl FusedPhraseModel {
         logits
     }
 
-    /// `logits = top W_out^T + b_out`, rows of `F`.
-    fn head_forward(&self, top: &[f32], logits: &mut Vec<f32>) {
-        let (f, h) = (self.config.frame_size(), self.config.hidden);
+    /// `logits = top W_out^T + b_out`, rows of `F` (the output size).
+    pub(super) fn head_forward(&self, top: &[f32], logits: &mut Vec<f32>) {
+        let (f, h) = (self.config.output_size(), self.config.hidden);
         let rows = top.len() / h;
         logits.clear();
         for _ in 0..rows {
@@ -277,7 +278,7 @@ pub struct ShardScratch(Shard);
 /// transposed. With `a_transposed`, `a` is stored `[rows, k]` and `dst` `[k, n]` gets
 /// `a^T b` with `b` stored `[rows, n]`.
 #[allow(clippy::too_many_arguments)]
-fn matmul_acc(
+pub(super) fn matmul_acc(
     dst: &mut [f32],
     a: &[f32],
     rows: usize,
@@ -343,10 +344,22 @@ pub struct FusedTrainer {
 
 impl FusedTrainer {
     pub fn new(model: FusedPhraseModel, learning_rate: f64, threads: usize) -> Self {
+        Self::with_weight_decay(model, learning_rate, 0.0, threads)
+    }
+
+    /// [`Self::new`] with AdamW's decoupled weight decay.
+    pub fn with_weight_decay(
+        model: FusedPhraseModel,
+        learning_rate: f64,
+        weight_decay: f64,
+        threads: usize,
+    ) -> Self {
         let grads = PhraseGrads::zeros(&model.config);
+        let mut adam = Adam::new(learning_rate);
+        adam.weight_decay = weight_decay;
         Self {
             model,
-            adam: Adam::new(learning_rate),
+            adam,
             grads,
             scratch: Vec::new(),
             threads: threads.max(1),

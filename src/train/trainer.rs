@@ -36,6 +36,14 @@ pub struct TrainOptions {
     /// count (the count changes only the order of floating-point sums).
     pub threads: usize,
     pub engine: TrainEngine,
+    /// AdamW's decoupled weight decay (0 = plain Adam, the prototype's).
+    pub weight_decay: f64,
+    /// Inverted dropout rate between LSTM layers and before the output layer (event models
+    /// only; 0 = off).
+    pub dropout: f32,
+    /// Stop after this many epochs without a better held-out loss (0 = run every epoch).
+    /// The best epoch is what is kept either way.
+    pub patience: usize,
 }
 
 /// Which implementation computes the gradients.
@@ -70,9 +78,10 @@ impl Stepper {
                     PhraseModel::init_tensors(cfg, options.seed).map_err(|e| e.to_string())?;
                 let model =
                     FusedPhraseModel::from_tensors(cfg, &tensors).map_err(|e| e.to_string())?;
-                Self::Fused(Box::new(FusedTrainer::new(
+                Self::Fused(Box::new(FusedTrainer::with_weight_decay(
                     model,
                     options.learning_rate,
+                    options.weight_decay,
                     options.threads,
                 )))
             }
@@ -83,7 +92,7 @@ impl Stepper {
                     varmap.all_vars(),
                     ParamsAdamW {
                         lr: options.learning_rate,
-                        weight_decay: 0.0,
+                        weight_decay: options.weight_decay,
                         ..ParamsAdamW::default()
                     },
                 )
@@ -137,6 +146,9 @@ impl Default for TrainOptions {
             transpose_semitones: 0,
             threads: default_threads(),
             engine: TrainEngine::Fused,
+            weight_decay: 0.0,
+            dropout: 0.0,
+            patience: 0,
         }
     }
 }
@@ -152,9 +164,13 @@ pub struct EpochStats {
     pub epoch: usize,
     /// Mean training loss over the epoch's batches, nats per step.
     pub train_loss: f64,
-    /// Held-out NLL, nats per step, whole pieces.
+    /// Held-out NLL, nats per step (per event for event models), whole pieces.
     pub valid_loss: f64,
+    /// Frame models only (NaN for event models).
     pub valid_frame_accuracy: f64,
+    /// Event models: held-out NLL per quarter note, the frame-equivalent figure.
+    pub valid_nats_per_quarter: Option<f64>,
+    /// Training speed: frames (events, for event models) per second.
     pub frames_per_s: f64,
     pub seconds: f64,
 }
@@ -375,6 +391,7 @@ pub fn train_until(
             train_loss: loss_sum / done as f64,
             valid_loss: metrics.nll_nats_per_step,
             valid_frame_accuracy: metrics.frame_accuracy,
+            valid_nats_per_quarter: None,
             frames_per_s: done as f64 * frames_per_batch / train_seconds,
             seconds: started.elapsed().as_secs_f64(),
         };
@@ -384,7 +401,7 @@ pub fn train_until(
             best = Some((stats.valid_loss, epoch, tensors));
         }
         history.push(stats);
-        if interrupted {
+        if interrupted || out_of_patience(&history, best.as_ref().map(|b| b.1), options) {
             break;
         }
     }
@@ -399,8 +416,18 @@ pub fn train_until(
     })
 }
 
+/// Whether `options.patience` epochs have passed since the best one.
+pub(super) fn out_of_patience(
+    history: &[EpochStats],
+    best_epoch: Option<usize>,
+    options: &TrainOptions,
+) -> bool {
+    let last = history.last().map_or(0, |s| s.epoch);
+    options.patience > 0 && best_epoch.is_some_and(|b| last >= b + options.patience)
+}
+
 /// Seconds as `m:ss` or `h:mm:ss`.
-fn clock(seconds: f64) -> String {
+pub(super) fn clock(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     if s >= 3600 {
         format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
