@@ -272,6 +272,10 @@ fn one_adamw_step_matches_candle() {
     let (batch, seq) = (3, 9);
     let (inputs, targets) = windows(&cfg, batch, seq, 21);
     let (lr, decay) = (1e-2, 0.5);
+    let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    // Copied now: candle's optimizer updates the variables built from `tensors` in place.
+    let initial: HashMap<String, Vec<f32>> =
+        tensors.iter().map(|(k, t)| (k.clone(), flat(t))).collect();
     let model = FusedPhraseModel::from_tensors(&cfg, &tensors).unwrap();
     let mut trainer = FusedEventTrainer::new(model, lr, decay, 0.0, 2);
     trainer.step(&inputs, &targets, batch, seq, 0);
@@ -297,28 +301,28 @@ fn one_adamw_step_matches_candle() {
     opt.backward_step(&candle_nn::loss::cross_entropy(&logits, &y).unwrap())
         .unwrap();
     let vars = varmap.data().lock().unwrap();
+    let fused_grads = trainer.grads().named();
+    let decay_factor = (1.0 - lr * decay) as f32;
+    let mut decay_only = 0;
     for (name, var) in vars.iter() {
-        let expected = var
-            .as_tensor()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let got = ours[name].flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        let before = tensors[name]
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        for ((a, b), c) in got.iter().zip(&expected).zip(&before) {
-            // Adam moves each weight by about the learning rate: the decay must show.
-            assert!(
-                (a - b).abs() <= 2e-4 * lr as f32 + 1e-6,
-                "{name}: {a} vs {b}"
-            );
-            assert!((a - c).abs() > 0.0, "{name} moved");
+        let (expected, got) = (flat(var.as_tensor()), flat(&ours[name]));
+        let before = &initial[name];
+        let moved =
+            |after: &[f32]| -> Vec<f32> { after.iter().zip(before).map(|(a, b)| a - b).collect() };
+        let err = relative_error(&moved(&got), &moved(&expected));
+        assert!(
+            err <= 1e-3,
+            "{name}: update differs from candle's by {err:.2e}"
+        );
+        // Weights without a gradient (inputs that never occur) only decay.
+        for ((g, a), b) in fused_grads[name].iter().zip(&got).zip(before) {
+            if *g == 0.0 {
+                assert_eq!(*a, b * decay_factor, "{name}");
+                decay_only += 1;
+            }
         }
     }
+    assert!(decay_only > 0, "some weights see no gradient");
 }
 
 /// A waltz: a low note on each downbeat, two high notes on beats two and three.
