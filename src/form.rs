@@ -30,6 +30,14 @@ pub enum FormError {
 }
 
 impl Form {
+    /// The default: AA'BA, the song form, with the second A ending differently. Real
+    /// tunes and chorales repeat their material; a loop that never does sounds aimless.
+    pub fn default_for_phrases() -> Self {
+        Self {
+            sections: vec![('A', false), ('A', true), ('B', false), ('A', false)],
+        }
+    }
+
     /// No repeats: every bar is new.
     pub fn through_composed() -> Self {
         Self::default()

@@ -64,7 +64,7 @@ impl Default for GenerateParams {
             velocity: 100,
             primer: None,
             keep_bars: None,
-            form: Form::through_composed(),
+            form: Form::default_for_phrases(),
         }
     }
 }

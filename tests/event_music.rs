@@ -154,11 +154,14 @@ fn a_melody_model_plays_one_line_and_a_low_temperature_is_not_silent() {
                 "T={temperature}: {} notes",
                 phrase.notes.len()
             );
+            // The toy tune never rests: a model that learned it barely does, up to T = 1.
             let silent = roll.active.iter().filter(|f| **f == 0).count();
-            assert!(
-                silent * 10 <= roll.len(),
-                "T={temperature}: {silent} silent steps"
-            );
+            if temperature <= 1.0 {
+                assert!(
+                    silent * 10 <= roll.len(),
+                    "T={temperature}: {silent} silent steps"
+                );
+            }
         }
     }
 }

@@ -63,7 +63,7 @@ pub struct Args {
     /// Form: which bars repeat earlier ones, as letters over equal sections of the phrase:
     /// AABA, ABAB, AA'BA (a prime repeats with a new last bar), or none. Event models
     /// (v2) only.
-    #[arg(long, default_value = "none")]
+    #[arg(long, default_value = "AA'BA")]
     pub form: Form,
     /// Write this many different phrases (seeds seed, seed+1 ...), generated together.
     #[arg(long, default_value_t = 1)]

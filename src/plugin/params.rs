@@ -258,7 +258,7 @@ impl Default for PhraseGenParams {
                 .with_unit(" voices"),
             key: EnumParam::new("Key", KeyRoot::C),
             scale: EnumParam::new("Scale", ScaleChoice::Chromatic),
-            form: EnumParam::new("Form", FormChoice::Free),
+            form: EnumParam::new("Form", FormChoice::AabaVaried),
             low_note: IntParam::new("Lowest note", 36, IntRange::Linear { min: 0, max: 127 })
                 .with_value_to_string(Arc::new(note_name))
                 .with_string_to_value(Arc::new(parse_note_name)),
