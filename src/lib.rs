@@ -5,12 +5,14 @@
 
 pub mod cli;
 pub mod editor;
+pub mod excerpt;
 pub mod infer;
 pub mod midi;
 pub mod model;
 pub mod phrase;
 pub mod plugin;
 pub mod roll;
+pub mod roll_image;
 pub mod sample;
 pub mod scale;
 pub mod scheduler;
