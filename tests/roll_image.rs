@@ -61,7 +61,10 @@ fn decode_png(path: &Path) -> RgbImage {
 
 /// Columns holding at least one pixel of a loud note's fill.
 fn note_columns(image: &RgbImage) -> Vec<u32> {
-    let fill = note_fill_rgb(127);
+    columns_of(image, note_fill_rgb(127))
+}
+
+fn columns_of(image: &RgbImage, fill: [u8; 3]) -> Vec<u32> {
     (0..image.width_px)
         .filter(|&x| (0..image.height_px).any(|y| image.pixel(x, y) == fill))
         .collect()
@@ -232,7 +235,9 @@ fn roll_writes_one_panel_per_file_at_the_asked_size_and_the_passage_as_midi() {
     assert!(out.status.success(), "{out:?}");
     let small = decode_png(&dir.path().join("bar2.png"));
     assert_eq!((small.width_px, small.height_px), (300, 200));
-    assert!(!note_columns(&small).is_empty());
+    // The pickup file's notes have velocity 100: a lighter fill.
+    assert!(!columns_of(&small, note_fill_rgb(100)).is_empty());
+    assert!(note_columns(&small).is_empty());
     // The written passage is the drawn one: bar 2 alone, moved to the start.
     let back = midi::import_file(
         &dir.path().join("bar2.mid"),
