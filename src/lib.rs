@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod editor;
 pub mod events;
+pub mod excerpt;
 pub mod form;
 pub mod infer;
 pub mod midi;
@@ -13,6 +14,7 @@ pub mod model;
 pub mod phrase;
 pub mod plugin;
 pub mod roll;
+pub mod roll_image;
 pub mod sample;
 pub mod scale;
 pub mod scheduler;

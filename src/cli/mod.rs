@@ -9,6 +9,7 @@ pub mod eval;
 pub mod export_state;
 pub mod generate;
 pub mod inspect;
+pub mod roll;
 pub mod stats;
 pub mod train;
 
@@ -38,6 +39,9 @@ pub enum Command {
     /// Musical statistics of generated phrases beside real music of the same length: notes
     /// per bar, voices, silence, rhythm, key, repetition, parallel fifths.
     Stats(stats::Args),
+    /// Draw MIDI files as piano rolls (PNG), one panel each, e.g. real music beside
+    /// generated phrases.
+    Roll(roll::Args),
 }
 
 /// Parses the command line and runs the subcommand; errors are printed, never panicked.
@@ -51,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Stats(args) => stats::run(args),
+        Command::Roll(args) => roll::run(args),
     };
     match result {
         Ok(code) => code,
