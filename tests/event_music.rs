@@ -37,7 +37,7 @@ fn waltz(bars: usize, rng: &mut impl Rng) -> PianoRoll {
     let chords: [[u8; 3]; 4] = [[60, 64, 67], [57, 60, 64], [62, 65, 69], [55, 59, 62]];
     let mut roll = PianoRoll::new(bars * 12);
     for bar in 0..bars {
-        let [root, third, fifth] = chords[rng.gen_range(0..chords.len())];
+        let [root, third, fifth] = chords[rng.random_range(0..chords.len())];
         let at = bar * 12;
         roll.add_note(root, at, 4);
         for beat in [1, 2] {
@@ -55,10 +55,10 @@ fn tune(bars: usize, rng: &mut impl Rng) -> PianoRoll {
     let mut pitch = 67i32;
     let mut t = 0;
     while t < roll.len() {
-        let len = if rng.gen_bool(0.5) { 2 } else { 4 };
-        pitch = (pitch + rng.gen_range(-2..=2)).clamp(60, 76);
+        let len = if rng.random_bool(0.5) { 2 } else { 4 };
+        pitch = (pitch + rng.random_range(-2..=2)).clamp(60, 76);
         roll.add_note(pitch as u8, t, len);
-        if rng.gen_bool(0.1) {
+        if rng.random_bool(0.1) {
             roll.add_note((pitch - 4) as u8, t, len);
         }
         t += len;
