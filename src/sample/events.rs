@@ -128,7 +128,9 @@ pub(super) fn generate(
             roll: PianoRoll::new(rules.total_steps),
             held: [0; 128],
             struck: 0,
-            silent_steps: 0,
+            // A phrase starts on its downbeat: no rest before the first note (models learn
+            // silent pickup bars at the start of pieces).
+            silent_steps: rules.max_rest_steps,
             forced: Vec::with_capacity(2 * 128 + 1),
             next_forced: 0,
             rng: Pcg64Mcg::seed_from_u64(variation_seed(params.seed, i)),
