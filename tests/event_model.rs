@@ -58,38 +58,49 @@ fn softmax(z: &[f32]) -> Vec<f64> {
     e.iter().map(|v| v / s).collect()
 }
 
+/// Largest difference between candle's and the fast engine's event probabilities over a
+/// sequence of inputs (`[steps, input_size]`), fed one step at a time to the fast engine.
+fn worst_probability_difference(
+    cfg: &ModelConfig,
+    tensors: &std::collections::HashMap<String, Tensor>,
+    inputs: &[f32],
+) -> f64 {
+    let candle = PhraseModel::from_tensors(cfg, tensors).unwrap();
+    let fast = FastLstm::from_tensors(cfg, tensors).unwrap();
+    let (width, vocab) = (cfg.input_size(), cfg.output_size());
+    let steps = inputs.len() / width;
+    let x = Tensor::from_vec(inputs.to_vec(), (1, steps, width), &Device::Cpu).unwrap();
+    let mut state = candle.zero_state(1).unwrap();
+    let logits: Vec<f32> = candle
+        .forward(&x, &mut state)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let mut fast_state = fast.state(1);
+    let mut worst = 0.0f64;
+    for t in 0..steps {
+        fast.step(&inputs[t * width..(t + 1) * width], &mut fast_state);
+        let (a, b) = (
+            softmax(&fast_state.logits),
+            softmax(&logits[t * vocab..(t + 1) * vocab]),
+        );
+        for (p, q) in a.iter().zip(&b) {
+            worst = worst.max((p - q).abs());
+        }
+    }
+    worst
+}
+
 #[test]
 fn fast_engine_matches_candle_within_1e5() {
     for (layers, hidden) in [(1, 16), (2, 32), (2, 70)] {
         let cfg = event_config(layers, hidden, 4);
         let tensors = random_tensors(&cfg, 3 + layers as u64);
-        let candle = PhraseModel::from_tensors(&cfg, &tensors).unwrap();
-        let fast = FastLstm::from_tensors(&cfg, &tensors).unwrap();
         let inputs = piece_inputs(&cfg);
-        let (width, vocab) = (cfg.input_size(), cfg.output_size());
-        let steps = inputs.len() / width;
-        assert!(steps > 30);
-        let x = Tensor::from_vec(inputs.clone(), (1, steps, width), &Device::Cpu).unwrap();
-        let mut state = candle.zero_state(1).unwrap();
-        let logits: Vec<f32> = candle
-            .forward(&x, &mut state)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let mut fast_state = fast.state(1);
-        let mut worst = 0.0f64;
-        for t in 0..steps {
-            fast.step(&inputs[t * width..(t + 1) * width], &mut fast_state);
-            let (a, b) = (
-                softmax(&fast_state.logits),
-                softmax(&logits[t * vocab..(t + 1) * vocab]),
-            );
-            for (p, q) in a.iter().zip(&b) {
-                worst = worst.max((p - q).abs());
-            }
-        }
+        assert!(inputs.len() / cfg.input_size() > 30);
+        let worst = worst_probability_difference(&cfg, &tensors, &inputs);
         assert!(worst < 1e-5, "layers {layers}, hidden {hidden}: {worst}");
     }
 }
@@ -192,7 +203,6 @@ fn fast_engine_matches_candle_on_every_builtin_model() {
             matches!(cfg.architecture, Architecture::Events { .. }),
             "{name} is a v2 event model"
         );
-        let candle = PhraseModel::from_tensors(&cfg, &file.tensors).unwrap();
         let fast = FastLstm::from_tensors(&cfg, &file.tensors).unwrap();
         let params = phrasegen::sample::GenerateParams {
             bars: 2,
@@ -203,35 +213,83 @@ fn fast_engine_matches_candle_on_every_builtin_model() {
         assert!(phrase.notes.len() >= 4, "{name}: a real phrase has notes");
         let roll = PianoRoll::from_phrase(&phrase);
         let codec = EventCodec::new(&cfg);
-        let (width, vocab) = (cfg.input_size(), cfg.output_size());
+        let width = cfg.input_size();
         let mut inputs = Vec::new();
         for (ctx, _) in encode_piece(&codec, &roll, phrase.time_signature) {
             let mut x = vec![0.0; width];
             codec.write_input(&ctx, phrase.time_signature, &mut x);
             inputs.extend(x);
         }
-        let steps = inputs.len() / width;
-        let x = Tensor::from_vec(inputs.clone(), (1, steps, width), &Device::Cpu).unwrap();
-        let mut state = candle.zero_state(1).unwrap();
-        let logits: Vec<f32> = candle
-            .forward(&x, &mut state)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let mut fast_state = fast.state(1);
-        let mut worst = 0.0f64;
-        for t in 0..steps {
-            fast.step(&inputs[t * width..(t + 1) * width], &mut fast_state);
-            let (a, b) = (
-                softmax(&fast_state.logits),
-                softmax(&logits[t * vocab..(t + 1) * vocab]),
-            );
-            for (p, q) in a.iter().zip(&b) {
-                worst = worst.max((p - q).abs());
-            }
-        }
+        let worst = worst_probability_difference(&cfg, &file.tensors, &inputs);
         assert!(worst < 1e-5, "{name}: {worst}");
     }
+}
+
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static ARMED: Cell<bool> = const { Cell::new(false) };
+        static COUNT: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Counts allocations made by the current thread while armed.
+    pub struct Counting;
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = ARMED.try_with(|armed| {
+                if armed.get() {
+                    let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+                }
+            });
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    /// Allocations `f` makes on this thread.
+    pub fn allocations(f: impl FnOnce()) -> usize {
+        COUNT.with(|c| c.set(0));
+        ARMED.with(|a| a.set(true));
+        f();
+        ARMED.with(|a| a.set(false));
+        COUNT.with(|c| c.get())
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
+
+#[test]
+fn an_event_step_allocates_nothing() {
+    let file =
+        phrasegen::model::read_model_bytes(phrasegen::model::default::DEFAULT_MODEL_BYTES).unwrap();
+    let cfg = file.config.clone();
+    let fast = FastLstm::from_tensors(&cfg, &file.tensors).unwrap();
+    let codec = EventCodec::new(&cfg);
+    let mut state = fast.state(4);
+    let width = cfg.input_size();
+    let mut inputs = vec![0.0; 4 * width];
+    let tokens = encode_piece(&codec, &PianoRoll::new(4), TimeSignature::FOUR_FOUR);
+    let (ctx, _) = tokens[0];
+    let n = counting::allocations(|| {
+        for _ in 0..200 {
+            for b in 0..4 {
+                codec.write_input(
+                    &ctx,
+                    TimeSignature::FOUR_FOUR,
+                    &mut inputs[b * width..(b + 1) * width],
+                );
+            }
+            fast.step(&inputs, &mut state);
+        }
+    });
+    assert_eq!(n, 0, "allocations in 200 batched event steps");
+    // The counter works: a Vec allocates.
+    assert!(counting::allocations(|| drop(std::hint::black_box(vec![1u8; 10]))) > 0);
 }

@@ -46,6 +46,9 @@ struct Rules {
     min_note_steps: u32,
     max_note_steps: u32,
     max_rest_steps: u32,
+    /// Per step, the steps left before a copied step (kept bar or repeat) or the end: a
+    /// note must fit before the copy takes over, or it would be cut short.
+    free_steps: Vec<u32>,
 }
 
 impl Rules {
@@ -54,7 +57,7 @@ impl Rules {
         if !self.codec.allows(&draft.ctx, token, self.voices) {
             return false;
         }
-        let remaining = (self.total_steps - draft.step) as u32;
+        let remaining = self.free_steps[draft.step];
         match self.codec.event(token) {
             Event::On(p) => {
                 self.allowed_pitches & (1u128 << p) != 0 && remaining >= self.min_note_steps
@@ -95,6 +98,26 @@ pub(super) fn generate(
         min_note_steps: params.min_note_steps.max(1),
         max_note_steps: (2 * steps_per_bar as u32).max(params.min_note_steps),
         max_rest_steps: beat_steps(meter, spq),
+        free_steps: Vec::new(),
+    };
+    let copied_bar = |bar: u32| {
+        params
+            .keep_bars
+            .as_ref()
+            .is_some_and(|(_, mask)| bar < 64 && mask & (1 << bar) != 0)
+            || params.form.source_bar(bar, params.bars).is_some()
+    };
+    let mut free_steps = vec![0u32; rules.total_steps + 1];
+    for t in (0..rules.total_steps).rev() {
+        free_steps[t] = if copied_bar((t / steps_per_bar) as u32) {
+            0
+        } else {
+            free_steps[t + 1] + 1
+        };
+    }
+    let rules = Rules {
+        free_steps,
+        ..rules
     };
     let kept = params
         .keep_bars
