@@ -140,8 +140,8 @@ fn gradients_match_candle_on_random_models() {
 }
 
 #[test]
-fn gradients_match_candle_on_a_shipped_model() {
-    let file = read_model_file(std::path::Path::new("models/fiddle-tunes.safetensors")).unwrap();
+fn gradients_match_candle_on_the_shipped_v1_model() {
+    let file = read_model_file(std::path::Path::new("models/fiddle-tunes-v1.safetensors")).unwrap();
     let windows = random_windows(4, 12, file.config.frame_size(), 0.03, 9);
     let worst = check_against_candle(&file.config, &file.tensors, &windows, 4, 12, 2);
     eprintln!("shipped model: worst relative gradient error {worst:.2e}");
