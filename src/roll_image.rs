@@ -217,7 +217,7 @@ fn shared_pitch_range(panels: &[RollPanel]) -> (u8, u8) {
 /// metres (6/8, 9/8, 12/8 are counted in dotted quarters).
 fn beat_quarters(ts: TimeSignature) -> f64 {
     let note = 4.0 / f64::from(ts.denominator.max(1));
-    if ts.denominator >= 8 && ts.numerator > 3 && ts.numerator % 3 == 0 {
+    if ts.denominator >= 8 && ts.numerator > 3 && ts.numerator.is_multiple_of(3) {
         3.0 * note
     } else {
         note

@@ -26,8 +26,8 @@ pub struct Dropout {
     pub seed: u64,
 }
 
-/// The dropout factors of one sequence of a batch, `[layers, time, hidden]`: slot `l < layers
-/// - 1` feeds layer `l + 1`, the last slot the output layer. They depend on the seed and the
+/// The dropout factors of one sequence of a batch, `[layers, time, hidden]`: slot
+/// `l < layers - 1` feeds layer `l + 1`, the last slot the output layer. They depend on the seed and the
 /// sequence's place in the batch only, not on how the batch is split across threads.
 pub fn dropout_factors(
     dropout: Dropout,
