@@ -12,13 +12,14 @@
 //!    host tests loading the bundled Windows `PhraseGen.clap`.
 //!
 //! Wine runs in a prefix of its own under `target/wine/`, so the user's `~/.wine` is left
-//! alone. Debian's Wine 8 lacks `bcryptprimitives.dll`, whose `ProcessPrng` every Rust
+//! alone, on an Xvfb display of its own (Wine needs an X server to create windows: the
+//! plugin's drag test opens one). Debian's Wine 8 lacks `bcryptprimitives.dll`, whose `ProcessPrng` every Rust
 //! program imports; a stand-in built from `tests/wine/bcryptprimitives.c` goes into that
 //! prefix only, never into a bundle.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub const TARGET: &str = "x86_64-pc-windows-gnu";
 
@@ -114,7 +115,7 @@ pub fn test(workspace: &Path, target_dir: &Path, cargo_test_args: &[String]) -> 
         &[]
     };
     add_rust_target()?;
-    let wine = timed("Wine prefix", || Wine::prepare(workspace, target_dir))?;
+    let mut wine = timed("Wine prefix", || Wine::prepare(workspace, target_dir))?;
     let outcome = (|| {
         timed("Windows bundles", || bundle(workspace, profile))?;
         timed("Linux/Windows generate parity", || {
@@ -276,9 +277,12 @@ fn windows_path(path: &Path) -> String {
     format!("Z:{}", path.display()).replace('/', "\\")
 }
 
-/// A Wine prefix of our own with the stand-in DLLs the tests need, and its server.
+/// A Wine prefix of our own with the stand-in DLLs the tests need, its server and its X
+/// display.
 pub struct Wine {
     prefix: PathBuf,
+    display: String,
+    xvfb: Child,
 }
 
 impl Wine {
@@ -286,9 +290,21 @@ impl Wine {
     /// when Wine has no `bcryptprimitives.dll`, and starts a persistent `wineserver` so the
     /// many short Wine runs do not each pay for its start.
     fn prepare(workspace: &Path, target_dir: &Path) -> Result<Self, String> {
-        let wine = Self {
+        let (xvfb, display) = start_xvfb()?;
+        let mut wine = Self {
             prefix: target_dir.join("wine").join("prefix"),
+            display,
+            xvfb,
         };
+        if let Err(e) = wine.install(workspace, target_dir) {
+            wine.stop();
+            return Err(e);
+        }
+        Ok(wine)
+    }
+
+    fn install(&self, workspace: &Path, target_dir: &Path) -> Result<(), String> {
+        let wine = self;
         let system32 = wine.prefix.join("drive_c/windows/system32");
         if !system32.is_dir() {
             std::fs::create_dir_all(&wine.prefix).map_err(|e| e.to_string())?;
@@ -307,13 +323,18 @@ impl Wine {
             std::fs::copy(&standin, &installed)
                 .map_err(|e| format!("cannot install {}: {e}", installed.display()))?;
         }
-        run(wine.command_named("wineserver").arg("--persistent"))?;
-        Ok(wine)
+        // Fails harmlessly when a server already runs for the prefix.
+        let _ = wine
+            .command_named("wineserver")
+            .arg("--persistent")
+            .status();
+        Ok(())
     }
 
     /// The environment every Wine program of the stage runs in.
     fn set_env(&self, command: &mut Command) {
         command
+            .env("DISPLAY", &self.display)
             .env("WINEPREFIX", &self.prefix)
             .env("WINEDEBUG", "-all")
             .env("WINEDLLOVERRIDES", "mscoree,mshtml=");
@@ -332,10 +353,38 @@ impl Wine {
         command
     }
 
-    /// Stops the prefix's `wineserver` and every Wine process still running in it.
-    fn stop(&self) {
+    /// Stops the prefix's `wineserver`, every Wine process still running in it, and Xvfb.
+    fn stop(&mut self) {
         let _ = self.command_named("wineserver").arg("--kill").status();
+        let _ = self.xvfb.kill();
+        let _ = self.xvfb.wait();
     }
+}
+
+/// Starts Xvfb on the first free display from :70 and waits for its socket.
+fn start_xvfb() -> Result<(Child, String), String> {
+    let free = (70..90).find(|n| {
+        !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+    });
+    let n = free.ok_or("no free X display between :70 and :89 for Xvfb")?;
+    let display = format!(":{n}");
+    let mut child = Command::new("Xvfb")
+        .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start Xvfb (apt-get install xvfb): {e}"))?;
+    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        if Instant::now() > deadline || child.try_wait().is_ok_and(|s| s.is_some()) {
+            let _ = child.kill();
+            return Err(format!("Xvfb did not start on {display}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((child, display))
 }
 
 /// Whether a `bcryptprimitives.dll` in the prefix is the stand-in (reinstalled each time, as
