@@ -120,9 +120,11 @@ fn bundle(workspace: &Path, profile: &[&str]) -> Result<(), String> {
 /// Generates every [`PARITY_CASES`] phrase with the Linux build and with the bundled
 /// `phrasegen.exe` under Wine, and compares the files byte for byte.
 fn check_generate_parity(workspace: &Path, target_dir: &Path, wine: &Wine) -> Result<(), String> {
+    // The binary `cargo test` builds (the same features as the tests: nothing to rebuild
+    // after the Linux suite ran).
     run(cargo()
         .current_dir(workspace)
-        .args(["build", "--bin", "phrasegen"]))?;
+        .args(["build", "--bins", "--tests"]))?;
     let linux_exe = target_dir.join("debug").join("phrasegen");
     let windows_exe = target_dir.join("bundled").join("phrasegen.exe");
     let dir = target_dir.join("windows-parity");
@@ -302,7 +304,10 @@ impl Wine {
     /// Stops the prefix's `wineserver`, every Wine process still running in it, and Xvfb.
     fn stop(&mut self) {
         let _ = self.command_named("wineserver").arg("--kill").status();
-        let _ = self.xvfb.kill();
+        // SIGTERM, so Xvfb removes its socket and lock file.
+        let _ = Command::new("kill")
+            .arg(self.xvfb.id().to_string())
+            .status();
         let _ = self.xvfb.wait();
     }
 }
