@@ -15,6 +15,8 @@ use nice_plug_egui::{Frame, NiceEguiApp};
 use crate::plugin::export::{export_dir, export_phrase};
 use crate::plugin::worker::Shared;
 
+#[cfg(windows)]
+pub mod drag_windows;
 #[cfg(target_os = "linux")]
 pub mod drag_x11;
 pub mod roll_view;
@@ -72,20 +74,30 @@ impl EditorApp {
         }
     }
 
-    /// Starts an operating-system drag of the exported file (X11 here; elsewhere the path
-    /// shown beside the button is the way to the file).
-    #[cfg(target_os = "linux")]
+    /// Starts an operating-system drag of the exported file (X11 on Linux, OLE on Windows;
+    /// elsewhere the path shown beside the button is the way to the file). The drag runs
+    /// on a thread of its own and reports how it ended in `drag_message`.
+    #[cfg(any(target_os = "linux", windows))]
     fn drag_out(&mut self) {
+        #[cfg(windows)]
+        use drag_windows as drag;
+        #[cfg(target_os = "linux")]
+        use drag_x11 as drag;
+
         let Some(path) = self.exported_path() else {
             return;
         };
         let message = self.drag_message.clone();
         *message.lock() = None;
         std::thread::spawn(move || {
-            let outcome = drag_x11::drag_file(std::path::Path::new(&path), None);
+            let path = std::path::Path::new(&path);
+            #[cfg(windows)]
+            let outcome = drag::drag_file(path);
+            #[cfg(target_os = "linux")]
+            let outcome = drag::drag_file(path, None);
             *message.lock() = Some(match outcome {
-                Ok(drag_x11::DragOutcome::Dropped) => "dropped".into(),
-                Ok(drag_x11::DragOutcome::NotAccepted) => {
+                Ok(drag::DragOutcome::Dropped) => "dropped".into(),
+                Ok(drag::DragOutcome::NotAccepted) => {
                     "not dropped: release it over a track or a folder".into()
                 }
                 Err(e) => format!("drag failed ({e}); drag the file from its folder"),
@@ -259,7 +271,7 @@ impl NiceEguiApp for EditorApp {
             if ui.button("Export MIDI").clicked() {
                 self.export();
             }
-            #[cfg(target_os = "linux")]
+            #[cfg(any(target_os = "linux", windows))]
             {
                 let handle = ui
                     .add(egui::Button::new("Drag .mid").sense(Sense::drag()))

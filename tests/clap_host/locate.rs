@@ -5,7 +5,9 @@
 //! `target/<profile>/deps/`, the test executable's own directory; `cargo build` also copies
 //! it up to `target/<profile>/`. A CLAP bundle on Linux is that same file renamed (`cargo
 //! xtask bundle` copies it to `target/bundled/PhraseGen.clap`). The freshest of these is
-//! loaded, so a plain `cargo test` on a clean clone tests the code it just built.
+//! loaded, so a plain `cargo test` on a clean clone tests the code it just built. A bundle
+//! built for another system (the Windows `PhraseGen.clap` that `cargo xtask test` bundles
+//! into the same `target/bundled/`) is passed over.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -17,6 +19,24 @@ pub fn library_file_name() -> String {
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     )
+}
+
+/// Whether `path` starts like a shared library of this system (ELF, PE or Mach-O).
+fn is_native_library(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic));
+    if read.is_err() {
+        return false;
+    }
+    if cfg!(windows) {
+        magic.starts_with(b"MZ")
+    } else if cfg!(target_vendor = "apple") {
+        // 64-bit Mach-O, or a universal ("fat") binary.
+        u32::from_le_bytes(magic) == 0xfeed_facf || u32::from_be_bytes(magic) == 0xcafe_babe
+    } else {
+        magic == *b"\x7fELF"
+    }
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -72,7 +92,7 @@ pub fn plugin_binary() -> Result<PathBuf, String> {
     let files = candidates();
     files
         .iter()
-        .filter(|f| f.is_file())
+        .filter(|f| f.is_file() && is_native_library(f))
         .max_by_key(|f| modified(f))
         .cloned()
         .ok_or_else(|| {

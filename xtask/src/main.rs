@@ -1,10 +1,18 @@
 //! Project tasks that need more than cargo:
-//! - `cargo xtask bundle phrasegen --release` builds the CLAP and VST3 bundles;
+//! - `cargo xtask bundle phrasegen --release [--target x86_64-pc-windows-gnu]` builds the
+//!   CLAP and VST3 bundles and the command-line tool into `target/bundled/`;
 //! - `cargo xtask run <phrasegen arguments>` and `cargo xtask test [cargo test arguments]`
 //!   first install the system libraries the build needs (the plugin window links X11 and
 //!   OpenGL, the loss plots FreeType and Fontconfig) and Xvfb for the window tests, so a
-//!   fresh machine with only Rust passes the README's two commands.
+//!   fresh machine with only Rust passes the README's two commands;
+//! - `cargo xtask test` with no arguments (CI) then runs the Windows stage ([`windows`]):
+//!   the Windows bundles, built with MinGW-w64 and tested under Wine. `cargo xtask
+//!   test-windows [cargo test arguments]` runs that stage alone; `PHRASEGEN_SKIP_WINDOWS=1`
+//!   skips it.
 
+mod windows;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// Debian/Ubuntu packages the build and the tests need.
@@ -26,11 +34,38 @@ const PACKAGES: &[&str] = &[
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let with_windows = |also: bool| {
+        let mut all = PACKAGES.to_vec();
+        if also {
+            all.extend_from_slice(windows::PACKAGES);
+        }
+        all
+    };
     match args.first().map(String::as_str) {
-        Some("test") => with_system_packages(|| cargo(&["test"], &args[1..])),
-        Some("run") => with_system_packages(|| cargo(&["run", "--release", "--"], &args[1..])),
-        Some("setup") => with_system_packages(|| ExitCode::SUCCESS),
-        _ => match nice_plug_xtask::main() {
+        Some("test") => {
+            // Cross-building and Wine need Linux; a focused run (with arguments) skips it.
+            let windows_too = cfg!(target_os = "linux")
+                && args.len() == 1
+                && std::env::var_os("PHRASEGEN_SKIP_WINDOWS").is_none();
+            with_system_packages(&with_windows(windows_too), || {
+                let linux = cargo(&["test"], &args[1..]);
+                if linux != ExitCode::SUCCESS || !windows_too {
+                    return linux;
+                }
+                windows_stage(&[])
+            })
+        }
+        Some("test-windows") => {
+            with_system_packages(&with_windows(true), || windows_stage(&args[1..]))
+        }
+        Some("run") => {
+            with_system_packages(PACKAGES, || cargo(&["run", "--release", "--"], &args[1..]))
+        }
+        Some("setup") => with_system_packages(&with_windows(true), || ExitCode::SUCCESS),
+        _ => match nice_plug_xtask::main()
+            .map_err(|e| e.to_string())
+            .and_then(|()| name_windows_tool(&args))
+        {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -38,6 +73,55 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// The workspace root (this crate's parent directory).
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR` or `target/` in the workspace.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace().join(dir),
+        None => workspace().join("target"),
+    }
+}
+
+fn windows_stage(cargo_test_args: &[String]) -> ExitCode {
+    match windows::test(&workspace(), &target_dir(), cargo_test_args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}\n(the Windows stage; PHRASEGEN_SKIP_WINDOWS=1 skips it)");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// After a Windows bundle: nice-plug names the command-line tool after the bundle
+/// (`PhraseGen.exe`); it is `phrasegen.exe`, as the README and `--help` call it.
+fn name_windows_tool(args: &[String]) -> Result<(), String> {
+    let windows = args
+        .windows(2)
+        .any(|w| w[0] == "--target" && w[1].contains("-windows-"))
+        || args
+            .iter()
+            .any(|a| a.starts_with("--target=") && a.contains("-windows-"));
+    if args.first().map(String::as_str) != Some("bundle") || !windows {
+        return Ok(());
+    }
+    let bundled = target_dir().join("bundled");
+    let (from, to) = (bundled.join("PhraseGen.exe"), bundled.join("phrasegen.exe"));
+    if !from.exists() {
+        return Ok(());
+    }
+    std::fs::rename(&from, &to)
+        .map_err(|e| format!("cannot rename {} to {}: {e}", from.display(), to.display()))?;
+    eprintln!("Renamed the command-line tool to '{}'", to.display());
+    Ok(())
 }
 
 /// Runs `cargo <fixed> <rest>` and passes its exit code on.
@@ -55,18 +139,18 @@ fn cargo(fixed: &[&str], rest: &[String]) -> ExitCode {
 
 /// Installs the missing system packages (on Debian and Ubuntu, as root or through
 /// password-less sudo), then runs `then`. Elsewhere it says what is needed and goes on.
-fn with_system_packages(then: impl FnOnce() -> ExitCode) -> ExitCode {
+fn with_system_packages(packages: &[&str], then: impl FnOnce() -> ExitCode) -> ExitCode {
     if !cfg!(target_os = "linux") || !succeeds("dpkg", &["--version"]) {
         if cfg!(target_os = "linux") {
             eprintln!(
                 "note: not a Debian/Ubuntu system; make sure the equivalents of these are \
                  installed: {}",
-                PACKAGES.join(" ")
+                packages.join(" ")
             );
         }
         return then();
     }
-    let missing: Vec<&str> = PACKAGES
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| !succeeds("dpkg", &["-s", p]))
