@@ -120,20 +120,9 @@ impl FusedPhraseModel {
             sh.0.first = s * batch / shards;
             sh.0.len = (s + 1) * batch / shards - sh.0.first;
         }
-        let run = |sh: &mut EventScratch| {
+        super::fused_model::run_shards(scratch, |sh: &mut EventScratch| {
             self.event_shard_pass(&mut sh.0, inputs, targets, seq, dropout, norm)
-        };
-        if shards == 1 {
-            run(&mut scratch[0]);
-        } else {
-            std::thread::scope(|scope| {
-                let (first, rest) = scratch.split_first_mut().expect("at least one shard");
-                for sh in rest {
-                    scope.spawn(move || run(sh));
-                }
-                run(first);
-            });
-        }
+        });
         grads.tensors_mut().for_each(|t| t.fill(0.0));
         let mut loss = 0.0;
         for sh in scratch.iter() {

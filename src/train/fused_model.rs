@@ -193,18 +193,9 @@ impl FusedPhraseModel {
             sh.0.len = (s + 1) * batch / shards - sh.0.first;
         }
         let norm = (batch * seq) as f32;
-        let run = |sh: &mut ShardScratch| self.shard_pass(&mut sh.0, windows, seq, norm);
-        if shards == 1 {
-            run(&mut scratch[0]);
-        } else {
-            std::thread::scope(|scope| {
-                let (first, rest) = scratch.split_first_mut().expect("at least one shard");
-                for sh in rest {
-                    scope.spawn(move || run(sh));
-                }
-                run(first);
-            });
-        }
+        run_shards(scratch, |sh: &mut ShardScratch| {
+            self.shard_pass(&mut sh.0, windows, seq, norm)
+        });
         grads.tensors_mut().for_each(|t| t.fill(0.0));
         let mut loss = 0.0;
         for sh in scratch.iter() {
@@ -389,5 +380,21 @@ impl FusedTrainer {
         self.model
             .params_mut(|params| adam.step(params, grads.tensors()));
         loss
+    }
+}
+
+/// Runs `run` on every shard, the first on this thread and the others on scoped threads
+/// (none when there is one shard): the batch split shared by the frame and event trainers.
+pub(crate) fn run_shards<S: Send>(scratch: &mut [S], run: impl Fn(&mut S) + Sync) {
+    let run = &run;
+    match scratch.split_first_mut() {
+        None => {}
+        Some((first, [])) => run(first),
+        Some((first, rest)) => std::thread::scope(|scope| {
+            for sh in rest {
+                scope.spawn(move || run(sh));
+            }
+            run(first);
+        }),
     }
 }
