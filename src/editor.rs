@@ -335,6 +335,7 @@ impl NiceEguiApp for EditorApp {
                 ("Play when stopped", &p.free_run),
                 ("Record primer", &p.record),
                 ("MIDI thru", &p.midi_thru),
+                ("Strict voice leading", &p.strict_voice_leading),
             ] {
                 let mut on = param.value();
                 if cols[2].checkbox(&mut on, label).changed() {

@@ -7,6 +7,7 @@
 //! drawn is fed back as the next input, so the model hears its own phrase.
 
 mod events;
+mod voice_leading;
 
 use rand::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -46,6 +47,9 @@ pub struct GenerateParams {
     pub keep_bars: Option<(Phrase, u64)>,
     /// Which bars repeat earlier ones (event models; the frame model ignores it).
     pub form: Form,
+    /// Event models: no note-on that moves in parallel fifths or octaves with a voice
+    /// above it (the rule of four-part writing; see `sample::voice_leading`).
+    pub strict_voice_leading: bool,
 }
 
 impl Default for GenerateParams {
@@ -65,6 +69,7 @@ impl Default for GenerateParams {
             primer: None,
             keep_bars: None,
             form: Form::default_for_phrases(),
+            strict_voice_leading: true,
         }
     }
 }

@@ -65,6 +65,10 @@ pub struct Args {
     /// (v2) only.
     #[arg(long, default_value = "AA'BA")]
     pub form: Form,
+    /// Let voices move in parallel fifths and octaves (by default an event model's
+    /// sampler avoids them, as four-part writing does).
+    #[arg(long)]
+    pub allow_parallels: bool,
     /// Write this many different phrases (seeds seed, seed+1 ...), generated together.
     #[arg(long, default_value_t = 1)]
     pub variations: usize,
@@ -189,6 +193,7 @@ pub fn generate_params(
         primer,
         keep_bars: None,
         form: args.form.clone(),
+        strict_voice_leading: !args.allow_parallels,
     })
 }
 

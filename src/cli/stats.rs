@@ -55,6 +55,17 @@ pub struct Args {
     /// (as the trainer does).
     #[arg(long, default_value_t = 0.25)]
     pub min_note_quarters: f64,
+    /// Generate with this form instead of `generate`'s default (`none`: no repeats).
+    #[arg(long)]
+    pub form: Option<crate::form::Form>,
+    /// Generate without the sampler's voice-leading rule (as `generate --allow-parallels`),
+    /// to measure what the network does on its own.
+    #[arg(long)]
+    pub allow_parallels: bool,
+    /// Reduce the real music to its N highest notes at each step, as `train --max-voices N`
+    /// reduces it: the music such a model learned from (a melody model: `--top-voices 1`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub top_voices: Option<u8>,
 }
 
 /// One column's per-phrase values, for scripts: metric name -> one value per phrase
@@ -146,15 +157,30 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 
     let mut gen_args = generate::Args::defaults();
     gen_args.bars = args.bars;
+    gen_args.allow_parallels = args.allow_parallels;
+    if let Some(form) = &args.form {
+        gen_args.form = form.clone();
+    }
     let segment_quarters = f64::from(args.bars) * gen_args.time_signature.quarters_per_bar();
     let load = |split| {
-        load_segments(&args.data, split, segment_quarters, args.min_note_quarters)
-            .map_err(|e| e.to_string())
+        let mut real = load_segments(&args.data, split, segment_quarters, args.min_note_quarters)
+            .map_err(|e| e.to_string())?;
+        if let Some(voices) = args.top_voices {
+            for p in &mut real.passages {
+                *p = p.top_voices(voices);
+            }
+        }
+        Ok::<_, String>(real)
     };
     let test = load(Split::Test)?;
     for (path, reason) in &test.unreadable {
         eprintln!("skipped {}: {reason}", path.display());
     }
+    let top_note = match args.top_voices {
+        Some(1) => " (its top voice only, as a melody model learns it)".to_string(),
+        Some(n) => format!(" (its {n} highest voices only, as a {n}-voice model learns it)"),
+        None => String::new(),
+    };
     let seeded_note = if test.seeded_split {
         let note = format!(
             "note: {} has no train/valid/test subfolders; using the test part of the trainer's \
@@ -205,8 +231,8 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let table = Table::compare(&reference, &main, &Metric::ALL);
     println!(
         "model {} ({} steps/quarter, {:?}, pitches {}..{}); {} phrases of {} bars of 4/4 per \
-         temperature, seeds 1..{}, default generate settings\ndata {}: {}, segments of {} \
-         quarter notes starting on bar lines{seeded_note}\n",
+         temperature, seeds 1..{}, form {}, {}, other generate settings default\ndata {}: {}, \
+         segments of {} quarter notes starting on bar lines{top_note}{seeded_note}\n",
         cfg.name,
         cfg.steps_per_quarter,
         cfg.representation,
@@ -215,6 +241,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         args.phrases,
         args.bars,
         args.phrases,
+        gen_args.form,
+        if args.allow_parallels {
+            "parallels allowed"
+        } else {
+            "strict voice leading"
+        },
         args.data.display(),
         describe(&test),
         segment_quarters

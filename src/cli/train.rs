@@ -345,7 +345,16 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         say(&progress, line);
         crate::midi::write_atomically(&csv_path, csv.as_bytes()).map_err(|e| e.to_string())?;
         history.push(*stats);
-        plot_losses(&png_path, &format!("{} training", config.name), &history)?;
+        let unit = match config.architecture {
+            Architecture::Frame => "step",
+            Architecture::Events { .. } => "event",
+        };
+        plot_losses(
+            &png_path,
+            &format!("{} training", config.name),
+            unit,
+            &history,
+        )?;
         if let Some(tensors) = best {
             write_model_file(&model_path, &config, tensors).map_err(|e| e.to_string())?;
         }

@@ -190,6 +190,9 @@ pub struct PhraseGenParams {
     pub scale: EnumParam<ScaleChoice>,
     #[id = "form"]
     pub form: EnumParam<FormChoice>,
+    /// No parallel fifths or octaves between voices (event models).
+    #[id = "voice_leading"]
+    pub strict_voice_leading: BoolParam,
     #[id = "low_note"]
     pub low_note: IntParam,
     #[id = "high_note"]
@@ -259,6 +262,7 @@ impl Default for PhraseGenParams {
             key: EnumParam::new("Key", KeyRoot::C),
             scale: EnumParam::new("Scale", ScaleChoice::Chromatic),
             form: EnumParam::new("Form", FormChoice::AabaVaried),
+            strict_voice_leading: BoolParam::new("Strict voice leading", true),
             low_note: IntParam::new("Lowest note", 36, IntRange::Linear { min: 0, max: 127 })
                 .with_value_to_string(Arc::new(note_name))
                 .with_string_to_value(Arc::new(parse_note_name)),

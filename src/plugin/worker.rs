@@ -245,6 +245,7 @@ pub fn generate_params(params: &PhraseGenParams, model: &FastLstm) -> GeneratePa
         max_polyphony: params.polyphony.value().max(1) as usize,
         velocity: params.velocity.value().clamp(1, 127) as u8,
         form: params.form.value().form(),
+        strict_voice_leading: params.strict_voice_leading.value(),
         ..GenerateParams::default()
     }
 }

@@ -5,13 +5,15 @@
 //! deleting notes afterwards: key/scale and range (which note-ons exist), max voices (no
 //! note-on while that many sound), shortest note (no note-off before it has lasted that
 //! long), longest rest (no step end while silence has lasted a beat, so no temperature
-//! gives an empty phrase) and longest note (a note held two bars is ended). Kept bars,
-//! repeats of the form and the primer are fed to the network as forced events, so it hears
-//! them and what follows fits them.
+//! gives an empty phrase), longest note (a note held two bars is ended) and, unless
+//! turned off, strict voice leading (no note-on moving in parallel fifths or octaves with
+//! a voice above it). Kept bars, repeats of the form and the primer are fed to the
+//! network as forced events, so it hears them and what follows fits them.
 
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
+use super::voice_leading::makes_parallels;
 use super::{primer_roll, regrid, unit, variation_seed, GenerateParams};
 use crate::events::{beat_steps, encode_piece, limit_voices, Event, EventCodec, EventContext};
 use crate::infer::{exp_f32, FastLstm};
@@ -28,6 +30,8 @@ struct Draft {
     held: [u32; 128],
     /// Pitches struck in the step being written.
     struck: PitchSet,
+    /// Pitches sounding when the step being written began (the previous sonority).
+    entering: PitchSet,
     /// Whole steps of silence just before this one.
     silent_steps: u32,
     /// Events this step must play (kept bars, repeats, notes held too long), in order.
@@ -46,6 +50,7 @@ struct Rules {
     min_note_steps: u32,
     max_note_steps: u32,
     max_rest_steps: u32,
+    strict_voice_leading: bool,
     /// Per step, the steps left before a copied step (kept bar or repeat) or the end: a
     /// note must fit before the copy takes over, or it would be cut short.
     free_steps: Vec<u32>,
@@ -60,7 +65,10 @@ impl Rules {
         let remaining = self.free_steps[draft.step];
         match self.codec.event(token) {
             Event::On(p) => {
-                self.allowed_pitches & (1u128 << p) != 0 && remaining >= self.min_note_steps
+                self.allowed_pitches & (1u128 << p) != 0
+                    && remaining >= self.min_note_steps
+                    && !(self.strict_voice_leading
+                        && makes_parallels(draft.entering, draft.ctx.sounding, p))
             }
             Event::Off(p) => draft.held[usize::from(p)] >= self.min_note_steps,
             Event::Step => {
@@ -98,6 +106,7 @@ pub(super) fn generate(
         min_note_steps: params.min_note_steps.max(1),
         max_note_steps: (2 * steps_per_bar as u32).max(params.min_note_steps),
         max_rest_steps: beat_steps(meter, spq),
+        strict_voice_leading: params.strict_voice_leading,
         free_steps: Vec::new(),
     };
     let copied_bar = |bar: u32| {
@@ -151,6 +160,7 @@ pub(super) fn generate(
             roll: PianoRoll::new(rules.total_steps),
             held: [0; 128],
             struck: 0,
+            entering: ctx.sounding,
             // A phrase starts on its downbeat: no rest before the first note (models learn
             // silent pickup bars at the start of pieces).
             silent_steps: rules.max_rest_steps,
@@ -277,6 +287,7 @@ fn plan_step(
     draft.next_forced = 0;
     let t = draft.step;
     let sounding = draft.ctx.sounding;
+    draft.entering = sounding;
     let codec = &rules.codec;
     if let Some((active, struck)) = copied_frame(draft, t, rules, params, kept) {
         let continuing = sounding & active & !struck;

@@ -3,7 +3,7 @@
 //! so the two are measured by the same code.
 
 use crate::phrase::{Note, Phrase};
-use crate::roll::PianoRoll;
+use crate::roll::{PianoRoll, Representation};
 
 /// Notes on a grid, with where the bars begin.
 #[derive(Clone, Debug, PartialEq)]
@@ -108,6 +108,31 @@ impl Passage {
         roll
     }
 
+    /// The passage reduced to its `voices` highest notes at each step (the skyline), as
+    /// the trainer reduces pieces for an event model with that many voices: the music
+    /// such a model learned from. Velocities become 100 (no statistic reads them).
+    pub fn top_voices(&self, voices: u8) -> Self {
+        let full = self.roll();
+        let roll = crate::events::limit_voices(&full, voices);
+        let mut notes = Vec::new();
+        let mut held_in = Vec::new();
+        for n in roll.to_notes(Representation::ActiveAndOnset, 100) {
+            let bit = 1u128 << n.pitch;
+            if n.start_step == 0 && roll.onset[0] & bit == 0 {
+                held_in.push(n);
+            } else {
+                notes.push(n);
+            }
+        }
+        notes.sort_unstable();
+        held_in.sort_unstable();
+        Self {
+            notes,
+            held_in,
+            ..self.clone()
+        }
+    }
+
     /// `(start, end)` of every bar in steps.
     pub fn bars(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.bar_starts.iter().enumerate().map(|(i, &s)| {
@@ -153,6 +178,34 @@ mod tests {
         assert_eq!(roll.active[1], 1u128 << 60);
         assert_eq!(roll.active[4], 1u128 << 67, "the held note ends at step 4");
         assert_eq!(roll.onset[0], 0);
+    }
+
+    #[test]
+    fn top_voices_keeps_the_highest_line() {
+        // A chord C-E-G held under a melody; one voice keeps the top of each step.
+        let notes = [
+            note(0, 60, 8),
+            note(0, 64, 8),
+            note(2, 72, 2),
+            note(6, 67, 6),
+        ];
+        let p = Passage::cut(&notes, 4, &[0], 0, 16).top_voices(1);
+        assert_eq!(
+            p.notes,
+            vec![
+                note(0, 64, 2),
+                note(2, 72, 2),
+                note(4, 64, 2),
+                note(6, 67, 6)
+            ]
+        );
+        assert!(p.held_in.is_empty());
+        let two = Passage::cut(&notes, 4, &[0], 0, 16).top_voices(2);
+        assert!(two.roll().active.iter().all(|f| f.count_ones() <= 2));
+        // A held-in note stays held in.
+        let held = Passage::cut(&[note(0, 60, 8)], 4, &[0, 4], 4, 8).top_voices(1);
+        assert_eq!(held.held_in, vec![note(0, 60, 4)]);
+        assert!(held.notes.is_empty());
     }
 
     #[test]

@@ -6,8 +6,14 @@ use plotters::prelude::*;
 
 use super::trainer::EpochStats;
 
-/// Draws the loss curves to a PNG.
-pub fn plot_losses(path: &Path, title: &str, history: &[EpochStats]) -> Result<(), String> {
+/// Draws the loss curves to a PNG; `unit` names what the loss is averaged over ("step" for
+/// frame models, "event" for event models).
+pub fn plot_losses(
+    path: &Path,
+    title: &str,
+    unit: &str,
+    history: &[EpochStats],
+) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
     let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
@@ -26,7 +32,7 @@ pub fn plot_losses(path: &Path, title: &str, history: &[EpochStats]) -> Result<(
     chart
         .configure_mesh()
         .x_desc("epoch")
-        .y_desc("loss (nats per step)")
+        .y_desc(format!("loss (nats per {unit})"))
         .draw()
         .map_err(|e| err(&e))?;
     let series = [
