@@ -118,7 +118,9 @@ impl Passage {
         let mut held_in = Vec::new();
         for n in roll.to_notes(Representation::ActiveAndOnset, 100) {
             let bit = 1u128 << n.pitch;
-            if n.start_step == 0 && roll.onset[0] & bit == 0 {
+            // `limit_voices` starts every kept note at step 0; the full roll knows which
+            // of them were held in from before the passage.
+            if n.start_step == 0 && full.onset[0] & bit == 0 {
                 held_in.push(n);
             } else {
                 notes.push(n);
