@@ -21,7 +21,7 @@ $P train "${COMMON[@]}" --max-voices 4 --epochs 60 --patience 8 \
 $P train "${COMMON[@]}" --max-voices 1 --epochs 40 --patience 6 \
   --data "$DATA/fiddle-tunes" --out "$OUT/fiddle-tunes" --name fiddle-tunes \
   > /tmp/train-fiddle-tunes.log 2>&1 &
-$P train "${COMMON[@]}" --max-voices 6 --epochs 100 --patience 8 \
+$P train "${COMMON[@]}" --max-voices 6 --epochs 200 --patience 10 \
   --steps-per-quarter 1 --representation active-only --pitch-range 21..108 \
   --data "$DATA/bach-chorales" --out "$OUT/jsb-quarter-events" --name jsb-quarter-events \
   > /tmp/train-jsb-quarter-events.log 2>&1 &

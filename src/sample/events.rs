@@ -124,6 +124,14 @@ pub(super) fn generate(
             free_steps[t + 1] + 1
         };
     }
+    // From here to the end every step is copied: nothing is drawn any more, so the
+    // network need not hear those steps (a quarter of an AA'BA phrase).
+    let copied_tail_start = rules.total_steps
+        - free_steps[..rules.total_steps]
+            .iter()
+            .rev()
+            .take_while(|&&free| free == 0)
+            .count();
     let rules = Rules {
         free_steps,
         ..rules
@@ -175,10 +183,13 @@ pub(super) fn generate(
 
     let inv_t = 1.0 / params.temperature;
     while drafts.iter().any(|d| d.step < rules.total_steps) {
-        for (b, draft) in drafts.iter().enumerate() {
-            codec.write_input(&draft.ctx, meter, &mut inputs[b * width..(b + 1) * width]);
+        let only_copies_left = drafts.iter().all(|d| d.step >= copied_tail_start);
+        if !only_copies_left {
+            for (b, draft) in drafts.iter().enumerate() {
+                codec.write_input(&draft.ctx, meter, &mut inputs[b * width..(b + 1) * width]);
+            }
+            model.step(&inputs, &mut state);
         }
-        model.step(&inputs, &mut state);
         for (b, draft) in drafts.iter_mut().enumerate() {
             if draft.step >= rules.total_steps {
                 continue;
@@ -187,6 +198,7 @@ pub(super) fn generate(
                 draft.next_forced += 1;
                 draft.forced[draft.next_forced - 1]
             } else {
+                debug_assert!(!only_copies_left, "a copied step forces all its tokens");
                 let logits = &state.logits[b * vocab..(b + 1) * vocab];
                 let u = unit(&mut draft.rng);
                 draw(logits, inv_t, u, |token| rules.allows(draft, token))
@@ -211,32 +223,39 @@ pub(super) fn generate(
         .collect()
 }
 
+/// Largest vocabulary: `Off` and `On` for 128 pitches, and `Step`.
+const MAX_VOCAB: usize = 2 * 128 + 1;
+
 /// Draws a token from `softmax(logits / T)` over the tokens `allowed` keeps, with the
 /// uniform draw `u` (one per token; exp from basic IEEE operations: the same on every
-/// platform).
+/// platform). `allowed` runs once per token: the voice-leading rule is the costly part.
 fn draw(logits: &[f32], inv_t: f32, u: f32, allowed: impl Fn(usize) -> bool) -> usize {
+    debug_assert!(logits.len() <= MAX_VOCAB);
+    let mut mask = [false; MAX_VOCAB];
     let mut best = f32::NEG_INFINITY;
     let mut fallback = logits.len() - 1;
-    for (token, &z) in logits.iter().enumerate() {
-        if z > best && allowed(token) {
+    for (token, &z) in logits.iter().enumerate().take(MAX_VOCAB) {
+        mask[token] = allowed(token);
+        if mask[token] && z > best {
             best = z;
             fallback = token;
         }
     }
     let mut total = 0.0f64;
-    for (token, &z) in logits.iter().enumerate() {
-        if allowed(token) {
-            total += f64::from(exp_f32((z - best) * inv_t));
-        }
+    for (&z, _) in logits.iter().zip(&mask).filter(|(_, &ok)| ok) {
+        total += f64::from(exp_f32((z - best) * inv_t));
     }
     let target = f64::from(u) * total;
     let mut acc = 0.0f64;
-    for (token, &z) in logits.iter().enumerate() {
-        if allowed(token) {
-            acc += f64::from(exp_f32((z - best) * inv_t));
-            if acc > target {
-                return token;
-            }
+    for (token, (&z, _)) in logits
+        .iter()
+        .zip(&mask)
+        .enumerate()
+        .filter(|(_, (_, &ok))| ok)
+    {
+        acc += f64::from(exp_f32((z - best) * inv_t));
+        if acc > target {
+            return token;
         }
     }
     fallback
