@@ -228,7 +228,7 @@ const MAX_VOCAB: usize = 2 * 128 + 1;
 
 /// Draws a token from `softmax(logits / T)` over the tokens `allowed` keeps, with the
 /// uniform draw `u` (one per token; exp from basic IEEE operations: the same on every
-/// platform). `allowed` runs once per token: the voice-leading rule is the costly part.
+/// platform). `allowed` runs once per token, into a mask the three passes share.
 fn draw(logits: &[f32], inv_t: f32, u: f32, allowed: impl Fn(usize) -> bool) -> usize {
     debug_assert!(logits.len() <= MAX_VOCAB);
     let mut mask = [false; MAX_VOCAB];
