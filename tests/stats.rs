@@ -435,3 +435,65 @@ fn stats_and_eval_fail_clearly_without_usable_pieces() {
     assert!(!out.status.success());
     assert!(stderr.contains("cannot load the model"), "{stderr}");
 }
+
+#[test]
+fn time_signature_compares_phrases_with_pieces_in_that_metre() {
+    let dir = tempfile::tempdir().unwrap();
+    for split in ["train", "valid", "test"] {
+        std::fs::create_dir_all(dir.path().join(split)).unwrap();
+    }
+    let test = dir.path().join("test");
+    // One jig (6/8), one reel (2/4) and one piece without a time signature (4/4), each
+    // with a quarter note on every beat.
+    std::fs::write(test.join("jig.mid"), metered_file(&[(0, 6, 3)], 8 * 3 * 96)).unwrap();
+    std::fs::write(
+        test.join("reel.mid"),
+        metered_file(&[(0, 2, 2)], 8 * 2 * 96),
+    )
+    .unwrap();
+    std::fs::write(test.join("plain.mid"), metered_file(&[], 8 * 4 * 96)).unwrap();
+    let data = dir.path().to_str().unwrap();
+    let stats = |meters: &[&str]| {
+        let mut args = vec![
+            "stats",
+            "--model",
+            "fiddle-tunes",
+            "--data",
+            data,
+            "--phrases",
+            "2",
+            "--bars",
+            "4",
+            "--time-signature",
+        ];
+        args.extend(meters);
+        phrasegen(&args)
+    };
+
+    let out = stats(&["6/8"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("2 phrases of 4 bars of 6/8"), "{stdout}");
+    // Only the jig: 8 bars of 6/8 cut into two segments of 4 bars (12 quarters).
+    assert!(
+        stdout.contains("3 files, 2 segments, 2 files left out"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("segments of 12 quarter notes"), "{stdout}");
+
+    // Several metres: phrases in the first, pieces in any of them.
+    let out = stats(&["4/4", "2/4"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("bars of 4/4"), "{stdout}");
+    assert!(stdout.contains("1 file left out"), "{stdout}");
+
+    // No piece in the metre asked for: a clear error, not an empty table.
+    let out = stats(&["3/4"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("3 in other time signatures"), "{stderr}");
+}

@@ -74,7 +74,7 @@ pub struct Args {
     pub variations: usize,
 }
 
-fn parse_time_signature(s: &str) -> Result<TimeSignature, String> {
+pub fn parse_time_signature(s: &str) -> Result<TimeSignature, String> {
     let (n, d) = s.split_once('/').ok_or("write a time signature as 4/4")?;
     let numerator: u8 = n
         .trim()

@@ -36,7 +36,8 @@ pub struct Args {
     /// Phrases generated per temperature, with seeds 1..N.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub phrases: u32,
-    /// Length of each phrase in bars of 4/4; real music is cut to the same length.
+    /// Length of each phrase in bars (of 4/4 unless `--time-signature`); real music is cut
+    /// to the same length.
     #[arg(long, default_value_t = 8)]
     pub bars: u32,
     /// Temperatures to generate at (several allowed: `--temperature 0.7 1.0`).
@@ -66,6 +67,11 @@ pub struct Args {
     /// reduces it: the music such a model learned from (a melody model: `--top-voices 1`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=16))]
     pub top_voices: Option<u8>,
+    /// Compare like with like in metre: generate the phrases in the first time signature
+    /// given and keep only the pieces written in the ones given (`--time-signature 4/4 2/2`:
+    /// 4/4 phrases against the tunes in 4/4 and 2/2). Default: 4/4 phrases, every piece.
+    #[arg(long, num_args = 1.., value_parser = generate::parse_time_signature)]
+    pub time_signature: Vec<crate::phrase::TimeSignature>,
 }
 
 /// One column's per-phrase values, for scripts: metric name -> one value per phrase
@@ -129,6 +135,12 @@ fn describe(real: &RealSegments) -> String {
             real.too_short
         ));
     }
+    if real.other_meter > 0 {
+        s.push_str(&format!(
+            ", {} left out (other time signatures)",
+            plural(real.other_meter, "file")
+        ));
+    }
     s
 }
 
@@ -161,10 +173,19 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     if let Some(form) = &args.form {
         gen_args.form = form.clone();
     }
+    if let Some(&meter) = args.time_signature.first() {
+        gen_args.time_signature = meter;
+    }
     let segment_quarters = f64::from(args.bars) * gen_args.time_signature.quarters_per_bar();
     let load = |split| {
-        let mut real = load_segments(&args.data, split, segment_quarters, args.min_note_quarters)
-            .map_err(|e| e.to_string())?;
+        let mut real = load_segments(
+            &args.data,
+            split,
+            segment_quarters,
+            args.min_note_quarters,
+            &args.time_signature,
+        )
+        .map_err(|e| e.to_string())?;
         if let Some(voices) = args.top_voices {
             for p in &mut real.passages {
                 *p = p.top_voices(voices);
@@ -230,7 +251,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let main: Vec<&Column> = args.temperature.iter().map(|&t| column_at(t)).collect();
     let table = Table::compare(&reference, &main, &Metric::ALL);
     println!(
-        "model {} ({} steps/quarter, {:?}, pitches {}..{}); {} phrases of {} bars of 4/4 per \
+        "model {} ({} steps/quarter, {:?}, pitches {}..{}); {} phrases of {} bars of {}/{} per \
          temperature, seeds 1..{}, form {}, {}, other generate settings default\ndata {}: {}, \
          segments of {} quarter notes starting on bar lines{top_note}{seeded_note}\n",
         cfg.name,
@@ -240,6 +261,8 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         cfg.pitch_range.hi,
         args.phrases,
         args.bars,
+        gen_args.time_signature.numerator,
+        gen_args.time_signature.denominator,
         args.phrases,
         gen_args.form,
         if args.allow_parallels {

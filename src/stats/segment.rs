@@ -57,13 +57,15 @@ pub enum DataError {
     },
     #[error(
         "no usable pieces in {path} ({split} split): {files} file(s), {unreadable} unreadable, \
-         {too_short} shorter than one segment of {segment_quarters} quarter notes"
+         {other_meter} in other time signatures, {too_short} shorter than one segment of \
+         {segment_quarters} quarter notes"
     )]
     NoSegments {
         path: PathBuf,
         split: &'static str,
         files: usize,
         unreadable: usize,
+        other_meter: usize,
         too_short: usize,
         segment_quarters: f64,
     },
@@ -81,7 +83,22 @@ pub struct RealSegments {
     pub unreadable: Vec<(PathBuf, String)>,
     /// Files read but shorter than one segment.
     pub too_short: usize,
+    /// Files left out because they are in a time signature not asked for.
+    pub other_meter: usize,
     pub passages: Vec<Passage>,
+}
+
+/// Whether every bar of `file` is in one of `meters` (4/4 before the first time
+/// signature, as MIDI defines). An empty list takes every file.
+pub fn in_meters(file: &MidiFile, meters: &[TimeSignature]) -> bool {
+    let starts_later = file.time_signatures.first().is_none_or(|&(at, _)| at > 0);
+    meters.is_empty()
+        || file
+            .time_signatures
+            .iter()
+            .map(|&(_, ts)| ts)
+            .chain(starts_later.then_some(TimeSignature::FOUR_FOUR))
+            .all(|ts| meters.contains(&ts))
 }
 
 /// Bars as `(start, end)` ticks, following the time-signature map (4/4 until the first
@@ -161,9 +178,14 @@ pub fn segment_file(
     min_note_quarters: f64,
 ) -> Result<Vec<Passage>, midi::MidiError> {
     let file = MidiFile::parse(&midi::read_bytes(path)?)?;
+    Ok(segment_parsed(&file, target_quarters, min_note_quarters))
+}
+
+/// Cuts a parsed file into segments of `target_quarters`.
+fn segment_parsed(file: &MidiFile, target_quarters: f64, min_note_quarters: f64) -> Vec<Passage> {
     let spq = STATS_STEPS_PER_QUARTER;
     let phrase = quantize(
-        &file,
+        file,
         &ImportOptions {
             steps_per_quarter: spq,
             min_note_quarters,
@@ -174,13 +196,13 @@ pub fn segment_file(
     // The same rounding as the quantizer's, so bar lines and notes agree.
     let tpq = u64::from(file.ticks_per_quarter.max(1));
     let to_step = |tick: u64| ((tick * u64::from(spq) + tpq / 2) / tpq) as u32;
-    let bars: Vec<(u32, u32)> = bar_ticks(&file)
+    let bars: Vec<(u32, u32)> = bar_ticks(file)
         .into_iter()
         .map(|(s, e)| (to_step(s), to_step(e)))
         .filter(|(s, e)| e > s)
         .collect();
     let target_steps = (target_quarters * f64::from(spq)).round() as u32;
-    Ok(cut_segments(&phrase.notes, spq, &bars, target_steps))
+    cut_segments(&phrase.notes, spq, &bars, target_steps)
 }
 
 /// The files of one split of `root`: its own `train/valid/test` folders, or else the
@@ -223,12 +245,14 @@ pub fn split_of(root: &Path, split: Split) -> Result<(Vec<PathBuf>, bool), DataE
     Ok((chosen, true))
 }
 
-/// Every segment of one split of `root`; an error when there is none.
+/// Every segment of one split of `root` from the files in `meters` (empty: all); an error
+/// when there is none.
 pub fn load_segments(
     root: &Path,
     split: Split,
     target_quarters: f64,
     min_note_quarters: f64,
+    meters: &[TimeSignature],
 ) -> Result<RealSegments, DataError> {
     let (files, seeded_split) = split_of(root, split)?;
     let mut out = RealSegments {
@@ -237,13 +261,24 @@ pub fn load_segments(
         files: files.clone(),
         unreadable: Vec::new(),
         too_short: 0,
+        other_meter: 0,
         passages: Vec::new(),
     };
     for path in &files {
-        match segment_file(path, target_quarters, min_note_quarters) {
-            Ok(p) if p.is_empty() => out.too_short += 1,
-            Ok(p) => out.passages.extend(p),
-            Err(e) => out.unreadable.push((path.clone(), e.to_string())),
+        let file = match midi::read_bytes(path).and_then(|bytes| MidiFile::parse(&bytes)) {
+            Ok(file) => file,
+            Err(e) => {
+                out.unreadable.push((path.clone(), e.to_string()));
+                continue;
+            }
+        };
+        if !in_meters(&file, meters) {
+            out.other_meter += 1;
+            continue;
+        }
+        match segment_parsed(&file, target_quarters, min_note_quarters) {
+            p if p.is_empty() => out.too_short += 1,
+            p => out.passages.extend(p),
         }
     }
     if out.passages.is_empty() {
@@ -252,6 +287,7 @@ pub fn load_segments(
             split: split.name(),
             files: files.len(),
             unreadable: out.unreadable.len(),
+            other_meter: out.other_meter,
             too_short: out.too_short,
             segment_quarters: target_quarters,
         });
