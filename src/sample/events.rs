@@ -126,12 +126,10 @@ pub(super) fn generate(
     }
     // From here to the end every step is copied: nothing is drawn any more, so the
     // network need not hear those steps (a quarter of an AA'BA phrase).
-    let copied_tail_start = rules.total_steps
-        - free_steps[..rules.total_steps]
-            .iter()
-            .rev()
-            .take_while(|&&free| free == 0)
-            .count();
+    let copied_tail_start = free_steps[..rules.total_steps]
+        .iter()
+        .rposition(|&free| free > 0)
+        .map_or(0, |last_free| last_free + 1);
     let rules = Rules {
         free_steps,
         ..rules
