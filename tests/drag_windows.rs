@@ -223,12 +223,24 @@ fn a_drop_target_window_receives_the_dragged_file() {
         SetCursorPos(250, 250).unwrap();
         mouse(MOUSEEVENTF_LEFTDOWN);
         pump_for(Duration::from_millis(100));
-        std::thread::spawn(|| {
-            std::thread::sleep(Duration::from_millis(400));
+        // It waits on the drag itself (the target saw it enter), not on a clock: under Wine
+        // on a busy machine the drag loop may start late.
+        let watched = seen.clone();
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut wiggle = 0;
+            while !watched.lock().entered {
+                if Instant::now() > deadline {
+                    eprintln!("the drag never entered the drop target");
+                    std::process::exit(1);
+                }
+                wiggle = (wiggle + 1) % 2;
+                SetCursorPos(255 + 5 * wiggle, 255).unwrap();
+                std::thread::sleep(Duration::from_millis(50));
+            }
             SetCursorPos(260, 255).unwrap();
-            std::thread::sleep(Duration::from_millis(400));
             mouse(MOUSEEVENTF_LEFTUP);
-            std::thread::sleep(Duration::from_secs(20));
+            std::thread::sleep(Duration::from_secs(60));
             eprintln!("the drag never ended");
             std::process::exit(1);
         });

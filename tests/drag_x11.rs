@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use phrasegen::editor::drag_x11::{drag_file, file_uri, Atoms, DragOutcome};
@@ -18,6 +19,10 @@ use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 use x11rb::CURRENT_TIME;
+
+/// How long a test waits for another process or thread (Xvfb, the editor, the drag, the
+/// target): generous for a busy machine; each wait ends as soon as its event happens.
+const DEADLINE: Duration = Duration::from_secs(60);
 
 /// An Xvfb server on a display of its own, stopped when dropped.
 struct Xvfb {
@@ -44,10 +49,7 @@ impl Xvfb {
             .expect("Xvfb must be installed (apt-get install xvfb; .ci/run does it)");
         let started = Instant::now();
         while RustConnection::connect(Some(&display)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "Xvfb did not start"
-            );
+            assert!(started.elapsed() < DEADLINE, "Xvfb did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
         Self { child, display }
@@ -70,14 +72,36 @@ struct Seen {
     left: bool,
 }
 
+/// A drop target running on its own thread.
+struct Target {
+    thread: std::thread::JoinHandle<Seen>,
+    /// Gets a message when the target has answered its first position (the drag is over it).
+    answered: Receiver<()>,
+}
+
+impl Target {
+    /// Waits until a drag has reached the target and been answered (the event a user's
+    /// release waits for: the drop highlight).
+    fn wait_answered(&self) {
+        self.answered
+            .recv_timeout(DEADLINE)
+            .expect("the drag never reached the drop target");
+    }
+
+    fn join(self) -> Seen {
+        self.thread.join().unwrap()
+    }
+}
+
 /// Starts a drop target at `at` (200 x 200, above every other window) on its own thread and
-/// returns once its window is mapped; joining the handle gives what it saw.
-fn spawn_target(display: &str, at: (i16, i16), accept: bool) -> std::thread::JoinHandle<Seen> {
-    let (ready, mapped) = std::sync::mpsc::channel();
+/// returns once its window is mapped.
+fn spawn_target(display: &str, at: (i16, i16), accept: bool) -> Target {
+    let (ready, mapped) = channel();
+    let (answer, answered) = channel();
     let display = display.to_string();
-    let target = std::thread::spawn(move || run_target_at(&display, at, accept, ready));
+    let thread = std::thread::spawn(move || run_target_at(&display, at, accept, ready, answer));
     mapped.recv().unwrap();
-    target
+    Target { thread, answered }
 }
 
 /// A window at `at` of 200 x 200 that speaks XDND 5 and accepts or declines drops.
@@ -85,7 +109,8 @@ fn run_target_at(
     display: &str,
     at: (i16, i16),
     accept: bool,
-    ready: std::sync::mpsc::Sender<()>,
+    ready: Sender<()>,
+    answered: Sender<()>,
 ) -> Seen {
     let (conn, screen) = RustConnection::connect(Some(display)).unwrap();
     let root = conn.setup().roots[screen].root;
@@ -121,7 +146,7 @@ fn run_target_at(
     let mut seen = Seen::default();
     let mut source = 0;
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(10) {
+    while started.elapsed() < DEADLINE {
         let Some(event) = conn.poll_for_event().unwrap() else {
             std::thread::sleep(Duration::from_millis(2));
             continue;
@@ -145,7 +170,10 @@ fn run_target_at(
                 );
                 conn.send_event(false, source, EventMask::NO_EVENT, e)
                     .unwrap();
-                conn.flush().unwrap();
+                conn.sync().unwrap();
+                if seen.positions == 1 {
+                    let _ = answered.send(());
+                }
             }
             Event::ClientMessage(m) if m.type_ == atoms.XdndLeave => {
                 seen.left = true;
@@ -190,6 +218,43 @@ fn run_target_at(
     seen
 }
 
+/// The pixels of the first top-level window in a strip around `at` (None before it is
+/// mapped).
+fn pixels_around(conn: &RustConnection, root: Window, at: (i16, i16)) -> Option<Vec<u8>> {
+    use x11rb::protocol::xproto::ImageFormat;
+    let tree = conn.query_tree(root).ok()?.reply().ok()?;
+    let &window = tree.children.first()?;
+    let (x, y) = ((at.0 - 40).max(0), (at.1 - 8).max(0));
+    let image = conn
+        .get_image(ImageFormat::Z_PIXMAP, window, x, y, 80, 16, !0)
+        .ok()?
+        .reply()
+        .ok()?;
+    Some(image.data)
+}
+
+/// Whether the strip around `at` shows more than one colour (the editor has drawn a frame
+/// with its buttons; before that it is one flat colour). Pixels are 32-bit at depth 24.
+fn drawn_around(conn: &RustConnection, root: Window, at: (i16, i16)) -> bool {
+    pixels_around(conn, root, at).is_some_and(|data| {
+        let first = data.get(..3).unwrap_or_default();
+        data.chunks(4).any(|p| &p[..3.min(p.len())] != first)
+    })
+}
+
+/// Waits until the strip around `at` differs from `before`: the editor has drawn the effect
+/// of the last input (a hover highlight, a pressed button), the event a user's hand follows.
+fn wait_for_redraw(conn: &RustConnection, root: Window, at: (i16, i16), before: &[u8], what: &str) {
+    let started = Instant::now();
+    while pixels_around(conn, root, at).as_deref() == Some(before) {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the editor never showed {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 const BUTTON_PRESS: u8 = 4;
 const BUTTON_RELEASE: u8 = 5;
 const MOTION: u8 = 6;
@@ -225,20 +290,25 @@ impl FakeMouse {
     }
 }
 
-/// Presses the button at `from`, starts the drag, glides to `to` and releases.
+/// Presses the button at `from`, starts the drag, glides to `to` and releases there: once
+/// `target` (the window at `to`, if any) has answered the drag, as a user waits for the drop
+/// highlight.
 fn drag_with_fake_mouse(
     display: &str,
     path: &Path,
     from: (i16, i16),
     to: (i16, i16),
+    target: Option<&Target>,
 ) -> DragOutcome {
     let mouse = FakeMouse::new(display);
     mouse.input(MOTION, 0, from);
     mouse.input(BUTTON_PRESS, 1, from);
     let (display_name, file) = (display.to_string(), path.to_path_buf());
     let drag = std::thread::spawn(move || drag_file(&file, Some(&display_name)));
-    std::thread::sleep(Duration::from_millis(100));
     mouse.glide(from, to);
+    if let Some(target) = target {
+        target.wait_answered();
+    }
     mouse.input(BUTTON_RELEASE, 1, to);
     drag.join().unwrap().expect("the drag runs to its end")
 }
@@ -248,8 +318,8 @@ fn dropping_on_an_accepting_target_hands_over_the_file() {
     let x = Xvfb::start(93);
     let target = spawn_target(&x.display, (100, 100), true);
     let path = Path::new("/tmp/PhraseGen exports/phrasegen-bach-chorales-seed-7.mid");
-    let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (180, 200));
-    let seen = target.join().unwrap();
+    let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (180, 200), Some(&target));
+    let seen = target.join();
     assert_eq!(outcome, DragOutcome::Dropped);
     assert!(seen.entered && seen.positions > 0, "{seen:?}");
     assert_eq!(
@@ -267,15 +337,15 @@ fn a_declining_target_or_empty_space_gets_nothing() {
     let x = Xvfb::start(94);
     let target = spawn_target(&x.display, (100, 100), false);
     let path = Path::new("/tmp/clip.mid");
-    let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (180, 200));
-    let seen = target.join().unwrap();
+    let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (180, 200), Some(&target));
+    let seen = target.join();
     assert_eq!(outcome, DragOutcome::NotAccepted);
     assert!(
         seen.entered && seen.left && seen.dropped_data.is_none(),
         "{seen:?}"
     );
     // Released where no window takes drops.
-    let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (500, 400));
+    let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (500, 400), None);
     assert_eq!(outcome, DragOutcome::NotAccepted);
 }
 
@@ -296,45 +366,40 @@ fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
         example.exists(),
         "cargo test builds the examples: {example:?}"
     );
+    // The example exits on its own after this many seconds; the test kills it sooner.
     let mut editor = Command::new(&example)
-        .arg("60")
+        .arg("600")
         .env("DISPLAY", &x.display)
         .env("PHRASEGEN_EXPORT_DIR", exports.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait for the window (top left, no window manager), then let it draw a frame or two.
+    // The "Drag .mid" button, right of "Export MIDI" in the top row (see docs/screenshot.png).
+    let button = (315, 10);
+    // Wait for the window (top left, no window manager) to open and draw its top row.
     let (conn, screen) = RustConnection::connect(Some(&x.display)).unwrap();
     let root = conn.setup().roots[screen].root;
     let started = Instant::now();
-    while conn
-        .query_tree(root)
-        .unwrap()
-        .reply()
-        .unwrap()
-        .children
-        .is_empty()
-    {
+    while !drawn_around(&conn, root, button) {
         assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the editor window never opened"
+            started.elapsed() < DEADLINE,
+            "the editor window never opened and drew its buttons"
         );
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_secs(1));
     let target = spawn_target(&x.display, (600, 400), true);
     let mouse = FakeMouse::new(&x.display);
-    // The "Drag .mid" button, right of "Export MIDI" in the top row (see docs/screenshot.png).
-    let button = (315, 10);
+    let idle = pixels_around(&conn, root, button).unwrap();
     mouse.input(MOTION, 0, button);
-    std::thread::sleep(Duration::from_millis(100));
+    wait_for_redraw(&conn, root, button, &idle, "the button hovered");
+    let hovered = pixels_around(&conn, root, button).unwrap();
     mouse.input(BUTTON_PRESS, 1, button);
-    std::thread::sleep(Duration::from_millis(100));
+    wait_for_redraw(&conn, root, button, &hovered, "the button pressed");
     mouse.glide(button, (700, 500));
-    std::thread::sleep(Duration::from_millis(200));
+    target.wait_answered();
     mouse.input(BUTTON_RELEASE, 1, (700, 500));
-    let seen = target.join().unwrap();
+    let seen = target.join();
     let _ = editor.kill();
     let _ = editor.wait();
     let uri_list = seen.dropped_data.expect("the drop target received a file");

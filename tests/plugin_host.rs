@@ -135,13 +135,9 @@ fn a_temperature_change_brings_a_new_phrase_within_bounded_blocks() {
         set_normalized(&shared.params.temperature, 0.3 + i as f32 * 0.004);
         host.block();
     }
-    // The worker picks the change up within a poll; on a loaded machine that can take a
-    // while, so wait (bounded) rather than sleep a fixed time.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while shared.generated_id.load(Ordering::Acquire) < 2 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    // Wait until the worker has looked at the last value (the event, however busy the
+    // machine is).
+    host.settle();
     let generated = shared.generated_id.load(Ordering::Acquire);
     assert!(generated >= 2, "the change was not picked up");
     assert!(
@@ -164,7 +160,8 @@ fn lock_freezes_the_phrase() {
     set_normalized(&shared.params.lock, 1.0);
     set_normalized(&shared.params.seed, 0.7);
     host.blocks(20);
-    std::thread::sleep(std::time::Duration::from_millis(60));
+    // The worker has seen the new seed while locked, and made nothing of it.
+    host.settle();
     host.blocks(5);
     assert_eq!(shared.generated_id.load(Ordering::Acquire), 1);
     set_normalized(&shared.params.lock, 0.0);
@@ -176,7 +173,7 @@ fn saving_and_reopening_plays_the_same_phrase_without_regenerating() {
     let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
     set_normalized(&host.plugin.shared().params.seed, 0.3);
     host.run_until_playing(1, 2000);
-    std::thread::sleep(std::time::Duration::from_millis(30));
+    host.settle();
     host.blocks(2);
     let state = save_state(&host.plugin);
     let saved = host.plugin.shared().params.phrase.phrase().unwrap();
@@ -186,7 +183,7 @@ fn saving_and_reopening_plays_the_same_phrase_without_regenerating() {
     restore_state(&reopened, &state);
     let mut host2 = Host::new(reopened, 48_000.0, 512, 120.0);
     host2.blocks(50);
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    host2.settle();
     host2.blocks(50);
     let shared2 = host2.plugin.shared();
     assert_eq!(
@@ -219,8 +216,7 @@ fn a_bad_model_file_is_reported_and_the_old_model_stays() {
     let shared = host.plugin.shared();
     *shared.params.model_path.write() = Some("/nonexistent/model.safetensors".into());
     shared.model_requests.fetch_add(1, Ordering::AcqRel);
-    shared.wake();
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    host.settle();
     host.blocks(5);
     let status = shared.status.lock().clone();
     let error = status.model_error.expect("the failure is reported");
@@ -269,7 +265,7 @@ fn played_notes_are_recorded_as_the_primer_and_passed_through() {
         });
     }
     host.blocks(10);
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    host.settle(); // the worker has collected the recorded notes
     set_normalized(&shared.params.record, 0.0);
     // Stopping the recording makes a new phrase that continues what was played.
     host.run_until_playing(2, 2000);

@@ -31,6 +31,7 @@ fn process_never_allocates() {
     );
     reset_violation_count();
     let mut phrases_seen = 1;
+    let mut generations_driven = 0;
     for i in 0..3000u64 {
         // Automation every block, new phrases arriving, seeks, loops, stops, input notes.
         set_normalized(&shared.params.temperature, (i % 100) as f32 / 100.0);
@@ -59,15 +60,21 @@ fn process_never_allocates() {
             });
         }
         host.block_with(|process| assert_no_alloc(process));
-        if i % 20 == 0 {
-            std::thread::sleep(std::time::Duration::from_millis(1));
+        if i % 300 == 299 {
+            // Drive regeneration: a new seed, and wait (outside `process()`) until the
+            // worker has made that phrase, so new phrases arrive during the run however
+            // little CPU the worker gets.
+            generations_driven += 1;
+            set_normalized(&shared.params.seed, generations_driven as f32 * 0.05);
+            host.settle();
         }
         phrases_seen =
             phrases_seen.max(shared.playing_id.load(std::sync::atomic::Ordering::Relaxed));
     }
+    assert_eq!(generations_driven, 10);
     assert!(
         phrases_seen >= 3,
-        "regeneration happened during the run ({phrases_seen} phrases)"
+        "new phrases took over during the run ({phrases_seen} phrases played)"
     );
     assert!(host.played.len() > 100);
     assert_eq!(violation_count(), 0, "process() allocated or freed memory");

@@ -7,7 +7,6 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use common::host::{restore_state, save_state, set_normalized, Host};
 use nice_plug::editor::Editor;
@@ -37,24 +36,9 @@ fn playing_with_state() -> (Host, State) {
     (h, state)
 }
 
-/// Processes blocks until `what` holds, or panics after 30 s (generous: the suite runs
-/// many workers at once on two cores).
-fn settle(h: &mut Host, what: impl Fn(&Host) -> bool, why: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        h.block();
-        if what(h) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    panic!("timed out waiting for: {why}");
-}
-
 /// Waits until phrase `id` (or a later one) plays.
 fn until_playing(h: &mut Host, id: u64) {
-    settle(
-        h,
+    h.run_until(
         |h| {
             let s = h.plugin.shared();
             s.playing_id.load(Ordering::Acquire) >= id
@@ -80,8 +64,7 @@ fn a_model_file_of_ones_own_is_loaded_again_when_the_project_reopens() {
     let shared = h.plugin.shared();
     *shared.params.model_path.write() = Some(path.display().to_string());
     shared.model_requests.fetch_add(1, Ordering::AcqRel);
-    settle(
-        &mut h,
+    h.run_until(
         |h| h.plugin.shared().status.lock().model_name == "my-own-model",
         "model",
     );
@@ -90,8 +73,7 @@ fn a_model_file_of_ones_own_is_loaded_again_when_the_project_reopens() {
     let reopened = PhraseGen::default();
     restore_state(&reopened, &state);
     let mut h2 = Host::new(reopened, 48_000.0, 512, 120.0);
-    settle(
-        &mut h2,
+    h2.run_until(
         |h| h.plugin.shared().status.lock().model_name == "my-own-model",
         "reload",
     );
@@ -109,19 +91,20 @@ fn a_state_loaded_into_a_running_instance_plays_its_phrase() {
     // Another instance, already playing its own phrase with other settings.
     let mut h = host();
     set_normalized(&h.plugin.shared().params.seed, 0.9);
-    until_playing(&mut h, 1);
+    h.settle();
+    let own = h.plugin.shared().generated_id.load(Ordering::Acquire);
+    until_playing(&mut h, own);
     assert_ne!(
         h.plugin.shared().params.phrase.phrase().unwrap(),
         saved.phrase
     );
     let before = generations(&h);
     restore_state(&h.plugin, &state);
-    settle(
-        &mut h,
+    h.run_until(
         |h| h.plugin.shared().params.phrase.phrase().as_ref() == Some(&saved.phrase),
         "the restored phrase playing",
     );
-    std::thread::sleep(Duration::from_millis(30));
+    h.settle();
     h.blocks(20);
     assert_eq!(
         generations(&h),
@@ -156,8 +139,7 @@ fn after_reopening_knobs_continue_from_the_saved_luck_and_velocities_match() {
     let b_plugin = PhraseGen::default();
     restore_state(&b_plugin, &state);
     let mut b = Host::new(b_plugin, 48_000.0, 512, 120.0);
-    settle(
-        &mut b,
+    b.run_until(
         |h| h.plugin.shared().playing_id.load(Ordering::Acquire) > 0,
         "restore",
     );
@@ -174,7 +156,7 @@ fn after_reopening_knobs_continue_from_the_saved_luck_and_velocities_match() {
     // A playback-only knob does not replace the phrase.
     let saved = b.plugin.shared().params.phrase.phrase().unwrap();
     set_normalized(&b.plugin.shared().params.velocity, 0.5);
-    std::thread::sleep(Duration::from_millis(30));
+    b.settle();
     b.blocks(10);
     let now = b.plugin.shared().params.phrase.phrase().unwrap();
     let notes = |p: &phrasegen::phrase::Phrase| -> Vec<(u32, u8, u32)> {
@@ -207,12 +189,11 @@ fn the_saved_and_shown_phrase_is_the_one_playing_not_the_one_waiting() {
     until_playing(&mut h, 1);
     let playing = h.plugin.shared().params.phrase.phrase().unwrap();
     set_normalized(&h.plugin.shared().params.temperature, 0.2);
-    settle(
-        &mut h,
+    h.run_until(
         |h| h.plugin.shared().generated_id.load(Ordering::Acquire) == 2,
         "generation",
     );
-    std::thread::sleep(Duration::from_millis(30));
+    h.settle();
     h.blocks(5);
     assert_eq!(h.plugin.shared().playing_id.load(Ordering::Acquire), 1);
     assert_eq!(h.plugin.shared().params.phrase.phrase().unwrap(), playing);
@@ -233,8 +214,7 @@ fn playback_settings_revoice_the_phrase_also_when_locked() {
     let before = shared.params.phrase.phrase().unwrap();
     // MIDI channel 1 -> 5 (normalized 4/15).
     set_normalized(&shared.params.channel, 4.0 / 15.0);
-    settle(
-        &mut h,
+    h.run_until(
         |h| h.played.iter().any(|p| p.1 && p.3 == 4),
         "notes on channel 5",
     );
@@ -261,8 +241,7 @@ fn until_phrase_in(h: &mut Host, numerator: u8, denominator: u8) {
         numerator,
         denominator,
     };
-    settle(
-        h,
+    h.run_until(
         |h| {
             h.plugin
                 .shared()
@@ -391,14 +370,14 @@ fn bypass_and_deactivation_release_every_note() {
     let mut h = host();
     until_playing(&mut h, 1);
     // Play until something sounds.
-    settle(&mut h, |h| sounding(h) > 0, "a sounding note");
+    h.run_until(|h| sounding(h) > 0, "a sounding note");
     set_normalized(&h.plugin.shared().params.bypass, 1.0);
     h.block();
     assert_eq!(sounding(&h), 0, "bypass left notes hanging");
     h.blocks(50);
     assert!(h.ctx.sent.is_empty(), "bypassed but still playing");
     set_normalized(&h.plugin.shared().params.bypass, 0.0);
-    settle(&mut h, |h| sounding(h) > 0, "playing again");
+    h.run_until(|h| sounding(h) > 0, "playing again");
     // Deactivation: released on the first block after reactivation, at its first sample.
     h.plugin.deactivate();
     h.activate();
@@ -466,17 +445,16 @@ fn parameter_changes_made_while_the_plugin_is_inserted_take_effect() {
     let plugin = PhraseGen::default();
     let mut h = Host::new(plugin, 48_000.0, 512, 120.0);
     let shared = h.plugin.shared();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while shared.generated_id.load(Ordering::Acquire) == 0 {
-        assert!(std::time::Instant::now() < deadline, "no first phrase");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    h.settle();
+    assert!(
+        shared.generated_id.load(Ordering::Acquire) > 0,
+        "no first phrase"
+    );
     set_normalized(&shared.params.seed, 0.25);
     h.plugin.deactivate();
     h.activate();
     let want_seed = shared.params.seed.value() as u64;
-    settle(
-        &mut h,
+    h.run_until(
         |h| h.plugin.shared().params.phrase.saved().and_then(|s| s.seed) == Some(want_seed),
         "a phrase made with the new seed",
     );

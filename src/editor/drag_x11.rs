@@ -53,8 +53,11 @@ x11rb::atom_manager! {
 const XDND_VERSION: u32 = 5;
 /// Pointer polling period: smooth enough for drop highlighting, cheap enough to ignore.
 const POLL: Duration = Duration::from_millis(8);
-/// How long a drop target may take to fetch the file.
-const DROP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a drop target may take to fetch the file (a busy DAW may be slow to answer).
+const DROP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the release waits for the target's answer to the last position, after reading
+/// what has already arrived.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// `file:///...` with every byte outside the unreserved set and `/` percent-encoded.
 pub fn file_uri(path: &Path) -> String {
@@ -172,8 +175,11 @@ impl Drag<'_> {
         };
         // A status may still be on its way for the last position.
         let waited = Instant::now();
-        while !self.accepted && waited.elapsed() < Duration::from_millis(200) {
+        loop {
             self.handle_events()?;
+            if self.accepted || waited.elapsed() >= STATUS_TIMEOUT {
+                break;
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
         if !self.accepted {
@@ -195,7 +201,11 @@ impl Drag<'_> {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        Err("the drop target did not finish within 5 seconds".into())
+        Err(format!(
+            "the drop target did not finish within {} seconds",
+            DROP_TIMEOUT.as_secs()
+        )
+        .into())
     }
 
     /// Answers what arrived; true once the target reports the drop finished.

@@ -51,6 +51,11 @@ pub struct PhraseGen {
 /// How long an offline render waits for the worker before playing on without it.
 const OFFLINE_SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long activation waits for the worker's first phrase (or a restored one) before
+/// returning without it. Generating takes milliseconds; the bound only matters when the
+/// machine starves the worker, and then the phrase simply arrives a little later.
+const ACTIVATE_SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Default for PhraseGen {
     fn default() -> Self {
         let params = Arc::new(PhraseGenParams::default());
@@ -253,9 +258,12 @@ impl Plugin for PhraseGen {
     ) -> bool {
         self.sample_rate = buffer_config.sample_rate;
         self.offline = buffer_config.process_mode == ProcessMode::Offline;
-        // The worker adopts a phrase restored from the project (see `Worker::restore`).
+        // The worker adopts a phrase restored from the project (see `Worker::restore`) or
+        // generates the first one. Activation runs on the main thread, where waiting is
+        // allowed: waiting here means a reopened project plays its phrase from the first
+        // block, however busy the machine is.
         self.shared.ready.store(true, Ordering::Release);
-        self.shared.wake();
+        self.shared.settle(ACTIVATE_SETTLE_TIMEOUT);
         true
     }
 

@@ -186,22 +186,68 @@ impl Host {
         }
     }
 
-    /// Runs blocks (advancing time) until phrase `id` (or a later one) plays, or panics after
-    /// `max_blocks`.
+    /// Runs blocks (advancing time) until phrase `id` (or a later one) plays. Waits for the
+    /// worker to have generated it (the event itself, up to [`WORKER_DEADLINE`]), then allows
+    /// `max_blocks` blocks for it to take over (at the next bar, say). Returns the blocks run.
     pub fn run_until_playing(&mut self, id: u64, max_blocks: usize) -> usize {
         use std::sync::atomic::Ordering;
-        for i in 0..max_blocks {
-            self.block();
-            let shared = self.plugin.shared();
-            let playing = shared.playing_id.load(Ordering::Acquire);
-            if playing >= id {
-                return i + 1;
+        let shared = self.plugin.shared();
+        let deadline = std::time::Instant::now() + WORKER_DEADLINE;
+        let mut blocks = 0;
+        let mut since_generated = 0;
+        loop {
+            if shared.generated_id.load(Ordering::Acquire) < id {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                assert!(
+                    !left.is_zero(),
+                    "phrase {id} was never generated within {WORKER_DEADLINE:?}"
+                );
+                shared.settle(left);
+            } else {
+                since_generated += 1;
             }
-            std::thread::sleep(std::time::Duration::from_millis(2));
+            self.block();
+            blocks += 1;
+            if shared.playing_id.load(Ordering::Acquire) >= id {
+                return blocks;
+            }
+            assert!(
+                since_generated < max_blocks,
+                "phrase {id} was generated but did not start playing within {max_blocks} blocks"
+            );
         }
-        panic!("phrase {id} never started playing within {max_blocks} blocks");
+    }
+
+    /// Waits until the worker has looked at the current parameters and delivered what they
+    /// ask for (the event, not a sleep); panics after [`WORKER_DEADLINE`].
+    pub fn settle(&self) {
+        assert!(
+            self.plugin.shared().settle(WORKER_DEADLINE),
+            "the worker did not settle within {WORKER_DEADLINE:?}"
+        );
+    }
+
+    /// Runs blocks until `what` holds, letting the worker settle between them; panics after
+    /// [`WORKER_DEADLINE`] with `why`.
+    pub fn run_until(&mut self, what: impl Fn(&Self) -> bool, why: &str) {
+        let deadline = std::time::Instant::now() + WORKER_DEADLINE;
+        loop {
+            self.block();
+            if what(self) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out after {WORKER_DEADLINE:?} waiting for: {why}"
+            );
+            self.settle();
+        }
     }
 }
+
+/// How long a test waits for the worker thread: generous, because a busy machine may give
+/// it little CPU; waits end as soon as the event happens, so a quiet machine never waits it.
+pub const WORKER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Sets a parameter as a host's automation does, by normalized value.
 pub fn set_normalized(param: &impl Param, normalized: f32) {

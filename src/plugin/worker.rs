@@ -127,9 +127,10 @@ impl Shared {
         *woken = false;
     }
 
-    /// Blocks until the worker has looked at the current parameters (and generated what they
-    /// ask for). Only for offline rendering, where waiting is allowed and a render must not
-    /// depend on how fast the worker happened to be. Gives up after `timeout`.
+    /// Blocks until the worker has looked at the current parameters (and generated and
+    /// delivered what they ask for). Never on the audio thread in real time: for activation,
+    /// offline rendering and tests, where waiting is allowed and the outcome must not depend
+    /// on how fast the worker happened to be scheduled. Gives up after `timeout`.
     pub fn settle(&self, timeout: Duration) -> bool {
         let ticket = self.settle_asked.fetch_add(1, Ordering::AcqRel) + 1;
         self.wake();

@@ -13,7 +13,7 @@
 //!
 //! ```ignore
 //! let mut s = ClapSession::started(48_000.0, 1024);             // scan, instantiate, activate
-//! let phrase = wait_for_phrase(&mut s, 512, Duration::from_secs(10));
+//! let phrase = wait_for_phrase(&mut s, 512, Duration::from_secs(60));
 //! let mut sim = HostSim::new(48_000.0, 120.0, PositionStyle::ARDOUR, s.now());
 //! let mut tracker = NoteTracker::new();
 //! play_until_beats(&mut s, &mut sim, &mut tracker, 256, phrase.length_beats() + 1.0);
@@ -33,9 +33,8 @@ pub mod transport;
 
 pub use notes::{NoteProblem, NoteTracker, PlayedNote};
 pub use phrase::{
-    assert_notes_match, compare_notes, expected_notes, idle_for, phrase_from_state, play,
-    play_block, play_until_beats, state_param, wait_for_phrase, wait_for_phrase_where,
-    ExpectedNote,
+    assert_notes_match, compare_notes, expected_notes, phrase_from_state, play, play_block,
+    play_until_beats, state_param, wait_for_phrase, wait_for_phrase_where, ExpectedNote,
 };
 pub use session::{scan, ClapSession, HostEvent, OutEvent, OutKind, ParamInfoOwned, PLUGIN_ID};
 pub use transport::{BlockPlan, BlockRecord, HostSim, HostTransport, PositionStyle, Timeline};

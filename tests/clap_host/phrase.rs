@@ -73,20 +73,6 @@ pub fn wait_for_phrase_where(
     }
 }
 
-/// Processes stopped blocks for `duration` of wall time (a host idling while the plugin's
-/// worker thread runs).
-pub fn idle_for(session: &mut ClapSession, block: u32, duration: Duration) {
-    let started = Instant::now();
-    let stopped = HostTransport {
-        playing: false,
-        ..HostTransport::default()
-    };
-    while started.elapsed() < duration {
-        session.process(block, Some(&stopped), &[]);
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 /// Plays `blocks` blocks of `block_len` (the host may shorten some) from `sim`, feeding the
 /// tracker. Returns the session sample after the last block.
 pub fn play(
