@@ -5,11 +5,14 @@
 //!   first install the system libraries the build needs (the plugin window links X11 and
 //!   OpenGL, the loss plots FreeType and Fontconfig) and Xvfb for the window tests, so a
 //!   fresh machine with only Rust passes the README's two commands;
-//! - `cargo xtask test` with no arguments (CI) then runs the Windows stage ([`windows`]):
-//!   the Windows bundles, built with MinGW-w64 and tested under Wine. `cargo xtask
-//!   test-windows [cargo test arguments]` runs that stage alone; `PHRASEGEN_SKIP_WINDOWS=1`
-//!   skips it.
+//! - `cargo xtask test` runs `cargo test --no-fail-fast`; with no arguments (CI) it then runs
+//!   the Windows stage ([`windows`]) whether or not a Linux test failed: the Windows bundles,
+//!   built with MinGW-w64 and tested under Wine; at the end it lists every failure.
+//!   `cargo xtask test-windows [cargo test arguments]` runs that stage alone;
+//!   `PHRASEGEN_SKIP_WINDOWS=1` skips it. `--under-load` runs two busy threads beside the
+//!   suite (the tests must hold on a busy machine).
 
+mod suite;
 mod windows;
 
 use std::path::{Path, PathBuf};
@@ -43,16 +46,22 @@ fn main() -> ExitCode {
     };
     match args.first().map(String::as_str) {
         Some("test") => {
+            let under_load = args.iter().any(|a| a == "--under-load");
+            let cargo_args: Vec<String> = args[1..]
+                .iter()
+                .filter(|a| *a != "--under-load")
+                .cloned()
+                .collect();
             // Cross-building and Wine need Linux; a focused run (with arguments) skips it.
             let windows_too = cfg!(target_os = "linux")
-                && args.len() == 1
+                && cargo_args.is_empty()
                 && std::env::var_os("PHRASEGEN_SKIP_WINDOWS").is_none();
             with_system_packages(&with_windows(windows_too), || {
-                let linux = cargo(&["test"], &args[1..]);
-                if linux != ExitCode::SUCCESS || !windows_too {
-                    return linux;
-                }
-                windows_stage(&[])
+                let _load = under_load.then(|| {
+                    eprintln!("xtask: two busy threads compete with the tests (--under-load)");
+                    suite::Load::start(2)
+                });
+                test_everything(&cargo_args, windows_too)
             })
         }
         Some("test-windows") => {
@@ -92,13 +101,61 @@ fn target_dir() -> PathBuf {
 }
 
 fn windows_stage(cargo_test_args: &[String]) -> ExitCode {
-    match windows::test(&workspace(), &target_dir(), cargo_test_args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}\n(the Windows stage; PHRASEGEN_SKIP_WINDOWS=1 skips it)");
-            ExitCode::FAILURE
-        }
+    report(&windows::test(&workspace(), &target_dir(), cargo_test_args))
+}
+
+/// The Linux suite with `--no-fail-fast`, then (even when it failed) the Windows stage, then
+/// one summary of every failure: one flaky test never hides the rest.
+fn test_everything(cargo_args: &[String], windows_too: bool) -> ExitCode {
+    let log = target_dir().join("xtask-test-linux.log");
+    let _ = std::fs::create_dir_all(target_dir());
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut failures: Vec<String> = suite::run_tests(
+        Command::new(cargo)
+            .current_dir(workspace())
+            .args(["test", "--no-fail-fast"])
+            .args(cargo_args),
+        &log,
+    )
+    .into_iter()
+    .map(|f| format!("Linux: {f}"))
+    .collect();
+    if cargo_args.is_empty() {
+        // This tool's own tests (how failures are read back from a log).
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        failures.extend(
+            suite::run_tests(
+                Command::new(cargo)
+                    .current_dir(workspace())
+                    .args(["test", "-p", "xtask"]),
+                &target_dir().join("xtask-test-xtask.log"),
+            )
+            .into_iter()
+            .map(|f| format!("xtask: {f}")),
+        );
     }
+    if windows_too {
+        failures.extend(
+            windows::test(&workspace(), &target_dir(), &[])
+                .into_iter()
+                .map(|f| format!("Windows: {f}")),
+        );
+    }
+    report(&failures)
+}
+
+/// Prints every failure (or that all passed) and gives the exit code.
+fn report(failures: &[String]) -> ExitCode {
+    if failures.is_empty() {
+        eprintln!("xtask: all tests passed");
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("\nxtask: {} failure(s):", failures.len());
+    for f in failures {
+        eprintln!("  - {f}");
+    }
+    eprintln!("(PHRASEGEN_SKIP_WINDOWS=1 skips the Windows stage)");
+    ExitCode::FAILURE
 }
 
 /// After a Windows bundle: nice-plug names the command-line tool after the bundle

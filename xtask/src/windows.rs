@@ -45,42 +45,62 @@ const PARITY_CASES: &[&[&str]] = &[
     &["--seed", "18446744073709551615", "--temperature", "2.5", "--scale", "blues", "--key", "A"],
 ];
 
-/// Runs the whole Windows stage; `cargo_test_args` go to the Windows `cargo test`.
-pub fn test(workspace: &Path, target_dir: &Path, cargo_test_args: &[String]) -> Result<(), String> {
+/// Runs the whole Windows stage; `cargo_test_args` go to the Windows `cargo test`. Returns
+/// every failure (a failed parity check does not stop the tests under Wine).
+pub fn test(workspace: &Path, target_dir: &Path, cargo_test_args: &[String]) -> Vec<String> {
     let stage = Instant::now();
     let profile: &[&str] = if std::env::var_os("PHRASEGEN_WINDOWS_RELEASE").is_some() {
         &["--release"]
     } else {
         &[]
     };
-    add_rust_target()?;
-    let mut wine = timed("Wine prefix", || Wine::prepare(workspace, target_dir))?;
-    let outcome = (|| {
-        timed("Windows bundles", || bundle(workspace, profile))?;
-        timed("Linux/Windows generate parity", || {
+    if let Err(e) = add_rust_target() {
+        return vec![e];
+    }
+    let mut wine = match timed("Wine prefix", || Wine::prepare(workspace, target_dir)) {
+        Ok(w) => w,
+        Err(e) => return vec![e],
+    };
+    let mut failures = Vec::new();
+    if let Err(e) = timed("Windows bundles", || bundle(workspace, profile)) {
+        failures.push(e);
+    } else {
+        if let Err(e) = timed("Linux/Windows generate parity", || {
             check_generate_parity(workspace, target_dir, &wine)
-        })?;
-        timed("Windows cargo test under Wine", || {
+        }) {
+            failures.push(e);
+        }
+        let failed = timed("Windows cargo test under Wine", || {
             let args: Vec<String> = profile.iter().map(|s| s.to_string()).collect();
-            windows_cargo_test(
+            let failed = windows_cargo_test(
                 workspace,
                 target_dir,
                 &wine,
                 &[&args, cargo_test_args].concat(),
-            )
-        })
-    })();
+            );
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(failed)
+            }
+        });
+        failures.extend(failed.err().unwrap_or_default());
+    }
     wine.stop();
     eprintln!(
         "xtask: Windows stage {} after {:.0} s",
-        if outcome.is_ok() { "passed" } else { "failed" },
+        if failures.is_empty() {
+            "passed"
+        } else {
+            "failed"
+        },
         stage.elapsed().as_secs_f64()
     );
-    outcome
+    failures
 }
 
 /// Runs `step`, printing how long it took (CI's time budget is watched per step).
-fn timed<T>(name: &str, step: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+fn timed<T, E>(name: &str, step: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     eprintln!("xtask: {name} ...");
     let start = Instant::now();
     let result = step();
@@ -207,17 +227,17 @@ fn windows_cargo_test(
     target_dir: &Path,
     wine: &Wine,
     args: &[String],
-) -> Result<(), String> {
+) -> Vec<String> {
     let clap = target_dir.join("bundled").join("PhraseGen.clap");
     let mut command = cargo();
     command
         .current_dir(workspace)
-        .args(["test", "--target", TARGET])
+        .args(["test", "--no-fail-fast", "--target", TARGET])
         .args(args)
         .env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", "wine")
         .env("PHRASEGEN_CLAP", windows_path(&clap));
     wine.set_env(&mut command);
-    run(&mut command)
+    crate::suite::run_tests(&mut command, &target_dir.join("xtask-test-windows.log"))
 }
 
 /// The `Z:` drive path Wine gives a Unix path (Wine maps `Z:` to `/`).
@@ -327,7 +347,8 @@ fn start_xvfb() -> Result<(Child, String), String> {
         .spawn()
         .map_err(|e| format!("cannot start Xvfb (apt-get install xvfb): {e}"))?;
     let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // Generous for a busy machine; the wait ends as soon as the socket appears.
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !socket.exists() {
         if Instant::now() > deadline || child.try_wait().is_ok_and(|s| s.is_some()) {
             let _ = child.kill();
