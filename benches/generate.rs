@@ -2,7 +2,7 @@
 //! (model load, one 512-step phrase, 8 batched variations, one network step).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use phrasegen::model::default::default_model;
+use phrasegen::builtin::default_model;
 use phrasegen::sample::{generate, generate_variations, GenerateParams};
 
 /// 32 bars of 4/4 on the default model's sixteenth grid: 512 steps.

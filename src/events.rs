@@ -145,7 +145,7 @@ impl EventCodec {
     /// The events of step `t` of a roll: what stops, what starts, then the step end.
     /// Pitches outside the model's range are left out.
     pub fn step_events(&self, roll: &PianoRoll, t: usize, out: &mut Vec<Event>) {
-        let mask = crate::sample::pitch_span_mask(self.range.lo, self.range.hi);
+        let mask = crate::roll::pitch_span_mask(self.range.lo, self.range.hi);
         let prev = if t > 0 { roll.active[t - 1] & mask } else { 0 };
         let cur = roll.active[t] & mask;
         let continuing = match self.representation {

@@ -3,11 +3,14 @@
 //! The pure core (`phrase`, `roll`, MIDI I/O, model, sampler, scheduler) knows nothing of
 //! the plugin; `plugin` is thin glue on top, and `cli` drives the same core from a shell.
 
+pub mod builtin;
 pub mod cli;
-pub mod editor;
+pub mod corpus;
 pub mod events;
 pub mod excerpt;
+pub mod family;
 pub mod form;
+pub mod fsutil;
 pub mod infer;
 pub mod midi;
 pub mod model;

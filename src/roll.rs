@@ -60,6 +60,29 @@ impl PitchRange {
 }
 
 /// One bit per MIDI pitch.
+/// `LOW..HIGH` as the command line writes a pitch range, e.g. `36..96`.
+impl std::str::FromStr for PitchRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (lo, hi) = s
+            .split_once("..")
+            .ok_or_else(|| format!("`{s}`: write a pitch range as LOW..HIGH, e.g. 36..96"))?;
+        let parse = |v: &str| {
+            v.trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= 127)
+                .ok_or_else(|| format!("`{v}` is not a MIDI pitch 0..127"))
+        };
+        let (lo, hi) = (parse(lo)?, parse(hi)?);
+        if lo > hi {
+            return Err(format!("pitch range {lo}..{hi} is empty"));
+        }
+        Ok(PitchRange { lo, hi })
+    }
+}
+
 pub type PitchSet = u128;
 
 /// Frames of active and onset bits.
@@ -223,6 +246,11 @@ impl PianoRoll {
         self.active[t] = active;
         self.onset[t] = onset;
     }
+}
+
+/// Bit mask of the pitches `lo..=hi`.
+pub fn pitch_span_mask(lo: u8, hi: u8) -> u128 {
+    (lo.min(127)..=hi.min(127)).fold(0u128, |m, p| m | (1u128 << p))
 }
 
 #[cfg(test)]

@@ -176,7 +176,7 @@ pub fn write_png(
 ) -> Result<RgbImage, RollImageError> {
     let image = render_rgb(panels, layout)?;
     let bytes = encode_png(&image)?;
-    crate::midi::write_atomically(path, &bytes).map_err(|source| RollImageError::Write {
+    crate::fsutil::write_atomically(path, &bytes).map_err(|source| RollImageError::Write {
         path: path.display().to_string(),
         source,
     })?;

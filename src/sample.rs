@@ -16,7 +16,7 @@ use crate::form::Form;
 use crate::infer::{sigmoid, FastLstm};
 use crate::model::Architecture;
 use crate::phrase::{Note, Phrase, TimeSignature};
-use crate::roll::{PianoRoll, Representation};
+use crate::roll::{pitch_span_mask, PianoRoll, Representation};
 use crate::scale::Scale;
 
 /// Everything that decides a generated phrase besides the model.
@@ -315,11 +315,6 @@ struct Candidate {
 /// A uniform draw in [0, 1) from the top 24 bits: the same on every platform.
 fn unit(rng: &mut Pcg64Mcg) -> f32 {
     (rng.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
-}
-
-/// Bit mask of the pitches `lo..=hi`.
-pub fn pitch_span_mask(lo: u8, hi: u8) -> u128 {
-    (lo.min(127)..=hi.min(127)).fold(0u128, |m, p| m | (1u128 << p))
 }
 
 /// Moves a phrase from one grid to another (rounding to the nearest step, at least 1 long).

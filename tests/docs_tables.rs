@@ -36,7 +36,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use phrasegen::model::default::BUILTIN_MODELS;
+use phrasegen::builtin::BUILTIN_MODELS;
 use phrasegen::model::{read_model_file, Architecture, ModelConfig};
 use phrasegen::roll::Representation;
 

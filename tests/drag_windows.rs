@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use phrasegen::editor::drag_windows::{drag_file, file_data_object, DragOutcome};
+use phrasegen::plugin::editor::drag_windows::{drag_file, file_data_object, DragOutcome};
 use windows::core::{implement, w, Ref, Result as WinResult};
 use windows::Win32::Foundation::{
     DV_E_FORMATETC, HINSTANCE, HWND, LPARAM, LRESULT, POINTL, S_OK, WPARAM,

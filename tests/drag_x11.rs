@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use phrasegen::editor::drag_x11::{drag_file, file_uri, Atoms, DragOutcome};
+use phrasegen::plugin::editor::drag_x11::{drag_file, file_uri, Atoms, DragOutcome};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
     AtomEnum, ClientMessageData, ClientMessageEvent, ConnectionExt, CreateWindowAux, EventMask,

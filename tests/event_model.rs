@@ -201,7 +201,7 @@ const RECORDED_V1_PHRASE: &[(u32, u8, u32)] = &[
 /// a phrase it generated itself gives candle's probabilities within 1e-5.
 #[test]
 fn fast_engine_matches_candle_on_every_builtin_model() {
-    for (name, bytes) in phrasegen::model::default::BUILTIN_MODELS {
+    for (name, bytes) in phrasegen::builtin::BUILTIN_MODELS {
         let file = phrasegen::model::read_model_bytes(bytes).unwrap();
         let cfg = file.config.clone();
         assert!(
@@ -272,8 +272,7 @@ static ALLOCATOR: counting::Counting = counting::Counting;
 
 #[test]
 fn an_event_step_allocates_nothing() {
-    let file =
-        phrasegen::model::read_model_bytes(phrasegen::model::default::DEFAULT_MODEL_BYTES).unwrap();
+    let file = phrasegen::model::read_model_bytes(phrasegen::builtin::DEFAULT_MODEL_BYTES).unwrap();
     let cfg = file.config.clone();
     let fast = FastLstm::from_tensors(&cfg, &file.tensors).unwrap();
     let codec = EventCodec::new(&cfg);

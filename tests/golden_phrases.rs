@@ -7,10 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
+use phrasegen::builtin::load_model_choice;
 use phrasegen::form::Form;
 use phrasegen::infer::FastLstm;
 use phrasegen::midi::export::export_bytes;
-use phrasegen::model::default::load_model_choice;
 use phrasegen::phrase::{Note, Phrase, TimeSignature};
 use phrasegen::sample::{generate, generate_variations, GenerateParams};
 use phrasegen::scale::{Scale, ScaleKind};

@@ -484,7 +484,7 @@ fn every_parameter_text_reads_back_as_its_value() {
 fn the_editor_opens_at_the_size_saved_with_the_project_and_can_be_resized() {
     let plugin = PhraseGen::default();
     // Hosts create the editor (`Plugin::editor`) before they restore the project.
-    let editor = phrasegen::editor::PhraseGenEditor::new(plugin.shared());
+    let editor = phrasegen::plugin::editor::PhraseGenEditor::new(plugin.shared());
     plugin.shared().params.editor_size.set((1100, 720));
     let size = editor.size();
     assert_eq!((size.width, size.height), (1100, 720));

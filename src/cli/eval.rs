@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let model = crate::model::default::load_model_choice(&args.model.to_string_lossy())
+    let model = crate::builtin::load_model_choice(&args.model.to_string_lossy())
         .map_err(|e| format!("cannot load the model: {e}"))?;
     if let Err(e) = std::fs::read_dir(&args.data) {
         return Err(format!(

@@ -49,7 +49,7 @@ pub struct Args {
     #[arg(long, default_value = "chromatic")]
     pub scale: String,
     /// Lowest and highest MIDI note, e.g. 48..84 (60 is middle C).
-    #[arg(long, value_parser = crate::cli::train::parse_range)]
+    #[arg(long)]
     pub pitch_range: Option<PitchRange>,
     /// At most this many notes at once.
     #[arg(long, default_value_t = 4)]
@@ -114,8 +114,8 @@ fn parse_fraction(s: &str) -> Result<(u32, u32), String> {
 /// Loads `--model` (a file or a built-in name) or the default built-in model.
 pub fn load_model(path: Option<&Path>) -> Result<FastLstm, String> {
     match path {
-        Some(p) => crate::model::default::load_model_choice(&p.to_string_lossy()),
-        None => crate::model::default::default_model().map_err(|e| e.to_string()),
+        Some(p) => crate::builtin::load_model_choice(&p.to_string_lossy()),
+        None => crate::builtin::default_model().map_err(|e| e.to_string()),
     }
 }
 

@@ -320,7 +320,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             columns,
         };
         let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        crate::midi::write_atomically(path, json.as_bytes())
+        crate::fsutil::write_atomically(path, json.as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }

@@ -76,7 +76,7 @@ pub struct Args {
     #[arg(long, default_value = "onsets", value_parser = parse_representation)]
     pub representation: Representation,
     /// Pitches the model covers, e.g. 21..108 (default: the range used in the training data).
-    #[arg(long, value_parser = parse_range)]
+    #[arg(long)]
     pub pitch_range: Option<PitchRange>,
     /// Notes shorter than this many quarter notes are dropped when reading the data.
     #[arg(long, default_value_t = 0.25)]
@@ -130,24 +130,6 @@ pub fn parse_representation(s: &str) -> Result<Representation, String> {
         "active-only" | "active" => Ok(Representation::ActiveOnly),
         _ => Err(format!("`{s}`: use `onsets` or `active-only`")),
     }
-}
-
-pub fn parse_range(s: &str) -> Result<PitchRange, String> {
-    let (lo, hi) = s
-        .split_once("..")
-        .ok_or_else(|| format!("`{s}`: write a pitch range as LOW..HIGH, e.g. 36..96"))?;
-    let parse = |v: &str| {
-        v.trim()
-            .parse::<u8>()
-            .ok()
-            .filter(|p| *p <= 127)
-            .ok_or_else(|| format!("`{v}` is not a MIDI pitch 0..127"))
-    };
-    let (lo, hi) = (parse(lo)?, parse(hi)?);
-    if lo > hi {
-        return Err(format!("pitch range {lo}..{hi} is empty"));
-    }
-    Ok(PitchRange { lo, hi })
 }
 
 fn with_ext(out: &Path, ext: &str) -> PathBuf {
@@ -281,7 +263,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let model_path = with_ext(&args.out, ".safetensors");
     let csv_path = with_ext(&args.out, ".train.csv");
     let png_path = with_ext(&args.out, ".loss.png");
-    crate::midi::write_atomically(
+    crate::fsutil::write_atomically(
         &with_ext(&args.out, ".command.txt"),
         format!("{command}\n{}\n", resolved_settings(&options, &args)).as_bytes(),
     )
@@ -343,7 +325,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             }
         };
         say(&progress, line);
-        crate::midi::write_atomically(&csv_path, csv.as_bytes()).map_err(|e| e.to_string())?;
+        crate::fsutil::write_atomically(&csv_path, csv.as_bytes()).map_err(|e| e.to_string())?;
         history.push(*stats);
         let unit = match config.architecture {
             Architecture::Frame => "step",

@@ -113,20 +113,5 @@ pub fn export_bytes(phrase: &Phrase, track_name: &str) -> Vec<u8> {
 /// Writes `phrase` to `path` atomically: a temporary file beside it, then a rename, so a
 /// crash never leaves half a file where a DAW might pick it up.
 pub fn export_file(phrase: &Phrase, track_name: &str, path: &Path) -> std::io::Result<()> {
-    write_atomically(path, &export_bytes(phrase, track_name))
-}
-
-/// Writes bytes to a temporary sibling file and renames it over `path`.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let file_name = path.file_name().ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "path has no file name")
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    crate::fsutil::write_atomically(path, &export_bytes(phrase, track_name))
 }

@@ -17,7 +17,7 @@ pub mod read;
 pub mod summary;
 
 pub use error::{Location, MidiError, MidiWarning};
-pub use export::{export_bytes, export_bytes_on_channel, export_file, write_atomically};
+pub use export::{export_bytes, export_bytes_on_channel, export_file};
 pub use read::MidiFile;
 pub use summary::MidiSummary;
 

@@ -73,20 +73,4 @@ impl ModelConfig {
     pub fn frame_size(&self) -> usize {
         self.pitch_range.len() * self.representation.planes()
     }
-
-    /// Width of one input vector of the network.
-    pub fn input_size(&self) -> usize {
-        match self.architecture {
-            Architecture::Frame => self.frame_size(),
-            Architecture::Events { .. } => crate::events::EventCodec::new(self).input_size(),
-        }
-    }
-
-    /// Number of logits the network outputs per step.
-    pub fn output_size(&self) -> usize {
-        match self.architecture {
-            Architecture::Frame => self.frame_size(),
-            Architecture::Events { .. } => crate::events::EventCodec::new(self).vocab_size(),
-        }
-    }
 }

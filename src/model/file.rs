@@ -151,7 +151,7 @@ pub fn write_model_file(
     tensors: &HashMap<String, Tensor>,
 ) -> Result<(), ModelError> {
     let bytes = model_bytes(config, tensors)?;
-    crate::midi::write_atomically(path, &bytes).map_err(|source| ModelError::Io {
+    crate::fsutil::write_atomically(path, &bytes).map_err(|source| ModelError::Io {
         path: path.display().to_string(),
         source,
     })

@@ -12,7 +12,6 @@
 //! `phrasegen` holds the [`ModelConfig`] as JSON.
 
 pub mod config;
-pub mod default;
 pub mod error;
 pub mod file;
 pub mod lstm;

@@ -12,8 +12,10 @@ use std::time::Duration;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
+pub mod editor;
 pub mod export;
 pub mod params;
+#[cfg(feature = "test-host")]
 pub mod test_host;
 pub mod worker;
 
@@ -60,7 +62,7 @@ impl Default for PhraseGen {
     fn default() -> Self {
         let params = Arc::new(PhraseGenParams::default());
         let shared = Shared::new(params.clone());
-        let model = crate::model::default::default_model()
+        let model = crate::builtin::default_model()
             .expect("the built-in model is checked by the test suite");
         let worker_shared = shared.clone();
         let worker = std::thread::Builder::new()
@@ -238,7 +240,7 @@ impl Plugin for PhraseGen {
     const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
-    type Editor = crate::editor::PhraseGenEditor;
+    type Editor = editor::PhraseGenEditor;
     type SysExMessage = ();
     type BackgroundTask = ();
 
@@ -247,7 +249,7 @@ impl Plugin for PhraseGen {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        Some(crate::editor::PhraseGenEditor::new(self.shared.clone()))
+        Some(editor::PhraseGenEditor::new(self.shared.clone()))
     }
 
     fn activate(

@@ -433,8 +433,8 @@ impl Worker {
         self.loaded_request = requested;
         let path = self.shared.params.model_path.read().clone();
         let loaded = match &path {
-            None => crate::model::default::default_model().map_err(|e| e.to_string()),
-            Some(p) => crate::model::default::load_model_choice(p),
+            None => crate::builtin::default_model().map_err(|e| e.to_string()),
+            Some(p) => crate::builtin::load_model_choice(p),
         };
         let mut status = self.shared.status.lock();
         match loaded {
@@ -661,7 +661,7 @@ mod tests {
     fn a_panic_in_the_worker_is_shown_and_generation_goes_on() {
         let params = Arc::new(PhraseGenParams::default());
         let shared = Shared::new(params.clone());
-        let model = crate::model::default::default_model().unwrap();
+        let model = crate::builtin::default_model().unwrap();
         let worker_shared = shared.clone();
         let thread = std::thread::spawn(move || Worker::new(worker_shared, model).run());
         shared.ready.store(true, Ordering::Release);

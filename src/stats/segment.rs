@@ -9,9 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::corpus::{split_files, SPLIT_SEED};
 use crate::midi::{self, quantize::quantize, ImportOptions, MidiFile};
 use crate::phrase::{Note, TimeSignature};
-use crate::train::dataset::{split_files, DatasetOptions};
 
 use super::passage::Passage;
 
@@ -214,7 +214,7 @@ pub fn split_of(root: &Path, split: Split) -> Result<(Vec<PathBuf>, bool), DataE
             reason: e.to_string(),
         });
     }
-    let files = split_files(root, DatasetOptions::default().split_seed);
+    let files = split_files(root, SPLIT_SEED);
     // Without a folder split, `valid` repeats `test`.
     let total = files.train.len()
         + files.test.len()

@@ -6,12 +6,14 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-
 use crate::midi::{self, ImportOptions, MidiWarning};
 use crate::phrase::TimeSignature;
 use crate::roll::{PianoRoll, PitchRange, Representation};
+
+pub use crate::corpus::{split_files, FileSplit};
+
+/// Seed of the 80:20 split of a folder without its own split (training and `stats` agree).
+pub const SPLIT_SEED: u64 = crate::corpus::SPLIT_SEED;
 
 /// How files become rolls.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,42 +29,8 @@ impl Default for DatasetOptions {
         Self {
             steps_per_quarter: 4,
             min_note_quarters: 0.25,
-            split_seed: 1,
+            split_seed: SPLIT_SEED,
         }
-    }
-}
-
-/// Which files go where.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct FileSplit {
-    pub train: Vec<PathBuf>,
-    pub valid: Vec<PathBuf>,
-    pub test: Vec<PathBuf>,
-    /// True when the folder's own train/valid/test folders were used.
-    pub predefined: bool,
-}
-
-/// Splits the MIDI files under `root`.
-pub fn split_files(root: &Path, seed: u64) -> FileSplit {
-    let sub = |name: &str| root.join(name);
-    if ["train", "valid", "test"].iter().all(|n| sub(n).is_dir()) {
-        return FileSplit {
-            train: midi::find_midi_files(&sub("train")),
-            valid: midi::find_midi_files(&sub("valid")),
-            test: midi::find_midi_files(&sub("test")),
-            predefined: true,
-        };
-    }
-    let mut files = midi::find_midi_files(root);
-    files.shuffle(&mut rand_pcg::Pcg64Mcg::seed_from_u64(seed));
-    let n_test = (files.len() as f64 * 0.2).round() as usize;
-    let n_test = if files.len() >= 2 { n_test.max(1) } else { 0 };
-    let test = files.split_off(files.len() - n_test);
-    FileSplit {
-        train: files,
-        valid: test.clone(),
-        test,
-        predefined: false,
     }
 }
 

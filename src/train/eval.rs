@@ -104,7 +104,7 @@ const EVAL_BATCH: usize = 16;
 /// A piece as an event model sees it: pitches outside its range removed, then at most its
 /// voices kept (the top ones).
 pub fn event_piece(model: &crate::model::ModelConfig, roll: &PianoRoll) -> PianoRoll {
-    let mask = crate::sample::pitch_span_mask(model.pitch_range.lo, model.pitch_range.hi);
+    let mask = crate::roll::pitch_span_mask(model.pitch_range.lo, model.pitch_range.hi);
     let in_range = PianoRoll {
         active: roll.active.iter().map(|f| f & mask).collect(),
         onset: roll.onset.iter().map(|f| f & mask).collect(),
@@ -142,7 +142,7 @@ pub fn evaluate_events(
             .zip(chunk_meters)
             .map(|(roll, &meter)| {
                 let kept = event_piece(cfg, roll);
-                let mask = crate::sample::pitch_span_mask(cfg.pitch_range.lo, cfg.pitch_range.hi);
+                let mask = crate::roll::pitch_span_mask(cfg.pitch_range.lo, cfg.pitch_range.hi);
                 m.dropped_note_steps += roll
                     .active
                     .iter()

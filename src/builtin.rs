@@ -11,14 +11,14 @@ use crate::infer::FastLstm;
 use crate::model::ModelError;
 
 /// The embedded default model file.
-pub static DEFAULT_MODEL_BYTES: &[u8] = include_bytes!("../../models/bach-chorales.safetensors");
+pub static DEFAULT_MODEL_BYTES: &[u8] = include_bytes!("../models/bach-chorales.safetensors");
 
 /// The built-in models by name; the first is the default.
 pub static BUILTIN_MODELS: &[(&str, &[u8])] = &[
     ("bach-chorales", DEFAULT_MODEL_BYTES),
     (
         "fiddle-tunes",
-        include_bytes!("../../models/fiddle-tunes.safetensors"),
+        include_bytes!("../models/fiddle-tunes.safetensors"),
     ),
 ];
 

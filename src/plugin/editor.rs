@@ -360,10 +360,7 @@ impl NiceEguiApp for EditorApp {
         ui.horizontal(|ui| {
             ui.label("Model:");
             let current = p.model_path.read().clone();
-            for (i, name) in crate::model::default::builtin_names()
-                .into_iter()
-                .enumerate()
-            {
+            for (i, name) in crate::builtin::builtin_names().into_iter().enumerate() {
                 // The default is stored as "no choice" so old projects keep working.
                 let selected = match &current {
                     None => i == 0,
