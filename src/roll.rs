@@ -9,13 +9,18 @@ use serde::{Deserialize, Serialize};
 use crate::phrase::{Note, Phrase, TimeSignature};
 
 /// Which bits of a frame a model sees and predicts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Representation {
-    /// Active pitches only: a held note and a repeated note look the same.
+    /// Active pitches only: a held note and a repeated note look the same (the published
+    /// benchmarks' representation).
+    #[value(name = "active-only", alias = "active")]
     ActiveOnly,
     /// Active and onset bits: repeated notes survive.
     #[default]
+    #[value(name = "onsets", alias = "active-and-onset")]
     ActiveAndOnset,
 }
 

@@ -8,8 +8,8 @@ use phrasegen::model::{Architecture, ModelConfig};
 use phrasegen::phrase::{Phrase, TimeSignature};
 use phrasegen::roll::{PianoRoll, PitchRange, Representation};
 use phrasegen::sample::{generate_variations, GenerateParams};
-use phrasegen::train::event_trainer::train_events_until;
 use phrasegen::train::TrainOptions;
+use phrasegen::train::{train_until, TrainData};
 use rand::{Rng, SeedableRng};
 
 const WALTZ: TimeSignature = TimeSignature {
@@ -81,11 +81,13 @@ fn train(cfg: ModelConfig, pieces: Vec<PianoRoll>, meter: TimeSignature) -> Fast
         patience: 0,
         ..TrainOptions::default()
     };
-    let result = train_events_until(
-        &pieces,
-        &meters,
-        &pieces[..2],
-        &meters[..2],
+    let result = train_until(
+        TrainData {
+            train: &pieces,
+            train_meters: &meters,
+            valid: &pieces[..2],
+            valid_meters: &meters[..2],
+        },
         &options,
         &indicatif::ProgressBar::hidden(),
         &AtomicBool::new(false),

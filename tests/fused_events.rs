@@ -13,12 +13,12 @@ use phrasegen::model::lstm::LstmLayer;
 use phrasegen::model::{Architecture, ModelConfig, PhraseModel};
 use phrasegen::phrase::TimeSignature;
 use phrasegen::roll::{PianoRoll, PitchRange, Representation};
-use phrasegen::train::event_trainer::train_events_until;
-use phrasegen::train::fused_events::{
-    dropout_factors, Dropout, EventScratch, FusedEventTrainer, PAD,
-};
 use phrasegen::train::fused_model::{FusedPhraseModel, PhraseGrads};
+use phrasegen::train::fused_trainer::{
+    dropout_factors, Dropout, FusedTrainer, ShardScratch, Targets, PAD,
+};
 use phrasegen::train::TrainOptions;
+use phrasegen::train::{train_until, TrainData};
 use rand::{Rng, SeedableRng};
 
 const WALTZ: TimeSignature = TimeSignature {
@@ -178,10 +178,10 @@ fn fused_loss_and_grads(
 ) -> (f64, HashMap<String, Vec<f32>>) {
     let fused = FusedPhraseModel::from_tensors(cfg, tensors).unwrap();
     let mut grads = PhraseGrads::zeros(cfg);
-    let mut scratch: Vec<EventScratch> = Vec::new();
-    let loss = fused.event_loss_and_grads(
+    let mut scratch: Vec<ShardScratch> = Vec::new();
+    let loss = fused.loss_and_grads(
         inputs,
-        targets,
+        Targets::Tokens(targets),
         batch,
         seq,
         dropout,
@@ -278,8 +278,8 @@ fn one_adamw_step_matches_candle() {
     let initial: HashMap<String, Vec<f32>> =
         tensors.iter().map(|(k, t)| (k.clone(), flat(t))).collect();
     let model = FusedPhraseModel::from_tensors(&cfg, &tensors).unwrap();
-    let mut trainer = FusedEventTrainer::new(model, lr, decay, 0.0, 2);
-    trainer.step(&inputs, &targets, batch, seq, 0);
+    let mut trainer = FusedTrainer::new(model, lr, decay, 0.0, 2);
+    trainer.step(&inputs, Targets::Tokens(&targets), batch, seq, 0);
     let ours = trainer.model().to_tensors().unwrap();
 
     let varmap = var_map(&tensors);
@@ -357,11 +357,13 @@ fn a_tiny_event_model_learns_a_waltz() {
         patience: 0,
         ..TrainOptions::default()
     };
-    let result = train_events_until(
-        &pieces,
-        &meters,
-        &pieces[..2],
-        &meters[..2],
+    let result = train_until(
+        TrainData {
+            train: &pieces,
+            train_meters: &meters,
+            valid: &pieces[..2],
+            valid_meters: &meters[..2],
+        },
         &options,
         &indicatif::ProgressBar::hidden(),
         &AtomicBool::new(false),

@@ -14,7 +14,8 @@ use phrasegen::model::lstm::bce_nats_per_step;
 use phrasegen::model::{read_model_file, ModelConfig, PhraseModel};
 use phrasegen::roll::{PitchRange, Representation};
 use phrasegen::train::fused_lstm::{LstmLayerParams, LstmParams, LstmShape, LstmStack, LstmTape};
-use phrasegen::train::fused_model::{FusedPhraseModel, FusedTrainer, PhraseGrads, ShardScratch};
+use phrasegen::train::fused_model::{FusedPhraseModel, PhraseGrads};
+use phrasegen::train::fused_trainer::{split_windows, FusedTrainer, ShardScratch, Targets};
 use rand::{Rng, SeedableRng};
 
 /// Hidden 20 is not a multiple of the kernels' 16 columns: both the SIMD blocks and the
@@ -111,7 +112,17 @@ fn check_against_candle(
     let fused = FusedPhraseModel::from_tensors(config, tensors).unwrap();
     let mut grads = PhraseGrads::zeros(config);
     let mut scratch: Vec<ShardScratch> = Vec::new();
-    let loss = fused.loss_and_grads(windows, batch, seq, threads, &mut scratch, &mut grads);
+    let (inputs, targets) = split_windows(windows, batch, seq, config.frame_size());
+    let loss = fused.loss_and_grads(
+        &inputs,
+        Targets::Frames(&targets),
+        batch,
+        seq,
+        None,
+        threads,
+        &mut scratch,
+        &mut grads,
+    );
     assert!(
         (loss - candle_loss).abs() <= 1e-5 * candle_loss.abs().max(1.0),
         "loss {loss} vs candle {candle_loss}"
@@ -312,13 +323,31 @@ fn candle_trainer(cfg: &ModelConfig, seed: u64, lr: f64) -> (PhraseModel, AdamW)
     (model, opt)
 }
 
-fn fused_trainer(cfg: &ModelConfig, seed: u64, lr: f64, threads: usize) -> FusedTrainer {
+/// The fused trainer on frame windows `[batch, seq + 1, F]`, as the frame family drives it.
+struct FrameTrainer(FusedTrainer);
+
+impl FrameTrainer {
+    fn step(&mut self, windows: &[f32], batch: usize, seq: usize) -> f64 {
+        let f = self.0.model().config.frame_size();
+        let (inputs, targets) = split_windows(windows, batch, seq, f);
+        self.0
+            .step(&inputs, Targets::Frames(&targets), batch, seq, 0)
+    }
+
+    fn model(&self) -> &FusedPhraseModel {
+        self.0.model()
+    }
+}
+
+fn fused_trainer(cfg: &ModelConfig, seed: u64, lr: f64, threads: usize) -> FrameTrainer {
     let tensors = PhraseModel::init_tensors(cfg, seed).unwrap();
-    FusedTrainer::new(
+    FrameTrainer(FusedTrainer::new(
         FusedPhraseModel::from_tensors(cfg, &tensors).unwrap(),
         lr,
+        0.0,
+        0.0,
         threads,
-    )
+    ))
 }
 
 #[test]

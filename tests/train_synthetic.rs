@@ -12,7 +12,7 @@ use phrasegen::model::ModelConfig;
 use phrasegen::phrase::{Note, Phrase, TimeSignature};
 use phrasegen::roll::{PianoRoll, PitchRange, Representation};
 use phrasegen::sample::{generate, GenerateParams};
-use phrasegen::train::{evaluate, train, TrainOptions};
+use phrasegen::train::{evaluate, train, TrainData, TrainOptions};
 
 const ARPEGGIO: [u8; 4] = [60, 64, 67, 72];
 
@@ -56,8 +56,7 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
     };
     let mut epochs_seen = 0;
     let result = train(
-        &pieces,
-        &pieces[..2],
+        TrainData::common_time(&pieces, &pieces[..2]),
         &options,
         &ProgressBar::hidden(),
         |_, _| {
@@ -120,15 +119,15 @@ fn nll_and_frame_accuracy_match_a_hand_computation() {
     // Frame 0: pitch 60 on; frame 1: silence.
     let mut roll = PianoRoll::new(2);
     roll.add_note(60, 0, 1);
-    let m = evaluate(&model, &[roll]);
+    let m = evaluate(&model, &[roll], &[TimeSignature::FOUR_FOUR]);
     let ln2 = 2f64.ln();
     let expected = ((-(0.75f64).ln() + ln2) + (-(0.25f64).ln() + ln2)) / 2.0;
     assert!(
-        (m.nll_nats_per_step - expected).abs() < 1e-6,
+        (m.nats_per_prediction() - expected).abs() < 1e-6,
         "{} vs {expected}",
-        m.nll_nats_per_step
+        m.nats_per_prediction()
     );
     // Pitch 60 predicted on in both frames (p > 0.5), pitch 61 never: TP 1, FP 1, FN 0.
-    assert!((m.frame_accuracy - 0.5).abs() < 1e-12);
-    assert_eq!(m.frames, 2);
+    assert!((m.frame_accuracy.unwrap() - 0.5).abs() < 1e-12);
+    assert_eq!(m.predictions, 2);
 }

@@ -97,7 +97,7 @@ fn training_side_by_side(
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mut failure = None;
     for _ in 0..TRAIN_ROUNDS {
-        let fps = crate::train::trainer::training_throughput(cfg, 64, 32, 20, threads)?;
+        let fps = crate::train::frames::training_throughput(cfg, 64, 32, 20, threads)?;
         ours.push(fps);
         if failure.is_some() {
             continue;
@@ -339,7 +339,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
                 r_col,
             ));
         }
-        let candle = crate::train::trainer::candle_training_throughput(&train_cfg, 64, 32, 10)?;
+        let candle = crate::train::frames::candle_training_throughput(&train_cfg, 64, 32, 10)?;
         rows.push((
             "training, the candle autograd path it replaced, 2 threads".into(),
             format!("{candle:.0} frames/s"),

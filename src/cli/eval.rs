@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::model::Architecture;
-use crate::train::{evaluate, evaluate_events, Dataset, DatasetOptions};
+use crate::train::{evaluate, Dataset, DatasetOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -66,30 +66,30 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         });
     }
     let cfg = &model.config;
-    if let Architecture::Events { max_voices } = cfg.architecture {
-        let m = evaluate_events(&model, &pieces, &meters);
-        println!(
-            "model {} (events, up to {max_voices} voices, {} x {}, {} steps/quarter, {:?}, pitches {}..{})\n\
-             data {} ({} pieces, {} events, {} steps, {:.1} quarter notes)\n\
-             NLL {:.4} nats per event\nNLL {:.4} nats per step\nNLL {:.4} nats per quarter note (frame-equivalent)",
-            cfg.name, cfg.layers, cfg.hidden, cfg.steps_per_quarter, cfg.representation,
-            cfg.pitch_range.lo, cfg.pitch_range.hi, folder.display(), pieces.len(), m.events,
-            m.steps, m.quarters, m.nats_per_event(), m.nats_per_step(), m.nats_per_quarter()
-        );
-        if m.dropped_note_steps > 0 {
+    let m = evaluate(&model, &pieces, &meters);
+    match (cfg.architecture, m.frame_accuracy) {
+        (Architecture::Events { max_voices }, _) => {
             println!(
-                "note: {} note-steps above the model's {max_voices} voices were left out (top voices kept)",
-                m.dropped_note_steps
+                "model {} (events, up to {max_voices} voices, {} x {}, {} steps/quarter, {:?}, pitches {}..{})\n\
+                 data {} ({} pieces, {} events, {} steps, {:.1} quarter notes)\n\
+                 NLL {:.4} nats per event\nNLL {:.4} nats per step\nNLL {:.4} nats per quarter note (frame-equivalent)",
+                cfg.name, cfg.layers, cfg.hidden, cfg.steps_per_quarter, cfg.representation,
+                cfg.pitch_range.lo, cfg.pitch_range.hi, folder.display(), pieces.len(), m.predictions,
+                m.steps, m.quarters, m.nats_per_prediction(), m.nats_per_step(), m.nats_per_quarter()
             );
+            if m.dropped_note_steps > 0 {
+                println!(
+                    "note: {} note-steps above the model's {max_voices} voices were left out (top voices kept)",
+                    m.dropped_note_steps
+                );
+            }
         }
-        return Ok(ExitCode::SUCCESS);
+        (Architecture::Frame, accuracy) => println!(
+            "model {} ({} x {}, {} steps/quarter, {:?}, pitches {}..{})\ndata {} ({} pieces, {} frames)\nNLL {:.4} nats per step\nframe accuracy {:.4}",
+            cfg.name, cfg.layers, cfg.hidden, cfg.steps_per_quarter, cfg.representation,
+            cfg.pitch_range.lo, cfg.pitch_range.hi, folder.display(), pieces.len(), m.predictions,
+            m.nats_per_prediction(), accuracy.unwrap_or(0.0)
+        ),
     }
-    let m = evaluate(&model, &pieces);
-    println!(
-        "model {} ({} x {}, {} steps/quarter, {:?}, pitches {}..{})\ndata {} ({} pieces, {} frames)\nNLL {:.4} nats per step\nframe accuracy {:.4}",
-        cfg.name, cfg.layers, cfg.hidden, cfg.steps_per_quarter, cfg.representation,
-        cfg.pitch_range.lo, cfg.pitch_range.hi, folder.display(), pieces.len(), m.frames,
-        m.nll_nats_per_step, m.frame_accuracy
-    );
     Ok(ExitCode::SUCCESS)
 }

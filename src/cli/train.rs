@@ -15,11 +15,9 @@ use candle_core::Tensor;
 use crate::infer::FastLstm;
 use crate::model::{write_model_file, Architecture, ModelConfig, TrainingInfo};
 use crate::roll::{PitchRange, Representation};
-use crate::train::event_trainer::train_events_until;
-use crate::train::trainer::train_until;
 use crate::train::{
-    evaluate, evaluate_events, plot::plot_losses, Dataset, DatasetOptions, EpochStats, TrainEngine,
-    TrainOptions,
+    evaluate, plot::plot_losses, train_until, Dataset, DatasetOptions, EpochStats, TrainData,
+    TrainEngine, TrainOptions, TrainResult,
 };
 
 #[derive(Debug, clap::Args)]
@@ -42,17 +40,18 @@ pub struct Args {
     /// models, 128 events for event models].
     #[arg(long)]
     pub window: Option<usize>,
-    /// `frame` (the prototype's network: a sigmoid per pitch, pitches drawn independently)
-    /// or `events` (model v2: a softmax over note-off / note-on / step-end events, the
-    /// notes of a step drawn one after another, the input knows the bar and the beat).
-    #[arg(long, default_value = "frame", value_parser = parse_architecture_name)]
+    /// Model family: `events` (model v2, the better one: a softmax over note-off / note-on /
+    /// step-end events, the notes of a step drawn one after another, the input knows the
+    /// bar and the beat) or `frame` (the prototype's network: a sigmoid per pitch, pitches
+    /// drawn independently).
+    #[arg(long, value_enum, default_value_t = ArchitectureName::Events)]
     pub architecture: ArchitectureName,
     /// Event models: at most this many notes at once (1 = a melody model, monophonic by
     /// construction). Pieces with more keep their top voices.
     #[arg(long, default_value_t = 4)]
     pub max_voices: u8,
-    /// Inverted dropout between LSTM layers and before the output layer (event models)
-    /// [default: 0.2 for event models, 0 for frame models, which have none].
+    /// Inverted dropout between LSTM layers and before the output layer [default: 0.2 for
+    /// event models, 0 for frame models].
     #[arg(long)]
     pub dropout: Option<f32>,
     /// AdamW's decoupled weight decay: each step scales the weights by
@@ -73,7 +72,7 @@ pub struct Args {
     #[arg(long, default_value_t = 4)]
     pub steps_per_quarter: u32,
     /// `onsets` keeps repeated notes apart; `active-only` matches the published benchmarks.
-    #[arg(long, default_value = "onsets", value_parser = parse_representation)]
+    #[arg(long, value_enum, default_value_t = Representation::ActiveAndOnset)]
     pub representation: Representation,
     /// Pitches the model covers, e.g. 21..108 (default: the range used in the training data).
     #[arg(long)]
@@ -94,7 +93,7 @@ pub struct Args {
     pub threads: Option<usize>,
     /// `fused` (fast) or `candle` (candle's autograd step by step: the reference the fused
     /// path is tested against, several times slower).
-    #[arg(long, default_value = "fused", value_parser = parse_engine)]
+    #[arg(long, value_enum, default_value_t = TrainEngine::Fused)]
     pub engine: TrainEngine,
     /// Model name shown to users (default: the file name).
     #[arg(long)]
@@ -102,33 +101,19 @@ pub struct Args {
 }
 
 /// The `--architecture` choice (its settings come from other options).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ArchitectureName {
     Frame,
     Events,
 }
 
-pub fn parse_architecture_name(s: &str) -> Result<ArchitectureName, String> {
-    match s {
-        "frame" => Ok(ArchitectureName::Frame),
-        "events" => Ok(ArchitectureName::Events),
-        _ => Err(format!("`{s}`: use `frame` or `events`")),
-    }
-}
-
-pub fn parse_engine(s: &str) -> Result<TrainEngine, String> {
-    match s {
-        "fused" => Ok(TrainEngine::Fused),
-        "candle" => Ok(TrainEngine::Candle),
-        _ => Err(format!("`{s}`: use `fused` or `candle`")),
-    }
-}
-
-pub fn parse_representation(s: &str) -> Result<Representation, String> {
-    match s {
-        "onsets" | "active-and-onset" => Ok(Representation::ActiveAndOnset),
-        "active-only" | "active" => Ok(Representation::ActiveOnly),
-        _ => Err(format!("`{s}`: use `onsets` or `active-only`")),
+impl ArchitectureName {
+    /// Defaults that suit the family: (dropout, window, patience).
+    fn defaults(self) -> (f32, usize, usize) {
+        match self {
+            Self::Frame => (0.0, 32, 0),
+            Self::Events => (0.2, 128, 5),
+        }
     }
 }
 
@@ -147,6 +132,42 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ");
+    let data = load_data(&args)?;
+    let config = model_config(&args, &data)?;
+    let options = train_options(&args, config)?;
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    crate::fsutil::write_atomically(
+        &with_ext(&args.out, ".command.txt"),
+        format!("{command}\n{}\n", resolved_settings(&options, &args)).as_bytes(),
+    )
+    .map_err(|e| e.to_string())?;
+    let result = train_with_progress(&data, &options, &args.out)?;
+    let model_path = with_ext(&args.out, ".safetensors");
+    let summary = save_with_test_figures(&data, &options.model, &result, &args, command)?;
+    println!(
+        "best epoch {} of {}; {summary}\nwrote {}",
+        result.best_epoch,
+        result.history.len(),
+        model_path.display()
+    );
+    if result.interrupted {
+        println!(
+            "interrupted after {} of {} epochs: {} holds the best epoch so far ({})",
+            result.history.len(),
+            args.epochs,
+            model_path.display(),
+            result.best_epoch
+        );
+        return Ok(ExitCode::from(130));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the data folder, saying what was skipped or read with warnings.
+fn load_data(args: &Args) -> Result<Dataset, String> {
     if !args.data.exists() {
         return Err(format!("{} does not exist", args.data.display()));
     }
@@ -189,6 +210,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     if let Some(reason) = data.unusable_reason(&args.data) {
         return Err(reason);
     }
+    Ok(data)
+}
+
+/// The model's shape and data contract from the options and the data.
+fn model_config(args: &Args, data: &Dataset) -> Result<ModelConfig, String> {
     let pitch_range = args
         .pitch_range
         .or_else(|| data.pitch_range())
@@ -198,7 +224,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             .file_name()
             .map_or("model".into(), |n| n.to_string_lossy().into_owned())
     });
-    let mut config = ModelConfig {
+    let config = ModelConfig {
         name,
         layers: args.layers,
         hidden: args.hidden,
@@ -214,21 +240,26 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         training: None,
     };
     crate::model::file::validate_config(&config).map_err(|e| e.to_string())?;
-    let events = args.architecture == ArchitectureName::Events;
-    if events && args.max_voices == 0 {
+    if matches!(config.architecture, Architecture::Events { max_voices: 0 }) {
         return Err("--max-voices must be at least 1".into());
     }
-    if events && args.engine == TrainEngine::Candle {
+    Ok(config)
+}
+
+/// The run's settings: the options given, the family's defaults for the others.
+fn train_options(args: &Args, config: ModelConfig) -> Result<TrainOptions, String> {
+    let (dropout, window, patience) = args.architecture.defaults();
+    if args.architecture == ArchitectureName::Events && args.engine == TrainEngine::Candle {
         return Err("--engine candle trains frame models only; event models train fused".into());
     }
-    let dropout = args.dropout.unwrap_or(if events { 0.2 } else { 0.0 });
+    let dropout = args.dropout.unwrap_or(dropout);
     if !(0.0..1.0).contains(&dropout) {
         return Err(format!(
             "--dropout {dropout}: use a rate from 0 up to (not including) 1"
         ));
     }
-    if dropout > 0.0 && !events {
-        return Err("--dropout applies to event models (--architecture events) only".into());
+    if dropout > 0.0 && args.engine == TrainEngine::Candle {
+        return Err("--dropout needs the fused engine".into());
     }
     if !(0.0..=1.0 / args.learning_rate).contains(&args.weight_decay) {
         return Err(format!(
@@ -236,12 +267,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             args.weight_decay
         ));
     }
-    let window = args.window.unwrap_or(if events { 128 } else { 32 });
+    let window = args.window.unwrap_or(window);
     if window == 0 {
         return Err("--window must be at least 1".into());
     }
-    let options = TrainOptions {
-        model: config.clone(),
+    Ok(TrainOptions {
+        model: config,
         epochs: args.epochs,
         batch_size: args.batch_size,
         seq_len: window,
@@ -254,32 +285,28 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         engine: args.engine,
         weight_decay: args.weight_decay,
         dropout,
-        patience: args.patience.unwrap_or(if events { 5 } else { 0 }),
-    };
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let model_path = with_ext(&args.out, ".safetensors");
-    let csv_path = with_ext(&args.out, ".train.csv");
-    let png_path = with_ext(&args.out, ".loss.png");
-    crate::fsutil::write_atomically(
-        &with_ext(&args.out, ".command.txt"),
-        format!("{command}\n{}\n", resolved_settings(&options, &args)).as_bytes(),
-    )
-    .map_err(|e| e.to_string())?;
+        patience: args.patience.unwrap_or(patience),
+    })
+}
 
+/// Trains with a progress bar, writing the CSV log, the loss plot and the best checkpoint
+/// after every epoch (Ctrl-C stops after the batch under way).
+fn train_with_progress(
+    data: &Dataset,
+    options: &TrainOptions,
+    out: &Path,
+) -> Result<TrainResult, String> {
+    let config = &options.model;
+    let model_path = with_ext(out, ".safetensors");
+    let (csv_path, png_path) = (with_ext(out, ".train.csv"), with_ext(out, ".loss.png"));
     let progress = ProgressBar::new(0);
     progress.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} batches  {msg}")
             .map_err(|e| e.to_string())?
             .progress_chars("=> "),
     );
-    let mut csv = String::from(if events {
-        "epoch,train_nats_per_event,valid_nats_per_event,valid_nats_per_quarter,events_per_s,seconds\n"
-    } else {
-        "epoch,train_loss,valid_loss,valid_frame_accuracy,frames_per_s,seconds\n"
-    });
+    let events = matches!(config.architecture, Architecture::Events { .. });
+    let mut csv = String::from(csv_header(events));
     let mut history = Vec::new();
     let stop = stop_on_ctrl_c(progress.clone(), model_path.clone());
     let on_epoch = |stats: &EpochStats, best: Option<&HashMap<String, Tensor>>| {
@@ -288,49 +315,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         } else {
             ""
         };
-        let line = match stats.valid_nats_per_quarter {
-            Some(per_quarter) => {
-                let _ = writeln!(
-                    csv,
-                    "{},{:.6},{:.6},{:.6},{:.1},{:.2}",
-                    stats.epoch,
-                    stats.train_loss,
-                    stats.valid_loss,
-                    per_quarter,
-                    stats.frames_per_s,
-                    stats.seconds
-                );
-                format!(
-                        "epoch {:>3}: train {:.4}  held-out {:.4} nats/event {:.3} nats/quarter  {:.0} events/s  {:.0} s{saved}",
-                        stats.epoch, stats.train_loss, stats.valid_loss, per_quarter,
-                        stats.frames_per_s, stats.seconds
-                    )
-            }
-            None => {
-                let _ = writeln!(
-                    csv,
-                    "{},{:.6},{:.6},{:.6},{:.1},{:.2}",
-                    stats.epoch,
-                    stats.train_loss,
-                    stats.valid_loss,
-                    stats.valid_frame_accuracy,
-                    stats.frames_per_s,
-                    stats.seconds
-                );
-                format!(
-                        "epoch {:>3}: train {:.4}  held-out {:.4} nats/step  acc {:.3}  {:.0} frames/s{saved}",
-                        stats.epoch, stats.train_loss, stats.valid_loss, stats.valid_frame_accuracy,
-                        stats.frames_per_s
-                    )
-            }
-        };
-        say(&progress, line);
+        let _ = writeln!(csv, "{}", csv_line(stats));
+        say(&progress, format!("{}{saved}", epoch_line(stats)));
         crate::fsutil::write_atomically(&csv_path, csv.as_bytes()).map_err(|e| e.to_string())?;
         history.push(*stats);
-        let unit = match config.architecture {
-            Architecture::Frame => "step",
-            Architecture::Events { .. } => "event",
-        };
+        let unit = if events { "event" } else { "step" };
         plot_losses(
             &png_path,
             &format!("{} training", config.name),
@@ -338,90 +327,108 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             &history,
         )?;
         if let Some(tensors) = best {
-            write_model_file(&model_path, &config, tensors).map_err(|e| e.to_string())?;
+            write_model_file(&model_path, config, tensors).map_err(|e| e.to_string())?;
         }
         Ok(())
     };
-    let result = if events {
-        train_events_until(
-            &data.train,
-            &data.train_meters,
-            &data.valid,
-            &data.valid_meters,
-            &options,
-            &progress,
-            &stop,
-            on_epoch,
-        )
-    } else {
-        train_until(
-            &data.train,
-            &data.valid,
-            &options,
-            &progress,
-            &stop,
-            on_epoch,
-        )
-    }?;
+    let train_data = TrainData {
+        train: &data.train,
+        train_meters: &data.train_meters,
+        valid: &data.valid,
+        valid_meters: &data.valid_meters,
+    };
+    let result = train_until(train_data, options, &progress, &stop, on_epoch)?;
     progress.finish_and_clear();
+    Ok(result)
+}
 
-    // Final figures on the test split, recorded in the model file.
-    let fast = FastLstm::from_tensors(&config, &result.tensors).map_err(|e| e.to_string())?;
+/// The CSV log's columns, in the family's units.
+fn csv_header(events: bool) -> &'static str {
+    if events {
+        "epoch,train_nats_per_event,valid_nats_per_event,valid_nats_per_quarter,events_per_s,seconds\n"
+    } else {
+        "epoch,train_loss,valid_loss,valid_frame_accuracy,frames_per_s,seconds\n"
+    }
+}
+
+/// One epoch's row of the CSV log (the family's own held-out figure in the fourth column).
+fn csv_line(stats: &EpochStats) -> String {
+    let own = stats
+        .valid_nats_per_quarter
+        .or(stats.valid_frame_accuracy)
+        .unwrap_or(f64::NAN);
+    format!(
+        "{},{:.6},{:.6},{:.6},{:.1},{:.2}",
+        stats.epoch,
+        stats.train_loss,
+        stats.valid_loss,
+        own,
+        stats.predictions_per_s,
+        stats.seconds
+    )
+}
+
+/// One epoch's line on the terminal.
+fn epoch_line(stats: &EpochStats) -> String {
+    match (stats.valid_nats_per_quarter, stats.valid_frame_accuracy) {
+        (Some(per_quarter), _) => format!(
+            "epoch {:>3}: train {:.4}  held-out {:.4} nats/event {:.3} nats/quarter  {:.0} events/s  {:.0} s",
+            stats.epoch, stats.train_loss, stats.valid_loss, per_quarter,
+            stats.predictions_per_s, stats.seconds
+        ),
+        (None, accuracy) => format!(
+            "epoch {:>3}: train {:.4}  held-out {:.4} nats/step  acc {:.3}  {:.0} frames/s",
+            stats.epoch,
+            stats.train_loss,
+            stats.valid_loss,
+            accuracy.unwrap_or(f64::NAN),
+            stats.predictions_per_s
+        ),
+    }
+}
+
+/// Measures the best epoch on the test split (the valid one when there is none), records
+/// it in the model file and writes it. Returns the summary line.
+fn save_with_test_figures(
+    data: &Dataset,
+    config: &ModelConfig,
+    result: &TrainResult,
+    args: &Args,
+    command: String,
+) -> Result<String, String> {
+    let fast = FastLstm::from_tensors(config, &result.tensors).map_err(|e| e.to_string())?;
     let (test_pieces, test_meters) = if data.test.is_empty() {
         (&data.valid, &data.valid_meters)
     } else {
         (&data.test, &data.test_meters)
     };
-    let (nll_per_step, accuracy, summary) = if events {
-        let m = evaluate_events(&fast, test_pieces, test_meters);
-        (
+    let m = evaluate(&fast, test_pieces, test_meters);
+    let summary = match m.frame_accuracy {
+        None => format!(
+            "test NLL {:.4} nats/event, {:.4} nats/step, {:.4} nats/quarter over {} events, {} steps",
+            m.nats_per_prediction(),
             m.nats_per_step(),
-            None,
-            format!(
-                "test NLL {:.4} nats/event, {:.4} nats/step, {:.4} nats/quarter over {} events, {} steps",
-                m.nats_per_event(),
-                m.nats_per_step(),
-                m.nats_per_quarter(),
-                m.events,
-                m.steps
-            ),
-        )
-    } else {
-        let m = evaluate(&fast, test_pieces);
-        (
-            m.nll_nats_per_step,
-            Some(m.frame_accuracy),
-            format!(
-                "test NLL {:.4} nats/step, frame accuracy {:.4} over {} frames",
-                m.nll_nats_per_step, m.frame_accuracy, m.frames
-            ),
-        )
+            m.nats_per_quarter(),
+            m.predictions,
+            m.steps
+        ),
+        Some(accuracy) => format!(
+            "test NLL {:.4} nats/step, frame accuracy {accuracy:.4} over {} frames",
+            m.nats_per_prediction(),
+            m.predictions
+        ),
     };
+    let mut config = config.clone();
     config.training = Some(TrainingInfo {
         data: args.data.display().to_string(),
         command,
         epochs: result.history.len(),
-        test_nll_nats_per_step: Some(nll_per_step),
-        test_frame_accuracy: accuracy,
+        test_nll_nats_per_step: Some(m.nats_per_step()),
+        test_frame_accuracy: m.frame_accuracy,
     });
+    let model_path = with_ext(&args.out, ".safetensors");
     write_model_file(&model_path, &config, &result.tensors).map_err(|e| e.to_string())?;
-    println!(
-        "best epoch {} of {}; {summary}\nwrote {}",
-        result.best_epoch,
-        result.history.len(),
-        model_path.display()
-    );
-    if result.interrupted {
-        println!(
-            "interrupted after {} of {} epochs: {} holds the best epoch so far ({})",
-            result.history.len(),
-            args.epochs,
-            model_path.display(),
-            result.best_epoch
-        );
-        return Ok(ExitCode::from(130));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(summary)
 }
 
 /// Every setting of the run, defaults included, as one comment line for the command file:
@@ -440,10 +447,7 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         m.layers,
         m.hidden,
         m.steps_per_quarter,
-        match m.representation {
-            Representation::ActiveAndOnset => "onsets",
-            Representation::ActiveOnly => "active-only",
-        },
+        value_name(m.representation),
         m.pitch_range.lo,
         m.pitch_range.hi,
         args.min_note_quarters,
@@ -457,11 +461,14 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         options.transpose_semitones,
         options.seed,
         options.threads,
-        match options.engine {
-            TrainEngine::Fused => "fused",
-            TrainEngine::Candle => "candle",
-        }
+        value_name(options.engine),
     )
+}
+
+/// How the command line spells an option's value.
+fn value_name(v: impl clap::ValueEnum) -> String {
+    v.to_possible_value()
+        .map_or_else(String::new, |p| p.get_name().to_string())
 }
 
 /// A line above the progress bar, or on stderr when there is no bar (output not a

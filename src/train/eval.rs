@@ -1,23 +1,22 @@
-//! The published metrics, computed on whole pieces with the fast engine.
+//! The published metrics, computed on whole pieces with the fast engine: one evaluator for
+//! every model family ([`evaluate`]), each family scoring its own predictions.
 //!
-//! - Negative log-likelihood in nats per time step: the sum over outputs of the binary
-//!   cross-entropy, averaged over frames (Boulanger-Lewandowski et al., ICML 2012).
-//! - Frame-level accuracy TP / (TP + FP + FN) over all frames, a pitch predicted active when
-//!   its probability exceeds 0.5 (Bay, Ehmann and Downie, ISMIR 2009). Only the active plane
-//!   counts, so models with and without onsets compare.
+//! - Negative log-likelihood: frame models, the sum over outputs of the binary
+//!   cross-entropy per time step (Boulanger-Lewandowski et al., ICML 2012); event models,
+//!   the softmax cross-entropy of each event over the events the grammar allows (as the
+//!   sampler draws them). Both are reported per prediction, per grid step and per quarter
+//!   note (the frame-equivalent figure on the JSB benchmarks' grid).
+//! - Frame models also: frame-level accuracy TP / (TP + FP + FN) over all frames, a pitch
+//!   predicted active when its probability exceeds 0.5 (Bay, Ehmann and Downie, ISMIR 2009).
+//!   Only the active plane counts, so models with and without onsets compare.
 
+use crate::events::{encode_piece, EventCodec};
 use crate::infer::FastLstm;
+use crate::model::Architecture;
+use crate::phrase::TimeSignature;
 use crate::roll::PianoRoll;
 
 use super::dataset::piece_features;
-
-/// Held-out figures.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Metrics {
-    pub nll_nats_per_step: f64,
-    pub frame_accuracy: f64,
-    pub frames: usize,
-}
 
 /// `-log p(y)` for a Bernoulli with logit `z`, stable for large |z|.
 pub fn bce_with_logit(z: f32, y: f32) -> f64 {
@@ -25,10 +24,20 @@ pub fn bce_with_logit(z: f32, y: f32) -> f64 {
     z.max(0.0) - z * f64::from(y) + (-z.abs()).exp().ln_1p()
 }
 
-/// Evaluates the model on pieces (each from silence, predicting every frame). With no
-/// frames at all nothing is measured: `frames` is 0 and the figures are 0, which callers
-/// must report as an error rather than as a result.
-pub fn evaluate(model: &FastLstm, pieces: &[PianoRoll]) -> Metrics {
+/// Evaluates a model on whole pieces (`meters[i]` is piece `i`'s time signature, which
+/// event models hear), each from its start, predicting everything. With nothing to predict
+/// `predictions` is 0 and the figures are 0, which callers must report as an error rather
+/// than as a result.
+pub fn evaluate(model: &FastLstm, pieces: &[PianoRoll], meters: &[TimeSignature]) -> Evaluation {
+    assert_eq!(pieces.len(), meters.len(), "a time signature per piece");
+    match model.config.architecture {
+        Architecture::Frame => evaluate_frames(model, pieces),
+        Architecture::Events { max_voices } => evaluate_events(model, pieces, meters, max_voices),
+    }
+}
+
+/// Frame models: each piece from silence, predicting every frame.
+fn evaluate_frames(model: &FastLstm, pieces: &[PianoRoll]) -> Evaluation {
     let cfg = &model.config;
     let (range, repr) = (cfg.pitch_range, cfg.representation);
     let width = model.frame_size();
@@ -56,32 +65,43 @@ pub fn evaluate(model: &FastLstm, pieces: &[PianoRoll]) -> Metrics {
         }
     }
     let denom = (tp + fp + fn_) as f64;
-    Metrics {
-        nll_nats_per_step: if frames > 0 { nll / frames as f64 } else { 0.0 },
-        frame_accuracy: if denom > 0.0 { tp as f64 / denom } else { 0.0 },
-        frames,
+    Evaluation {
+        nll_nats: nll,
+        predictions: frames,
+        steps: frames,
+        quarters: frames as f64 / f64::from(cfg.steps_per_quarter.max(1)),
+        frame_accuracy: Some(if denom > 0.0 { tp as f64 / denom } else { 0.0 }),
+        dropped_note_steps: 0,
     }
 }
 
-/// Held-out figures of an event model.
+/// Held-out figures of a model, in its family's units.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct EventMetrics {
+pub struct Evaluation {
     /// Total negative log-likelihood of the pieces, nats.
     pub nll_nats: f64,
-    /// Events predicted (every token of every piece, step ends included).
-    pub events: usize,
+    /// What was predicted: frames (frame models) or events, step ends included (event
+    /// models).
+    pub predictions: usize,
     /// Grid steps of the pieces.
     pub steps: usize,
     /// Quarter notes of the pieces (steps / steps per quarter).
     pub quarters: f64,
-    /// Notes left out because more than the model's voices sounded at once (the top
-    /// voices are kept), counted at each step they sound.
+    /// Frame models: frame-level accuracy.
+    pub frame_accuracy: Option<f64>,
+    /// Event models: notes left out because more than the model's voices sounded at once
+    /// (the top voices are kept), counted at each step they sound.
     pub dropped_note_steps: usize,
 }
 
-impl EventMetrics {
-    pub fn nats_per_event(&self) -> f64 {
-        self.nll_nats / self.events.max(1) as f64
+impl Evaluation {
+    /// Nats per frame (frame models) or per event (event models).
+    pub fn nats_per_prediction(&self) -> f64 {
+        if self.predictions > 0 {
+            self.nll_nats / self.predictions as f64
+        } else {
+            0.0
+        }
     }
 
     pub fn nats_per_step(&self) -> f64 {
@@ -117,24 +137,19 @@ pub fn event_piece(model: &crate::model::ModelConfig, roll: &PianoRoll) -> Piano
     }
 }
 
-/// Evaluates an event model on whole pieces (`meters[i]` is piece `i`'s time signature),
-/// each from the start, predicting every event. Each event's probability is the softmax
-/// over the events the grammar allows at that point (as the sampler draws them), in f64.
-pub fn evaluate_events(
+/// Event models: every event of each piece from the start. Each event's probability is the
+/// softmax over the events the grammar allows at that point (as the sampler draws them), in
+/// f64.
+fn evaluate_events(
     model: &FastLstm,
     pieces: &[PianoRoll],
-    meters: &[crate::phrase::TimeSignature],
-) -> EventMetrics {
-    use crate::events::{encode_piece, EventCodec};
-    assert_eq!(pieces.len(), meters.len(), "a time signature per piece");
+    meters: &[TimeSignature],
+    max_voices: u8,
+) -> Evaluation {
     let cfg = &model.config;
-    let max_voices = match cfg.architecture {
-        crate::model::Architecture::Events { max_voices } => max_voices,
-        crate::model::Architecture::Frame => panic!("evaluate_events needs an event model"),
-    };
     let codec = EventCodec::new(cfg);
     let (width, vocab) = (model.input_size(), model.output_size());
-    let mut m = EventMetrics::default();
+    let mut m = Evaluation::default();
     let mut input = Vec::new();
     for (chunk, chunk_meters) in pieces.chunks(EVAL_BATCH).zip(meters.chunks(EVAL_BATCH)) {
         let encoded: Vec<_> = chunk
@@ -173,7 +188,7 @@ pub fn evaluate_events(
                 };
                 let logits = &state.logits[b * vocab..(b + 1) * vocab];
                 m.nll_nats += allowed_nll(&codec, ctx, *target, max_voices, logits);
-                m.events += 1;
+                m.predictions += 1;
             }
         }
     }

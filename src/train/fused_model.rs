@@ -1,7 +1,6 @@
-//! The network (stacked LSTM, a linear layer) on the fused LSTM core, for training: here
-//! with the frame models' loss (a sigmoid per output), the loss and gradients of a batch of
-//! windows, the batch split across threads, and Adam. `fused_events` adds the event
-//! models' loss (a softmax over events) on the same parameters.
+//! The network (stacked LSTM, a linear layer) on the fused LSTM core, for training: its
+//! parameters in plain buffers, the output layer, and the batch split across threads.
+//! `fused_trainer` adds each family's loss at the head and the optimizer.
 //!
 //! The output layer and the loss are a few whole-batch products, so they are done here by
 //! hand too rather than through candle; the network's definition stays `model::lstm`, and
@@ -12,7 +11,6 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 
-use super::adam::Adam;
 use super::fused_lstm::{LstmLayerParams, LstmParams, LstmShape, LstmStack, LstmTape};
 use crate::model::{ModelConfig, ModelError};
 
@@ -76,23 +74,6 @@ fn lstm_shape(config: &ModelConfig) -> LstmShape {
         hidden: config.hidden,
         layers: config.layers,
     }
-}
-
-/// One thread's share of a batch and its scratch space, reused from batch to batch.
-#[derive(Clone, Debug, Default)]
-struct Shard {
-    /// Sequences `first..first + len` of the batch.
-    first: usize,
-    len: usize,
-    tape: LstmTape,
-    /// `[time, len, F]` inputs and targets, time-major.
-    x: Vec<f32>,
-    y: Vec<f32>,
-    /// `[time, len, F]` logits, then their gradient.
-    logits: Vec<f32>,
-    d_top: Vec<f32>,
-    grads: Option<PhraseGrads>,
-    loss_sum: f64,
 }
 
 impl FusedPhraseModel {
@@ -169,99 +150,7 @@ impl FusedPhraseModel {
         }
         matmul_acc(logits, top, rows, h, &self.out_w, f, false, true);
     }
-
-    /// Mean loss (nats per step: binary cross-entropy summed over outputs, averaged over
-    /// windows and steps) of `windows` `[batch, seq + 1, F]` (batch-first, as the trainer
-    /// fills them; frames `0..seq` predict `1..=seq`), and its gradient in `grads`
-    /// (overwritten). The batch is split across `threads` threads; the result depends on
-    /// the thread count only through floating-point summation order.
-    pub fn loss_and_grads(
-        &self,
-        windows: &[f32],
-        batch: usize,
-        seq: usize,
-        threads: usize,
-        scratch: &mut Vec<ShardScratch>,
-        grads: &mut PhraseGrads,
-    ) -> f64 {
-        let f = self.config.frame_size();
-        assert_eq!(windows.len(), batch * (seq + 1) * f, "windows length");
-        let shards = threads.clamp(1, batch.max(1));
-        scratch.resize_with(shards, ShardScratch::default);
-        for (s, sh) in scratch.iter_mut().enumerate() {
-            sh.0.first = s * batch / shards;
-            sh.0.len = (s + 1) * batch / shards - sh.0.first;
-        }
-        let norm = (batch * seq) as f32;
-        run_shards(scratch, |sh: &mut ShardScratch| {
-            self.shard_pass(&mut sh.0, windows, seq, norm)
-        });
-        grads.tensors_mut().for_each(|t| t.fill(0.0));
-        let mut loss = 0.0;
-        for sh in scratch.iter() {
-            let g = sh.0.grads.as_ref().expect("shard ran");
-            for (a, b) in grads.tensors_mut().zip(g.tensors()) {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-            }
-            loss += sh.0.loss_sum;
-        }
-        loss / f64::from(norm)
-    }
-
-    /// Forward and backward for one shard's sequences; `norm` is the whole batch's number
-    /// of (window, step) pairs the loss is averaged over.
-    fn shard_pass(&self, sh: &mut Shard, windows: &[f32], seq: usize, norm: f32) {
-        let (f, h) = (self.config.frame_size(), self.config.hidden);
-        let (first, len) = (sh.first, sh.len);
-        let rows = seq * len;
-        sh.x.clear();
-        sh.y.clear();
-        for t in 0..seq {
-            for b in first..first + len {
-                let w = &windows[b * (seq + 1) * f..(b + 1) * (seq + 1) * f];
-                sh.x.extend_from_slice(&w[t * f..(t + 1) * f]);
-                sh.y.extend_from_slice(&w[(t + 1) * f..(t + 2) * f]);
-            }
-        }
-        let grads = sh
-            .grads
-            .get_or_insert_with(|| PhraseGrads::zeros(&self.config));
-        grads.tensors_mut().for_each(|t| t.fill(0.0));
-        let top = self.lstm.forward(&sh.x, seq, len, &mut sh.tape);
-        self.head_forward(top, &mut sh.logits);
-        // Loss and its gradient with respect to the logits, in place.
-        let mut loss_sum = 0.0f64;
-        for (z, &y) in sh.logits.iter_mut().zip(&sh.y) {
-            loss_sum += super::eval::bce_with_logit(*z, y);
-            *z = (1.0 / (1.0 + (-*z).exp()) - y) / norm;
-        }
-        sh.loss_sum = loss_sum;
-        let d_logits = &sh.logits;
-        // d W_out = dZ^T top, d b_out = column sums of dZ, d top = dZ W_out.
-        matmul_acc(&mut grads.out_w, d_logits, rows, f, top, h, true, true);
-        for row in d_logits.chunks_exact(f) {
-            grads.out_b.iter_mut().zip(row).for_each(|(a, b)| *a += b);
-        }
-        sh.d_top.clear();
-        sh.d_top.resize(rows * h, 0.0);
-        matmul_acc(
-            &mut sh.d_top,
-            d_logits,
-            rows,
-            f,
-            &self.out_w,
-            h,
-            false,
-            false,
-        );
-        self.lstm
-            .backward(&sh.x, &mut sh.tape, &sh.d_top, &mut grads.lstm, None);
-    }
 }
-
-/// Scratch space for one thread of [`FusedPhraseModel::loss_and_grads`].
-#[derive(Clone, Debug, Default)]
-pub struct ShardScratch(Shard);
 
 /// Small products of the output layer over whole batches, by the `gemm` crate:
 /// with `a` row-major `[rows, k]` and `b` row-major, `dst += a b` where `b` is `[k, n]`
@@ -323,68 +212,8 @@ pub(super) fn matmul_acc(
     }
 }
 
-/// The fused model with its optimizer and scratch space: what the training loop drives.
-#[derive(Debug)]
-pub struct FusedTrainer {
-    model: FusedPhraseModel,
-    adam: Adam,
-    grads: PhraseGrads,
-    scratch: Vec<ShardScratch>,
-    threads: usize,
-}
-
-impl FusedTrainer {
-    pub fn new(model: FusedPhraseModel, learning_rate: f64, threads: usize) -> Self {
-        Self::with_weight_decay(model, learning_rate, 0.0, threads)
-    }
-
-    /// [`Self::new`] with AdamW's decoupled weight decay.
-    pub fn with_weight_decay(
-        model: FusedPhraseModel,
-        learning_rate: f64,
-        weight_decay: f64,
-        threads: usize,
-    ) -> Self {
-        let grads = PhraseGrads::zeros(&model.config);
-        let mut adam = Adam::new(learning_rate);
-        adam.weight_decay = weight_decay;
-        Self {
-            model,
-            adam,
-            grads,
-            scratch: Vec::new(),
-            threads: threads.max(1),
-        }
-    }
-
-    pub fn model(&self) -> &FusedPhraseModel {
-        &self.model
-    }
-
-    /// The gradients of the last step.
-    pub fn grads(&self) -> &PhraseGrads {
-        &self.grads
-    }
-
-    /// One Adam step on `windows` `[batch, seq + 1, F]`; returns the loss before the step.
-    pub fn step(&mut self, windows: &[f32], batch: usize, seq: usize) -> f64 {
-        let loss = self.model.loss_and_grads(
-            windows,
-            batch,
-            seq,
-            self.threads,
-            &mut self.scratch,
-            &mut self.grads,
-        );
-        let (adam, grads) = (&mut self.adam, &self.grads);
-        self.model
-            .params_mut(|params| adam.step(params, grads.tensors()));
-        loss
-    }
-}
-
 /// Runs `run` on every shard, the first on this thread and the others on scoped threads
-/// (none when there is one shard): the batch split shared by the frame and event trainers.
+/// (none when there is one shard).
 pub(crate) fn run_shards<S: Send>(scratch: &mut [S], run: impl Fn(&mut S) + Sync) {
     let run = &run;
     match scratch.split_first_mut() {

@@ -4,13 +4,18 @@
 pub mod adam;
 pub mod dataset;
 pub mod eval;
-pub mod event_trainer;
-pub mod fused_events;
+pub mod events;
+pub mod family;
+pub mod frames;
 pub mod fused_lstm;
 pub mod fused_model;
+pub mod fused_trainer;
 pub mod plot;
 pub mod trainer;
 
 pub use dataset::{Dataset, DatasetOptions};
-pub use eval::{evaluate, evaluate_events, EventMetrics, Metrics};
-pub use trainer::{train, EpochStats, TrainEngine, TrainOptions, TrainResult};
+pub use eval::{evaluate, Evaluation};
+pub use trainer::{
+    train, train_until, EpochStats, TrainData, TrainEngine, TrainOptions, TrainResult,
+    TrainingFamily,
+};

@@ -1,0 +1,175 @@
+//! Training the event family (v2): random windows of event tokens, each predicting the
+//! next, softmax cross-entropy over the vocabulary, dropout.
+//!
+//! Pieces are reduced to the model's range and voices before encoding (`eval::event_piece`)
+//! and encoded with their own time signature, so the network learns where bars and beats
+//! fall.
+
+use std::collections::HashMap;
+
+use candle_core::Tensor;
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
+
+use super::dataset::transpose;
+use super::eval::event_piece;
+use super::family::{TrainOptions, TrainingFamily};
+use super::fused_model::FusedPhraseModel;
+use super::fused_trainer::{FusedTrainer, Targets, PAD};
+use crate::events::{encode_piece, EventCodec, EventContext};
+use crate::model::{ModelConfig, PhraseModel};
+use crate::phrase::TimeSignature;
+use crate::roll::PianoRoll;
+
+/// A piece's tokens, each with the context the network sees before it.
+type Tokens = Vec<(EventContext, usize)>;
+
+/// An event model in training: its encoded pieces, the window starts, and the batch being
+/// drawn. `options.seq_len` is the window in tokens.
+pub struct EventTraining<'a> {
+    train: &'a [PianoRoll],
+    meters: &'a [TimeSignature],
+    options: TrainOptions,
+    codec: EventCodec,
+    seq: usize,
+    pieces: Vec<Tokens>,
+    /// (piece, first token) of every whole window; a piece shorter than a window gives
+    /// one, padded.
+    windows: Vec<(usize, usize)>,
+    batches: usize,
+    /// `[batch, seq, input_size]` and `[batch, seq]`.
+    inputs: Vec<f32>,
+    targets: Vec<u32>,
+    trainer: FusedTrainer,
+}
+
+/// A piece as the model hears it, in its own meter.
+fn encode(codec: &EventCodec, cfg: &ModelConfig, roll: &PianoRoll, meter: TimeSignature) -> Tokens {
+    encode_piece(codec, &event_piece(cfg, roll), meter)
+}
+
+impl<'a> EventTraining<'a> {
+    pub fn new(
+        train: &'a [PianoRoll],
+        meters: &'a [TimeSignature],
+        options: &TrainOptions,
+    ) -> Result<Self, String> {
+        let cfg = &options.model;
+        let codec = EventCodec::new(cfg);
+        let seq = options.seq_len.max(1);
+        let pieces: Vec<Tokens> = train
+            .iter()
+            .zip(meters)
+            .map(|(r, &m)| encode(&codec, cfg, r, m))
+            .collect();
+        let windows: Vec<(usize, usize)> = pieces
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.is_empty())
+            .flat_map(|(i, p)| (0..(p.len() + 1).saturating_sub(seq).max(1)).map(move |s| (i, s)))
+            .collect();
+        if windows.is_empty() {
+            return Err("the training pieces have no events: nothing to train on".into());
+        }
+        let total_tokens: usize = pieces.iter().map(Vec::len).sum();
+        let tensors = PhraseModel::init_tensors(cfg, options.seed).map_err(|e| e.to_string())?;
+        let model = FusedPhraseModel::from_tensors(cfg, &tensors).map_err(|e| e.to_string())?;
+        let trainer = FusedTrainer::new(
+            model,
+            options.learning_rate,
+            options.weight_decay,
+            options.dropout,
+            options.threads,
+        );
+        Ok(Self {
+            train,
+            meters,
+            options: options.clone(),
+            codec,
+            seq,
+            pieces,
+            windows,
+            batches: (total_tokens / (seq * options.batch_size)).max(1),
+            inputs: vec![0.0f32; options.batch_size * seq * cfg.input_size()],
+            targets: vec![PAD; options.batch_size * seq],
+            trainer,
+        })
+    }
+
+    /// Writes window `b` of the batch from `tokens` (in `meter`) starting at `start`;
+    /// returns the events it holds.
+    fn write_window(
+        &mut self,
+        b: usize,
+        tokens: &Tokens,
+        start: usize,
+        meter: TimeSignature,
+    ) -> usize {
+        let (seq, width) = (self.seq, self.options.model.input_size());
+        // Transposition can drop notes off the range: the window stays inside.
+        let start = start.min(tokens.len().saturating_sub(seq));
+        let window = &tokens[start.min(tokens.len())..(start + seq).min(tokens.len())];
+        let rows = self.inputs[b * seq * width..(b + 1) * seq * width].chunks_exact_mut(width);
+        for (t, row) in rows.enumerate() {
+            match window.get(t) {
+                Some((ctx, token)) => {
+                    self.codec.write_input(ctx, meter, row);
+                    self.targets[b * seq + t] = *token as u32;
+                }
+                None => {
+                    row.fill(0.0);
+                    self.targets[b * seq + t] = PAD;
+                }
+            }
+        }
+        window.len()
+    }
+}
+
+impl TrainingFamily for EventTraining<'_> {
+    fn unit(&self) -> &'static str {
+        "events"
+    }
+
+    fn batches_per_epoch(&self) -> usize {
+        self.batches
+    }
+
+    fn draw_batch(&mut self, rng: &mut Pcg64Mcg) -> usize {
+        let mut seen = 0;
+        for b in 0..self.options.batch_size {
+            let (piece, start) = self.windows[rng.random_range(0..self.windows.len())];
+            let k = self.options.transpose_semitones.max(0);
+            let shift = if k > 0 { rng.random_range(-k..=k) } else { 0 };
+            let meter = self.meters[piece];
+            let tokens = if shift == 0 {
+                std::mem::take(&mut self.pieces[piece])
+            } else {
+                let cfg = &self.options.model;
+                encode(
+                    &self.codec,
+                    cfg,
+                    &transpose(&self.train[piece], shift),
+                    meter,
+                )
+            };
+            seen += self.write_window(b, &tokens, start, meter);
+            if shift == 0 {
+                self.pieces[piece] = tokens;
+            }
+        }
+        seen
+    }
+
+    fn step(&mut self, rng: &mut Pcg64Mcg) -> Result<f64, String> {
+        let (batch, seq) = (self.options.batch_size, self.seq);
+        let targets = Targets::Tokens(&self.targets);
+        Ok(self
+            .trainer
+            .step(&self.inputs, targets, batch, seq, rng.random()))
+    }
+
+    fn tensors(&self) -> Result<HashMap<String, Tensor>, String> {
+        self.trainer.model().to_tensors().map_err(|e| e.to_string())
+    }
+}

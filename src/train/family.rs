@@ -1,0 +1,85 @@
+//! What a model family must provide to be trained (see `trainer` for the loop that drives
+//! it) and the settings every family shares.
+
+use std::collections::HashMap;
+
+use candle_core::Tensor;
+use rand_pcg::Pcg64Mcg;
+
+use crate::model::ModelConfig;
+
+/// Training settings; defaults follow the prototype (Adam, 32-step windows, 30 epochs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainOptions {
+    pub model: ModelConfig,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub seq_len: usize,
+    pub learning_rate: f64,
+    pub seed: u64,
+    /// Each window is transposed by a random amount in `-n..=n` semitones (0 = off).
+    pub transpose_semitones: i32,
+    /// Threads a batch is split across. Results are deterministic for a seed and a thread
+    /// count (the count changes only the order of floating-point sums).
+    pub threads: usize,
+    pub engine: TrainEngine,
+    /// AdamW's decoupled weight decay (0 = plain Adam, the prototype's).
+    pub weight_decay: f64,
+    /// Inverted dropout rate between LSTM layers and before the output layer (event models
+    /// only; 0 = off).
+    pub dropout: f32,
+    /// Stop after this many epochs without a better held-out loss (0 = run every epoch).
+    /// The best epoch is what is kept either way.
+    pub patience: usize,
+}
+
+/// Which implementation computes the gradients.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainEngine {
+    /// The fused LSTM path (`fused_model`): the fast one.
+    #[default]
+    Fused,
+    /// Candle's autograd one step at a time: the source of truth the fused path is checked
+    /// against, kept selectable for comparisons (`phrasegen train --engine candle`).
+    Candle,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            model: ModelConfig::default(),
+            epochs: 30,
+            batch_size: 64,
+            seq_len: 32,
+            learning_rate: 1e-3,
+            seed: 1,
+            transpose_semitones: 0,
+            threads: default_threads(),
+            engine: TrainEngine::Fused,
+            weight_decay: 0.0,
+            dropout: 0.0,
+            patience: 0,
+        }
+    }
+}
+
+/// All cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// What differs between model families in training; the loop, checkpoints, early stopping,
+/// Ctrl-C and progress are `trainer::train_until`'s, once for all.
+pub trait TrainingFamily {
+    /// What the model predicts, for progress and speed ("frames", "events").
+    fn unit(&self) -> &'static str;
+    /// Batches in one epoch.
+    fn batches_per_epoch(&self) -> usize;
+    /// Draws the next batch's windows from `rng`; returns the predictions it holds.
+    fn draw_batch(&mut self, rng: &mut Pcg64Mcg) -> usize;
+    /// One optimizer step on the batch drawn last (`rng` for its dropout); the loss
+    /// before the step, nats per prediction.
+    fn step(&mut self, rng: &mut Pcg64Mcg) -> Result<f64, String>;
+    /// The current weights (a copy).
+    fn tensors(&self) -> Result<HashMap<String, Tensor>, String>;
+}
