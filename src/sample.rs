@@ -7,16 +7,17 @@
 //! drawn is fed back as the next input, so the model hears its own phrase.
 
 mod events;
+mod frames;
 mod voice_leading;
 
-use rand::{RngCore, SeedableRng};
+use rand::RngCore;
 use rand_pcg::Pcg64Mcg;
 
 use crate::form::Form;
-use crate::infer::{sigmoid, FastLstm};
+use crate::infer::FastLstm;
 use crate::model::Architecture;
 use crate::phrase::{Note, Phrase, TimeSignature};
-use crate::roll::{pitch_span_mask, PianoRoll, Representation};
+use crate::roll::{pitch_span_mask, PianoRoll};
 use crate::scale::Scale;
 
 /// Everything that decides a generated phrase besides the model.
@@ -136,180 +137,12 @@ pub fn generate_variations(
         });
     }
     let count = count.max(1);
-    if let Architecture::Events { max_voices } = cfg.architecture {
-        return Ok(events::generate(
-            model,
-            params,
-            count,
-            allowed,
-            max_voices.max(1),
-        ));
-    }
-    let spq = cfg.steps_per_quarter;
-    let repr = cfg.representation;
-    let frame_size = model.frame_size();
-    let phrase = Phrase::empty(params.bars, spq, params.time_signature, params.tempo_bpm);
-    let total = phrase.total_steps() as usize;
-    let steps_per_bar = phrase.steps_per_bar() as usize;
-
-    let mut state = model.state(count);
-    let mut frames = vec![0.0f32; count * frame_size];
-    // The network starts from silence, as in training.
-    model.step(&frames, &mut state);
-    if let Some(primer) = &params.primer {
-        let roll = primer_roll(primer, spq, range.lo, range.hi);
-        for t in 0..roll.len() {
-            for b in 0..count {
-                roll.frame_features(
-                    t,
-                    range,
-                    repr,
-                    &mut frames[b * frame_size..(b + 1) * frame_size],
-                );
-            }
-            model.step(&frames, &mut state);
+    Ok(match cfg.architecture {
+        Architecture::Events { max_voices } => {
+            events::generate(model, params, count, allowed, max_voices.max(1))
         }
-    }
-    let kept = params.keep_bars.as_ref().map(|(earlier, mask)| {
-        let mut e = earlier.clone();
-        e.bars = params.bars;
-        e.steps_per_quarter = spq;
-        (
-            PianoRoll::from_phrase(&regrid(&e, earlier.steps_per_quarter, spq)),
-            *mask,
-        )
-    });
-
-    let mut rolls = vec![PianoRoll::new(total); count];
-    let mut rngs: Vec<Pcg64Mcg> = (0..count)
-        .map(|i| Pcg64Mcg::seed_from_u64(variation_seed(params.seed, i)))
-        .collect();
-    let mut held = vec![[0u32; 128]; count];
-    let mut candidates: Vec<Candidate> = Vec::with_capacity(128);
-    let n = range.len();
-    let inv_t = 1.0 / params.temperature;
-    for t in 0..total {
-        let bar = (t / steps_per_bar) as u64;
-        let kept_frame = kept
-            .as_ref()
-            .filter(|(_, mask)| bar < 64 && mask & (1 << bar) != 0);
-        for b in 0..count {
-            let roll = &mut rolls[b];
-            let prev = if t > 0 { roll.active[t - 1] } else { 0 };
-            let (active, onset) = if let Some((earlier, _)) = kept_frame {
-                // Kept bars are copied; a kept run of bars starts its own notes, separate
-                // from the re-rolled bar before it.
-                let previous_kept = bar > 0
-                    && params
-                        .keep_bars
-                        .as_ref()
-                        .is_some_and(|(_, m)| m & (1 << (bar - 1)) != 0);
-                let bar_start = t % steps_per_bar == 0 && !previous_kept;
-                let a = earlier.active[t];
-                let o = earlier.onset[t] | if bar_start { a } else { 0 };
-                // Keep the random stream in step so re-rolled bars do not depend on the mask.
-                for _ in 0..frame_size {
-                    rngs[b].next_u32();
-                }
-                (a, o)
-            } else {
-                let logits = &state.logits[b * frame_size..(b + 1) * frame_size];
-                candidates.clear();
-                for (i, pitch) in range.pitches().enumerate() {
-                    let p_active = sigmoid(logits[i] * inv_t);
-                    let u_active = unit(&mut rngs[b]);
-                    let (p_onset, u_onset) = if repr == Representation::ActiveAndOnset {
-                        (sigmoid(logits[n + i] * inv_t), unit(&mut rngs[b]))
-                    } else {
-                        (0.0, 1.0)
-                    };
-                    if allowed & (1u128 << pitch) == 0 {
-                        continue;
-                    }
-                    let sounding = prev & (1u128 << pitch) != 0;
-                    let len = held[b][usize::from(pitch)];
-                    let candidate = if sounding && len < params.min_note_steps {
-                        Some((false, f32::INFINITY))
-                    } else if repr == Representation::ActiveAndOnset {
-                        if u_onset < p_onset {
-                            Some((true, p_onset))
-                        } else if sounding && u_active < p_active {
-                            Some((false, p_active))
-                        } else {
-                            None
-                        }
-                    } else if u_active < p_active {
-                        Some((!sounding, p_active))
-                    } else {
-                        None
-                    };
-                    if let Some((starts, score)) = candidate {
-                        candidates.push(Candidate {
-                            pitch,
-                            starts,
-                            score,
-                        });
-                    }
-                }
-                if candidates.len() > params.max_polyphony {
-                    candidates
-                        .sort_by(|a, b| b.score.total_cmp(&a.score).then(a.pitch.cmp(&b.pitch)));
-                    candidates.truncate(params.max_polyphony);
-                }
-                let (mut a, mut o) = (0u128, 0u128);
-                for c in &candidates {
-                    a |= 1u128 << c.pitch;
-                    if c.starts || prev & (1u128 << c.pitch) == 0 {
-                        o |= 1u128 << c.pitch;
-                    }
-                }
-                (a, o)
-            };
-            roll.active[t] = active;
-            roll.onset[t] = onset;
-            for (pitch, len) in held[b].iter_mut().enumerate() {
-                let bit = 1u128 << pitch;
-                *len = if onset & bit != 0 {
-                    1
-                } else if active & bit != 0 {
-                    *len + 1
-                } else {
-                    0
-                };
-            }
-            roll.frame_features(
-                t,
-                range,
-                repr,
-                &mut frames[b * frame_size..(b + 1) * frame_size],
-            );
-        }
-        if t + 1 < total {
-            model.step(&frames, &mut state);
-        }
-    }
-
-    Ok(rolls
-        .iter()
-        .map(|roll| {
-            let mut p = phrase.clone();
-            p.notes = roll
-                .to_notes(
-                    Representation::ActiveAndOnset,
-                    params.velocity.clamp(1, 127),
-                )
-                .into_iter()
-                .filter(|n| n.length_steps >= params.min_note_steps)
-                .collect();
-            p
-        })
-        .collect())
-}
-
-struct Candidate {
-    pitch: u8,
-    starts: bool,
-    score: f32,
+        Architecture::Frame => frames::generate(model, params, count, allowed),
+    })
 }
 
 /// A uniform draw in [0, 1) from the top 24 bits: the same on every platform.

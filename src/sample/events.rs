@@ -16,7 +16,7 @@ use rand_pcg::Pcg64Mcg;
 use super::voice_leading::makes_parallels;
 use super::{primer_roll, regrid, unit, variation_seed, GenerateParams};
 use crate::events::{beat_steps, encode_piece, limit_voices, Event, EventCodec, EventContext};
-use crate::infer::{exp_f32, FastLstm};
+use crate::infer::{exp_f32, FastLstm, FastState};
 use crate::phrase::{Note, Phrase};
 use crate::roll::{PianoRoll, PitchSet, Representation};
 
@@ -83,6 +83,59 @@ impl Rules {
 /// The frame a copied step must sound: active and struck pitches.
 type Frame = (PitchSet, PitchSet);
 
+impl Rules {
+    /// The rules of one generation, with the steps left before each copied step.
+    fn new(
+        model: &FastLstm,
+        params: &GenerateParams,
+        allowed_pitches: PitchSet,
+        model_voices: u8,
+    ) -> Self {
+        let cfg = &model.config;
+        let spq = cfg.steps_per_quarter;
+        let meter = params.time_signature;
+        let phrase = Phrase::empty(params.bars, spq, meter, params.tempo_bpm);
+        let steps_per_bar = phrase.steps_per_bar() as usize;
+        let total_steps = phrase.total_steps() as usize;
+        let copied_bar = |bar: u32| {
+            params
+                .keep_bars
+                .as_ref()
+                .is_some_and(|(_, mask)| bar < 64 && mask & (1 << bar) != 0)
+                || params.form.source_bar(bar, params.bars).is_some()
+        };
+        let mut free_steps = vec![0u32; total_steps + 1];
+        for t in (0..total_steps).rev() {
+            free_steps[t] = if copied_bar((t / steps_per_bar) as u32) {
+                0
+            } else {
+                free_steps[t + 1] + 1
+            };
+        }
+        Self {
+            codec: EventCodec::new(cfg),
+            total_steps,
+            steps_per_bar,
+            allowed_pitches,
+            voices: model_voices.min(params.max_polyphony.clamp(1, 128) as u8),
+            min_note_steps: params.min_note_steps.max(1),
+            max_note_steps: (2 * steps_per_bar as u32).max(params.min_note_steps),
+            max_rest_steps: beat_steps(meter, spq),
+            strict_voice_leading: params.strict_voice_leading,
+            free_steps,
+        }
+    }
+
+    /// From here to the end every step is copied: nothing is drawn any more, so the
+    /// network need not hear those steps (a quarter of an AA'BA phrase).
+    fn copied_tail_start(&self) -> usize {
+        self.free_steps[..self.total_steps]
+            .iter()
+            .rposition(|&free| free > 0)
+            .map_or(0, |last_free| last_free + 1)
+    }
+}
+
 /// Generates `count` variations with an event model (see [`super::generate_variations`]).
 pub(super) fn generate(
     model: &FastLstm,
@@ -92,73 +145,16 @@ pub(super) fn generate(
     model_voices: u8,
 ) -> Vec<Phrase> {
     let cfg = &model.config;
-    let codec = EventCodec::new(cfg);
-    let spq = cfg.steps_per_quarter;
-    let meter = params.time_signature;
-    let phrase = Phrase::empty(params.bars, spq, meter, params.tempo_bpm);
-    let steps_per_bar = phrase.steps_per_bar() as usize;
-    let rules = Rules {
-        codec,
-        total_steps: phrase.total_steps() as usize,
-        steps_per_bar,
-        allowed_pitches,
-        voices: model_voices.min(params.max_polyphony.clamp(1, 128) as u8),
-        min_note_steps: params.min_note_steps.max(1),
-        max_note_steps: (2 * steps_per_bar as u32).max(params.min_note_steps),
-        max_rest_steps: beat_steps(meter, spq),
-        strict_voice_leading: params.strict_voice_leading,
-        free_steps: Vec::new(),
-    };
-    let copied_bar = |bar: u32| {
-        params
-            .keep_bars
-            .as_ref()
-            .is_some_and(|(_, mask)| bar < 64 && mask & (1 << bar) != 0)
-            || params.form.source_bar(bar, params.bars).is_some()
-    };
-    let mut free_steps = vec![0u32; rules.total_steps + 1];
-    for t in (0..rules.total_steps).rev() {
-        free_steps[t] = if copied_bar((t / steps_per_bar) as u32) {
-            0
-        } else {
-            free_steps[t + 1] + 1
-        };
-    }
-    // From here to the end every step is copied: nothing is drawn any more, so the
-    // network need not hear those steps (a quarter of an AA'BA phrase).
-    let copied_tail_start = free_steps[..rules.total_steps]
-        .iter()
-        .rposition(|&free| free > 0)
-        .map_or(0, |last_free| last_free + 1);
-    let rules = Rules {
-        free_steps,
-        ..rules
-    };
-    let kept = params
-        .keep_bars
-        .as_ref()
-        .map(|(earlier, mask)| (kept_roll(earlier, params, &rules, spq), *mask));
-
-    let vocab = codec.vocab_size();
-    let width = model.input_size();
+    let rules = Rules::new(model, params, allowed_pitches, model_voices);
+    let kept = params.keep_bars.as_ref().map(|(earlier, mask)| {
+        (
+            kept_roll(earlier, params, &rules, cfg.steps_per_quarter),
+            *mask,
+        )
+    });
     let mut state = model.state(count);
-    let mut inputs = vec![0.0f32; count * width];
-
-    // The primer: every variation hears it, event by event.
-    let mut ctx = EventContext::START;
-    if let Some(primer) = &params.primer {
-        let roll = primer_roll(primer, spq, cfg.pitch_range.lo, cfg.pitch_range.hi);
-        let roll = limit_voices(&roll, rules.voices);
-        for (c, token) in encode_piece(&codec, &roll, meter) {
-            for b in 0..count {
-                codec.write_input(&c, meter, &mut inputs[b * width..(b + 1) * width]);
-            }
-            model.step(&inputs, &mut state);
-            ctx = codec.advance(c, token, u32::MAX);
-        }
-        ctx.step_in_bar = 0;
-    }
-
+    let mut inputs = vec![0.0f32; count * model.input_size()];
+    let ctx = hear_primer(model, params, &rules, count, &mut inputs, &mut state);
     let mut drafts: Vec<Draft> = (0..count)
         .map(|i| Draft {
             ctx,
@@ -178,7 +174,79 @@ pub(super) fn generate(
     for draft in &mut drafts {
         plan_step(draft, &rules, params, kept.as_ref());
     }
+    write_drafts(
+        model,
+        params,
+        &rules,
+        kept.as_ref(),
+        &mut drafts,
+        &mut inputs,
+        &mut state,
+    );
+    let phrase = Phrase::empty(
+        params.bars,
+        cfg.steps_per_quarter,
+        params.time_signature,
+        params.tempo_bpm,
+    );
+    drafts
+        .iter()
+        .map(|d| {
+            let mut p = phrase.clone();
+            p.notes = d.roll.to_notes(
+                Representation::ActiveAndOnset,
+                params.velocity.clamp(1, 127),
+            );
+            p
+        })
+        .collect()
+}
 
+/// The primer: every variation hears it, event by event. Returns the context after it.
+fn hear_primer(
+    model: &FastLstm,
+    params: &GenerateParams,
+    rules: &Rules,
+    count: usize,
+    inputs: &mut [f32],
+    state: &mut FastState,
+) -> EventContext {
+    let cfg = &model.config;
+    let (codec, meter, width) = (&rules.codec, params.time_signature, model.input_size());
+    let mut ctx = EventContext::START;
+    if let Some(primer) = &params.primer {
+        let spq = cfg.steps_per_quarter;
+        let roll = primer_roll(primer, spq, cfg.pitch_range.lo, cfg.pitch_range.hi);
+        let roll = limit_voices(&roll, rules.voices);
+        for (c, token) in encode_piece(codec, &roll, meter) {
+            for b in 0..count {
+                codec.write_input(&c, meter, &mut inputs[b * width..(b + 1) * width]);
+            }
+            model.step(inputs, state);
+            ctx = codec.advance(c, token, u32::MAX);
+        }
+        ctx.step_in_bar = 0;
+    }
+    ctx
+}
+
+/// Steps the network and draws (or plays forced) events until every draft is written.
+fn write_drafts(
+    model: &FastLstm,
+    params: &GenerateParams,
+    rules: &Rules,
+    kept: Option<&(PianoRoll, u64)>,
+    drafts: &mut [Draft],
+    inputs: &mut [f32],
+    state: &mut FastState,
+) {
+    let codec = &rules.codec;
+    let (meter, width, vocab) = (
+        params.time_signature,
+        model.input_size(),
+        codec.vocab_size(),
+    );
+    let copied_tail_start = rules.copied_tail_start();
     let inv_t = 1.0 / params.temperature;
     while drafts.iter().any(|d| d.step < rules.total_steps) {
         let only_copies_left = drafts.iter().all(|d| d.step >= copied_tail_start);
@@ -186,7 +254,7 @@ pub(super) fn generate(
             for (b, draft) in drafts.iter().enumerate() {
                 codec.write_input(&draft.ctx, meter, &mut inputs[b * width..(b + 1) * width]);
             }
-            model.step(&inputs, &mut state);
+            model.step(inputs, state);
         }
         for (b, draft) in drafts.iter_mut().enumerate() {
             if draft.step >= rules.total_steps {
@@ -201,24 +269,12 @@ pub(super) fn generate(
                 let u = unit(&mut draft.rng);
                 draw(logits, inv_t, u, |token| rules.allows(draft, token))
             };
-            apply(draft, token, &rules);
+            apply(draft, token, rules);
             if draft.ctx.previous == codec.step_token() && draft.step < rules.total_steps {
-                plan_step(draft, &rules, params, kept.as_ref());
+                plan_step(draft, rules, params, kept);
             }
         }
     }
-
-    drafts
-        .iter()
-        .map(|d| {
-            let mut p = phrase.clone();
-            p.notes = d.roll.to_notes(
-                Representation::ActiveAndOnset,
-                params.velocity.clamp(1, 127),
-            );
-            p
-        })
-        .collect()
 }
 
 /// Largest vocabulary: `Off` and `On` for 128 pitches, and `Step`.
