@@ -698,7 +698,8 @@ impl Scheduler {
     }
 
     /// Emits the ons and offs of `phrase` (repeating every `length_beats`) that fall in
-    /// `[from, to)` beats.
+    /// `[from, to)` beats. Offs come first: a note ending where another of its pitch starts
+    /// must end first.
     fn play(
         &mut self,
         phrase: &PlaybackPhrase,
@@ -710,11 +711,29 @@ impl Scheduler {
         if to <= from {
             return;
         }
+        self.release_ending(phrase, from, to, to_sample, out);
+        self.strike_starting(phrase, from, to, to_sample, out);
+    }
+
+    /// The phrase cycles (repeats) that overlap `[from, to)` beats: `(first, last)`.
+    fn cycles(phrase: &PlaybackPhrase, from: f64, to: f64) -> (i64, i64) {
+        let len = phrase.length_beats;
+        ((from / len).floor() as i64, (to / len).floor() as i64)
+    }
+
+    /// Note-offs for the sounding notes of `phrase` that end in `[from, to)`, including
+    /// notes of the cycle before `from` that ring into it.
+    fn release_ending(
+        &mut self,
+        phrase: &PlaybackPhrase,
+        from: f64,
+        to: f64,
+        to_sample: &dyn Fn(f64) -> u32,
+        out: &mut EventBuffer,
+    ) {
         let len = phrase.length_beats;
         let ch = usize::from(phrase.channel);
-        let first = (from / len).floor() as i64;
-        let last = (to / len).floor() as i64;
-        // Offs first (a note ending where another of its pitch starts must end first).
+        let (first, last) = Self::cycles(phrase, from, to);
         for cycle in (first - 1)..=last {
             let offset = cycle as f64 * len;
             for n in &phrase.notes {
@@ -735,41 +754,55 @@ impl Scheduler {
                 }
             }
         }
+    }
+
+    /// Note-ons for the notes of `phrase` that start in `[from, to)` (a pitch already
+    /// sounding is first released, so it is struck again rather than lost), and the offs of
+    /// those that also end before `to`.
+    fn strike_starting(
+        &mut self,
+        phrase: &PlaybackPhrase,
+        from: f64,
+        to: f64,
+        to_sample: &dyn Fn(f64) -> u32,
+        out: &mut EventBuffer,
+    ) {
+        let len = phrase.length_beats;
+        let ch = usize::from(phrase.channel);
+        let (first, last) = Self::cycles(phrase, from, to);
         for cycle in first..=last {
             let offset = cycle as f64 * len;
             for n in &phrase.notes {
                 let on = offset + n.start_beats;
-                if on >= from && on < to {
-                    let bit = 1u128 << n.pitch;
-                    if self.sounding[ch] & bit != 0 {
-                        out.push(NoteEvent {
-                            sample: to_sample(on),
-                            on: false,
-                            pitch: n.pitch,
-                            channel: phrase.channel,
-                            velocity: 0.0,
-                        });
-                    }
-                    self.sounding[ch] |= bit;
+                // Negated rather than inverted, so a NaN position plays nothing.
+                if !(on >= from && on < to) {
+                    continue;
+                }
+                let bit = 1u128 << n.pitch;
+                let event = NoteEvent {
+                    sample: to_sample(on),
+                    on: false,
+                    pitch: n.pitch,
+                    channel: phrase.channel,
+                    velocity: 0.0,
+                };
+                if self.sounding[ch] & bit != 0 {
+                    out.push(event);
+                }
+                self.sounding[ch] |= bit;
+                out.push(NoteEvent {
+                    on: true,
+                    velocity: n.velocity,
+                    ..event
+                });
+                // A note ending within the same segment.
+                let off = offset + n.end_beats.min(len);
+                if off < to {
+                    self.sounding[ch] &= !bit;
                     out.push(NoteEvent {
-                        sample: to_sample(on),
-                        on: true,
-                        pitch: n.pitch,
-                        channel: phrase.channel,
-                        velocity: n.velocity,
+                        sample: to_sample(off).max(event.sample),
+                        ..event
                     });
-                    // A note ending within the same segment.
-                    let off = offset + n.end_beats.min(len);
-                    if off < to {
-                        self.sounding[ch] &= !bit;
-                        out.push(NoteEvent {
-                            sample: to_sample(off).max(to_sample(on)),
-                            on: false,
-                            pitch: n.pitch,
-                            channel: phrase.channel,
-                            velocity: 0.0,
-                        });
-                    }
                 }
             }
         }
@@ -800,6 +833,7 @@ fn split_at_loop(
         return (segment, None);
     };
     let (ls, le) = (loop_start - clock.origin, loop_end - clock.origin);
+    // Negated rather than inverted, so a NaN loop range plays as no loop.
     if !(le > ls && segment.from < le && segment.to > le + 1e-9) {
         return (segment, None);
     }
