@@ -3,7 +3,8 @@
 //! A batch-1 LSTM step is tiny, so candle's per-op overhead would dominate; here each step
 //! is a few register-blocked passes over contiguous, transposed weights, with nothing
 //! allocated per step. Results are bit-for-bit reproducible across platforms: every output
-//! element accumulates in the same order with exactly rounded fused multiply-adds, and
+//! element accumulates in the same order with exactly rounded fused multiply-adds (computed
+//! in software where the target has no FMA instruction: see [`fma_f32`]), and
 //! exp/tanh are built from basic IEEE operations, so the AVX2+FMA path and the portable path
 //! agree.
 //! Several sequences (variations) step together so each weight row is read once per step.
@@ -316,6 +317,74 @@ pub fn tanh_f32(x: f32) -> f32 {
     1.0 - 2.0 / (exp_f32(2.0 * x) + 1.0)
 }
 
+/// `a * b + c` rounded once to the nearest f32 (ties to even): IEEE 754's fused
+/// multiply-add, the same bits on every platform. The kernels must not rely on
+/// `f32::mul_add` for this: where the target has no FMA instruction it calls the C
+/// library's `fmaf`, and MinGW's (Windows GNU builds) is not correctly rounded, so a
+/// Windows machine without FMA would generate other phrases than Linux. Where the compiler
+/// is told the FMA instruction exists (x86-64 built with `+fma`, every AArch64) `mul_add`
+/// is that instruction, which rounds correctly; elsewhere [`fma_f32_exact`] computes it.
+#[inline(always)]
+fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
+    #[cfg(any(target_feature = "fma", target_arch = "aarch64"))]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(any(target_feature = "fma", target_arch = "aarch64")))]
+    {
+        fma_f32_exact(a, b, c)
+    }
+}
+
+/// A correctly rounded f32 fused multiply-add from f64 operations (no FMA instruction, no
+/// library call, so it also vectorizes):
+///
+/// 1. `p = a * b` in f64 is exact: two 24-bit significands make at most 48 bits, and
+///    `2^-298 <= |a * b| <= 2^256` lies well inside f64's normal range.
+/// 2. `s = p + c` rounds the exact sum `x` to 53 bits, and TwoSum gives its error
+///    `e = x - s` exactly (Knuth; no overflow is possible with `|x| < 2^257`).
+/// 3. Rounding `s` to f32 now could round twice: `x` just off an f32 tie (halfway between
+///    two f32s) can round onto the tie in f64, and the tie then goes to even, maybe the wrong
+///    way. So `s` is turned into `x` rounded to odd: kept if exact or its last bit is odd,
+///    else replaced by its neighbour on `e`'s side, whose last bit is odd (`x` lies strictly
+///    between the two). Every f32 and every f32 tie (including subnormals and the overflow
+///    threshold) has at most 25 significant bits, so in f64 its last bit is even; rounding
+///    to odd never lands on such a point unless `x` is that point, and never crosses one.
+///    So `x` and its round-to-odd lie on the same side of every f32 and tie, and the final
+///    rounding to f32 (`as f32`: to nearest even, overflowing to infinity) is the correct
+///    rounding of `x` itself (Boldo and Melquiond, "Emulation of FMA and correctly rounded
+///    sums: proved algorithms using rounding to odd", IEEE Trans. Computers 57(4), 2008:
+///    rounding to odd with two or more extra bits).
+///
+/// Zeros get the signs IEEE gives a fused multiply-add (`p` carries the exact product's
+/// sign, and `p + c` is then the same signed-zero sum), and infinities and NaNs come out of
+/// the f64 operations as they would from one: `inf * 0` and `inf - inf` are NaN, and only
+/// infinite operands make an infinite `p`. A NaN's payload is not specified, as for
+/// `f32::mul_add`.
+#[inline(always)]
+fn fma_f32_exact(a: f32, b: f32, c: f32) -> f32 {
+    let p = f64::from(a) * f64::from(b);
+    let c = f64::from(c);
+    let s = p + c;
+    // TwoSum: `p + c == s + e` exactly (for finite `s`; `e` is NaN otherwise).
+    let p_part = s - c;
+    let c_part = s - p_part;
+    let e = (p - p_part) + (c - c_part);
+    let bits = s.to_bits();
+    // `s` is never zero when `e` is not (a non-zero `x` is at least 2^-298), so the
+    // neighbour on `e`'s side is one step up in magnitude if the signs agree, else down.
+    let odd = if e != 0.0 && s.is_finite() && bits & 1 == 0 {
+        if (e.to_bits() ^ bits) >> 63 == 0 {
+            bits + 1
+        } else {
+            bits - 1
+        }
+    } else {
+        bits
+    };
+    f64::from_bits(odd) as f32
+}
+
 /// Which compiled version of the kernels to run: chosen once per step.
 #[derive(Clone, Copy)]
 enum Kernel {
@@ -379,7 +448,7 @@ impl Kernel {
     #[inline]
     fn cell(self, gates: &[f32], c: &mut [f32], h: &mut [f32]) {
         match self {
-            Self::Portable => cell_body(gates, c, h),
+            Self::Portable => cell_body(gates, c, h, fma_f32),
             // SAFETY: AVX2 and FMA support were checked at run time in `detect`.
             #[cfg(target_arch = "x86_64")]
             Self::Avx2Fma | Self::Avx512 => unsafe { cell_avx2_fma(gates, c, h) },
@@ -388,15 +457,17 @@ impl Kernel {
 }
 
 /// The cell's arithmetic, written once: the compiler vectorizes it in the AVX2 build and
-/// the results are the same IEEE operations in every build.
+/// the results are the same IEEE operations in every build. `fma` is a correctly rounded
+/// fused multiply-add: [`fma_f32`] in the portable build, the FMA instruction in the AVX2
+/// one (the same bits, one instruction).
 #[inline(always)]
-fn cell_body(gates: &[f32], c: &mut [f32], h: &mut [f32]) {
+fn cell_body(gates: &[f32], c: &mut [f32], h: &mut [f32], fma: impl Fn(f32, f32, f32) -> f32) {
     let hidden = c.len();
     let (i, rest) = gates[..4 * hidden].split_at(hidden);
     let (f, rest) = rest.split_at(hidden);
     let (g, o) = rest.split_at(hidden);
     for k in 0..hidden {
-        let ck = sigmoid(f[k]).mul_add(c[k], sigmoid(i[k]) * tanh_f32(g[k]));
+        let ck = fma(sigmoid(f[k]), c[k], sigmoid(i[k]) * tanh_f32(g[k]));
         c[k] = ck;
         h[k] = sigmoid(o[k]) * tanh_f32(ck);
     }
@@ -405,11 +476,12 @@ fn cell_body(gates: &[f32], c: &mut [f32], h: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn cell_avx2_fma(gates: &[f32], c: &mut [f32], h: &mut [f32]) {
-    cell_body(gates, c, h);
+    // `mul_add` is the FMA instruction here (this function is compiled with `fma`).
+    cell_body(gates, c, h, f32::mul_add);
 }
 
 /// Reference matrix product: every output accumulates its terms in ascending input order
-/// with fused multiply-adds (exactly rounded everywhere), skipping zero inputs (piano-roll
+/// with fused multiply-adds ([`fma_f32`]: exactly rounded everywhere), skipping zero inputs (piano-roll
 /// frames are mostly zeros, and `+ 0 * w` changes nothing). The SIMD kernel does exactly
 /// these operations per output, so the two agree bit for bit.
 fn matmul_portable(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
@@ -425,7 +497,7 @@ fn matmul_portable(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
                 }
                 let row = &panel[j * PANEL..(j + 1) * PANEL];
                 for (acc, &wk) in y_panel.iter_mut().zip(row) {
-                    *acc = xj.mul_add(wk, *acc);
+                    *acc = fma_f32(xj, wk, *acc);
                 }
             }
         }
@@ -650,6 +722,184 @@ unsafe fn panel_chunk_avx512<const N: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// splitmix64: the test inputs, the same on every run.
+    struct Bits(u64);
+
+    impl Bits {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        /// A random sign and significand times `2^e`, `e` (the leading bit's exponent) drawn
+        /// from `lowest..lowest + span`.
+        fn scaled(&mut self, lowest: i32, span: u64) -> f32 {
+            let exponent = lowest + self.below(span) as i32;
+            let sign = if self.next() & 1 == 0 { 1.0 } else { -1.0 };
+            let m = (self.next() >> 40) as f64 / (1u64 << 24) as f64 + 1.0;
+            (sign * m * 2f64.powi(exponent)) as f32
+        }
+
+        /// A random sign times an integer of `bits` bits (leading bit set) times `2^shift`,
+        /// `shift` drawn from `lowest..lowest + span`.
+        fn short(&mut self, bits: u32, lowest: i32, span: u64) -> f32 {
+            let shift = lowest + self.below(span) as i32;
+            let m = (self.next() >> (64 - bits)) | (1 << (bits - 1));
+            let sign = if self.next() & 1 == 0 { 1.0 } else { -1.0 };
+            (sign * m as f64 * 2f64.powi(shift)) as f32
+        }
+    }
+
+    /// Values where fused multiply-adds go wrong: zeros, subnormals, the normal range's ends,
+    /// neighbours of 1, infinities and NaN, with both signs.
+    fn edge_values() -> Vec<f32> {
+        let positive = [
+            0.0,
+            f32::from_bits(1),
+            f32::from_bits(2),
+            f32::from_bits(0x007F_FFFF),
+            f32::MIN_POSITIVE,
+            f32::from_bits(0x0080_0001),
+            2f32.powi(-75),
+            f32::EPSILON,
+            0.1,
+            1.0 - f32::EPSILON / 2.0,
+            1.0,
+            1.0 + f32::EPSILON,
+            1.5,
+            3.0,
+            2f32.powi(64),
+            f32::from_bits(0x7F7F_FFFE),
+            f32::MAX,
+            f32::INFINITY,
+        ];
+        let mut values: Vec<f32> = positive.iter().flat_map(|&v| [v, -v]).collect();
+        values.push(f32::NAN);
+        values
+    }
+
+    type Fma = fn(f32, f32, f32) -> f32;
+
+    /// Fused multiply-adds known to be correctly rounded here: the FMA instruction where the
+    /// CPU has it, and `f32::mul_add` (the instruction, or the C library's `fmaf`) except on
+    /// Windows, whose MinGW `fmaf` is what [`fma_f32_exact`] replaces.
+    fn reference_fmas() -> Vec<(&'static str, Fma)> {
+        let mut references: Vec<(&'static str, Fma)> = Vec::new();
+        if !cfg!(windows) {
+            references.push(("f32::mul_add", f32::mul_add));
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("fma") {
+            #[target_feature(enable = "fma")]
+            unsafe fn instruction(a: f32, b: f32, c: f32) -> f32 {
+                use std::arch::x86_64::*;
+                _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)))
+            }
+            // SAFETY: the CPU has FMA (checked just above).
+            references.push(("vfmadd", |a, b, c| unsafe { instruction(a, b, c) }));
+        }
+        references
+    }
+
+    /// The test inputs: every triple of edge values, random bit patterns, and random values
+    /// aimed at the hard cases (cancellation, ties met by double rounding, subnormal and
+    /// overflowing results).
+    fn fma_inputs() -> Vec<[f32; 3]> {
+        let mut inputs = Vec::new();
+        let edges = edge_values();
+        for &a in &edges {
+            for &b in &edges {
+                for &c in &edges {
+                    inputs.push([a, b, c]);
+                }
+            }
+        }
+        let mut r = Bits(0x5EED);
+        for _ in 0..300_000 {
+            let [a, b, c] = [0; 3].map(|_| f32::from_bits(r.next() as u32));
+            inputs.push([a, b, c]);
+        }
+        for _ in 0..150_000 {
+            // Anything from subnormal to overflowing, products and addends of any size.
+            let [a, b, c] = [0; 3].map(|_| r.scaled(-160, 300));
+            inputs.push([a, b, c]);
+        }
+        for _ in 0..200_000 {
+            // The addend cancels the product to within a few ulps.
+            let (a, b) = (r.scaled(-20, 40), r.scaled(-20, 40));
+            let near = -((f64::from(a) * f64::from(b)) as f32);
+            let c = f32::from_bits(
+                near.to_bits()
+                    .wrapping_add(r.below(9) as u32)
+                    .wrapping_sub(4),
+            );
+            inputs.push([a, b, c]);
+        }
+        for _ in 0..250_000 {
+            // Short significands make products of 25 or 26 bits, often exactly an f32 tie; an
+            // addend far below the product's last bit moves it just off the tie.
+            let (a, b) = (r.short(13, -10, 20), r.short(13, 0, 1));
+            let p = f64::from(a) * f64::from(b);
+            let below = 24 + r.below(60) as i32;
+            let c = r.scaled(p.abs().log2().floor() as i32 - below, 1);
+            inputs.push([a, b, c]);
+        }
+        for _ in 0..100_000 {
+            // Subnormal results.
+            let (a, b) = (r.scaled(-90, 30), r.scaled(-70, 30));
+            let c = f32::from_bits(r.next() as u32 & 0x807F_FFFF);
+            inputs.push([a, b, c]);
+        }
+        for _ in 0..50_000 {
+            // Results about the overflow threshold.
+            let (a, b) = (r.scaled(64, 1), r.scaled(63, 1));
+            let c = r.scaled(126, 2);
+            inputs.push([a, b, c]);
+        }
+        inputs
+    }
+
+    #[test]
+    fn fma_f32_exact_is_a_correctly_rounded_fused_multiply_add() {
+        let references = reference_fmas();
+        assert!(
+            !references.is_empty() || cfg!(windows),
+            "no correctly rounded reference"
+        );
+        let inputs = fma_inputs();
+        assert!(inputs.len() >= 1_000_000, "{} inputs", inputs.len());
+        let same = |x: f32, y: f32| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan());
+        let mut naive_wrong = 0;
+        for (name, reference) in &references {
+            for &[a, b, c] in &inputs {
+                let (got, want) = (fma_f32_exact(a, b, c), reference(a, b, c));
+                assert!(
+                    same(got, want),
+                    "fma_f32_exact({a:e}, {b:e}, {c:e}) = {got:e}, {name} gives {want:e}"
+                );
+                let naive = (f64::from(a) * f64::from(b) + f64::from(c)) as f32;
+                naive_wrong += usize::from(!same(naive, want));
+            }
+        }
+        // The inputs reach the double rounding that rounding to odd is there to prevent.
+        assert!(
+            references.is_empty() || naive_wrong > 1000,
+            "only {naive_wrong} inputs are rounded twice by plain f64 arithmetic"
+        );
+        eprintln!(
+            "{} inputs against {:?}; plain f64 arithmetic got {naive_wrong} wrong",
+            inputs.len(),
+            references.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn exp_sigmoid_and_tanh_are_accurate() {

@@ -251,6 +251,54 @@ enum Continuity {
     Jump,
 }
 
+/// The clock a block plays by.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    /// Beat position at the block's first sample.
+    beats: f64,
+    /// Tempo at the block's first sample (BPM).
+    tempo: f64,
+    /// Where the phrase timeline starts on this clock (beats).
+    origin: f64,
+    /// The host's transport, rather than the free-running clock.
+    on_host: bool,
+}
+
+/// One block's timing and swap rule, worked out once and shared by its segments.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    len: u32,
+    beats_per_sample: f64,
+    /// The host's bar length while it drives the clock (for "next bar" swaps).
+    host_bar_beats: Option<f64>,
+    swap_at: SwapAt,
+}
+
+impl Block {
+    /// The block sample at which `beats` falls when sample 0 lies at `anchor`, clamped into
+    /// the block: an event is never sent outside the block it belongs to.
+    fn sample(&self, anchor: f64, beats: f64) -> u32 {
+        let s = (beats - anchor) / self.beats_per_sample;
+        (s.round().max(0.0) as u32).min(self.len.saturating_sub(1))
+    }
+
+    fn half_sample_beats(&self) -> f64 {
+        0.5 * self.beats_per_sample
+    }
+}
+
+/// A stretch of a block played without a jump: `[from, to)` on the phrase timeline, with
+/// sample 0 of the block at `anchor`. A block is one segment, or two when the host's loop
+/// wraps inside it.
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    from: f64,
+    to: f64,
+    anchor: f64,
+    /// Starts after a jump: release everything, then chase.
+    jumped: bool,
+}
+
 /// Playback state carried from block to block.
 #[derive(Clone, Debug)]
 pub struct Scheduler {
@@ -395,43 +443,89 @@ impl Scheduler {
         out: &mut EventBuffer,
     ) -> Option<Box<PlaybackPhrase>> {
         out.clear();
+        let Some(clock) = self.clock(transport, free_run_tempo) else {
+            return self.stop(current, pending, out);
+        };
         let len = transport.block_len_samples;
-        let sr = transport.sample_rate.max(1.0);
-        let host_clock = match (transport.playing, transport.pos_beats) {
-            (true, Some(pos))
-                if transport.tempo_bpm > 0.0
-                    && transport.tempo_bpm.is_finite()
-                    && pos.is_finite() =>
-            {
-                Some((pos, transport.tempo_bpm))
+        let beats_per_sample =
+            self.block_tempo(&clock, len) / 60.0 / transport.sample_rate.max(1.0);
+        let block = Block {
+            len,
+            beats_per_sample,
+            host_bar_beats: transport.host_bar_beats().filter(|_| clock.on_host),
+            swap_at,
+        };
+        let block_beats = f64::from(len) * beats_per_sample;
+        self.advance_free_run(&clock, block_beats);
+        // Everything below is on the phrase timeline: host beats less the phrase's origin.
+        let host_t = clock.beats - clock.origin;
+        let continuity = self.block_continuity(host_t, transport, &clock);
+        let whole = self.block_segment(host_t, continuity, block_beats);
+        let (first, wrapped) = split_at_loop(whole, transport, &clock);
+        let mut retired = None;
+        for segment in [Some(first), wrapped].into_iter().flatten() {
+            if let Some(old) = self.play_segment(&segment, &block, current, pending, out) {
+                retired = Some(old);
             }
+        }
+        self.remember(
+            &first,
+            &wrapped.unwrap_or(first),
+            transport,
+            &clock,
+            current,
+        );
+        out.sort();
+        retired
+    }
+
+    /// Picks the clock this block plays by: the host's while it plays and says where it is,
+    /// else the free-running clock at `free_run_tempo`, else none (silence).
+    fn clock(&self, transport: &TransportSnapshot, free_run_tempo: Option<f64>) -> Option<Clock> {
+        match (host_position(transport), free_run_tempo) {
+            (Some((beats, tempo)), _) => Some(Clock {
+                beats,
+                tempo,
+                origin: transport.phrase_origin_beats(),
+                on_host: true,
+            }),
+            (None, Some(tempo)) if tempo > 0.0 && tempo.is_finite() => Some(Clock {
+                beats: self.free_run_beats,
+                tempo,
+                origin: 0.0,
+                on_host: false,
+            }),
             _ => None,
-        };
-        let (host_beats, tempo, origin) = match (host_clock, free_run_tempo) {
-            (Some((pos, tempo)), _) => {
-                self.free_run_beats = 0.0;
-                (pos, tempo, transport.phrase_origin_beats())
-            }
-            (None, Some(tempo)) if tempo > 0.0 && tempo.is_finite() => {
-                (self.free_run_beats, tempo, 0.0)
-            }
-            _ => {
-                // Stopped, or no usable transport: silence, and a fresh start next time.
-                self.all_notes_off(0, out);
-                self.expected_beats = None;
-                self.expected_samples = None;
-                self.last_tempo = None;
-                let retired = pending.take().and_then(|p| current.replace(p));
-                out.sort();
-                return retired;
-            }
-        };
-        let on_host = host_clock.is_some();
-        // A steady ramp (the same tempo change per sample as between the last blocks) goes
-        // on in this block: play it at its mean tempo. A one-off tempo step is not a ramp.
+        }
+    }
+
+    /// Stopped, or no usable transport: nothing may keep sounding, the next block that plays
+    /// starts afresh (a jump), and a pending phrase takes over at once (there is no swap
+    /// point to wait for). Returns the phrase it replaced.
+    fn stop(
+        &mut self,
+        current: &mut Option<Box<PlaybackPhrase>>,
+        pending: &mut Option<Box<PlaybackPhrase>>,
+        out: &mut EventBuffer,
+    ) -> Option<Box<PlaybackPhrase>> {
+        self.all_notes_off(0, out);
+        self.expected_beats = None;
+        self.expected_samples = None;
+        self.last_tempo = None;
+        let retired = pending.take().and_then(|p| current.replace(p));
+        out.sort();
+        retired
+    }
+
+    /// The tempo to play this block at. Hosts give the tempo at each block's start, so a
+    /// steady ramp (the same tempo change per sample as between the last blocks) is played
+    /// at its mean tempo over the block, or our clock would drift from the host's; a one-off
+    /// tempo step is not a ramp. Records this block's tempo to see the next ramp coming.
+    fn block_tempo(&mut self, clock: &Clock, len: u32) -> f64 {
+        let tempo = clock.tempo;
         let slope = match self
             .last_tempo
-            .filter(|_| on_host && self.expected_beats.is_some())
+            .filter(|_| clock.on_host && self.expected_beats.is_some())
         {
             Some((last, last_len)) if last_len > 0 => (tempo - last) / f64::from(last_len),
             _ => 0.0,
@@ -439,139 +533,144 @@ impl Scheduler {
         let steady = slope != 0.0 && (slope - self.last_slope).abs() <= 0.25 * slope.abs();
         self.last_slope = slope;
         self.last_tempo = Some((tempo, len));
-        let mean_tempo = if steady {
+        if steady {
             (tempo + 0.5 * slope * f64::from(len)).max(tempo * 0.5)
         } else {
             tempo
-        };
-        let beats_per_sample = mean_tempo / 60.0 / sr;
-        let block_beats = f64::from(len) * beats_per_sample;
-        if !on_host {
+        }
+    }
+
+    /// Runs the free-running clock on by this block, or restarts it from zero while the host
+    /// drives playback (so it starts from the top when the host stops).
+    fn advance_free_run(&mut self, clock: &Clock, block_beats: f64) {
+        if clock.on_host {
+            self.free_run_beats = 0.0;
+        } else {
             self.free_run_beats += block_beats;
         }
-        // Everything below is on the phrase timeline: host beats less the phrase's origin.
-        let host_t = host_beats - origin;
-        let continuity = if on_host {
-            self.continuity(host_t, transport, tempo)
+    }
+
+    /// How this block follows the last (`host_t` is its start on the phrase timeline): on
+    /// the host's clock, as [`Scheduler::continuity`] judges it; free-running, our own clock
+    /// runs on by construction, so only its first block is a jump.
+    fn block_continuity(
+        &self,
+        host_t: f64,
+        transport: &TransportSnapshot,
+        clock: &Clock,
+    ) -> Continuity {
+        if clock.on_host {
+            self.continuity(host_t, transport, clock.tempo)
         } else if self.expected_beats.is_some() {
             Continuity::Exact
         } else {
             Continuity::Jump
-        };
-        // `from`: where this block's events start; `anchor`: the timeline position of sample 0.
+        }
+    }
+
+    /// The beats this block covers on the phrase timeline, before any loop wrap. Continuous
+    /// play starts where the last block ended, so no event is lost or played twice to the
+    /// host's rounding; its sample 0 lies there too (exact) or where the host says (re-sync).
+    /// After a jump, both are the host's position.
+    fn block_segment(&self, host_t: f64, continuity: Continuity, block_beats: f64) -> Segment {
         let (from, anchor) = match (continuity, self.expected_beats) {
             (Continuity::Exact, Some(expected)) => (expected, expected),
             (Continuity::Resync, Some(expected)) => (expected, host_t),
             _ => (host_t, host_t),
         };
-        let to = (anchor + block_beats).max(from);
-        if continuity == Continuity::Jump {
-            self.all_notes_off(0, out);
+        Segment {
+            from,
+            to: (anchor + block_beats).max(from),
+            anchor,
+            jumped: continuity == Continuity::Jump,
         }
+    }
 
-        // A host loop that wraps inside this block is played as two segments; the second
-        // starts at the loop start like a jump (release, then chase).
-        let mut segments = [(from, to, anchor, continuity == Continuity::Jump); 2];
-        let mut n_segments = 1;
-        if let Some((loop_start, loop_end)) = transport.loop_beats.filter(|_| on_host) {
-            let (ls, le) = (loop_start - origin, loop_end - origin);
-            if le > ls && from < le && to > le + 1e-9 {
-                let rest = to - le;
-                let wrap_anchor = ls - (le - anchor);
-                segments[0].1 = le;
-                segments[1] = (ls, ls + rest, wrap_anchor, true);
-                n_segments = 2;
+    /// Plays one segment of the block: after a jump, releases everything and chases the
+    /// notes that should be sounding; then the current phrase's events, with a pending
+    /// phrase taking over where [`swap_point`] says. Returns the phrase replaced, if any.
+    fn play_segment(
+        &mut self,
+        segment: &Segment,
+        block: &Block,
+        current: &mut Option<Box<PlaybackPhrase>>,
+        pending: &mut Option<Box<PlaybackPhrase>>,
+        out: &mut EventBuffer,
+    ) -> Option<Box<PlaybackPhrase>> {
+        let to_sample = |beats: f64| block.sample(segment.anchor, beats);
+        // An event belongs to the sample its exact time rounds to, so each segment covers
+        // its beats shifted back by half a sample.
+        let half = block.half_sample_beats();
+        let (from_w, to_w) = (segment.from - half, segment.to - half);
+        if segment.jumped {
+            self.all_notes_off(to_sample(segment.from), out);
+            if let Some(cur) = current.as_deref() {
+                self.chase(cur, from_w, to_sample(segment.from), out);
             }
         }
-        let mut retired = None;
-        for (i, &(seg_from, seg_to, seg_anchor, jumped)) in
-            segments[..n_segments].iter().enumerate()
-        {
-            let to_sample = |beats: f64| -> u32 {
-                let s = (beats - seg_anchor) / beats_per_sample;
-                (s.round().max(0.0) as u32).min(len.saturating_sub(1))
-            };
-            if i > 0 {
-                self.all_notes_off(to_sample(seg_from), out);
+        let Some(at) = swap_point(segment, block, pending.as_deref(), current.as_deref()) else {
+            if let Some(cur) = current.as_deref() {
+                self.play(cur, from_w, to_w, &to_sample, out);
             }
-            // An event belongs to the sample its exact time rounds to, so each segment
-            // covers its beats shifted back by half a sample.
-            let half = 0.5 * beats_per_sample;
-            let (from_w, to_w) = (seg_from - half, seg_to - half);
-            if jumped {
-                if let Some(cur) = current.as_deref() {
-                    self.chase(cur, from_w, to_sample(seg_from), out);
-                }
-            }
-            // Where in this segment a pending phrase takes over.
-            let swap_beats = match (pending.as_deref(), current.as_deref()) {
-                (None, _) => None,
-                (Some(_), None) => Some(seg_from),
-                (Some(p), Some(_)) if p.takeover != Takeover::AtSwapPoint => Some(seg_from),
-                (Some(_), Some(cur)) => {
-                    let grid = match swap_at {
-                        SwapAt::Immediately => 0.0,
-                        SwapAt::NextBar => transport
-                            .host_bar_beats()
-                            .filter(|_| on_host)
-                            .unwrap_or(cur.bar_beats),
-                        SwapAt::EndOfPhrase => cur.length_beats,
-                    };
-                    let at = if grid <= 0.0 {
-                        seg_from
-                    } else {
-                        (seg_from / grid - 1e-9).ceil() * grid
-                    };
-                    // The same half-sample rule as for notes: a swap at the block's last
-                    // half sample belongs to the next block.
-                    (at < seg_to - half).then_some(at.max(seg_from))
-                }
-            };
-            match swap_beats {
-                Some(at) => {
-                    let at_w = (at - half).max(from_w);
-                    if let Some(cur) = current.as_deref() {
-                        self.play(cur, from_w, at_w, &to_sample, out);
-                    }
-                    let takeover = pending
-                        .as_deref()
-                        .map_or(Takeover::AtSwapPoint, |p| p.takeover);
-                    let old_channel = current.as_deref().map(|c| c.channel);
-                    let old = pending.take().and_then(|p| current.replace(p));
-                    if old.is_some() {
-                        retired = old;
-                    }
-                    let new_channel = current.as_deref().map(|c| c.channel);
-                    if takeover == Takeover::Revoice && old_channel == new_channel {
-                        // Same notes, same channel: what sounds goes on sounding.
-                    } else {
-                        self.all_notes_off(to_sample(at), out);
-                        if let Some(cur) = current.as_deref() {
-                            self.chase(cur, at_w, to_sample(at), out);
-                        }
-                    }
-                    if let Some(cur) = current.as_deref() {
-                        self.play(cur, at_w, to_w, &to_sample, out);
-                    }
-                }
-                None => {
-                    if let Some(cur) = current.as_deref() {
-                        self.play(cur, from_w, to_w, &to_sample, out);
-                    }
-                }
+            return None;
+        };
+        let at_w = (at - half).max(from_w);
+        if let Some(cur) = current.as_deref() {
+            self.play(cur, from_w, at_w, &to_sample, out);
+        }
+        let retired = self.take_over(at, at_w, current, pending, &to_sample, out);
+        if let Some(cur) = current.as_deref() {
+            self.play(cur, at_w, to_w, &to_sample, out);
+        }
+        retired
+    }
+
+    /// Moves `pending` into `current` at `at` beats (`at_w` shifted back by half a sample)
+    /// and returns the phrase it replaced. The old phrase's notes are released and the new
+    /// one's chased, so no note of either hangs or goes missing; only a revoice on the same
+    /// channel lets what sounds go on sounding (same notes, new velocities).
+    fn take_over(
+        &mut self,
+        at: f64,
+        at_w: f64,
+        current: &mut Option<Box<PlaybackPhrase>>,
+        pending: &mut Option<Box<PlaybackPhrase>>,
+        to_sample: &dyn Fn(f64) -> u32,
+        out: &mut EventBuffer,
+    ) -> Option<Box<PlaybackPhrase>> {
+        let takeover = pending
+            .as_deref()
+            .map_or(Takeover::AtSwapPoint, |p| p.takeover);
+        let old_channel = current.as_deref().map(|c| c.channel);
+        let retired = pending.take().and_then(|p| current.replace(p));
+        let new_channel = current.as_deref().map(|c| c.channel);
+        if takeover != Takeover::Revoice || old_channel != new_channel {
+            self.all_notes_off(to_sample(at), out);
+            if let Some(cur) = current.as_deref() {
+                self.chase(cur, at_w, to_sample(at), out);
             }
         }
-        let last = segments[n_segments - 1];
-        self.expected_beats = Some(last.1);
+        retired
+    }
+
+    /// Remembers where this block ended, on the phrase timeline and in host samples, so the
+    /// next block can tell continuous play from a jump; and the playhead, for the editor.
+    fn remember(
+        &mut self,
+        first: &Segment,
+        last: &Segment,
+        transport: &TransportSnapshot,
+        clock: &Clock,
+        current: &Option<Box<PlaybackPhrase>>,
+    ) {
+        self.expected_beats = Some(last.to);
         self.expected_samples = transport
             .pos_samples
-            .filter(|_| on_host)
-            .map(|s| s + i64::from(len));
+            .filter(|_| clock.on_host)
+            .map(|s| s + i64::from(transport.block_len_samples));
         if let Some(cur) = current.as_deref() {
-            self.playhead_beats = from.rem_euclid(cur.length_beats);
+            self.playhead_beats = first.from.rem_euclid(cur.length_beats);
         }
-        out.sort();
-        retired
     }
 
     /// Strikes the notes of `phrase` that started before `at` (beats) and are still meant to
@@ -599,7 +698,8 @@ impl Scheduler {
     }
 
     /// Emits the ons and offs of `phrase` (repeating every `length_beats`) that fall in
-    /// `[from, to)` beats.
+    /// `[from, to)` beats. Offs come first: a note ending where another of its pitch starts
+    /// must end first.
     fn play(
         &mut self,
         phrase: &PlaybackPhrase,
@@ -611,11 +711,29 @@ impl Scheduler {
         if to <= from {
             return;
         }
+        self.release_ending(phrase, from, to, to_sample, out);
+        self.strike_starting(phrase, from, to, to_sample, out);
+    }
+
+    /// The phrase cycles (repeats) that overlap `[from, to)` beats: `(first, last)`.
+    fn cycles(phrase: &PlaybackPhrase, from: f64, to: f64) -> (i64, i64) {
+        let len = phrase.length_beats;
+        ((from / len).floor() as i64, (to / len).floor() as i64)
+    }
+
+    /// Note-offs for the sounding notes of `phrase` that end in `[from, to)`, including
+    /// notes of the cycle before `from` that ring into it.
+    fn release_ending(
+        &mut self,
+        phrase: &PlaybackPhrase,
+        from: f64,
+        to: f64,
+        to_sample: &dyn Fn(f64) -> u32,
+        out: &mut EventBuffer,
+    ) {
         let len = phrase.length_beats;
         let ch = usize::from(phrase.channel);
-        let first = (from / len).floor() as i64;
-        let last = (to / len).floor() as i64;
-        // Offs first (a note ending where another of its pitch starts must end first).
+        let (first, last) = Self::cycles(phrase, from, to);
         for cycle in (first - 1)..=last {
             let offset = cycle as f64 * len;
             for n in &phrase.notes {
@@ -636,43 +754,125 @@ impl Scheduler {
                 }
             }
         }
+    }
+
+    /// Note-ons for the notes of `phrase` that start in `[from, to)` (a pitch already
+    /// sounding is first released, so it is struck again rather than lost), and the offs of
+    /// those that also end before `to`.
+    fn strike_starting(
+        &mut self,
+        phrase: &PlaybackPhrase,
+        from: f64,
+        to: f64,
+        to_sample: &dyn Fn(f64) -> u32,
+        out: &mut EventBuffer,
+    ) {
+        let len = phrase.length_beats;
+        let ch = usize::from(phrase.channel);
+        let (first, last) = Self::cycles(phrase, from, to);
         for cycle in first..=last {
             let offset = cycle as f64 * len;
             for n in &phrase.notes {
                 let on = offset + n.start_beats;
-                if on >= from && on < to {
-                    let bit = 1u128 << n.pitch;
-                    if self.sounding[ch] & bit != 0 {
-                        out.push(NoteEvent {
-                            sample: to_sample(on),
-                            on: false,
-                            pitch: n.pitch,
-                            channel: phrase.channel,
-                            velocity: 0.0,
-                        });
-                    }
-                    self.sounding[ch] |= bit;
+                // Negated rather than inverted, so a NaN position plays nothing.
+                if !(on >= from && on < to) {
+                    continue;
+                }
+                let bit = 1u128 << n.pitch;
+                let event = NoteEvent {
+                    sample: to_sample(on),
+                    on: false,
+                    pitch: n.pitch,
+                    channel: phrase.channel,
+                    velocity: 0.0,
+                };
+                if self.sounding[ch] & bit != 0 {
+                    out.push(event);
+                }
+                self.sounding[ch] |= bit;
+                out.push(NoteEvent {
+                    on: true,
+                    velocity: n.velocity,
+                    ..event
+                });
+                // A note ending within the same segment.
+                let off = offset + n.end_beats.min(len);
+                if off < to {
+                    self.sounding[ch] &= !bit;
                     out.push(NoteEvent {
-                        sample: to_sample(on),
-                        on: true,
-                        pitch: n.pitch,
-                        channel: phrase.channel,
-                        velocity: n.velocity,
+                        sample: to_sample(off).max(event.sample),
+                        ..event
                     });
-                    // A note ending within the same segment.
-                    let off = offset + n.end_beats.min(len);
-                    if off < to {
-                        self.sounding[ch] &= !bit;
-                        out.push(NoteEvent {
-                            sample: to_sample(off).max(to_sample(on)),
-                            on: false,
-                            pitch: n.pitch,
-                            channel: phrase.channel,
-                            velocity: 0.0,
-                        });
-                    }
                 }
             }
+        }
+    }
+}
+
+/// The host's position and tempo, if it is playing and gives both as usable numbers.
+fn host_position(transport: &TransportSnapshot) -> Option<(f64, f64)> {
+    match (transport.playing, transport.pos_beats) {
+        (true, Some(pos))
+            if transport.tempo_bpm > 0.0 && transport.tempo_bpm.is_finite() && pos.is_finite() =>
+        {
+            Some((pos, transport.tempo_bpm))
+        }
+        _ => None,
+    }
+}
+
+/// Splits `segment` where the host's loop wraps inside it. The part after the wrap starts at
+/// the loop start like a jump (release, then chase), with its sample 0 placed so its samples
+/// continue those of the part before.
+fn split_at_loop(
+    segment: Segment,
+    transport: &TransportSnapshot,
+    clock: &Clock,
+) -> (Segment, Option<Segment>) {
+    let Some((loop_start, loop_end)) = transport.loop_beats.filter(|_| clock.on_host) else {
+        return (segment, None);
+    };
+    let (ls, le) = (loop_start - clock.origin, loop_end - clock.origin);
+    // Negated rather than inverted, so a NaN loop range plays as no loop.
+    if !(le > ls && segment.from < le && segment.to > le + 1e-9) {
+        return (segment, None);
+    }
+    let wrapped = Segment {
+        from: ls,
+        to: ls + (segment.to - le),
+        anchor: ls - (le - segment.anchor),
+        jumped: true,
+    };
+    (Segment { to: le, ..segment }, Some(wrapped))
+}
+
+/// Where in `segment` a pending phrase takes over (beats), if it does in this segment: at
+/// once when nothing plays or the phrase says so, else at the first swap point (bar or
+/// phrase boundary) the user's [`SwapAt`] chose.
+fn swap_point(
+    segment: &Segment,
+    block: &Block,
+    pending: Option<&PlaybackPhrase>,
+    current: Option<&PlaybackPhrase>,
+) -> Option<f64> {
+    match (pending, current) {
+        (None, _) => None,
+        (Some(_), None) => Some(segment.from),
+        (Some(p), Some(_)) if p.takeover != Takeover::AtSwapPoint => Some(segment.from),
+        (Some(_), Some(cur)) => {
+            let grid = match block.swap_at {
+                SwapAt::Immediately => 0.0,
+                SwapAt::NextBar => block.host_bar_beats.unwrap_or(cur.bar_beats),
+                SwapAt::EndOfPhrase => cur.length_beats,
+            };
+            let at = if grid <= 0.0 {
+                segment.from
+            } else {
+                (segment.from / grid - 1e-9).ceil() * grid
+            };
+            // The same half-sample rule as for notes: a swap at the block's last half sample
+            // belongs to the next block.
+            (at < segment.to - block.half_sample_beats()).then_some(at.max(segment.from))
         }
     }
 }

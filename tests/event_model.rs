@@ -106,11 +106,6 @@ fn fast_engine_matches_candle_within_1e5() {
 }
 
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "fails on x86_64-pc-windows-gnu: the portable kernel's f32::mul_add becomes a \
-              call to MinGW's fmaf, which does not round like the FMA instruction (src/infer.rs)"
-)]
 fn every_kernel_gives_the_same_bits_for_batched_event_inputs() {
     let cfg = event_config(2, 64, 4);
     let fast = FastLstm::from_tensors(&cfg, &random_tensors(&cfg, 9)).unwrap();

@@ -226,11 +226,6 @@ fn fast_engine_matches_candle_within_1e5() {
 }
 
 #[test]
-#[cfg_attr(
-    windows,
-    ignore = "fails on x86_64-pc-windows-gnu: the portable kernel's f32::mul_add becomes a \
-              call to MinGW's fmaf, which does not round like the FMA instruction (src/infer.rs)"
-)]
 fn every_kernel_agrees_with_the_portable_one_bit_for_bit() {
     let kernels = FastLstm::kernel_names();
     assert_eq!(kernels[0], "portable");
