@@ -159,7 +159,7 @@ fn copy_kept_step(
             .keep_bars
             .as_ref()
             .is_some_and(|(_, m)| m & (1 << (bar - 1)) != 0);
-    let bar_start = t % steps_per_bar == 0 && !previous_kept;
+    let bar_start = t.is_multiple_of(steps_per_bar) && !previous_kept;
     let a = earlier.active[t];
     let o = earlier.onset[t] | if bar_start { a } else { 0 };
     // Keep the random stream in step so re-rolled bars do not depend on the mask.
