@@ -5,6 +5,7 @@
 //! and encoded with their own time signature, so the network learns where bars and beats
 //! fall.
 
+use super::error::TrainError;
 use std::collections::HashMap;
 
 use candle_core::Tensor;
@@ -53,7 +54,7 @@ impl<'a> EventTraining<'a> {
         train: &'a [PianoRoll],
         meters: &'a [TimeSignature],
         options: &TrainOptions,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, TrainError> {
         let cfg = &options.model;
         let codec = EventCodec::new(cfg);
         let seq = options.seq_len.max(1);
@@ -69,11 +70,13 @@ impl<'a> EventTraining<'a> {
             .flat_map(|(i, p)| (0..(p.len() + 1).saturating_sub(seq).max(1)).map(move |s| (i, s)))
             .collect();
         if windows.is_empty() {
-            return Err("the training pieces have no events: nothing to train on".into());
+            return Err(TrainError::NoData(
+                "the training pieces have no events".into(),
+            ));
         }
         let total_tokens: usize = pieces.iter().map(Vec::len).sum();
-        let tensors = PhraseModel::init_tensors(cfg, options.seed).map_err(|e| e.to_string())?;
-        let model = FusedPhraseModel::from_tensors(cfg, &tensors).map_err(|e| e.to_string())?;
+        let tensors = PhraseModel::init_tensors(cfg, options.seed)?;
+        let model = FusedPhraseModel::from_tensors(cfg, &tensors)?;
         let trainer = FusedTrainer::new(
             model,
             options.learning_rate,
@@ -161,7 +164,7 @@ impl TrainingFamily for EventTraining<'_> {
         seen
     }
 
-    fn step(&mut self, rng: &mut Pcg64Mcg) -> Result<f64, String> {
+    fn step(&mut self, rng: &mut Pcg64Mcg) -> Result<f64, TrainError> {
         let (batch, seq) = (self.options.batch_size, self.seq);
         let targets = Targets::Tokens(&self.targets);
         Ok(self
@@ -169,7 +172,7 @@ impl TrainingFamily for EventTraining<'_> {
             .step(&self.inputs, targets, batch, seq, rng.random()))
     }
 
-    fn tensors(&self) -> Result<HashMap<String, Tensor>, String> {
-        self.trainer.model().to_tensors().map_err(|e| e.to_string())
+    fn tensors(&self) -> Result<HashMap<String, Tensor>, TrainError> {
+        self.trainer.model().to_tensors().map_err(TrainError::from)
     }
 }

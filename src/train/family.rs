@@ -1,6 +1,7 @@
 //! What a model family must provide to be trained (see `trainer` for the loop that drives
 //! it) and the settings every family shares.
 
+use super::error::TrainError;
 use std::collections::HashMap;
 
 use candle_core::Tensor;
@@ -79,7 +80,7 @@ pub trait TrainingFamily {
     fn draw_batch(&mut self, rng: &mut Pcg64Mcg) -> usize;
     /// One optimizer step on the batch drawn last (`rng` for its dropout); the loss
     /// before the step, nats per prediction.
-    fn step(&mut self, rng: &mut Pcg64Mcg) -> Result<f64, String>;
+    fn step(&mut self, rng: &mut Pcg64Mcg) -> Result<f64, TrainError>;
     /// The current weights (a copy).
-    fn tensors(&self) -> Result<HashMap<String, Tensor>, String>;
+    fn tensors(&self) -> Result<HashMap<String, Tensor>, TrainError>;
 }

@@ -4,6 +4,7 @@
 //! and for the speed comparison of `phrasegen bench` with the PyTorch reference, which is
 //! this family's network.
 
+use super::error::TrainError;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -34,7 +35,7 @@ pub struct FrameTraining<'a> {
 }
 
 impl<'a> FrameTraining<'a> {
-    pub fn new(train: &'a [PianoRoll], options: &TrainOptions) -> Result<Self, String> {
+    pub fn new(train: &'a [PianoRoll], options: &TrainOptions) -> Result<Self, TrainError> {
         let seq = options.seq_len.max(1);
         // A window needs seq + 1 frames counting the silent first one.
         let windows: Vec<(usize, usize)> = train
@@ -43,9 +44,9 @@ impl<'a> FrameTraining<'a> {
             .flat_map(|(i, r)| (0..(r.len() + 1).saturating_sub(seq)).map(move |s| (i, s)))
             .collect();
         if windows.is_empty() {
-            return Err(format!(
-                "no training piece is longer than {seq} steps: nothing to train on"
-            ));
+            return Err(TrainError::NoData(format!(
+                "no training piece is longer than {seq} steps"
+            )));
         }
         let total_frames: usize = train.iter().map(PianoRoll::len).sum();
         Ok(Self {
@@ -85,7 +86,7 @@ impl TrainingFamily for FrameTraining<'_> {
         self.options.batch_size * seq
     }
 
-    fn step(&mut self, rng: &mut Pcg64Mcg) -> Result<f64, String> {
+    fn step(&mut self, rng: &mut Pcg64Mcg) -> Result<f64, TrainError> {
         // The dropout seed is drawn only when there is dropout, so runs without it draw
         // the same windows as before dropout existed for this family.
         let seed = if self.options.dropout > 0.0 {
@@ -97,7 +98,7 @@ impl TrainingFamily for FrameTraining<'_> {
             .step(&self.buf, self.options.batch_size, self.seq, seed)
     }
 
-    fn tensors(&self) -> Result<HashMap<String, Tensor>, String> {
+    fn tensors(&self) -> Result<HashMap<String, Tensor>, TrainError> {
         self.stepper.tensors()
     }
 }
@@ -115,14 +116,12 @@ struct CandleStepper {
 }
 
 impl Stepper {
-    fn new(options: &TrainOptions) -> Result<Self, String> {
+    fn new(options: &TrainOptions) -> Result<Self, TrainError> {
         let cfg = &options.model;
         Ok(match options.engine {
             TrainEngine::Fused => {
-                let tensors =
-                    PhraseModel::init_tensors(cfg, options.seed).map_err(|e| e.to_string())?;
-                let model =
-                    FusedPhraseModel::from_tensors(cfg, &tensors).map_err(|e| e.to_string())?;
+                let tensors = PhraseModel::init_tensors(cfg, options.seed)?;
+                let model = FusedPhraseModel::from_tensors(cfg, &tensors)?;
                 Self::Fused(Box::new(FusedTrainer::new(
                     model,
                     options.learning_rate,
@@ -132,8 +131,7 @@ impl Stepper {
                 )))
             }
             TrainEngine::Candle => {
-                let (model, varmap) =
-                    PhraseModel::init(cfg, options.seed).map_err(|e| e.to_string())?;
+                let (model, varmap) = PhraseModel::init(cfg, options.seed)?;
                 let opt = AdamW::new(
                     varmap.all_vars(),
                     ParamsAdamW {
@@ -141,8 +139,7 @@ impl Stepper {
                         weight_decay: options.weight_decay,
                         ..ParamsAdamW::default()
                     },
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
                 Self::Candle(Box::new(CandleStepper { model, varmap, opt }))
             }
         })
@@ -155,7 +152,7 @@ impl Stepper {
         batch: usize,
         seq: usize,
         seed: u64,
-    ) -> Result<f64, String> {
+    ) -> Result<f64, TrainError> {
         match self {
             Self::Fused(t) => {
                 let width = t.model().config.frame_size();
@@ -165,25 +162,24 @@ impl Stepper {
             Self::Candle(c) => {
                 let CandleStepper { model, opt, .. } = &mut **c;
                 let width = model.config.frame_size();
-                let all = Tensor::from_slice(windows, (batch, seq + 1, width), &Device::Cpu)
-                    .map_err(|e| e.to_string())?;
-                candle_train_step(model, opt, &all).map_err(|e| e.to_string())
+                let all = Tensor::from_slice(windows, (batch, seq + 1, width), &Device::Cpu)?;
+                candle_train_step(model, opt, &all).map_err(TrainError::from)
             }
         }
     }
 
     /// The current weights (a copy).
-    fn tensors(&self) -> Result<HashMap<String, Tensor>, String> {
+    fn tensors(&self) -> Result<HashMap<String, Tensor>, TrainError> {
         match self {
-            Self::Fused(t) => t.model().to_tensors().map_err(|e| e.to_string()),
+            Self::Fused(t) => t.model().to_tensors().map_err(TrainError::from),
             Self::Candle(c) => {
                 let vars = c
                     .varmap
                     .data()
                     .lock()
-                    .map_err(|_| "variable map lock poisoned".to_string())?;
+                    .map_err(|_| TrainError::Checkpoint("variable map lock poisoned".into()))?;
                 vars.iter()
-                    .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy().map_err(|e| e.to_string())?)))
+                    .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
                     .collect()
             }
         }
@@ -239,9 +235,9 @@ pub fn training_throughput(
     seq_len: usize,
     batches: usize,
     threads: usize,
-) -> Result<f64, String> {
-    let tensors = PhraseModel::init_tensors(config, 1).map_err(|e| e.to_string())?;
-    let model = FusedPhraseModel::from_tensors(config, &tensors).map_err(|e| e.to_string())?;
+) -> Result<f64, TrainError> {
+    let tensors = PhraseModel::init_tensors(config, 1)?;
+    let model = FusedPhraseModel::from_tensors(config, &tensors)?;
     let mut trainer = FusedTrainer::new(model, 1e-3, 0.0, 0.0, threads);
     let data = random_windows(config, batch_size, seq_len);
     let width = config.frame_size();
@@ -264,8 +260,8 @@ pub fn candle_training_throughput(
     batch_size: usize,
     seq_len: usize,
     batches: usize,
-) -> Result<f64, String> {
-    let (model, varmap) = PhraseModel::init(config, 1).map_err(|e| e.to_string())?;
+) -> Result<f64, TrainError> {
+    let (model, varmap) = PhraseModel::init(config, 1)?;
     let mut opt = AdamW::new(
         varmap.all_vars(),
         ParamsAdamW {
@@ -273,20 +269,18 @@ pub fn candle_training_throughput(
             weight_decay: 0.0,
             ..ParamsAdamW::default()
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let batch = Tensor::from_vec(
         random_windows(config, batch_size, seq_len),
         (batch_size, seq_len + 1, config.frame_size()),
         &Device::Cpu,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     for _ in 0..3 {
-        candle_train_step(&model, &mut opt, &batch).map_err(|e| e.to_string())?;
+        candle_train_step(&model, &mut opt, &batch)?;
     }
     let started = Instant::now();
     for _ in 0..batches {
-        candle_train_step(&model, &mut opt, &batch).map_err(|e| e.to_string())?;
+        candle_train_step(&model, &mut opt, &batch)?;
     }
     Ok((batches * batch_size * seq_len) as f64 / started.elapsed().as_secs_f64())
 }

@@ -3,6 +3,7 @@
 
 pub mod adam;
 pub mod dataset;
+pub mod error;
 pub mod eval;
 pub mod events;
 pub mod family;
@@ -14,6 +15,7 @@ pub mod plot;
 pub mod trainer;
 
 pub use dataset::{Dataset, DatasetOptions};
+pub use error::TrainError;
 pub use eval::{evaluate, Evaluation};
 pub use trainer::{
     train, train_until, EpochStats, TrainData, TrainEngine, TrainOptions, TrainResult,

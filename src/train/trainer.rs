@@ -3,6 +3,7 @@
 //! What differs between families (how windows are drawn, the loss at the head, the
 //! held-out figures) is a [`TrainingFamily`]: `frames` (v1) and `events` (v2).
 
+use super::error::TrainError;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -96,7 +97,7 @@ pub fn train(
     options: &TrainOptions,
     progress: &ProgressBar,
     on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
-) -> Result<TrainResult, String> {
+) -> Result<TrainResult, TrainError> {
     train_until(data, options, progress, &AtomicBool::new(false), on_epoch)
 }
 
@@ -109,12 +110,9 @@ pub fn train_until(
     progress: &ProgressBar,
     stop: &AtomicBool,
     on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
-) -> Result<TrainResult, String> {
+) -> Result<TrainResult, TrainError> {
     if !(0.0..1.0).contains(&options.dropout) {
-        return Err(format!(
-            "dropout {} is not a rate in 0..1 (0 = off)",
-            options.dropout
-        ));
+        return Err(TrainError::Dropout(options.dropout));
     }
     let mut family: Box<dyn TrainingFamily> = match options.model.architecture {
         Architecture::Frame => Box::new(super::frames::FrameTraining::new(data.train, options)?),
@@ -137,7 +135,7 @@ fn run_epochs(
     stop: &AtomicBool,
     evaluate: impl Fn(&FastLstm) -> Evaluation,
     mut on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
-) -> Result<TrainResult, String> {
+) -> Result<TrainResult, TrainError> {
     let cfg = &options.model;
     let batches = family.batches_per_epoch();
     let mut rng = Pcg64Mcg::seed_from_u64(options.seed);
@@ -174,7 +172,7 @@ fn run_epochs(
         }
         let train_seconds = started.elapsed().as_secs_f64();
         let tensors = family.tensors()?;
-        let fast = FastLstm::from_tensors(cfg, &tensors).map_err(|e| e.to_string())?;
+        let fast = FastLstm::from_tensors(cfg, &tensors)?;
         let held_out = evaluate(&fast);
         let stats = EpochStats {
             epoch,
@@ -189,7 +187,7 @@ fn run_epochs(
             seconds: started.elapsed().as_secs_f64(),
         };
         let improved = best.as_ref().is_none_or(|b| stats.valid_loss < b.0);
-        on_epoch(&stats, improved.then_some(&tensors))?;
+        on_epoch(&stats, improved.then_some(&tensors)).map_err(TrainError::Checkpoint)?;
         if improved {
             best = Some((stats.valid_loss, epoch, tensors));
         }
@@ -198,8 +196,7 @@ fn run_epochs(
             break;
         }
     }
-    let (_, best_epoch, tensors) =
-        best.ok_or("stopped before the first batch finished: nothing to save")?;
+    let (_, best_epoch, tensors) = best.ok_or(TrainError::NothingSaved)?;
     Ok(TrainResult {
         config: cfg.clone(),
         tensors,
