@@ -273,6 +273,10 @@ impl Ranged for LabelledAxis {
     }
 }
 
+/// The chart every panel draws on: quarter notes across, pitches up, with labelled ticks.
+type RollChart<'a, DB> =
+    ChartContext<'a, DB, plotters::coord::cartesian::Cartesian2d<LabelledAxis, LabelledAxis>>;
+
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     panel: &RollPanel,
@@ -280,12 +284,11 @@ fn draw_panel<DB: DrawingBackend>(
     length_quarters: f64,
 ) -> Result<(), RollImageError> {
     let excerpt = &panel.excerpt;
-    let q = |step: u32| quarters(excerpt, step);
     let bar_starts: Vec<f64> = excerpt
         .bar_lines_steps
         .iter()
         .take(excerpt.bars() as usize)
-        .map(|&s| q(s))
+        .map(|&s| quarters(excerpt, s))
         .collect();
     let c_rows: Vec<f64> = (lo..=hi).filter(|p| p % 12 == 0).map(f64::from).collect();
     let (y_lo, y_hi) = (f64::from(lo) - 0.5, f64::from(hi) + 0.5);
@@ -300,7 +303,20 @@ fn draw_panel<DB: DrawingBackend>(
             LabelledAxis::new(y_lo..y_hi, c_rows.clone()),
         )
         .map_err(draw_error)?;
-    let first_bar = excerpt.first_bar_number;
+    draw_axes(&mut chart, &bar_starts, excerpt.first_bar_number)?;
+    let end_q = quarters(excerpt, excerpt.length_steps());
+    draw_pitch_rows(&mut chart, (lo, hi), &c_rows, end_q)?;
+    draw_time_lines(&mut chart, excerpt, (y_lo, y_hi))?;
+    draw_notes(&mut chart, excerpt)
+}
+
+/// The axes: bar numbers at the bar lines, note names at the Cs, no mesh of plotters' own
+/// (the rows and lines drawn after it are the grid).
+fn draw_axes<DB: DrawingBackend>(
+    chart: &mut RollChart<DB>,
+    bar_starts: &[f64],
+    first_bar: u32,
+) -> Result<(), RollImageError> {
     let bar_label = |x: &f64| {
         bar_starts
             .iter()
@@ -318,10 +334,16 @@ fn draw_panel<DB: DrawingBackend>(
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 14))
         .draw()
-        .map_err(draw_error)?;
+        .map_err(draw_error)
+}
 
-    let end_q = q(excerpt.length_steps());
-    // Black-key rows, then the line under each C.
+/// Black-key rows, then the line under each C, up to `end_q` quarter notes.
+fn draw_pitch_rows<DB: DrawingBackend>(
+    chart: &mut RollChart<DB>,
+    (lo, hi): (u8, u8),
+    c_rows: &[f64],
+    end_q: f64,
+) -> Result<(), RollImageError> {
     chart
         .draw_series((lo..=hi).filter(|&p| is_black_key(p)).map(|p| {
             let y = f64::from(p);
@@ -335,7 +357,16 @@ fn draw_panel<DB: DrawingBackend>(
                 .map(|&y| PathElement::new(vec![(0.0, y - 0.5), (end_q, y - 0.5)], C_ROW_LINE)),
         )
         .map_err(draw_error)?;
-    // Beat lines inside each bar, then the bar lines over them.
+    Ok(())
+}
+
+/// Beat lines inside each bar, then the bar lines over them, from `y_lo` to `y_hi`.
+fn draw_time_lines<DB: DrawingBackend>(
+    chart: &mut RollChart<DB>,
+    excerpt: &Excerpt,
+    (y_lo, y_hi): (f64, f64),
+) -> Result<(), RollImageError> {
+    let q = |step: u32| quarters(excerpt, step);
     let beat = beat_quarters(excerpt.phrase.time_signature);
     let mut beat_lines = Vec::new();
     for bar in excerpt.bar_lines_steps.windows(2) {
@@ -360,8 +391,16 @@ fn draw_panel<DB: DrawingBackend>(
             }),
         )
         .map_err(draw_error)?;
-    // Notes (all inside the shared pitch range): a box shaded by velocity with a dark
-    // edge, so repeated notes stay apart.
+    Ok(())
+}
+
+/// Notes (all inside the shared pitch range): a box shaded by velocity with a dark edge,
+/// so repeated notes stay apart.
+fn draw_notes<DB: DrawingBackend>(
+    chart: &mut RollChart<DB>,
+    excerpt: &Excerpt,
+) -> Result<(), RollImageError> {
+    let q = |step: u32| quarters(excerpt, step);
     let boxes = excerpt.phrase.notes.iter().map(|n| {
         let y = f64::from(n.pitch);
         [(q(n.start_step), y - 0.42), (q(n.end_step()), y + 0.42)]

@@ -165,8 +165,10 @@ fn reference(args: &Args, mode_args: &[&str]) -> Result<serde_json::Value, Strin
     serde_json::from_str(line).map_err(|e| format!("unexpected output `{line}`: {e}"))
 }
 
+/// One row of the printed table: measure, PhraseGen, PyTorch reference, ratio / target.
+type Row = (String, String, String, String);
+
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let mut rows: Vec<(String, String, String, String)> = Vec::new();
     let model = default_model().map_err(|e| e.to_string())?;
     let cfg = model.config.clone();
     println!(
@@ -177,179 +179,226 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         cfg.input_size(),
         args.reps
     );
+    let ref_cfg = reference_config(&cfg);
+    let mut rows = Vec::new();
+    let mut reference_missing = false;
+    if !args.train_only {
+        reference_missing = generation_rows(&args, &model, &ref_cfg, &mut rows)?;
+    }
+    if !args.no_train {
+        training_rows(&args, &ref_cfg, &mut rows)?;
+    }
+    print_table(&rows, reference_missing);
+    Ok(ExitCode::SUCCESS)
+}
 
-    // The reference's network: 128 pitches in and out, same layers and hidden size.
-    let ref_cfg = ModelConfig {
+/// The reference's network: 128 pitches in and out, same layers and hidden size as `cfg`,
+/// so the side-by-side figures compare like with like.
+fn reference_config(cfg: &ModelConfig) -> ModelConfig {
+    ModelConfig {
         name: "reference-shape".into(),
         representation: Representation::ActiveOnly,
         pitch_range: PitchRange::FULL,
         architecture: crate::model::Architecture::Frame,
         steps_per_quarter: 4,
         ..cfg.clone()
+    }
+}
+
+/// The generation rows (load, phrase, variations, per-model costs, network only,
+/// process()); returns whether the reference could not be run, for the hint at the end.
+fn generation_rows(
+    args: &Args,
+    model: &FastLstm,
+    ref_cfg: &ModelConfig,
+    rows: &mut Vec<Row>,
+) -> Result<bool, String> {
+    let load_ms = median_ms(args.reps, || {
+        std::hint::black_box(default_model().unwrap());
+    });
+    rows.push((
+        "model load (embedded default)".into(),
+        format!("{load_ms:.2} ms"),
+        "-".into(),
+        "target < 50 ms".into(),
+    ));
+    let reference_missing = phrase_rows(args, model, ref_cfg, rows)?;
+    model_cost_rows(args, rows);
+    network_rows(args, model, rows);
+    // process() is timed by `cargo bench --bench process`: it needs the test host,
+    // which is not part of the shipped library.
+    rows.push((
+        "process() per 512-sample block".into(),
+        "cargo bench --bench process".into(),
+        "-".into(),
+        "target < 5 us".into(),
+    ));
+    Ok(reference_missing)
+}
+
+/// A 512-step phrase from the default model, from a network of the reference's shape
+/// (beside the reference's own time when it runs) and 8 batched variations; returns
+/// whether the reference could not be run.
+fn phrase_rows(
+    args: &Args,
+    model: &FastLstm,
+    ref_cfg: &ModelConfig,
+    rows: &mut Vec<Row>,
+) -> Result<bool, String> {
+    let params = phrase_params(model);
+    let one_ms = median_ms(args.reps, || {
+        std::hint::black_box(generate(model, &params).unwrap());
+    });
+    let ref_tensors =
+        crate::model::PhraseModel::init_tensors(ref_cfg, 1).map_err(|e| e.to_string())?;
+    let ref_model = FastLstm::from_tensors(ref_cfg, &ref_tensors).map_err(|e| e.to_string())?;
+    let ref_shape_ms = median_ms(args.reps, || {
+        std::hint::black_box(generate(&ref_model, &phrase_params(&ref_model)).unwrap());
+    });
+    let eight_ms = median_ms(args.reps, || {
+        std::hint::black_box(generate_variations(model, &params, 8).unwrap());
+    });
+    let torch_gen = reference_generation(args, &model.config);
+    let (torch_col, ratio_col) = match &torch_gen {
+        Ok(ms) => (
+            format!("{ms:.2} ms"),
+            format!("{:.1}x faster (target >= 4x)", ms / ref_shape_ms),
+        ),
+        Err(e) => ("n/a".into(), format!("reference not run: {e}")),
     };
-    let mut reference_missing = false;
-    if !args.train_only {
-        let load_ms = median_ms(args.reps, || {
-            std::hint::black_box(default_model().unwrap());
-        });
-        rows.push((
-            "model load (embedded default)".into(),
-            format!("{load_ms:.2} ms"),
-            "-".into(),
-            "target < 50 ms".into(),
-        ));
+    rows.push((
+        "512-step phrase, default model".into(),
+        format!("{one_ms:.2} ms"),
+        "-".into(),
+        "target < 25 ms".into(),
+    ));
+    rows.push((
+        "512-step phrase, reference shape (128 pitches)".into(),
+        format!("{ref_shape_ms:.2} ms"),
+        torch_col,
+        ratio_col,
+    ));
+    rows.push((
+        "8 variations of 512 steps, batched".into(),
+        format!("{eight_ms:.2} ms"),
+        "-".into(),
+        format!("{:.2}x one phrase (target < 2x)", eight_ms / one_ms),
+    ));
+    Ok(torch_gen.is_err())
+}
 
-        let params = phrase_params(&model);
-        let one_ms = median_ms(args.reps, || {
-            std::hint::black_box(generate(&model, &params).unwrap());
-        });
-        let ref_tensors =
-            crate::model::PhraseModel::init_tensors(&ref_cfg, 1).map_err(|e| e.to_string())?;
-        let ref_model =
-            FastLstm::from_tensors(&ref_cfg, &ref_tensors).map_err(|e| e.to_string())?;
-        let ref_shape_ms = median_ms(args.reps, || {
-            std::hint::black_box(generate(&ref_model, &phrase_params(&ref_model)).unwrap());
-        });
-        let eight_ms = median_ms(args.reps, || {
-            std::hint::black_box(generate_variations(&model, &params, 8).unwrap());
-        });
+/// The reference's milliseconds per 512-step phrase on one thread, for a network of
+/// `cfg`'s layers and hidden size (NaN when its output lacks the figure).
+fn reference_generation(args: &Args, cfg: &ModelConfig) -> Result<f64, String> {
+    let v = reference(
+        args,
+        &[
+            "gen",
+            "--steps",
+            "512",
+            "--layers",
+            &cfg.layers.to_string(),
+            "--hidden",
+            &cfg.hidden.to_string(),
+            "--threads",
+            "1",
+            "--no-mkldnn",
+            "--reps",
+            &args.reps.to_string(),
+        ],
+    )?;
+    Ok(v["ms_per_phrase"].as_f64().unwrap_or(f64::NAN))
+}
 
-        let torch_gen = reference(
-            &args,
-            &[
-                "gen",
-                "--steps",
-                "512",
-                "--layers",
-                &cfg.layers.to_string(),
-                "--hidden",
-                &cfg.hidden.to_string(),
-                "--threads",
-                "1",
-                "--no-mkldnn",
-                "--reps",
-                &args.reps.to_string(),
-            ],
-        );
-        let (torch_col, ratio_col) = match &torch_gen {
-            Ok(v) => {
-                let ms = v["ms_per_phrase"].as_f64().unwrap_or(f64::NAN);
-                (
-                    format!("{ms:.2} ms"),
-                    format!("{:.1}x faster (target >= 4x)", ms / ref_shape_ms),
-                )
-            }
-            Err(e) => ("n/a".into(), format!("reference not run: {e}")),
-        };
-        rows.push((
-            "512-step phrase, default model".into(),
-            format!("{one_ms:.2} ms"),
-            "-".into(),
-            "target < 25 ms".into(),
-        ));
-        rows.push((
-            "512-step phrase, reference shape (128 pitches)".into(),
-            format!("{ref_shape_ms:.2} ms"),
-            torch_col,
-            ratio_col,
-        ));
-        rows.push((
-            "8 variations of 512 steps, batched".into(),
-            format!("{eight_ms:.2} ms"),
-            "-".into(),
-            format!("{:.2}x one phrase (target < 2x)", eight_ms / one_ms),
-        ));
-
-        // Model v2 against the prototype's architecture, as users get them: 8 and 32 bars.
-        for (name, candidate) in phrase_cost_models() {
-            for (bars, target_ms) in [(8u32, 20.0), (32, 80.0)] {
-                let p = GenerateParams {
-                    bars,
-                    seed: 7,
-                    ..GenerateParams::default()
-                };
-                let ms = median_ms(args.reps, || {
-                    std::hint::black_box(generate(&candidate, &p).unwrap());
-                });
-                rows.push((
-                    format!("{bars}-bar phrase, {name}"),
-                    format!("{ms:.2} ms"),
-                    "-".into(),
-                    format!("target <= {target_ms} ms"),
-                ));
-            }
-        }
-
-        // Where the time goes: the network alone, without sampling.
-        for batch in [1, 8] {
-            let mut state = model.state(batch);
-            let frames = vec![0.0f32; batch * model.input_size()];
-            let net_ms = median_ms(args.reps, || {
-                for _ in 0..512 {
-                    model.step(&frames, &mut state);
-                }
-                std::hint::black_box(&state.logits);
+/// Model v2 against the prototype's architecture, as users get them: 8 and 32 bars.
+fn model_cost_rows(args: &Args, rows: &mut Vec<Row>) {
+    for (name, candidate) in phrase_cost_models() {
+        for (bars, target_ms) in [(8u32, 20.0), (32, 80.0)] {
+            let p = GenerateParams {
+                bars,
+                seed: 7,
+                ..GenerateParams::default()
+            };
+            let ms = median_ms(args.reps, || {
+                std::hint::black_box(generate(&candidate, &p).unwrap());
             });
             rows.push((
-                format!("  of which network only, 512 steps x {batch}"),
-                format!("{net_ms:.2} ms"),
+                format!("{bars}-bar phrase, {name}"),
+                format!("{ms:.2} ms"),
                 "-".into(),
-                "-".into(),
+                format!("target <= {target_ms} ms"),
             ));
         }
-
-        // process() is timed by `cargo bench --bench process`: it needs the test host,
-        // which is not part of the shipped library.
-        rows.push((
-            "process() per 512-sample block".into(),
-            "cargo bench --bench process".into(),
-            "-".into(),
-            "target < 5 us".into(),
-        ));
-        reference_missing = torch_gen.is_err();
     }
+}
 
-    if !args.no_train {
-        let train_cfg = ModelConfig {
-            name: "bench".into(),
-            ..ref_cfg.clone()
+/// Where the time goes: the network alone, without sampling, for 1 and 8 streams.
+fn network_rows(args: &Args, model: &FastLstm, rows: &mut Vec<Row>) {
+    for batch in [1, 8] {
+        let mut state = model.state(batch);
+        let frames = vec![0.0f32; batch * model.input_size()];
+        let net_ms = median_ms(args.reps, || {
+            for _ in 0..512 {
+                model.step(&frames, &mut state);
+            }
+            std::hint::black_box(&state.logits);
+        });
+        rows.push((
+            format!("  of which network only, 512 steps x {batch}"),
+            format!("{net_ms:.2} ms"),
+            "-".into(),
+            "-".into(),
+        ));
+    }
+}
+
+/// Training throughput on 2 and 1 threads beside the reference's, then the candle
+/// autograd path the fused trainer replaced.
+fn training_rows(args: &Args, ref_cfg: &ModelConfig, rows: &mut Vec<Row>) -> Result<(), String> {
+    let train_cfg = ModelConfig {
+        name: "bench".into(),
+        ..ref_cfg.clone()
+    };
+    std::env::set_var("RAYON_NUM_THREADS", "2");
+    for threads in [2, 1] {
+        let SideBySide {
+            ours,
+            reference: torch,
+            ratio,
+        } = training_side_by_side(args, &train_cfg, threads)?;
+        let (t_col, r_col) = match (&torch, ratio) {
+            (Ok(fps), Some(ratio)) => (
+                format!("{fps:.0} frames/s"),
+                format!("{ratio:.2}x the reference (target >= 1x, aim 1.5x)"),
+            ),
+            (Err(e), _) => ("n/a".into(), format!("reference not run: {e}")),
+            (Ok(_), None) => ("n/a".into(), "-".into()),
         };
-        std::env::set_var("RAYON_NUM_THREADS", "2");
-        for threads in [2, 1] {
-            let SideBySide {
-                ours,
-                reference: torch,
-                ratio,
-            } = training_side_by_side(&args, &train_cfg, threads)?;
-            let (t_col, r_col) = match (&torch, ratio) {
-                (Ok(fps), Some(ratio)) => (
-                    format!("{fps:.0} frames/s"),
-                    format!("{ratio:.2}x the reference (target >= 1x, aim 1.5x)"),
-                ),
-                (Err(e), _) => ("n/a".into(), format!("reference not run: {e}")),
-                (Ok(_), None) => ("n/a".into(), "-".into()),
-            };
-            rows.push((
-                format!(
-                    "training, batch 64 x 32 steps, {threads} thread{}",
-                    if threads > 1 { "s" } else { "" }
-                ),
-                format!("{ours:.0} frames/s"),
-                t_col,
-                r_col,
-            ));
-        }
-        let candle = crate::train::frames::candle_training_throughput(&train_cfg, 64, 32, 10)?;
         rows.push((
-            "training, the candle autograd path it replaced, 2 threads".into(),
-            format!("{candle:.0} frames/s"),
-            "-".into(),
-            "-".into(),
+            format!(
+                "training, batch 64 x 32 steps, {threads} thread{}",
+                if threads > 1 { "s" } else { "" }
+            ),
+            format!("{ours:.0} frames/s"),
+            t_col,
+            r_col,
         ));
     }
+    let candle = crate::train::frames::candle_training_throughput(&train_cfg, 64, 32, 10)?;
+    rows.push((
+        "training, the candle autograd path it replaced, 2 threads".into(),
+        format!("{candle:.0} frames/s"),
+        "-".into(),
+        "-".into(),
+    ));
+    Ok(())
+}
 
+/// The Markdown table of every row, and how to get the side-by-side figures when the
+/// reference could not run.
+fn print_table(rows: &[Row], reference_missing: bool) {
     println!("\n| measure | PhraseGen | PyTorch reference | ratio / target |\n|---|---|---|---|");
-    for (a, b, c, d) in &rows {
+    for (a, b, c, d) in rows {
         println!("| {a} | {b} | {c} | {d} |");
     }
     if reference_missing {
@@ -358,5 +407,4 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
              then phrasegen bench --python .venv/bin/python"
         );
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::cli::key_scale::{trimmed_enum, KeyName};
 use crate::infer::FastLstm;
 use crate::midi::{self, ImportOptions};
 use crate::phrase::TimeSignature;
 use crate::roll::PitchRange;
 use crate::sample::{generate_variations, variation_seed, GenerateParams};
-use crate::scale::{parse_key, Scale, ScaleKind};
+use crate::scale::{Scale, ScaleKind};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -42,12 +43,14 @@ pub struct Args {
     #[arg(long, default_value = "1/16", value_parser = parse_fraction)]
     pub note_length: (u32, u32),
     /// Key (root note) of the scale: C, F#, Bb ...
-    #[arg(long, default_value = "C")]
-    pub key: String,
+    #[arg(long, value_enum, ignore_case = true, value_parser = trimmed_enum::<KeyName>(),
+          default_value_t = KeyName::C)]
+    pub key: KeyName,
     /// Scale whose notes may sound: chromatic (all), major, minor, harmonic-minor, dorian,
     /// mixolydian, pentatonic, minor-pentatonic, blues.
-    #[arg(long, default_value = "chromatic")]
-    pub scale: String,
+    #[arg(long, value_enum, ignore_case = true, value_parser = trimmed_enum::<ScaleKind>(),
+          default_value_t = ScaleKind::Chromatic)]
+    pub scale: ScaleKind,
     /// Lowest and highest MIDI note, e.g. 48..84 (60 is middle C).
     #[arg(long)]
     pub pitch_range: Option<PitchRange>,
@@ -185,7 +188,7 @@ pub fn generate_params(
         time_signature: args.time_signature,
         tempo_bpm: args.tempo,
         min_note_steps,
-        scale: Scale::new(parse_key(&args.key)?, args.scale.parse::<ScaleKind>()?),
+        scale: Scale::new(args.key.pitch_class(), args.scale),
         pitch_lo: range.lo,
         pitch_hi: range.hi,
         max_polyphony: args.max_polyphony,
@@ -226,4 +229,42 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     }
     eprintln!("generated with model `{}` in {ms:.1} ms", cfg.name);
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `phrasegen generate`'s own options, as the command line reaches them.
+    fn generate_args(options: &[&str]) -> Result<Args, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Generate {
+            #[command(flatten)]
+            args: Args,
+        }
+        let argv = std::iter::once("generate").chain(options.iter().copied());
+        <Generate as clap::Parser>::try_parse_from(argv).map(|g| g.args)
+    }
+
+    #[test]
+    fn generate_takes_keys_and_scales_as_before_and_lists_them() {
+        let args = generate_args(&["--key", " F# ", "--scale", "Harmonic minor"]).unwrap();
+        assert_eq!(
+            (args.key, args.scale),
+            (KeyName::FSharp, ScaleKind::HarmonicMinor)
+        );
+        let args = generate_args(&["--key", "bb", "--scale", "MAJOR_PENTATONIC"]).unwrap();
+        assert_eq!(
+            (args.key.pitch_class(), args.scale),
+            (10, ScaleKind::MajorPentatonic)
+        );
+        let args = generate_args(&[]).unwrap();
+        assert_eq!((args.key, args.scale), (KeyName::C, ScaleKind::Chromatic));
+
+        let error = generate_args(&["--key", "H"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
+        assert!(error.to_string().contains("C#, Db, D"), "{error}");
+        let error = generate_args(&["--scale", "lydian"]).unwrap_err();
+        assert!(error.to_string().contains("harmonic-minor"), "{error}");
+    }
 }

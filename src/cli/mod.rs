@@ -9,6 +9,7 @@ pub mod eval;
 pub mod export_state;
 pub mod generate;
 pub mod inspect;
+pub mod key_scale;
 pub mod roll;
 pub mod stats;
 pub mod train;

@@ -152,6 +152,60 @@ fn real_column(real: &RealSegments) -> Column {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
+    check_ranges(&args)?;
+    let model = generate::load_model(args.model.as_deref())
+        .map_err(|e| format!("cannot load the model: {e}"))?;
+    let cfg = &model.config;
+    let mut gen_args = generate_args(&args);
+    let segment_quarters = f64::from(args.bars) * gen_args.time_signature.quarters_per_bar();
+    let test = load_split(&args, Split::Test, segment_quarters)?;
+    for (path, reason) in &test.unreadable {
+        eprintln!("skipped {}: {reason}", path.display());
+    }
+    let notes = data_notes(&args, test.seeded_split);
+    let reference = real_column(&test);
+    let generated = generate_columns(&args, &model, &mut gen_args)?;
+
+    let main: Vec<&Column> = args
+        .temperature
+        .iter()
+        .map(|&t| column_at(&generated, t))
+        .collect();
+    let table = Table::compare(&reference, &main, &Metric::ALL);
+    print_header(&args, cfg, &gen_args, &test, segment_quarters, &notes);
+    print!("{}", table.to_markdown());
+
+    let split_columns = if args.all_splits {
+        other_split_columns(&args, segment_quarters)?
+    } else {
+        Vec::new()
+    };
+    let splits = args
+        .all_splits
+        .then(|| splits_table(&reference, &split_columns));
+    let sweep = args.sweep.then(|| sweep_table(&reference, &generated));
+
+    if let Some(path) = &args.json {
+        let report = JsonReport {
+            model: cfg,
+            data: args.data.display().to_string(),
+            seeded_split: test.seeded_split,
+            phrases: args.phrases,
+            bars: args.bars,
+            segment_quarters,
+            seeds: format!("1..={}", args.phrases),
+            table: &table,
+            splits: splits.as_ref(),
+            sweep: sweep.as_ref(),
+            columns: every_column_values(&reference, &generated, &split_columns),
+        };
+        write_json(path, &report)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses temperatures and lengths the sampler would refuse, before the slow work starts.
+fn check_ranges(args: &Args) -> Result<(), String> {
     let (t_min, t_max) = TEMPERATURE_RANGE;
     if let Some(t) = args
         .temperature
@@ -163,10 +217,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     if !(1..=MAX_BARS).contains(&args.bars) {
         return Err(format!("--bars must be 1..={MAX_BARS}, got {}", args.bars));
     }
-    let model = generate::load_model(args.model.as_deref())
-        .map_err(|e| format!("cannot load the model: {e}"))?;
-    let cfg = &model.config;
+    Ok(())
+}
 
+/// `generate`'s defaults with this command's bars, voice-leading rule, form and metre, so
+/// the phrases measured are the ones `generate` would write.
+fn generate_args(args: &Args) -> generate::Args {
     let mut gen_args = generate::Args::defaults();
     gen_args.bars = args.bars;
     gen_args.allow_parallels = args.allow_parallels;
@@ -176,33 +232,37 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     if let Some(&meter) = args.time_signature.first() {
         gen_args.time_signature = meter;
     }
-    let segment_quarters = f64::from(args.bars) * gen_args.time_signature.quarters_per_bar();
-    let load = |split| {
-        let mut real = load_segments(
-            &args.data,
-            split,
-            segment_quarters,
-            args.min_note_quarters,
-            &args.time_signature,
-        )
-        .map_err(|e| e.to_string())?;
-        if let Some(voices) = args.top_voices {
-            for p in &mut real.passages {
-                *p = p.top_voices(voices);
-            }
+    gen_args
+}
+
+/// One split of the data cut into segments of `segment_quarters`, reduced to its top
+/// voices when `--top-voices` asks, so it compares with what such a model learned.
+fn load_split(args: &Args, split: Split, segment_quarters: f64) -> Result<RealSegments, String> {
+    let mut real = load_segments(
+        &args.data,
+        split,
+        segment_quarters,
+        args.min_note_quarters,
+        &args.time_signature,
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(voices) = args.top_voices {
+        for p in &mut real.passages {
+            *p = p.top_voices(voices);
         }
-        Ok::<_, String>(real)
-    };
-    let test = load(Split::Test)?;
-    for (path, reason) in &test.unreadable {
-        eprintln!("skipped {}: {reason}", path.display());
     }
+    Ok(real)
+}
+
+/// What the header adds after the data's description: the voices kept and, when the folder
+/// has no splits of its own, that the seeded split is used (also told on stderr at once).
+fn data_notes(args: &Args, seeded_split: bool) -> String {
     let top_note = match args.top_voices {
         Some(1) => " (its top voice only, as a melody model learns it)".to_string(),
         Some(n) => format!(" (its {n} highest voices only, as a {n}-voice model learns it)"),
         None => String::new(),
     };
-    let seeded_note = if test.seeded_split {
+    let seeded_note = if seeded_split {
         let note = format!(
             "note: {} has no train/valid/test subfolders; using the test part of the trainer's \
              seeded 80:20 split",
@@ -213,9 +273,15 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     } else {
         String::new()
     };
-    let reference = real_column(&test);
+    format!("{top_note}{seeded_note}")
+}
 
-    // Every temperature asked for, in order, generated once.
+/// Every temperature asked for (then the sweep's), in order, each generated once.
+fn generate_columns(
+    args: &Args,
+    model: &crate::infer::FastLstm,
+    gen_args: &mut generate::Args,
+) -> Result<Vec<(f32, Column)>, String> {
     let mut temperatures: Vec<f32> = args.temperature.clone();
     if args.sweep {
         temperatures.extend(SWEEP_TEMPERATURES);
@@ -226,8 +292,8 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             continue;
         }
         gen_args.temperature = t;
-        let params = generate::generate_params(&gen_args, cfg.steps_per_quarter, 1)?;
-        let phrases = generate_variations(&model, &params, args.phrases as usize)
+        let params = generate::generate_params(gen_args, model.config.steps_per_quarter, 1)?;
+        let phrases = generate_variations(model, &params, args.phrases as usize)
             .map_err(|e| e.to_string())?;
         generated.push((
             t,
@@ -240,20 +306,31 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             },
         ));
     }
-    let column_at = |t: f32| {
-        &generated
-            .iter()
-            .find(|(g, _)| *g == t)
-            .expect("generated")
-            .1
-    };
+    Ok(generated)
+}
 
-    let main: Vec<&Column> = args.temperature.iter().map(|&t| column_at(t)).collect();
-    let table = Table::compare(&reference, &main, &Metric::ALL);
+/// The column generated at temperature `t` (every temperature used was generated).
+fn column_at(generated: &[(f32, Column)], t: f32) -> &Column {
+    &generated
+        .iter()
+        .find(|(g, _)| *g == t)
+        .expect("generated")
+        .1
+}
+
+/// What was measured against what: the model, the phrases' settings and the data.
+fn print_header(
+    args: &Args,
+    cfg: &crate::model::ModelConfig,
+    gen_args: &generate::Args,
+    test: &RealSegments,
+    segment_quarters: f64,
+    notes: &str,
+) {
     println!(
         "model {} ({} steps/quarter, {:?}, pitches {}..{}); {} phrases of {} bars of {}/{} per \
          temperature, seeds 1..{}, form {}, {}, other generate settings default\ndata {}: {}, \
-         segments of {} quarter notes starting on bar lines{top_note}{seeded_note}\n",
+         segments of {} quarter notes starting on bar lines{notes}\n",
         cfg.name,
         cfg.steps_per_quarter,
         cfg.representation,
@@ -271,58 +348,61 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             "strict voice leading"
         },
         args.data.display(),
-        describe(&test),
+        describe(test),
         segment_quarters
     );
-    print!("{}", table.to_markdown());
+}
 
-    let mut split_columns = Vec::new();
-    let splits = if args.all_splits {
-        for split in [Split::Train, Split::Valid] {
-            let real = load(split)?;
-            println!("\n{} {}", args.data.display(), describe(&real));
-            split_columns.push(real_column(&real));
-        }
-        let others: Vec<&Column> = split_columns.iter().collect();
-        let t = Table::compare(&reference, &others, &Metric::ALL);
-        println!("\nThe data's splits against its test split:\n");
-        print!("{}", t.to_markdown());
-        Some(t)
-    } else {
-        None
-    };
-
-    let sweep = args.sweep.then(|| {
-        let others: Vec<&Column> = SWEEP_TEMPERATURES.iter().map(|&t| column_at(t)).collect();
-        let t = Table::compare(&reference, &others, &SWEEP_METRICS);
-        println!("\nTemperature sweep (mean ± sd over the phrases):\n");
-        print!("{}", t.to_markdown_transposed());
-        t
-    });
-
-    if let Some(path) = &args.json {
-        let columns = std::iter::once(&reference)
-            .chain(generated.iter().map(|(_, c)| c))
-            .chain(&split_columns)
-            .map(ColumnValues::of)
-            .collect();
-        let report = JsonReport {
-            model: cfg,
-            data: args.data.display().to_string(),
-            seeded_split: test.seeded_split,
-            phrases: args.phrases,
-            bars: args.bars,
-            segment_quarters,
-            seeds: format!("1..={}", args.phrases),
-            table: &table,
-            splits: splits.as_ref(),
-            sweep: sweep.as_ref(),
-            columns,
-        };
-        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        crate::fsutil::write_atomically(path, json.as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        eprintln!("wrote {}", path.display());
+/// The train and valid splits (`--all-splits`), each described as it is read.
+fn other_split_columns(args: &Args, segment_quarters: f64) -> Result<Vec<Column>, String> {
+    let mut columns = Vec::new();
+    for split in [Split::Train, Split::Valid] {
+        let real = load_split(args, split, segment_quarters)?;
+        println!("\n{} {}", args.data.display(), describe(&real));
+        columns.push(real_column(&real));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(columns)
+}
+
+/// Prints and returns the table of the data's other splits against its test split.
+fn splits_table(reference: &Column, split_columns: &[Column]) -> Table {
+    let others: Vec<&Column> = split_columns.iter().collect();
+    let t = Table::compare(reference, &others, &Metric::ALL);
+    println!("\nThe data's splits against its test split:\n");
+    print!("{}", t.to_markdown());
+    t
+}
+
+/// Prints and returns the temperature sweep's table (`--sweep`).
+fn sweep_table(reference: &Column, generated: &[(f32, Column)]) -> Table {
+    let others: Vec<&Column> = SWEEP_TEMPERATURES
+        .iter()
+        .map(|&t| column_at(generated, t))
+        .collect();
+    let t = Table::compare(reference, &others, &SWEEP_METRICS);
+    println!("\nTemperature sweep (mean ± sd over the phrases):\n");
+    print!("{}", t.to_markdown_transposed());
+    t
+}
+
+/// Per-phrase values of every column measured: the reference, each temperature, the splits.
+fn every_column_values(
+    reference: &Column,
+    generated: &[(f32, Column)],
+    split_columns: &[Column],
+) -> Vec<ColumnValues> {
+    std::iter::once(reference)
+        .chain(generated.iter().map(|(_, c)| c))
+        .chain(split_columns)
+        .map(ColumnValues::of)
+        .collect()
+}
+
+/// Writes the `--json` report atomically (a reader never sees half a file).
+fn write_json(path: &std::path::Path, report: &JsonReport) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    crate::fsutil::write_atomically(path, json.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
 }

@@ -135,14 +135,14 @@ impl MidiFile {
     ) -> Result<usize, MidiError> {
         let tpq = u64::from(self.ticks_per_quarter);
         let mut tick = start_tick;
-        let mut open: HashMap<(u8, u8), VecDeque<(u64, u8)>> = HashMap::new();
+        let mut open = OpenNotes::new();
         let mut events =
             TrackEvents::new(track, &bytes[chunk.data.clone()], chunk.data.start, faults);
         let mut decoded = 0usize;
         while let Some(event) = events.next() {
             let event = event?;
             decoded += 1;
-            let location = || Location {
+            let location = Location {
                 track: Some(track),
                 byte_offset: Some(event.byte_offset),
                 event: Some(event.index),
@@ -156,83 +156,119 @@ impl MidiFile {
                 };
                 events
                     .faults()
-                    .recover(location(), error, "the rest of the track is skipped")?;
+                    .recover(location, error, "the rest of the track is skipped")?;
                 break;
             }
             tick = event_tick;
             match event.kind {
                 TrackEventKind::Midi { channel, message } => {
-                    let channel = u8::from(channel);
-                    match message {
-                        MidiMessage::NoteOn { key, vel } if u8::from(vel) > 0 => open
-                            .entry((channel, u8::from(key)))
-                            .or_default()
-                            .push_back((tick, u8::from(vel))),
-                        // Note-on with velocity 0 is a note-off. Overlapping notes of one
-                        // pitch are paired first-in, first-out.
-                        MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
-                            let pitch = u8::from(key);
-                            if let Some((start, velocity)) = open
-                                .get_mut(&(channel, pitch))
-                                .and_then(VecDeque::pop_front)
-                            {
-                                self.notes.push(TickNote {
-                                    track,
-                                    channel,
-                                    pitch,
-                                    velocity,
-                                    start_tick: start,
-                                    end_tick: tick,
-                                });
-                            }
-                        }
-                        _ => {}
-                    }
+                    self.note_message(&mut open, track, u8::from(channel), message, tick);
                 }
                 TrackEventKind::Meta(MetaMessage::Tempo(us_per_quarter)) => {
                     let us = u32::from(us_per_quarter);
-                    if us == 0 {
-                        let error = MidiError::Malformed {
-                            location: location(),
-                            message: "tempo of 0 microseconds per quarter note".into(),
-                        };
-                        events.faults().recover(
-                            location(),
-                            error,
-                            "the tempo change is ignored",
-                        )?;
-                    } else {
-                        self.tempos.push((tick, 60_000_000.0 / f64::from(us)));
-                    }
+                    self.tempo_change(us, tick, location, events.faults())?;
                 }
                 TrackEventKind::Meta(MetaMessage::TimeSignature(num, den_pow, _, _)) => {
-                    if num == 0 || den_pow > 6 {
-                        let error = MidiError::Malformed {
-                            location: location(),
-                            message: format!(
-                                "impossible time signature {num}/2^{den_pow}: the numerator must be \
-                                 at least 1 and the denominator at most 64"
-                            ),
-                        };
-                        events.faults().recover(
-                            location(),
-                            error,
-                            "the time signature is ignored",
-                        )?;
-                    } else {
-                        self.time_signatures.push((
-                            tick,
-                            TimeSignature {
-                                numerator: num,
-                                denominator: 1 << den_pow,
-                            },
-                        ));
-                    }
+                    self.time_signature_change(num, den_pow, tick, location, events.faults())?;
                 }
                 _ => {}
             }
         }
-        // Notes never released are closed where their track ends.
+        self.close_unreleased(open, track, tick);
+        self.end_tick = self.end_tick.max(tick);
+        Ok(decoded)
+    }
+
+    /// Starts or ends a note at `tick`; other channel messages do not matter here.
+    fn note_message(
+        &mut self,
+        open: &mut OpenNotes,
+        track: usize,
+        channel: u8,
+        message: MidiMessage,
+        tick: u64,
+    ) {
+        match message {
+            MidiMessage::NoteOn { key, vel } if u8::from(vel) > 0 => open
+                .entry((channel, u8::from(key)))
+                .or_default()
+                .push_back((tick, u8::from(vel))),
+            // Note-on with velocity 0 is a note-off. Overlapping notes of one
+            // pitch are paired first-in, first-out.
+            MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
+                let pitch = u8::from(key);
+                if let Some((start, velocity)) = open
+                    .get_mut(&(channel, pitch))
+                    .and_then(VecDeque::pop_front)
+                {
+                    self.notes.push(TickNote {
+                        track,
+                        channel,
+                        pitch,
+                        velocity,
+                        start_tick: start,
+                        end_tick: tick,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Records a tempo change; a tempo of 0 µs per quarter (which would mean infinite
+    /// speed) is a fault, recovered from by ignoring the change.
+    fn tempo_change(
+        &mut self,
+        us: u32,
+        tick: u64,
+        location: Location,
+        faults: &mut Faults,
+    ) -> Result<(), MidiError> {
+        if us == 0 {
+            let error = MidiError::Malformed {
+                location: location.clone(),
+                message: "tempo of 0 microseconds per quarter note".into(),
+            };
+            faults.recover(location, error, "the tempo change is ignored")?;
+        } else {
+            self.tempos.push((tick, 60_000_000.0 / f64::from(us)));
+        }
+        Ok(())
+    }
+
+    /// Records a time signature change (the denominator comes as a power of two); an
+    /// impossible one is a fault, recovered from by ignoring it.
+    fn time_signature_change(
+        &mut self,
+        num: u8,
+        den_pow: u8,
+        tick: u64,
+        location: Location,
+        faults: &mut Faults,
+    ) -> Result<(), MidiError> {
+        if num == 0 || den_pow > 6 {
+            let error = MidiError::Malformed {
+                location: location.clone(),
+                message: format!(
+                    "impossible time signature {num}/2^{den_pow}: the numerator must be \
+                     at least 1 and the denominator at most 64"
+                ),
+            };
+            faults.recover(location, error, "the time signature is ignored")?;
+        } else {
+            self.time_signatures.push((
+                tick,
+                TimeSignature {
+                    numerator: num,
+                    denominator: 1 << den_pow,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Closes the notes never released where their track ends (`tick`), and counts them.
+    fn close_unreleased(&mut self, open: OpenNotes, track: usize, tick: u64) {
         for ((channel, pitch), starts) in open {
             for (start, velocity) in starts {
                 self.unreleased_notes += 1;
@@ -246,10 +282,12 @@ impl MidiFile {
                 });
             }
         }
-        self.end_tick = self.end_tick.max(tick);
-        Ok(decoded)
     }
 }
+
+/// Notes begun and not yet ended, per (channel, pitch): start tick and velocity, oldest
+/// first.
+type OpenNotes = HashMap<(u8, u8), VecDeque<(u64, u8)>>;
 
 struct Header {
     format: u16,

@@ -7,12 +7,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use egui::{Color32, Pos2, Sense, Stroke};
-use nice_plug::context::gui::GuiContext;
+use nice_plug::context::gui::{GuiContext, ParamSetter};
+use nice_plug::params::Param;
 use nice_plug_egui::baseview::{self, WindowSize};
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{Frame, NiceEguiApp};
 
 use crate::plugin::export::{export_dir, export_phrase};
+use crate::plugin::params::PhraseGenParams;
 use crate::plugin::worker::Shared;
 
 #[cfg(windows)]
@@ -151,52 +153,20 @@ impl EditorApp {
             bottom: r.bottom(),
         };
         let g = RollGeometry::fit(&phrase, area);
-        // Keyboard strip: black keys darker.
-        for pitch in g.pitch_lo..=g.pitch_hi {
-            let key = crate::phrase::Note {
-                start_step: 0,
-                pitch,
-                length_steps: 1,
-                velocity: 1,
-            };
-            if let Some(k) = g.note_rect(&key) {
-                let black = matches!(pitch % 12, 1 | 3 | 6 | 8 | 10);
-                let rect = egui::Rect::from_min_max(
-                    Pos2::new(r.left(), k.top),
-                    Pos2::new(area.left - 2.0, k.bottom),
-                );
-                painter.rect_filled(
-                    rect,
-                    0.0,
-                    if black {
-                        Color32::from_gray(40)
-                    } else {
-                        Color32::from_gray(200)
-                    },
-                );
+        draw_keyboard(&painter, &g, r, area.left);
+        draw_grid(&painter, &g, r);
+        draw_notes(&painter, &g, &phrase);
+        self.draw_playhead(&painter, &g, r);
+        if let Some(pos) = response.hover_pos() {
+            if let Some(i) = g.hit_test(&phrase, pos.x, pos.y) {
+                response.on_hover_text(note_description(&phrase, i));
             }
         }
-        for (x, bar) in g.grid_lines() {
-            let color = if bar {
-                Color32::from_gray(110)
-            } else {
-                Color32::from_gray(55)
-            };
-            painter.line_segment(
-                [Pos2::new(x, r.top()), Pos2::new(x, r.bottom())],
-                Stroke::new(1.0, color),
-            );
-        }
-        for n in &phrase.notes {
-            if let Some(nr) = g.note_rect(n) {
-                let rect = egui::Rect::from_min_max(
-                    Pos2::new(nr.left + 1.0, nr.top + 1.0),
-                    Pos2::new(nr.right - 1.0, nr.bottom - 1.0),
-                );
-                let shade = 120 + (u16::from(n.velocity) * 135 / 127) as u8;
-                painter.rect_filled(rect, 2.0, Color32::from_rgb(70, shade, 230));
-            }
-        }
+    }
+
+    /// The playhead line and, while the next phrase waits for its boundary (or is being
+    /// generated), a notice saying when it starts.
+    fn draw_playhead(&self, painter: &egui::Painter, g: &RollGeometry, r: egui::Rect) {
         let playing = self.shared.playing_id.load(Ordering::Relaxed);
         let generated = self.shared.generated_id.load(Ordering::Relaxed);
         let x = g.playhead_x(self.shared.playhead());
@@ -213,21 +183,224 @@ impl EditorApp {
                 Color32::from_rgb(255, 200, 60),
             );
         }
-        if let Some(pos) = response.hover_pos() {
-            if let Some(i) = g.hit_test(&phrase, pos.x, pos.y) {
-                let n = phrase.notes[i];
-                response.on_hover_text(format!(
-                    "{} (MIDI {}), bar {} step {}, {} steps, velocity {}",
-                    crate::midi::summary::pitch_name(n.pitch),
-                    n.pitch,
-                    n.start_step / phrase.steps_per_bar() + 1,
-                    n.start_step % phrase.steps_per_bar() + 1,
-                    n.length_steps,
-                    n.velocity
-                ));
+    }
+
+    /// Export MIDI, the drag handle (where the platform has one) and what the last export
+    /// and drag did: the file's path to drag from a file manager, or the error.
+    fn export_controls(&mut self, ui: &mut egui::Ui) {
+        if ui.button("Export MIDI").clicked() {
+            self.export();
+        }
+        #[cfg(any(target_os = "linux", windows))]
+        {
+            let handle = ui
+                .add(egui::Button::new("Drag .mid").sense(Sense::drag()))
+                .on_hover_text("Drag the current phrase onto a track or into a folder");
+            if handle.drag_started() {
+                self.drag_out();
+            }
+            if let Some(m) = self.drag_message.lock().clone() {
+                ui.label(m);
             }
         }
+        match &self.export_message {
+            Some(Ok(path)) => {
+                ui.label("drag from your file manager:");
+                ui.add(egui::Label::new(egui::RichText::new(path).monospace()).selectable(true));
+                if ui.small_button("copy path").clicked() {
+                    ui.ctx().copy_text(path.clone());
+                }
+            }
+            Some(Err(e)) => {
+                ui.colored_label(Color32::LIGHT_RED, e);
+            }
+            None => {}
+        }
     }
+
+    /// The built-in models to pick from and a field to load a model file of one's own.
+    fn model_picker(&mut self, ui: &mut egui::Ui) {
+        ui.label("Model:");
+        let current = self.shared.params.model_path.read().clone();
+        for (i, name) in crate::builtin::builtin_names().into_iter().enumerate() {
+            // The default is stored as "no choice" so old projects keep working.
+            let selected = match &current {
+                None => i == 0,
+                Some(c) => c == name,
+            };
+            if ui.selectable_label(selected, name).clicked() {
+                self.model_path_input.clear();
+                self.choose_model((i > 0).then(|| name.to_string()));
+            }
+        }
+        ui.add(
+            egui::TextEdit::singleline(&mut self.model_path_input)
+                .hint_text("or a .safetensors file of your own")
+                .desired_width(320.0),
+        );
+        if ui.button("Load").clicked() && !self.model_path_input.trim().is_empty() {
+            let path = self.model_path_input.trim().to_string();
+            self.choose_model(Some(path));
+        }
+    }
+}
+
+/// The keyboard strip left of the roll, one key per pitch row, black keys darker, so a
+/// note's pitch reads at a glance.
+fn draw_keyboard(painter: &egui::Painter, g: &RollGeometry, r: egui::Rect, roll_left: f32) {
+    for pitch in g.pitch_lo..=g.pitch_hi {
+        let key = crate::phrase::Note {
+            start_step: 0,
+            pitch,
+            length_steps: 1,
+            velocity: 1,
+        };
+        if let Some(k) = g.note_rect(&key) {
+            let black = matches!(pitch % 12, 1 | 3 | 6 | 8 | 10);
+            let rect = egui::Rect::from_min_max(
+                Pos2::new(r.left(), k.top),
+                Pos2::new(roll_left - 2.0, k.bottom),
+            );
+            painter.rect_filled(
+                rect,
+                0.0,
+                if black {
+                    Color32::from_gray(40)
+                } else {
+                    Color32::from_gray(200)
+                },
+            );
+        }
+    }
+}
+
+/// Bar lines (lighter) and beat lines across the whole height of the roll.
+fn draw_grid(painter: &egui::Painter, g: &RollGeometry, r: egui::Rect) {
+    for (x, bar) in g.grid_lines() {
+        let color = if bar {
+            Color32::from_gray(110)
+        } else {
+            Color32::from_gray(55)
+        };
+        painter.line_segment(
+            [Pos2::new(x, r.top()), Pos2::new(x, r.bottom())],
+            Stroke::new(1.0, color),
+        );
+    }
+}
+
+/// The notes, inset by a pixel so neighbours stay apart, brighter the louder they are.
+fn draw_notes(painter: &egui::Painter, g: &RollGeometry, phrase: &crate::phrase::Phrase) {
+    for n in &phrase.notes {
+        if let Some(nr) = g.note_rect(n) {
+            let rect = egui::Rect::from_min_max(
+                Pos2::new(nr.left + 1.0, nr.top + 1.0),
+                Pos2::new(nr.right - 1.0, nr.bottom - 1.0),
+            );
+            let shade = 120 + (u16::from(n.velocity) * 135 / 127) as u8;
+            painter.rect_filled(rect, 2.0, Color32::from_rgb(70, shade, 230));
+        }
+    }
+}
+
+/// The tooltip of the note under the pointer: its name, place and length.
+fn note_description(phrase: &crate::phrase::Phrase, i: usize) -> String {
+    let n = phrase.notes[i];
+    format!(
+        "{} (MIDI {}), bar {} step {}, {} steps, velocity {}",
+        crate::midi::summary::pitch_name(n.pitch),
+        n.pitch,
+        n.start_step / phrase.steps_per_bar() + 1,
+        n.start_step % phrase.steps_per_bar() + 1,
+        n.length_steps,
+        n.velocity
+    )
+}
+
+/// Sets a parameter as one gesture (begin, set, end), as a host expects from a click.
+fn set_param<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
+    setter.begin_set_parameter(param);
+    setter.set_parameter(param, value);
+    setter.end_set_parameter(param);
+}
+
+/// A parameter's name above its slider.
+fn labelled_slider<P: Param>(ui: &mut egui::Ui, label: &str, param: &P, setter: &ParamSetter) {
+    ui.label(label);
+    ui.add(ParamSlider::for_param(param, setter));
+}
+
+/// Generate (flips the regenerate parameter, so hosts can automate it) and Lock.
+fn phrase_buttons(ui: &mut egui::Ui, shared: &Shared, setter: &ParamSetter) {
+    let p = &shared.params;
+    if ui.button("Generate").clicked() {
+        set_param(setter, &p.regenerate, !p.regenerate.value());
+        shared.wake();
+    }
+    let mut locked = p.lock.value();
+    if ui.toggle_value(&mut locked, "Lock").changed() {
+        set_param(setter, &p.lock, locked);
+    }
+}
+
+/// Every other parameter in three columns: what is generated, its pitches and form, and
+/// how it is played.
+fn parameter_columns(cols: &mut [egui::Ui], p: &PhraseGenParams, setter: &ParamSetter) {
+    labelled_slider(&mut cols[0], "Creativity", &p.temperature, setter);
+    labelled_slider(&mut cols[0], "Bars", &p.bars, setter);
+    labelled_slider(&mut cols[0], "Shortest note", &p.note_length, setter);
+    labelled_slider(&mut cols[0], "Max voices", &p.polyphony, setter);
+    labelled_slider(&mut cols[0], "Seed", &p.seed, setter);
+    labelled_slider(&mut cols[1], "Key", &p.key, setter);
+    labelled_slider(&mut cols[1], "Scale", &p.scale, setter);
+    labelled_slider(&mut cols[1], "Lowest note", &p.low_note, setter);
+    labelled_slider(&mut cols[1], "Highest note", &p.high_note, setter);
+    labelled_slider(&mut cols[1], "Form", &p.form, setter);
+    labelled_slider(&mut cols[1], "New phrase starts", &p.swap, setter);
+    labelled_slider(&mut cols[2], "Velocity", &p.velocity, setter);
+    labelled_slider(&mut cols[2], "Humanize", &p.humanize, setter);
+    labelled_slider(&mut cols[2], "MIDI channel", &p.channel, setter);
+    labelled_slider(&mut cols[2], "Free-run tempo", &p.tempo, setter);
+    for (label, param) in [
+        ("Play when stopped", &p.free_run),
+        ("Record primer", &p.record),
+        ("MIDI thru", &p.midi_thru),
+        ("Strict voice leading", &p.strict_voice_leading),
+    ] {
+        let mut on = param.value();
+        if cols[2].checkbox(&mut on, label).changed() {
+            set_param(setter, param, on);
+        }
+    }
+}
+
+/// One toggle per bar of the phrase: a kept bar survives the next Generate.
+fn bar_lock_toggles(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
+    ui.label("Keep bars:");
+    let bars = p.bars.value().count() as usize;
+    for (i, lock) in p.bar_locks.iter().take(bars).enumerate() {
+        let mut keep = lock.keep.value();
+        if ui.toggle_value(&mut keep, format!("{}", i + 1)).changed() {
+            set_param(setter, &lock.keep, keep);
+        }
+    }
+}
+
+/// The model, the last generation's time and size, and any error in red.
+fn status_line(ui: &mut egui::Ui, shared: &Shared) {
+    let status = shared.status.lock().clone();
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "model {} | last generation {:.1} ms | {} bars, {} notes",
+            status.model_name, status.last_generation_ms, status.bars, status.notes
+        ));
+        for e in [status.model_error, status.restore_error, status.error]
+            .into_iter()
+            .flatten()
+        {
+            ui.colored_label(Color32::LIGHT_RED, e);
+        }
+    });
 }
 
 impl NiceEguiApp for EditorApp {
@@ -256,143 +429,13 @@ impl NiceEguiApp for EditorApp {
             .request_repaint_after(std::time::Duration::from_millis(33));
         ui.horizontal(|ui| {
             ui.heading("PhraseGen");
-            if ui.button("Generate").clicked() {
-                setter.begin_set_parameter(&p.regenerate);
-                setter.set_parameter(&p.regenerate, !p.regenerate.value());
-                setter.end_set_parameter(&p.regenerate);
-                shared.wake();
-            }
-            let mut locked = p.lock.value();
-            if ui.toggle_value(&mut locked, "Lock").changed() {
-                setter.begin_set_parameter(&p.lock);
-                setter.set_parameter(&p.lock, locked);
-                setter.end_set_parameter(&p.lock);
-            }
-            if ui.button("Export MIDI").clicked() {
-                self.export();
-            }
-            #[cfg(any(target_os = "linux", windows))]
-            {
-                let handle = ui
-                    .add(egui::Button::new("Drag .mid").sense(Sense::drag()))
-                    .on_hover_text("Drag the current phrase onto a track or into a folder");
-                if handle.drag_started() {
-                    self.drag_out();
-                }
-                if let Some(m) = self.drag_message.lock().clone() {
-                    ui.label(m);
-                }
-            }
-            match &self.export_message {
-                Some(Ok(path)) => {
-                    ui.label("drag from your file manager:");
-                    ui.add(
-                        egui::Label::new(egui::RichText::new(path).monospace()).selectable(true),
-                    );
-                    if ui.small_button("copy path").clicked() {
-                        ui.ctx().copy_text(path.clone());
-                    }
-                }
-                Some(Err(e)) => {
-                    ui.colored_label(Color32::LIGHT_RED, e);
-                }
-                None => {}
-            }
+            phrase_buttons(ui, &shared, &setter);
+            self.export_controls(ui);
         });
         self.draw_roll(ui);
-        ui.columns(3, |cols| {
-            cols[0].label("Creativity");
-            cols[0].add(ParamSlider::for_param(&p.temperature, &setter));
-            cols[0].label("Bars");
-            cols[0].add(ParamSlider::for_param(&p.bars, &setter));
-            cols[0].label("Shortest note");
-            cols[0].add(ParamSlider::for_param(&p.note_length, &setter));
-            cols[0].label("Max voices");
-            cols[0].add(ParamSlider::for_param(&p.polyphony, &setter));
-            cols[0].label("Seed");
-            cols[0].add(ParamSlider::for_param(&p.seed, &setter));
-            cols[1].label("Key");
-            cols[1].add(ParamSlider::for_param(&p.key, &setter));
-            cols[1].label("Scale");
-            cols[1].add(ParamSlider::for_param(&p.scale, &setter));
-            cols[1].label("Lowest note");
-            cols[1].add(ParamSlider::for_param(&p.low_note, &setter));
-            cols[1].label("Highest note");
-            cols[1].add(ParamSlider::for_param(&p.high_note, &setter));
-            cols[1].label("Form");
-            cols[1].add(ParamSlider::for_param(&p.form, &setter));
-            cols[1].label("New phrase starts");
-            cols[1].add(ParamSlider::for_param(&p.swap, &setter));
-            cols[2].label("Velocity");
-            cols[2].add(ParamSlider::for_param(&p.velocity, &setter));
-            cols[2].label("Humanize");
-            cols[2].add(ParamSlider::for_param(&p.humanize, &setter));
-            cols[2].label("MIDI channel");
-            cols[2].add(ParamSlider::for_param(&p.channel, &setter));
-            cols[2].label("Free-run tempo");
-            cols[2].add(ParamSlider::for_param(&p.tempo, &setter));
-            for (label, param) in [
-                ("Play when stopped", &p.free_run),
-                ("Record primer", &p.record),
-                ("MIDI thru", &p.midi_thru),
-                ("Strict voice leading", &p.strict_voice_leading),
-            ] {
-                let mut on = param.value();
-                if cols[2].checkbox(&mut on, label).changed() {
-                    setter.begin_set_parameter(param);
-                    setter.set_parameter(param, on);
-                    setter.end_set_parameter(param);
-                }
-            }
-        });
-        ui.horizontal(|ui| {
-            ui.label("Keep bars:");
-            let bars = p.bars.value().count() as usize;
-            for (i, lock) in p.bar_locks.iter().take(bars).enumerate() {
-                let mut keep = lock.keep.value();
-                if ui.toggle_value(&mut keep, format!("{}", i + 1)).changed() {
-                    setter.begin_set_parameter(&lock.keep);
-                    setter.set_parameter(&lock.keep, keep);
-                    setter.end_set_parameter(&lock.keep);
-                }
-            }
-        });
-        ui.horizontal(|ui| {
-            ui.label("Model:");
-            let current = p.model_path.read().clone();
-            for (i, name) in crate::builtin::builtin_names().into_iter().enumerate() {
-                // The default is stored as "no choice" so old projects keep working.
-                let selected = match &current {
-                    None => i == 0,
-                    Some(c) => c == name,
-                };
-                if ui.selectable_label(selected, name).clicked() {
-                    self.model_path_input.clear();
-                    self.choose_model((i > 0).then(|| name.to_string()));
-                }
-            }
-            ui.add(
-                egui::TextEdit::singleline(&mut self.model_path_input)
-                    .hint_text("or a .safetensors file of your own")
-                    .desired_width(320.0),
-            );
-            if ui.button("Load").clicked() && !self.model_path_input.trim().is_empty() {
-                let path = self.model_path_input.trim().to_string();
-                self.choose_model(Some(path));
-            }
-        });
-        let status = shared.status.lock().clone();
-        ui.horizontal(|ui| {
-            ui.label(format!(
-                "model {} | last generation {:.1} ms | {} bars, {} notes",
-                status.model_name, status.last_generation_ms, status.bars, status.notes
-            ));
-            for e in [status.model_error, status.restore_error, status.error]
-                .into_iter()
-                .flatten()
-            {
-                ui.colored_label(Color32::LIGHT_RED, e);
-            }
-        });
+        ui.columns(3, |cols| parameter_columns(cols, p, &setter));
+        ui.horizontal(|ui| bar_lock_toggles(ui, p, &setter));
+        ui.horizontal(|ui| self.model_picker(ui));
+        status_line(ui, &shared);
     }
 }

@@ -216,6 +216,55 @@ impl PhraseGen {
             }
         }
     }
+
+    /// Returns what we could not before, then takes the newest phrase (only with room to
+    /// hand the one it replaces back to the worker, which frees it: never the audio thread).
+    fn exchange_phrases(&mut self) {
+        if let Some(r) = self.retired.take() {
+            if let Err(r) = self.shared.garbage.push(r) {
+                self.retired = Some(r);
+            }
+        }
+        while self.retired.is_none()
+            && self.shared.garbage.len() + 2 < self.shared.garbage.capacity()
+        {
+            let Some(p) = self.shared.to_audio.pop() else {
+                break;
+            };
+            if let Some(old) = self.pending.replace(p) {
+                let _ = self.shared.garbage.push(old);
+            }
+        }
+    }
+
+    /// This block's notes from the scheduler; a phrase it retires goes back to the worker
+    /// (or waits in `retired` when the queue is full).
+    fn schedule(&mut self, snapshot: &TransportSnapshot, free_run: Option<f64>) {
+        let retired = self.scheduler.process(
+            snapshot,
+            &mut self.current,
+            &mut self.pending,
+            self.params.swap.value().swap_at(),
+            free_run,
+            &mut self.events,
+        );
+        if let Some(r) = retired {
+            if let Err(r) = self.shared.garbage.push(r) {
+                self.retired = Some(r);
+            }
+        }
+    }
+
+    /// Tells the editor where playback is and which phrase is playing.
+    fn publish_playhead(&self) {
+        if let Some(cur) = self.current.as_deref() {
+            self.shared
+                .playhead_beats
+                .store(self.scheduler.playhead_beats().to_bits(), Ordering::Relaxed);
+            self.shared.playing_id.store(cur.id, Ordering::Release);
+            self.params.phrase.set_playing(cur.id);
+        }
+    }
 }
 
 impl Plugin for PhraseGen {
@@ -289,47 +338,13 @@ impl Plugin for PhraseGen {
             // Offline only: waiting is allowed, and a bounce must not depend on timing.
             self.shared.settle(OFFLINE_SETTLE_TIMEOUT);
         }
-        // Return what we could not before, then take the newest phrase (only with room to
-        // hand the one it replaces back to the worker).
-        if let Some(r) = self.retired.take() {
-            if let Err(r) = self.shared.garbage.push(r) {
-                self.retired = Some(r);
-            }
-        }
-        while self.retired.is_none()
-            && self.shared.garbage.len() + 2 < self.shared.garbage.capacity()
-        {
-            let Some(p) = self.shared.to_audio.pop() else {
-                break;
-            };
-            if let Some(old) = self.pending.replace(p) {
-                let _ = self.shared.garbage.push(old);
-            }
-        }
-
-        let t = context.transport();
-        let time_signature = match (t.time_sig_numerator, t.time_sig_denominator) {
-            (Some(n), Some(d)) if (1..=32).contains(&n) && matches!(d, 1 | 2 | 4 | 8 | 16 | 32) => {
-                Some(TimeSignature {
-                    numerator: n as u8,
-                    denominator: d as u8,
-                })
-            }
-            _ => None,
-        };
-        let snapshot = TransportSnapshot {
-            playing: t.playing,
-            tempo_bpm: t.tempo.unwrap_or(0.0),
-            pos_beats: t.pos_beats(),
-            pos_samples: t.pos_samples,
-            sample_rate: f64::from(self.sample_rate),
-            block_len_samples: buffer.samples() as u32,
-            loop_beats: t.loop_range_beats(),
-            time_signature,
-            bar_start_beats: t.bar_start_pos_beats(),
-            bar_number: t.bar_number(),
-        };
-        if let Some(ts) = time_signature {
+        self.exchange_phrases();
+        let snapshot = transport_snapshot(
+            context.transport(),
+            self.sample_rate,
+            buffer.samples() as u32,
+        );
+        if let Some(ts) = snapshot.time_signature {
             self.shared.set_host_meter(ts);
         }
         let free_run = self
@@ -350,32 +365,43 @@ impl Plugin for PhraseGen {
         let recording = self.params.record.value() && !bypassed;
         let thru = self.params.midi_thru.value() || bypassed;
         if !bypassed {
-            let retired = self.scheduler.process(
-                &snapshot,
-                &mut self.current,
-                &mut self.pending,
-                self.params.swap.value().swap_at(),
-                free_run,
-                &mut self.events,
-            );
-            if let Some(r) = retired {
-                if let Err(r) = self.shared.garbage.push(r) {
-                    self.retired = Some(r);
-                }
-            }
+            self.schedule(&snapshot, free_run);
         }
         // While bypassed the input goes through untouched, as a bypassed plugin should.
         self.take_input(context, &snapshot, recording, thru);
         self.send_events(context);
-
-        if let Some(cur) = self.current.as_deref() {
-            self.shared
-                .playhead_beats
-                .store(self.scheduler.playhead_beats().to_bits(), Ordering::Relaxed);
-            self.shared.playing_id.store(cur.id, Ordering::Release);
-            self.params.phrase.set_playing(cur.id);
-        }
+        self.publish_playhead();
         ProcessStatus::KeepAlive
+    }
+}
+
+/// What the scheduler needs of the host's transport for one block; a time signature the
+/// host reports outside 1..=32 over 1, 2, 4, .. 32 counts as none.
+fn transport_snapshot(
+    t: &Transport,
+    sample_rate: f32,
+    block_len_samples: u32,
+) -> TransportSnapshot {
+    let time_signature = match (t.time_sig_numerator, t.time_sig_denominator) {
+        (Some(n), Some(d)) if (1..=32).contains(&n) && matches!(d, 1 | 2 | 4 | 8 | 16 | 32) => {
+            Some(TimeSignature {
+                numerator: n as u8,
+                denominator: d as u8,
+            })
+        }
+        _ => None,
+    };
+    TransportSnapshot {
+        playing: t.playing,
+        tempo_bpm: t.tempo.unwrap_or(0.0),
+        pos_beats: t.pos_beats(),
+        pos_samples: t.pos_samples,
+        sample_rate: f64::from(sample_rate),
+        block_len_samples,
+        loop_beats: t.loop_range_beats(),
+        time_signature,
+        bar_start_beats: t.bar_start_pos_beats(),
+        bar_number: t.bar_number(),
     }
 }
 

@@ -34,6 +34,8 @@ use serde::Serialize;
 use super::key::{find_key, Key};
 use super::passage::Passage;
 use super::voice_leading::parallels;
+use crate::phrase::Note;
+use crate::roll::PianoRoll;
 
 /// Everything measured on one passage.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,19 +72,78 @@ impl PassageStats {
     pub fn of(passage: &Passage) -> Self {
         let spq = passage.steps_per_quarter.max(1);
         let roll = passage.roll();
-        let sounding_notes: Vec<_> = passage.notes.iter().chain(&passage.held_in).collect();
+        let sounding_notes: Vec<&Note> = passage.notes.iter().chain(&passage.held_in).collect();
+        let pitches = PitchContent::of(&sounding_notes, spq);
+        let counts: Vec<usize> = roll
+            .active
+            .iter()
+            .map(|f| f.count_ones() as usize)
+            .collect();
+        let texture = Texture::of(passage, &counts, spq);
+        let par = parallels(&roll);
+        Self {
+            notes: passage.notes.len(),
+            notes_per_bar: passage.notes.len() as f64 / (passage.length_quarters() / 4.0).max(1e-9),
+            mean_note_beats: mean_note_beats(passage, spq),
+            pitch_range_semitones: pitches.range_semitones,
+            distinct_pitches: pitches.distinct_pitches,
+            distinct_pitch_classes: pitches.distinct_pitch_classes,
+            pitch_class_entropy_bits: pitches.entropy_bits,
+            polyphony: texture.polyphony,
+            voice_shares: texture.voice_shares,
+            max_polyphony: counts.iter().copied().max().unwrap_or(0),
+            empty_beat_rate: texture.empty_beat_rate,
+            longest_silence_beats: texture.longest_silence_beats,
+            has_silent_bar: texture.has_silent_bar,
+            onsets_on_beat: onsets_on_grid(passage, 1, spq),
+            onsets_on_eighths: onsets_on_grid(passage, 2, spq),
+            onsets_on_sixteenths: onsets_on_grid(passage, 4, spq),
+            key: pitches.key,
+            in_key: pitches.in_key,
+            repeats_a_bar: repeats_a_bar(passage, &roll),
+            parallel_fifths_per_change: share(par.fifths, par.chord_changes),
+            parallel_octaves_per_change: share(par.octaves, par.chord_changes),
+        }
+    }
+}
 
+/// Mean length in beats of the notes that start in the passage (`None` without notes).
+fn mean_note_beats(passage: &Passage, spq: u32) -> Option<f64> {
+    (!passage.notes.is_empty()).then(|| {
+        passage
+            .notes
+            .iter()
+            .map(|n| f64::from(n.length_steps))
+            .sum::<f64>()
+            / passage.notes.len() as f64
+            / f64::from(spq)
+    })
+}
+
+/// What the sounding notes' pitches say: range, variety, pitch-class entropy and key. Each
+/// note counts once (entropy, in key); the key is found from each class's sounding time.
+struct PitchContent {
+    range_semitones: Option<f64>,
+    distinct_pitches: usize,
+    distinct_pitch_classes: usize,
+    entropy_bits: Option<f64>,
+    key: Option<Key>,
+    in_key: Option<f64>,
+}
+
+impl PitchContent {
+    fn of(sounding_notes: &[&Note], spq: u32) -> Self {
         let lo = sounding_notes.iter().map(|n| n.pitch).min();
         let hi = sounding_notes.iter().map(|n| n.pitch).max();
         let mut pitch_set = 0u128;
         let mut class_counts = [0usize; 12];
         let mut class_beats = [0.0f64; 12];
-        for n in &sounding_notes {
+        for n in sounding_notes {
             pitch_set |= 1u128 << n.pitch.min(127);
             class_counts[usize::from(n.pitch % 12)] += 1;
             class_beats[usize::from(n.pitch % 12)] += f64::from(n.length_steps) / f64::from(spq);
         }
-        let entropy = (!sounding_notes.is_empty()).then(|| {
+        let entropy_bits = (!sounding_notes.is_empty()).then(|| {
             let total = sounding_notes.len() as f64;
             class_counts
                 .iter()
@@ -101,12 +162,29 @@ impl PassageStats {
                 .count();
             share(inside, sounding_notes.len())
         });
+        Self {
+            range_semitones: lo.zip(hi).map(|(l, h)| f64::from(h - l)),
+            distinct_pitches: pitch_set.count_ones() as usize,
+            distinct_pitch_classes: class_counts.iter().filter(|&&c| c > 0).count(),
+            entropy_bits,
+            key,
+            in_key,
+        }
+    }
+}
 
-        let counts: Vec<usize> = roll
-            .active
-            .iter()
-            .map(|f| f.count_ones() as usize)
-            .collect();
+/// How full and how silent the passage is, from the number of pitches sounding at each
+/// step (`counts`): polyphony, the voice shares and the silences by beat, run and bar.
+struct Texture {
+    polyphony: Option<f64>,
+    voice_shares: [f64; 4],
+    empty_beat_rate: f64,
+    longest_silence_beats: f64,
+    has_silent_bar: bool,
+}
+
+impl Texture {
+    fn of(passage: &Passage, counts: &[usize], spq: u32) -> Self {
         let steps = counts.len();
         let sounding_steps = counts.iter().filter(|&&c| c > 0).count();
         let polyphony = (sounding_steps > 0)
@@ -119,7 +197,6 @@ impl PassageStats {
                 .count();
             *s = share(with_k, steps).unwrap_or(0.0);
         }
-
         let spq_usize = spq as usize;
         let beats = steps.div_ceil(spq_usize);
         let empty_beats = (0..beats)
@@ -130,74 +207,52 @@ impl PassageStats {
             })
             .count();
         let (mut longest, mut run) = (0usize, 0usize);
-        for &c in &counts {
+        for &c in counts {
             run = if c == 0 { run + 1 } else { 0 };
             longest = longest.max(run);
         }
         let has_silent_bar = passage
             .bars()
             .any(|(s, e)| e > s && counts[s as usize..e as usize].iter().all(|&c| c == 0));
-
-        let on_grid = |per_quarter: u32| {
-            let on = passage
-                .notes
-                .iter()
-                .filter(|n| {
-                    let offset = n.start_step - passage.bar_start_of(n.start_step);
-                    (offset * per_quarter).is_multiple_of(spq)
-                })
-                .count();
-            share(on, passage.notes.len())
-        };
-
-        let repeats_a_bar = {
-            let bars: Vec<(u32, u32)> = passage.bars().filter(|(s, e)| e > s).collect();
-            let slice = |(s, e): (u32, u32)| {
-                let r = s as usize..e as usize;
-                (&roll.active[r.clone()], &roll.onset[r])
-            };
-            bars.iter().enumerate().any(|(i, &a)| {
-                let (active_a, onset_a) = slice(a);
-                active_a.iter().any(|&f| f != 0)
-                    && bars[i + 1..]
-                        .iter()
-                        .any(|&b| b.1 - b.0 == a.1 - a.0 && slice(b) == (active_a, onset_a))
-            })
-        };
-
-        let par = parallels(&roll);
         Self {
-            notes: passage.notes.len(),
-            notes_per_bar: passage.notes.len() as f64 / (passage.length_quarters() / 4.0).max(1e-9),
-            mean_note_beats: (!passage.notes.is_empty()).then(|| {
-                passage
-                    .notes
-                    .iter()
-                    .map(|n| f64::from(n.length_steps))
-                    .sum::<f64>()
-                    / passage.notes.len() as f64
-                    / f64::from(spq)
-            }),
-            pitch_range_semitones: lo.zip(hi).map(|(l, h)| f64::from(h - l)),
-            distinct_pitches: pitch_set.count_ones() as usize,
-            distinct_pitch_classes: class_counts.iter().filter(|&&c| c > 0).count(),
-            pitch_class_entropy_bits: entropy,
             polyphony,
             voice_shares,
-            max_polyphony: counts.iter().copied().max().unwrap_or(0),
             empty_beat_rate: share(empty_beats, beats).unwrap_or(0.0),
             longest_silence_beats: longest as f64 / f64::from(spq),
             has_silent_bar,
-            onsets_on_beat: on_grid(1),
-            onsets_on_eighths: on_grid(2),
-            onsets_on_sixteenths: on_grid(4),
-            key,
-            in_key,
-            repeats_a_bar,
-            parallel_fifths_per_change: share(par.fifths, par.chord_changes),
-            parallel_octaves_per_change: share(par.octaves, par.chord_changes),
         }
     }
+}
+
+/// Share of the notes whose start, measured from its own bar's start, falls on a grid of
+/// `per_quarter` divisions of the quarter note (1: beats, 2: eighths, 4: sixteenths).
+fn onsets_on_grid(passage: &Passage, per_quarter: u32, spq: u32) -> Option<f64> {
+    let on = passage
+        .notes
+        .iter()
+        .filter(|n| {
+            let offset = n.start_step - passage.bar_start_of(n.start_step);
+            (offset * per_quarter).is_multiple_of(spq)
+        })
+        .count();
+    share(on, passage.notes.len())
+}
+
+/// Whether two bars of equal length have exactly the same piano roll (active and onsets),
+/// not silent: the plainest sign of a repeat.
+fn repeats_a_bar(passage: &Passage, roll: &PianoRoll) -> bool {
+    let bars: Vec<(u32, u32)> = passage.bars().filter(|(s, e)| e > s).collect();
+    let slice = |(s, e): (u32, u32)| {
+        let r = s as usize..e as usize;
+        (&roll.active[r.clone()], &roll.onset[r])
+    };
+    bars.iter().enumerate().any(|(i, &a)| {
+        let (active_a, onset_a) = slice(a);
+        active_a.iter().any(|&f| f != 0)
+            && bars[i + 1..]
+                .iter()
+                .any(|&b| b.1 - b.0 == a.1 - a.0 && slice(b) == (active_a, onset_a))
+    })
 }
 
 /// One row of a report.
