@@ -276,27 +276,7 @@ impl LstmStack {
                     true,
                 );
             }
-            for t in 0..time {
-                let gates = &mut lt.gates[t * batch * g4..(t + 1) * batch * g4];
-                if t > 0 {
-                    let h_prev = &lt.h[t * batch * h..(t + 1) * batch * h];
-                    step_matmul(gates, g4, h_prev, h, batch, &self.w_hh_forward[l]);
-                }
-                let (c_prev, c_next) = lt.c.split_at_mut((t + 1) * batch * h);
-                let c_prev = &c_prev[t * batch * h..];
-                let h_out = &mut lt.h[(t + 1) * batch * h..(t + 2) * batch * h];
-                let tanh_c = &mut lt.tanh_c[t * batch * h..(t + 1) * batch * h];
-                for s in 0..batch {
-                    let span = s * h..(s + 1) * h;
-                    cell_forward(
-                        &mut gates[s * g4..(s + 1) * g4],
-                        &c_prev[span.clone()],
-                        &mut c_next[span.clone()],
-                        &mut tanh_c[span.clone()],
-                        &mut h_out[span],
-                    );
-                }
-            }
+            self.cells_forward(l, lt, time, batch);
         }
         &tape.layers[shape.layers - 1].h[batch * h..]
     }
@@ -328,39 +308,9 @@ impl LstmStack {
             let lt = &mut here[0];
             let input = shape.layer_input(l);
             tape.d_c.fill(0.0);
-            for t in (0..time).rev() {
-                let (now, later) = lt.gates.split_at_mut((t + 1) * batch * g4);
-                let d_h = &mut tape.d_h[t * batch * h..(t + 1) * batch * h];
-                if t + 1 < time {
-                    // The recurrent path: d h_t += dA_{t+1} W_hh.
-                    let d_next = &later[..batch * g4];
-                    step_matmul(d_h, h, d_next, g4, batch, &self.w_hh_backward[l]);
-                }
-                let gates = &mut now[t * batch * g4..];
-                let c_prev = &lt.c[t * batch * h..(t + 1) * batch * h];
-                let tanh_c = &lt.tanh_c[t * batch * h..(t + 1) * batch * h];
-                for s in 0..batch {
-                    let span = s * h..(s + 1) * h;
-                    cell_backward(
-                        &mut gates[s * g4..(s + 1) * g4],
-                        &c_prev[span.clone()],
-                        &tanh_c[span.clone()],
-                        &d_h[span.clone()],
-                        &mut tape.d_c[span],
-                    );
-                }
-            }
+            self.cells_backward(l, lt, &mut tape.d_h, &mut tape.d_c, time, batch);
             // `lt.gates` now holds the gradient with respect to the gate pre-activations.
             let d_gates = &lt.gates[..];
-            if time > 1 {
-                // h_{t-1} is in slot t of `lt.h`: steps 1.. pair with slots 1..time.
-                matmul(
-                    &mut g.w_hh,
-                    MatRef::row_major(&d_gates[batch * g4..], rows - batch, g4).t(),
-                    MatRef::row_major(&lt.h[batch * h..time * batch * h], rows - batch, h),
-                    true,
-                );
-            }
             let x_l: &[f32] = if l == 0 {
                 x
             } else if !tape.between.is_empty() {
@@ -368,41 +318,16 @@ impl LstmStack {
             } else {
                 &below[l - 1].h[batch * h..]
             };
-            if l == 0 && tape.sparse.active {
-                let acc = &mut tape.d_w_ih_t;
-                acc.clear();
-                acc.resize(input * g4, 0.0);
-                for r in 0..rows {
-                    let d_row = &d_gates[r * g4..(r + 1) * g4];
-                    for (j, v) in tape.sparse.row(r) {
-                        axpy(&mut acc[j * g4..(j + 1) * g4], v, d_row);
-                    }
-                }
-                for (n, w_row) in g.w_ih.chunks_exact_mut(input).enumerate() {
-                    for (j, w) in w_row.iter_mut().enumerate() {
-                        *w += acc[j * g4 + n];
-                    }
-                }
-            } else {
-                matmul(
-                    &mut g.w_ih,
-                    MatRef::row_major(d_gates, rows, g4).t(),
-                    MatRef::row_major(x_l, rows, input),
-                    true,
-                );
-            }
-            let d_bias = &mut tape.d_bias;
-            d_bias.clear();
-            d_bias.resize(g4, 0.0);
-            for row in d_gates.chunks_exact(g4) {
-                d_bias.iter_mut().zip(row).for_each(|(a, b)| *a += b);
-            }
-            for (gb, d) in g.b_ih.iter_mut().zip(d_bias.iter()) {
-                *gb += d;
-            }
-            for (gb, d) in g.b_hh.iter_mut().zip(d_bias.iter()) {
-                *gb += d;
-            }
+            let sparse = (l == 0 && tape.sparse.active).then_some(&tape.sparse);
+            weight_grads(
+                g,
+                d_gates,
+                &lt.h,
+                x_l,
+                sparse,
+                (&mut tape.d_w_ih_t, &mut tape.d_bias),
+                (time, batch, h, input),
+            );
             // The gradient with respect to this layer's input: the layer below's output
             // gradient, or the caller's `d_x`.
             let d_input: Option<&mut [f32]> = if l > 0 {
@@ -424,6 +349,129 @@ impl LstmStack {
                 }
             }
         }
+    }
+
+    /// Forward through layer `l`'s time steps, its input products already in `lt.gates`:
+    /// the recurrent product, then each cell, writing `c`, `tanh_c` and `h`.
+    fn cells_forward(&self, l: usize, lt: &mut LayerTape, time: usize, batch: usize) {
+        let h = self.params.shape.hidden;
+        let g4 = 4 * h;
+        for t in 0..time {
+            let gates = &mut lt.gates[t * batch * g4..(t + 1) * batch * g4];
+            if t > 0 {
+                let h_prev = &lt.h[t * batch * h..(t + 1) * batch * h];
+                step_matmul(gates, g4, h_prev, h, batch, &self.w_hh_forward[l]);
+            }
+            let (c_prev, c_next) = lt.c.split_at_mut((t + 1) * batch * h);
+            let c_prev = &c_prev[t * batch * h..];
+            let h_out = &mut lt.h[(t + 1) * batch * h..(t + 2) * batch * h];
+            let tanh_c = &mut lt.tanh_c[t * batch * h..(t + 1) * batch * h];
+            for s in 0..batch {
+                let span = s * h..(s + 1) * h;
+                cell_forward(
+                    &mut gates[s * g4..(s + 1) * g4],
+                    &c_prev[span.clone()],
+                    &mut c_next[span.clone()],
+                    &mut tanh_c[span.clone()],
+                    &mut h_out[span],
+                );
+            }
+        }
+    }
+
+    /// Back through layer `l`'s time steps: `d_h` holds the gradient with respect to its
+    /// outputs (plus, step by step, the recurrent path); the gate pre-activations'
+    /// gradient is left in `lt.gates`.
+    fn cells_backward(
+        &self,
+        l: usize,
+        lt: &mut LayerTape,
+        d_h_all: &mut [f32],
+        d_c: &mut [f32],
+        time: usize,
+        batch: usize,
+    ) {
+        let h = self.params.shape.hidden;
+        let g4 = 4 * h;
+        for t in (0..time).rev() {
+            let (now, later) = lt.gates.split_at_mut((t + 1) * batch * g4);
+            let d_h = &mut d_h_all[t * batch * h..(t + 1) * batch * h];
+            if t + 1 < time {
+                // The recurrent path: d h_t += dA_{t+1} W_hh.
+                let d_next = &later[..batch * g4];
+                step_matmul(d_h, h, d_next, g4, batch, &self.w_hh_backward[l]);
+            }
+            let gates = &mut now[t * batch * g4..];
+            let c_prev = &lt.c[t * batch * h..(t + 1) * batch * h];
+            let tanh_c = &lt.tanh_c[t * batch * h..(t + 1) * batch * h];
+            for s in 0..batch {
+                let span = s * h..(s + 1) * h;
+                cell_backward(
+                    &mut gates[s * g4..(s + 1) * g4],
+                    &c_prev[span.clone()],
+                    &tanh_c[span.clone()],
+                    &d_h[span.clone()],
+                    &mut d_c[span],
+                );
+            }
+        }
+    }
+}
+
+/// One layer's weight and bias gradients from its gate gradients `d_gates`: `W_hh` from the
+/// previous hidden states `h`, `W_ih` from the inputs `x_l` (through the sparse rows of the
+/// first layer when its input is sparse), both biases from the column sums.
+fn weight_grads(
+    g: &mut LstmLayerParams,
+    d_gates: &[f32],
+    h_states: &[f32],
+    x_l: &[f32],
+    sparse: Option<&SparseRows>,
+    (acc, d_bias): (&mut Vec<f32>, &mut Vec<f32>),
+    (time, batch, h, input): (usize, usize, usize, usize),
+) {
+    let (g4, rows) = (4 * h, time * batch);
+    if time > 1 {
+        // h_{t-1} is in slot t of `lt.h`: steps 1.. pair with slots 1..time.
+        matmul(
+            &mut g.w_hh,
+            MatRef::row_major(&d_gates[batch * g4..], rows - batch, g4).t(),
+            MatRef::row_major(&h_states[batch * h..time * batch * h], rows - batch, h),
+            true,
+        );
+    }
+    if let Some(sparse) = sparse {
+        acc.clear();
+        acc.resize(input * g4, 0.0);
+        for r in 0..rows {
+            let d_row = &d_gates[r * g4..(r + 1) * g4];
+            for (j, v) in sparse.row(r) {
+                axpy(&mut acc[j * g4..(j + 1) * g4], v, d_row);
+            }
+        }
+        for (n, w_row) in g.w_ih.chunks_exact_mut(input).enumerate() {
+            for (j, w) in w_row.iter_mut().enumerate() {
+                *w += acc[j * g4 + n];
+            }
+        }
+    } else {
+        matmul(
+            &mut g.w_ih,
+            MatRef::row_major(d_gates, rows, g4).t(),
+            MatRef::row_major(x_l, rows, input),
+            true,
+        );
+    }
+    d_bias.clear();
+    d_bias.resize(g4, 0.0);
+    for row in d_gates.chunks_exact(g4) {
+        d_bias.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+    }
+    for (gb, d) in g.b_ih.iter_mut().zip(d_bias.iter()) {
+        *gb += d;
+    }
+    for (gb, d) in g.b_hh.iter_mut().zip(d_bias.iter()) {
+        *gb += d;
     }
 }
 
