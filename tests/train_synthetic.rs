@@ -55,8 +55,14 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
         ..TrainOptions::default()
     };
     let mut epochs_seen = 0;
+    let meters = vec![TimeSignature::FOUR_FOUR; pieces.len()];
     let result = train(
-        TrainData::common_time(&pieces, &pieces[..2]),
+        TrainData {
+            train: &pieces,
+            train_meters: &meters,
+            valid: &pieces[..2],
+            valid_meters: &meters[..2],
+        },
         &options,
         &ProgressBar::hidden(),
         |_, _| {

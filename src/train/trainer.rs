@@ -60,16 +60,6 @@ pub struct TrainData<'a> {
 }
 
 impl<'a> TrainData<'a> {
-    /// Pieces in 4/4, as frame models (which do not hear the meter) are usually given.
-    pub fn common_time(train: &'a [PianoRoll], valid: &'a [PianoRoll]) -> Self {
-        Self {
-            train,
-            train_meters: common_time(train.len()),
-            valid,
-            valid_meters: common_time(valid.len()),
-        }
-    }
-
     /// The pieces to select on: the valid ones, or the training ones when there are none.
     pub fn held_out(&self) -> (&'a [PianoRoll], &'a [TimeSignature]) {
         if self.valid.is_empty() {
@@ -77,16 +67,6 @@ impl<'a> TrainData<'a> {
         } else {
             (self.valid, self.valid_meters)
         }
-    }
-}
-
-/// `n` times 4/4, without allocating per call site.
-fn common_time(n: usize) -> &'static [TimeSignature] {
-    static FOUR_FOUR: [TimeSignature; 4096] = [TimeSignature::FOUR_FOUR; 4096];
-    if n <= FOUR_FOUR.len() {
-        &FOUR_FOUR[..n]
-    } else {
-        Vec::leak(vec![TimeSignature::FOUR_FOUR; n])
     }
 }
 
