@@ -3,7 +3,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use phrasegen::builtin::default_model;
-use phrasegen::sample::{generate, generate_variations, GenerateParams};
+use phrasegen::family::{generate, generate_variations};
+use phrasegen::sample::GenerateParams;
 
 /// 32 bars of 4/4 on the default model's sixteenth grid: 512 steps.
 fn phrase_params() -> GenerateParams {

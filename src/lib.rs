@@ -21,5 +21,6 @@ pub mod roll_image;
 pub mod sample;
 pub mod scale;
 pub mod scheduler;
+pub mod shape;
 pub mod stats;
 pub mod train;

@@ -1,23 +1,22 @@
-//! Sampling phrases from a model: temperature, seed, constraints. The CLI and the plugin both
-//! generate through [`generate`] / [`generate_variations`].
+//! What every family's sampler shares: the request ([`GenerateParams`]) and its checks, the
+//! seeded uniform draw, the primer and kept bars on the model's grid, and the rules of
+//! voice leading. The CLI and the plugin generate through `family::generate` /
+//! `family::generate_variations`, which check the request here and hand it to the model's
+//! family.
 //!
-//! Each step the network predicts, per pitch, the probability that it sounds (and, with
-//! onsets, that it starts); probabilities are sharpened or flattened by the temperature,
-//! masked by the key/scale and pitch range, and drawn with a seeded PCG generator. What was
-//! drawn is fed back as the next input, so the model hears its own phrase.
+//! Every family draws with a seeded PCG generator, its probabilities sharpened or flattened
+//! by the temperature and masked by the key/scale and pitch range, and feeds back what it
+//! drew, so the model hears its own phrase.
 
-mod events;
-mod frames;
-mod voice_leading;
+pub mod voice_leading;
 
 use rand::RngCore;
 use rand_pcg::Pcg64Mcg;
 
 use crate::form::Form;
-use crate::infer::FastLstm;
-use crate::model::Architecture;
+use crate::model::ModelConfig;
 use crate::phrase::{Note, Phrase, TimeSignature};
-use crate::roll::{pitch_span_mask, PianoRoll};
+use crate::roll::{pitch_span_mask, PianoRoll, PitchSet};
 use crate::scale::Scale;
 
 /// Everything that decides a generated phrase besides the model.
@@ -103,18 +102,11 @@ pub fn variation_seed(seed: u64, index: usize) -> u64 {
     seed.wrapping_add(index as u64)
 }
 
-/// Generates one phrase.
-pub fn generate(model: &FastLstm, params: &GenerateParams) -> Result<Phrase, GenerateError> {
-    Ok(generate_variations(model, params, 1)?.remove(0))
-}
-
-/// Generates `count` phrases in one batched pass (variation `i` uses
-/// [`variation_seed`]`(params.seed, i)`; variation 0 equals [`generate`]).
-pub fn generate_variations(
-    model: &FastLstm,
+/// Checks a request against a model: the pitches the key, scale and both ranges leave.
+pub fn allowed_pitches(
+    cfg: &ModelConfig,
     params: &GenerateParams,
-    count: usize,
-) -> Result<Vec<Phrase>, GenerateError> {
+) -> Result<PitchSet, GenerateError> {
     let (t_min, t_max) = TEMPERATURE_RANGE;
     if !(t_min..=t_max).contains(&params.temperature) {
         return Err(GenerateError::Temperature(params.temperature));
@@ -122,7 +114,6 @@ pub fn generate_variations(
     if !(1..=MAX_BARS).contains(&params.bars) {
         return Err(GenerateError::Bars(params.bars));
     }
-    let cfg = &model.config;
     let range = cfg.pitch_range;
     let allowed = params.scale.pitch_mask()
         & pitch_span_mask(params.pitch_lo, params.pitch_hi)
@@ -136,17 +127,29 @@ pub fn generate_variations(
             model_hi: range.hi,
         });
     }
-    let count = count.max(1);
-    Ok(match cfg.architecture {
-        Architecture::Events { max_voices } => {
-            events::generate(model, params, count, allowed, max_voices.max(1))
-        }
-        Architecture::Frame => frames::generate(model, params, count, allowed),
-    })
+    Ok(allowed)
+}
+
+/// A frame every family plays as it is: its sounding and its struck pitches.
+pub type Frame = (PitchSet, PitchSet);
+
+/// The frame step `t` copies from the earlier phrase when its bar is kept (`kept`: that
+/// phrase on the model's grid, and bit `b` set = keep bar `b`). A kept run of bars strikes
+/// its notes afresh where it begins, separate from the re-rolled bar before it.
+pub fn kept_frame(kept: &(PianoRoll, u64), t: usize, steps_per_bar: usize) -> Option<Frame> {
+    let (earlier, mask) = kept;
+    let is_kept = |bar: usize| bar < 64 && mask & (1 << bar) != 0;
+    let bar = t / steps_per_bar;
+    if !is_kept(bar) {
+        return None;
+    }
+    let restart = t.is_multiple_of(steps_per_bar) && !(bar > 0 && is_kept(bar - 1));
+    let active = earlier.active[t];
+    Some((active, earlier.onset[t] | if restart { active } else { 0 }))
 }
 
 /// A uniform draw in [0, 1) from the top 24 bits: the same on every platform.
-fn unit(rng: &mut Pcg64Mcg) -> f32 {
+pub fn unit(rng: &mut Pcg64Mcg) -> f32 {
     (rng.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
 }
 
@@ -179,7 +182,7 @@ pub fn regrid(phrase: &Phrase, from_spq: u32, to_spq: u32) -> Phrase {
 
 /// The primer as a roll on the model's grid, moved by whole octaves so as many notes as
 /// possible fall in the model's pitch range (the rest are left out).
-fn primer_roll(primer: &Phrase, spq: u32, lo: u8, hi: u8) -> PianoRoll {
+pub fn primer_roll(primer: &Phrase, spq: u32, lo: u8, hi: u8) -> PianoRoll {
     let mut p = regrid(primer, primer.steps_per_quarter, spq);
     let fits = |shift: i32| {
         p.notes

@@ -164,7 +164,7 @@ fn an_old_model_file_generates_as_before() {
         bars: 2,
         ..Default::default()
     };
-    let phrase = phrasegen::sample::generate(&model, &params).unwrap();
+    let phrase = phrasegen::family::generate(&model, &params).unwrap();
     let notes: Vec<(u32, u8, u32)> = phrase
         .notes
         .iter()
@@ -209,7 +209,7 @@ fn fast_engine_matches_candle_on_every_builtin_model() {
             seed: 3,
             ..Default::default()
         };
-        let phrase = phrasegen::sample::generate(&fast, &params).unwrap();
+        let phrase = phrasegen::family::generate(&fast, &params).unwrap();
         assert!(phrase.notes.len() >= 4, "{name}: a real phrase has notes");
         let roll = PianoRoll::from_phrase(&phrase);
         let codec = EventCodec::new(&cfg);

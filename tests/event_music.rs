@@ -3,13 +3,15 @@
 
 use std::sync::atomic::AtomicBool;
 
+use phrasegen::family::generate_variations;
+use phrasegen::family::train_until;
 use phrasegen::infer::FastLstm;
 use phrasegen::model::{Architecture, ModelConfig};
 use phrasegen::phrase::{Phrase, TimeSignature};
 use phrasegen::roll::{PianoRoll, PitchRange, Representation};
-use phrasegen::sample::{generate_variations, GenerateParams};
+use phrasegen::sample::GenerateParams;
+use phrasegen::train::TrainData;
 use phrasegen::train::TrainOptions;
-use phrasegen::train::{train_until, TrainData};
 use rand::{Rng, SeedableRng};
 
 const WALTZ: TimeSignature = TimeSignature {

@@ -4,10 +4,11 @@
 mod common;
 
 use common::models::{random_event_model, sharp_event_model};
+use phrasegen::family::{generate, generate_variations};
 use phrasegen::form::Form;
 use phrasegen::phrase::{Phrase, TimeSignature};
 use phrasegen::roll::PianoRoll;
-use phrasegen::sample::{generate, generate_variations, GenerateParams};
+use phrasegen::sample::GenerateParams;
 use phrasegen::scale::{Scale, ScaleKind};
 
 fn params(seed: u64, temperature: f32) -> GenerateParams {

@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicBool;
 use candle_core::{DType, Device, Module, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use phrasegen::events::{encode_piece, EventCodec};
+use phrasegen::family::train_until;
 use phrasegen::model::lstm::LstmLayer;
 use phrasegen::model::{Architecture, ModelConfig, PhraseModel};
 use phrasegen::phrase::TimeSignature;
@@ -17,8 +18,8 @@ use phrasegen::train::fused_model::{FusedPhraseModel, PhraseGrads};
 use phrasegen::train::fused_trainer::{
     dropout_factors, Dropout, FusedTrainer, ShardScratch, Targets, PAD,
 };
+use phrasegen::train::TrainData;
 use phrasegen::train::TrainOptions;
-use phrasegen::train::{train_until, TrainData};
 use rand::{Rng, SeedableRng};
 
 const WALTZ: TimeSignature = TimeSignature {

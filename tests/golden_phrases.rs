@@ -8,11 +8,12 @@
 use std::path::{Path, PathBuf};
 
 use phrasegen::builtin::load_model_choice;
+use phrasegen::family::{generate, generate_variations};
 use phrasegen::form::Form;
 use phrasegen::infer::FastLstm;
 use phrasegen::midi::export::export_bytes;
 use phrasegen::phrase::{Note, Phrase, TimeSignature};
-use phrasegen::sample::{generate, generate_variations, GenerateParams};
+use phrasegen::sample::GenerateParams;
 use phrasegen::scale::{Scale, ScaleKind};
 
 /// Built-in names and kept model files.

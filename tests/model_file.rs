@@ -319,7 +319,7 @@ fn fast_engine_matches_candle_on_the_v1_default_model() {
         seed: 3,
         ..Default::default()
     };
-    let phrase = phrasegen::sample::generate(&fast, &params).unwrap();
+    let phrase = phrasegen::family::generate(&fast, &params).unwrap();
     assert!(phrase.notes.len() > 10, "a real phrase has notes");
     let roll = phrasegen::roll::PianoRoll::from_phrase(&phrase);
     let frames = roll.features(cfg.pitch_range, cfg.representation);

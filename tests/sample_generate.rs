@@ -3,9 +3,10 @@
 mod common;
 
 use common::models::busy_model;
+use phrasegen::family::{generate, generate_variations};
 use phrasegen::phrase::{Note, Phrase};
 use phrasegen::roll::{PianoRoll, Representation};
-use phrasegen::sample::{generate, generate_variations, GenerateError, GenerateParams};
+use phrasegen::sample::{GenerateError, GenerateParams};
 use phrasegen::scale::{Scale, ScaleKind};
 use proptest::prelude::*;
 

@@ -7,12 +7,13 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 use indicatif::ProgressBar;
+use phrasegen::family::{evaluate, generate, train};
 use phrasegen::infer::FastLstm;
 use phrasegen::model::ModelConfig;
 use phrasegen::phrase::{Note, Phrase, TimeSignature};
 use phrasegen::roll::{PianoRoll, PitchRange, Representation};
-use phrasegen::sample::{generate, GenerateParams};
-use phrasegen::train::{evaluate, train, TrainData, TrainOptions};
+use phrasegen::sample::GenerateParams;
+use phrasegen::train::{TrainData, TrainOptions};
 
 const ARPEGGIO: [u8; 4] = [60, 64, 67, 72];
 

@@ -6,10 +6,11 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use crate::builtin::default_model;
+use crate::family::{generate, generate_variations};
 use crate::infer::FastLstm;
 use crate::model::ModelConfig;
 use crate::roll::{PitchRange, Representation};
-use crate::sample::{generate, generate_variations, GenerateParams};
+use crate::sample::GenerateParams;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -97,7 +98,7 @@ fn training_side_by_side(
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mut failure = None;
     for _ in 0..TRAIN_ROUNDS {
-        let fps = crate::train::frames::training_throughput(cfg, 64, 32, 20, threads)?;
+        let fps = crate::family::training_throughput(cfg, 64, 32, 20, threads)?;
         ours.push(fps);
         if failure.is_some() {
             continue;
@@ -384,7 +385,7 @@ fn training_rows(args: &Args, ref_cfg: &ModelConfig, rows: &mut Vec<Row>) -> Res
             r_col,
         ));
     }
-    let candle = crate::train::frames::candle_training_throughput(&train_cfg, 64, 32, 10)?;
+    let candle = crate::family::candle_training_throughput(&train_cfg, 64, 32, 10)?;
     rows.push((
         "training, the candle autograd path it replaced, 2 threads".into(),
         format!("{candle:.0} frames/s"),

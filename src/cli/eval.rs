@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::family::evaluate;
 use crate::model::Architecture;
-use crate::train::{evaluate, Dataset, DatasetOptions};
+use crate::train::{Dataset, DatasetOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::key_scale::{trimmed_enum, KeyName};
+use crate::family::generate_variations;
 use crate::infer::FastLstm;
 use crate::midi::{self, ImportOptions};
 use crate::phrase::TimeSignature;
 use crate::roll::PitchRange;
-use crate::sample::{generate_variations, variation_seed, GenerateParams};
+use crate::sample::{variation_seed, GenerateParams};
 use crate::scale::{Scale, ScaleKind};
 
 #[derive(Debug, clap::Args)]

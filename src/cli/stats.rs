@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::cli::generate;
-use crate::sample::{generate_variations, MAX_BARS, TEMPERATURE_RANGE};
+use crate::family::generate_variations;
+use crate::sample::{MAX_BARS, TEMPERATURE_RANGE};
 use crate::stats::{
     load_segments, Column, Metric, Passage, PassageStats, RealSegments, Split, Table,
 };

@@ -12,12 +12,13 @@ use std::collections::HashMap;
 
 use candle_core::Tensor;
 
+use crate::family::{evaluate, train_until};
 use crate::infer::FastLstm;
 use crate::model::{write_model_file, Architecture, ModelConfig, TrainingInfo};
 use crate::roll::{PitchRange, Representation};
 use crate::train::{
-    evaluate, plot::plot_losses, train_until, Dataset, DatasetOptions, EpochStats, TrainData,
-    TrainEngine, TrainOptions, TrainResult,
+    plot::plot_losses, Dataset, DatasetOptions, EpochStats, TrainData, TrainEngine, TrainOptions,
+    TrainResult,
 };
 
 #[derive(Debug, clap::Args)]
@@ -435,10 +436,7 @@ fn save_with_test_figures(
 /// the command alone leaves the defaults of its day unsaid.
 fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
     let m = &options.model;
-    let architecture = match m.architecture {
-        Architecture::Frame => "frame".to_string(),
-        Architecture::Events { max_voices } => format!("events --max-voices {max_voices}"),
-    };
+    let architecture = crate::family::of(m.architecture).train_flags(m.architecture);
     format!(
         "# resolved: --architecture {architecture} --layers {} --hidden {} --steps-per-quarter {} \
          --representation {} --pitch-range {}..{} --min-note-quarters {} --epochs {} \

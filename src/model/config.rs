@@ -68,6 +68,16 @@ pub enum Architecture {
     },
 }
 
+impl Architecture {
+    /// Event models: the most notes that sound at once (frame models have no such limit).
+    pub fn max_voices(self) -> Option<u8> {
+        match self {
+            Self::Frame => None,
+            Self::Events { max_voices } => Some(max_voices),
+        }
+    }
+}
+
 impl ModelConfig {
     /// Width of one piano-roll frame over the model's pitches.
     pub fn frame_size(&self) -> usize {

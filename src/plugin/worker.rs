@@ -16,9 +16,10 @@ use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
 use super::params::{PhraseGenParams, SavedPhrase};
+use crate::family::generate;
 use crate::infer::FastLstm;
 use crate::phrase::{Note, Phrase, TimeSignature};
-use crate::sample::{generate, GenerateParams};
+use crate::sample::GenerateParams;
 use crate::scale::Scale;
 use crate::scheduler::{PlaybackPhrase, Takeover};
 

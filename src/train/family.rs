@@ -70,7 +70,8 @@ pub fn default_threads() -> usize {
 }
 
 /// What differs between model families in training; the loop, checkpoints, early stopping,
-/// Ctrl-C and progress are `trainer::train_until`'s, once for all.
+/// Ctrl-C and progress are `trainer::run_epochs`'s, once for all; each family in
+/// `family` provides one.
 pub trait TrainingFamily {
     /// What the model predicts, for progress and speed ("frames", "events").
     fn unit(&self) -> &'static str;

@@ -5,9 +5,7 @@ pub mod adam;
 pub mod dataset;
 pub mod error;
 pub mod eval;
-pub mod events;
 pub mod family;
-pub mod frames;
 pub mod fused_lstm;
 pub mod fused_model;
 pub mod fused_trainer;
@@ -16,8 +14,5 @@ pub mod trainer;
 
 pub use dataset::{Dataset, DatasetOptions};
 pub use error::TrainError;
-pub use eval::{evaluate, Evaluation};
-pub use trainer::{
-    train, train_until, EpochStats, TrainData, TrainEngine, TrainOptions, TrainResult,
-    TrainingFamily,
-};
+pub use eval::Evaluation;
+pub use trainer::{EpochStats, TrainData, TrainEngine, TrainOptions, TrainResult, TrainingFamily};

@@ -1,7 +1,7 @@
 //! The training loop, one for every model family: batches of random windows, AdamW, the
 //! held-out loss each epoch, the best epoch kept, early stopping, Ctrl-C, progress with ETA.
 //! What differs between families (how windows are drawn, the loss at the head, the
-//! held-out figures) is a [`TrainingFamily`]: `frames` (v1) and `events` (v2).
+//! held-out figures) is a [`TrainingFamily`], which each family in `family` provides.
 
 use super::error::TrainError;
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ use rand_pcg::Pcg64Mcg;
 use super::eval::Evaluation;
 pub use super::family::{default_threads, TrainEngine, TrainOptions, TrainingFamily};
 use crate::infer::FastLstm;
-use crate::model::{Architecture, ModelConfig};
+use crate::model::ModelConfig;
 use crate::phrase::TimeSignature;
 use crate::roll::PianoRoll;
 
@@ -70,45 +70,9 @@ impl<'a> TrainData<'a> {
     }
 }
 
-/// Trains on `data.train`, selects on `data.valid`. `on_epoch` sees each epoch's figures
-/// and, when the epoch is the best so far, its tensors (to save a checkpoint).
-pub fn train(
-    data: TrainData,
-    options: &TrainOptions,
-    progress: &ProgressBar,
-    on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
-) -> Result<TrainResult, TrainError> {
-    train_until(data, options, progress, &AtomicBool::new(false), on_epoch)
-}
-
-/// [`train`], stopping early once `stop` is set (Ctrl-C): the batch under way finishes, the
-/// epoch so far is evaluated like a whole one (and is the best if it beats the others), and
-/// the result is marked `interrupted`. The model family comes from `options.model`.
-pub fn train_until(
-    data: TrainData,
-    options: &TrainOptions,
-    progress: &ProgressBar,
-    stop: &AtomicBool,
-    on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
-) -> Result<TrainResult, TrainError> {
-    if !(0.0..1.0).contains(&options.dropout) {
-        return Err(TrainError::Dropout(options.dropout));
-    }
-    let mut family: Box<dyn TrainingFamily> = match options.model.architecture {
-        Architecture::Frame => Box::new(super::frames::FrameTraining::new(data.train, options)?),
-        Architecture::Events { .. } => Box::new(super::events::EventTraining::new(
-            data.train,
-            data.train_meters,
-            options,
-        )?),
-    };
-    let (held_out, held_out_meters) = data.held_out();
-    let evaluate = |model: &FastLstm| super::eval::evaluate(model, held_out, held_out_meters);
-    run_epochs(family.as_mut(), options, progress, stop, evaluate, on_epoch)
-}
-
-/// The epochs of one run.
-fn run_epochs(
+/// The epochs of one run of `family`, each scored on held-out pieces by `evaluate`
+/// (`family::train_until` sets it up for a model's family).
+pub fn run_epochs(
     family: &mut dyn TrainingFamily,
     options: &TrainOptions,
     progress: &ProgressBar,

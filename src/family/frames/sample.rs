@@ -10,10 +10,10 @@
 use rand::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-use super::{primer_roll, regrid, unit, variation_seed, GenerateParams};
 use crate::infer::{sigmoid, FastLstm, FastState};
 use crate::phrase::Phrase;
 use crate::roll::{PianoRoll, PitchSet, Representation};
+use crate::sample::{kept_frame, primer_roll, regrid, unit, variation_seed, GenerateParams};
 
 /// One variation being written.
 struct Draft {
@@ -23,7 +23,7 @@ struct Draft {
     held: [u32; 128],
 }
 
-/// Generates `count` variations with a frame model (see [`super::generate_variations`]).
+/// Generates `count` variations with a frame model (see `family::generate_variations`).
 pub(super) fn generate(
     model: &FastLstm,
     params: &GenerateParams,
@@ -53,14 +53,16 @@ pub(super) fn generate(
         .collect();
     let mut candidates: Vec<Candidate> = Vec::with_capacity(128);
     for t in 0..total {
-        let bar = (t / steps_per_bar) as u64;
-        let kept_here = kept
-            .as_ref()
-            .filter(|(_, mask)| bar < 64 && mask & (1 << bar) != 0);
+        let kept_here = kept.as_ref().and_then(|k| kept_frame(k, t, steps_per_bar));
         for (b, draft) in drafts.iter_mut().enumerate() {
             let (active, onset) = match kept_here {
-                Some((earlier, _)) => {
-                    copy_kept_step(draft, earlier, params, t, steps_per_bar, frame_size)
+                Some(frame) => {
+                    // Keep the random stream in step so re-rolled bars do not depend on
+                    // which bars are kept.
+                    for _ in 0..frame_size {
+                        draft.rng.next_u32();
+                    }
+                    frame
                 }
                 None => {
                     let logits = &state.logits[b * frame_size..(b + 1) * frame_size];
@@ -141,32 +143,6 @@ fn kept_roll(params: &GenerateParams, spq: u32) -> Option<(PianoRoll, u64)> {
             *mask,
         )
     })
-}
-
-/// A kept step: copied from the earlier phrase. A kept run of bars starts its own notes,
-/// separate from the re-rolled bar before it.
-fn copy_kept_step(
-    draft: &mut Draft,
-    earlier: &PianoRoll,
-    params: &GenerateParams,
-    t: usize,
-    steps_per_bar: usize,
-    frame_size: usize,
-) -> (PitchSet, PitchSet) {
-    let bar = (t / steps_per_bar) as u64;
-    let previous_kept = bar > 0
-        && params
-            .keep_bars
-            .as_ref()
-            .is_some_and(|(_, m)| m & (1 << (bar - 1)) != 0);
-    let bar_start = t.is_multiple_of(steps_per_bar) && !previous_kept;
-    let a = earlier.active[t];
-    let o = earlier.onset[t] | if bar_start { a } else { 0 };
-    // Keep the random stream in step so re-rolled bars do not depend on the mask.
-    for _ in 0..frame_size {
-        draft.rng.next_u32();
-    }
-    (a, o)
 }
 
 /// A drawn step: every pitch drawn on its own, the most likely kept up to the voice limit.

@@ -13,12 +13,12 @@
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
-use super::voice_leading::makes_parallels;
-use super::{primer_roll, regrid, unit, variation_seed, GenerateParams};
 use crate::events::{beat_steps, encode_piece, limit_voices, Event, EventCodec, EventContext};
 use crate::infer::{exp_f32, FastLstm, FastState};
 use crate::phrase::{Note, Phrase};
 use crate::roll::{PianoRoll, PitchSet, Representation};
+use crate::sample::voice_leading::makes_parallels;
+use crate::sample::{kept_frame, primer_roll, regrid, unit, variation_seed, Frame, GenerateParams};
 
 /// One variation being written.
 struct Draft {
@@ -80,9 +80,6 @@ impl Rules {
     }
 }
 
-/// The frame a copied step must sound: active and struck pitches.
-type Frame = (PitchSet, PitchSet);
-
 impl Rules {
     /// The rules of one generation, with the steps left before each copied step.
     fn new(
@@ -136,7 +133,7 @@ impl Rules {
     }
 }
 
-/// Generates `count` variations with an event model (see [`super::generate_variations`]).
+/// Generates `count` variations with an event model (see `family::generate_variations`).
 pub(super) fn generate(
     model: &FastLstm,
     params: &GenerateParams,
@@ -399,21 +396,18 @@ fn copied_frame(
     kept: Option<&(PianoRoll, u64)>,
 ) -> Option<Frame> {
     let spb = rules.steps_per_bar;
-    let bar = (t / spb) as u32;
-    let at_bar_start = t.is_multiple_of(spb);
-    let is_kept = |b: u32| kept.is_some_and(|(_, mask)| b < 64 && mask & (1 << b) != 0);
-    if let Some((earlier, _)) = kept.filter(|_| is_kept(bar)) {
-        let restart = at_bar_start && !(bar > 0 && is_kept(bar - 1));
-        let active = earlier.active[t];
-        return Some((active, earlier.onset[t] | if restart { active } else { 0 }));
+    if let Some(frame) = kept.and_then(|k| kept_frame(k, t, spb)) {
+        return Some(frame);
     }
+    let bar = (t / spb) as u32;
+    let is_kept = |b: u32| kept.is_some_and(|(_, mask)| b < 64 && mask & (1 << b) != 0);
     let source = params.form.source_bar(bar, params.bars)?;
     let s = source as usize * spb + t % spb;
     let continues = bar > 0
         && !is_kept(bar - 1)
         && source > 0
         && params.form.source_bar(bar - 1, params.bars) == Some(source - 1);
-    let restart = at_bar_start && !continues;
+    let restart = t.is_multiple_of(spb) && !continues;
     let active = draft.roll.active[s];
     Some((
         active,

@@ -1,26 +1,25 @@
 //! Training the event family (v2): random windows of event tokens, each predicting the
 //! next, softmax cross-entropy over the vocabulary, dropout.
 //!
-//! Pieces are reduced to the model's range and voices before encoding (`eval::event_piece`)
+//! Pieces are reduced to the model's range and voices before encoding (`event_piece`)
 //! and encoded with their own time signature, so the network learns where bars and beats
 //! fall.
 
-use super::error::TrainError;
 use std::collections::HashMap;
 
 use candle_core::Tensor;
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
-use super::dataset::transpose;
-use super::eval::event_piece;
-use super::family::{TrainOptions, TrainingFamily};
-use super::fused_model::FusedPhraseModel;
-use super::fused_trainer::{FusedTrainer, Targets, PAD};
+use super::event_piece;
 use crate::events::{encode_piece, EventCodec, EventContext};
 use crate::model::{ModelConfig, PhraseModel};
 use crate::phrase::TimeSignature;
 use crate::roll::PianoRoll;
+use crate::train::dataset::transpose;
+use crate::train::fused_model::FusedPhraseModel;
+use crate::train::fused_trainer::{FusedTrainer, Targets, PAD};
+use crate::train::{TrainError, TrainOptions, TrainingFamily};
 
 /// A piece's tokens, each with the context the network sees before it.
 type Tokens = Vec<(EventContext, usize)>;

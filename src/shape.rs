@@ -1,7 +1,7 @@
-//! Model families: what differs between the prototype's frame models (v1) and the event
-//! models (v2) for everything built on top of a [`ModelConfig`]: the width of the network's
-//! input and output. Kept here, above both `model` (plain data) and `events` (the v2 codec),
-//! so neither imports the other.
+//! The width of a network's input and output, which its family's encoding decides. Kept
+//! apart from the rest of a family (`family`) because the layers below it need it: the
+//! network code (`infer`, `model`, the fused trainer) builds and checks weights by it. Above
+//! both `model` (plain data) and `events` (the v2 codec), so neither imports the other.
 
 use crate::events::EventCodec;
 use crate::model::{Architecture, ModelConfig};

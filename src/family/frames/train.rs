@@ -4,7 +4,6 @@
 //! and for the speed comparison of `phrasegen bench` with the PyTorch reference, which is
 //! this family's network.
 
-use super::error::TrainError;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -13,13 +12,13 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-use super::dataset::transpose;
-use super::family::{TrainEngine, TrainOptions, TrainingFamily};
-use super::fused_model::FusedPhraseModel;
-use super::fused_trainer::{split_windows, FusedTrainer, Targets};
 use crate::model::lstm::bce_nats_per_step;
 use crate::model::{ModelConfig, PhraseModel};
 use crate::roll::PianoRoll;
+use crate::train::dataset::transpose;
+use crate::train::fused_model::FusedPhraseModel;
+use crate::train::fused_trainer::{split_windows, FusedTrainer, Targets};
+use crate::train::{TrainEngine, TrainError, TrainOptions, TrainingFamily};
 
 /// A frame model in training: its pieces, the window starts, and the batch being drawn.
 pub struct FrameTraining<'a> {

@@ -1,0 +1,153 @@
+//! Model v2: one event token per LSTM step (note-off, note-on, step end; see `events` for
+//! the vocabulary and what the input says besides), a softmax over the events, so the notes
+//! of a step are drawn one after another, each conditioned on those before it.
+
+mod sample;
+mod train;
+
+use crate::events::{encode_piece, limit_voices, EventCodec, EventContext};
+use crate::infer::FastLstm;
+use crate::model::{Architecture, ModelConfig};
+use crate::phrase::{Phrase, TimeSignature};
+use crate::roll::{pitch_span_mask, PianoRoll, PitchSet};
+use crate::sample::GenerateParams;
+use crate::train::{Evaluation, TrainData, TrainError, TrainOptions, TrainingFamily};
+
+use super::ModelFamily;
+
+/// The event family.
+pub struct Events;
+
+impl ModelFamily for Events {
+    fn unit(&self) -> &'static str {
+        "events"
+    }
+
+    fn train_flags(&self, architecture: Architecture) -> String {
+        let voices = architecture.max_voices().unwrap_or(1);
+        format!("events --max-voices {voices}")
+    }
+
+    fn write_phrases(
+        &self,
+        model: &FastLstm,
+        params: &GenerateParams,
+        count: usize,
+        allowed: PitchSet,
+    ) -> Vec<Phrase> {
+        sample::generate(model, params, count, allowed, voices(&model.config).max(1))
+    }
+
+    fn evaluate(
+        &self,
+        model: &FastLstm,
+        pieces: &[PianoRoll],
+        meters: &[TimeSignature],
+    ) -> Evaluation {
+        evaluate_events(model, pieces, meters)
+    }
+
+    fn training<'a>(
+        &self,
+        data: &TrainData<'a>,
+        options: &TrainOptions,
+    ) -> Result<Box<dyn TrainingFamily + 'a>, TrainError> {
+        let (train, meters) = (data.train, data.train_meters);
+        Ok(Box::new(train::EventTraining::new(train, meters, options)?))
+    }
+}
+
+/// The most notes an event model lets sound at once.
+fn voices(cfg: &ModelConfig) -> u8 {
+    cfg.architecture.max_voices().unwrap_or(u8::MAX)
+}
+
+/// Pieces evaluated together by the fast engine.
+const EVAL_BATCH: usize = 16;
+
+/// A piece as an event model sees it: pitches outside its range removed, then at most its
+/// voices kept (the top ones).
+fn event_piece(cfg: &ModelConfig, roll: &PianoRoll) -> PianoRoll {
+    let mask = pitch_span_mask(cfg.pitch_range.lo, cfg.pitch_range.hi);
+    let in_range = PianoRoll {
+        active: roll.active.iter().map(|f| f & mask).collect(),
+        onset: roll.onset.iter().map(|f| f & mask).collect(),
+    };
+    limit_voices(&in_range, voices(cfg))
+}
+
+/// Every event of each piece from the start. Each event's probability is the
+/// softmax over the events the grammar allows at that point (as the sampler draws them), in
+/// f64.
+fn evaluate_events(model: &FastLstm, pieces: &[PianoRoll], meters: &[TimeSignature]) -> Evaluation {
+    let cfg = &model.config;
+    let codec = EventCodec::new(cfg);
+    let (width, vocab) = (model.input_size(), model.output_size());
+    let mut m = Evaluation::default();
+    let mut input = Vec::new();
+    for (chunk, chunk_meters) in pieces.chunks(EVAL_BATCH).zip(meters.chunks(EVAL_BATCH)) {
+        let encoded: Vec<_> = chunk
+            .iter()
+            .zip(chunk_meters)
+            .map(|(roll, &meter)| {
+                let kept = event_piece(cfg, roll);
+                let mask = pitch_span_mask(cfg.pitch_range.lo, cfg.pitch_range.hi);
+                m.dropped_note_steps += roll
+                    .active
+                    .iter()
+                    .zip(&kept.active)
+                    .map(|(a, k)| ((a & mask) & !k).count_ones() as usize)
+                    .sum::<usize>();
+                m.steps += roll.len();
+                encode_piece(&codec, &kept, meter)
+            })
+            .collect();
+        let batch = chunk.len();
+        let longest = encoded.iter().map(Vec::len).max().unwrap_or(0);
+        let mut state = model.state(batch);
+        input.clear();
+        input.resize(batch * width, 0.0);
+        for t in 0..longest {
+            for (b, tokens) in encoded.iter().enumerate() {
+                let row = &mut input[b * width..(b + 1) * width];
+                match tokens.get(t) {
+                    Some((ctx, _)) => codec.write_input(ctx, chunk_meters[b], row),
+                    None => row.fill(0.0),
+                }
+            }
+            model.step(&input, &mut state);
+            for (b, tokens) in encoded.iter().enumerate() {
+                let Some((ctx, target)) = tokens.get(t) else {
+                    continue;
+                };
+                let logits = &state.logits[b * vocab..(b + 1) * vocab];
+                m.nll_nats += allowed_nll(&codec, ctx, *target, voices(cfg), logits);
+                m.predictions += 1;
+            }
+        }
+    }
+    m.quarters = m.steps as f64 / f64::from(cfg.steps_per_quarter.max(1));
+    m
+}
+
+/// `-ln p(target)` under the softmax of `logits` over the tokens the grammar allows in
+/// `ctx`, in f64. A target the grammar forbids (never, for encoded pieces) is scored
+/// against the allowed tokens and itself.
+fn allowed_nll(
+    codec: &EventCodec,
+    ctx: &EventContext,
+    target: usize,
+    max_voices: u8,
+    logits: &[f32],
+) -> f64 {
+    let allowed = |k: usize| k == target || codec.allows(ctx, k, max_voices);
+    let max = (0..logits.len())
+        .filter(|&k| allowed(k))
+        .map(|k| f64::from(logits[k]))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = (0..logits.len())
+        .filter(|&k| allowed(k))
+        .map(|k| (f64::from(logits[k]) - max).exp())
+        .sum();
+    max + sum.ln() - f64::from(logits[target])
+}

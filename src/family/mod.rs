@@ -1,0 +1,141 @@
+//! Model families: the networks PhraseGen knows, each one folder that owns everything that
+//! differs between them (how a piece becomes training windows, how a step is drawn under the
+//! sampler's rules, how a prediction is scored), behind one trait, [`ModelFamily`]. [`of`]
+//! is where a family is registered; the entry points here ([`generate`], [`evaluate`],
+//! [`train_until`]) check what every family shares and hand the rest to the model's family.
+//!
+//! - `frames`: the prototype's network (v1), a piano-roll frame per step, a sigmoid per
+//!   pitch. Kept a full member (train, evaluate, generate): old files write the same phrases
+//!   bit for bit, and its network is the one the PyTorch reference times.
+//! - `events`: model v2, one note event per step, a softmax over the events the rules allow.
+//!
+//! A new family (say, one conditioned on a melody) is a new folder implementing
+//! [`ModelFamily`], its [`Architecture`] variant, and a line in [`of`] and in `shape`.
+
+mod events;
+mod frames;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+
+use candle_core::Tensor;
+use indicatif::ProgressBar;
+
+use crate::infer::FastLstm;
+use crate::model::Architecture;
+use crate::phrase::{Phrase, TimeSignature};
+use crate::roll::{PianoRoll, PitchSet};
+use crate::sample::{allowed_pitches, GenerateError, GenerateParams};
+use crate::train::{
+    EpochStats, Evaluation, TrainData, TrainError, TrainOptions, TrainResult, TrainingFamily,
+};
+
+pub use frames::{candle_training_throughput, training_throughput};
+
+/// What differs between model families, above the network they share (a stacked LSTM and a
+/// linear layer, whose input and output widths `shape` gives).
+pub trait ModelFamily: Sync {
+    /// What the network predicts per step, plural ("frames", "events"): progress and logs.
+    fn unit(&self) -> &'static str;
+
+    /// The `phrasegen train` flags that make a model of this family with `architecture`'s
+    /// settings (for the resolved command a training run records).
+    fn train_flags(&self, architecture: Architecture) -> String;
+
+    /// Writes `count` variations of a checked request (variation `i` seeded with
+    /// [`crate::sample::variation_seed`]); `allowed` is what the key, scale and ranges
+    /// leave.
+    fn write_phrases(
+        &self,
+        model: &FastLstm,
+        params: &GenerateParams,
+        count: usize,
+        allowed: PitchSet,
+    ) -> Vec<Phrase>;
+
+    /// Scores whole pieces from their start (`meters[i]` is piece `i`'s time signature).
+    fn evaluate(
+        &self,
+        model: &FastLstm,
+        pieces: &[PianoRoll],
+        meters: &[TimeSignature],
+    ) -> Evaluation;
+
+    /// A model of `options.model` ready to train on `data.train`.
+    fn training<'a>(
+        &self,
+        data: &TrainData<'a>,
+        options: &TrainOptions,
+    ) -> Result<Box<dyn TrainingFamily + 'a>, TrainError>;
+}
+
+/// The family of an architecture: the one place a family is registered.
+pub fn of(architecture: Architecture) -> &'static dyn ModelFamily {
+    match architecture {
+        Architecture::Frame => &frames::Frames,
+        Architecture::Events { .. } => &events::Events,
+    }
+}
+
+/// Generates one phrase.
+pub fn generate(model: &FastLstm, params: &GenerateParams) -> Result<Phrase, GenerateError> {
+    Ok(generate_variations(model, params, 1)?.remove(0))
+}
+
+/// Generates `count` phrases in one batched pass (variation `i` uses
+/// [`crate::sample::variation_seed`]`(params.seed, i)`; variation 0 equals [`generate`]).
+pub fn generate_variations(
+    model: &FastLstm,
+    params: &GenerateParams,
+    count: usize,
+) -> Result<Vec<Phrase>, GenerateError> {
+    let allowed = allowed_pitches(&model.config, params)?;
+    let family = of(model.config.architecture);
+    Ok(family.write_phrases(model, params, count.max(1), allowed))
+}
+
+/// Evaluates a model on whole pieces, each from its start, in its family's units. With
+/// nothing to predict `predictions` is 0 and the figures are 0, which callers must report
+/// as an error rather than as a result.
+pub fn evaluate(model: &FastLstm, pieces: &[PianoRoll], meters: &[TimeSignature]) -> Evaluation {
+    assert_eq!(pieces.len(), meters.len(), "a time signature per piece");
+    of(model.config.architecture).evaluate(model, pieces, meters)
+}
+
+/// Trains on `data.train`, selects on `data.valid`. `on_epoch` sees each epoch's figures
+/// and, when the epoch is the best so far, its tensors (to save a checkpoint).
+pub fn train(
+    data: TrainData,
+    options: &TrainOptions,
+    progress: &ProgressBar,
+    on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
+) -> Result<TrainResult, TrainError> {
+    train_until(data, options, progress, &AtomicBool::new(false), on_epoch)
+}
+
+/// [`train`], stopping early once `stop` is set (Ctrl-C): the batch under way finishes, the
+/// epoch so far is evaluated like a whole one (and is the best if it beats the others), and
+/// the result is marked `interrupted`. The model family comes from `options.model`.
+pub fn train_until(
+    data: TrainData,
+    options: &TrainOptions,
+    progress: &ProgressBar,
+    stop: &AtomicBool,
+    on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
+) -> Result<TrainResult, TrainError> {
+    if !(0.0..1.0).contains(&options.dropout) {
+        return Err(TrainError::Dropout(options.dropout));
+    }
+    let family = of(options.model.architecture);
+    let mut training = family.training(&data, options)?;
+    let (held_out, held_out_meters) = data.held_out();
+    let evaluate = |model: &FastLstm| family.evaluate(model, held_out, held_out_meters);
+    crate::train::trainer::run_epochs(
+        training.as_mut(),
+        options,
+        progress,
+        stop,
+        evaluate,
+        on_epoch,
+    )
+}
