@@ -1,6 +1,7 @@
 //! `phrasegen bench`: the speed figures users feel, side by side with the prototype's PyTorch
 //! network when Python with torch is available.
 
+use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -90,7 +91,7 @@ fn training_side_by_side(
     args: &Args,
     cfg: &ModelConfig,
     threads: usize,
-) -> Result<SideBySide, String> {
+) -> anyhow::Result<SideBySide> {
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
@@ -120,7 +121,7 @@ fn training_side_by_side(
         .and_then(|v| {
             v["frames_per_s"]
                 .as_f64()
-                .ok_or_else(|| format!("unexpected reference output {v}"))
+                .ok_or_else(|| anyhow::anyhow!("unexpected reference output {v}"))
         });
         match torch {
             Ok(t) => {
@@ -146,31 +147,31 @@ fn training_side_by_side(
 /// and the per-round ratio.
 struct SideBySide {
     ours: f64,
-    reference: Result<f64, String>,
+    reference: anyhow::Result<f64>,
     ratio: Option<f64>,
 }
 
 /// Runs the reference script and returns its JSON line.
-fn reference(args: &Args, mode_args: &[&str]) -> Result<serde_json::Value, String> {
+fn reference(args: &Args, mode_args: &[&str]) -> anyhow::Result<serde_json::Value> {
     let out = Command::new(&args.python)
         .arg(&args.reference)
         .args(mode_args)
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", args.python.display()))?;
+        .with_context(|| format!("cannot run {}", args.python.display()))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(err.lines().last().unwrap_or("failed").to_string());
+        anyhow::bail!("{}", err.lines().last().unwrap_or("failed"));
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or("");
-    serde_json::from_str(line).map_err(|e| format!("unexpected output `{line}`: {e}"))
+    serde_json::from_str(line).map_err(|e| anyhow::anyhow!("unexpected output `{line}`: {e}"))
 }
 
 /// One row of the printed table: measure, PhraseGen, PyTorch reference, ratio / target.
 type Row = (String, String, String, String);
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
-    let model = default_model().map_err(|e| e.to_string())?;
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let model = default_model()?;
     let cfg = model.config.clone();
     println!(
         "default model: {} ({} x {}, {} inputs), {} repetitions, 1 thread unless stated",
@@ -213,7 +214,7 @@ fn generation_rows(
     model: &FastLstm,
     ref_cfg: &ModelConfig,
     rows: &mut Vec<Row>,
-) -> Result<bool, String> {
+) -> anyhow::Result<bool> {
     let load_ms = median_ms(args.reps, || {
         std::hint::black_box(default_model().unwrap());
     });
@@ -245,14 +246,13 @@ fn phrase_rows(
     model: &FastLstm,
     ref_cfg: &ModelConfig,
     rows: &mut Vec<Row>,
-) -> Result<bool, String> {
+) -> anyhow::Result<bool> {
     let params = phrase_params(model);
     let one_ms = median_ms(args.reps, || {
         std::hint::black_box(generate(model, &params).unwrap());
     });
-    let ref_tensors =
-        crate::model::PhraseModel::init_tensors(ref_cfg, 1).map_err(|e| e.to_string())?;
-    let ref_model = FastLstm::from_tensors(ref_cfg, &ref_tensors).map_err(|e| e.to_string())?;
+    let ref_tensors = crate::model::PhraseModel::init_tensors(ref_cfg, 1)?;
+    let ref_model = FastLstm::from_tensors(ref_cfg, &ref_tensors)?;
     let ref_shape_ms = median_ms(args.reps, || {
         std::hint::black_box(generate(&ref_model, &phrase_params(&ref_model)).unwrap());
     });
@@ -290,7 +290,7 @@ fn phrase_rows(
 
 /// The reference's milliseconds per 512-step phrase on one thread, for a network of
 /// `cfg`'s layers and hidden size (NaN when its output lacks the figure).
-fn reference_generation(args: &Args, cfg: &ModelConfig) -> Result<f64, String> {
+fn reference_generation(args: &Args, cfg: &ModelConfig) -> anyhow::Result<f64> {
     let v = reference(
         args,
         &[
@@ -355,7 +355,7 @@ fn network_rows(args: &Args, model: &FastLstm, rows: &mut Vec<Row>) {
 
 /// Training throughput on 2 and 1 threads beside the reference's, then the candle
 /// autograd path the fused trainer replaced.
-fn training_rows(args: &Args, ref_cfg: &ModelConfig, rows: &mut Vec<Row>) -> Result<(), String> {
+fn training_rows(args: &Args, ref_cfg: &ModelConfig, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let train_cfg = ModelConfig {
         name: "bench".into(),
         ..ref_cfg.clone()

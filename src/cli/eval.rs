@@ -22,14 +22,11 @@ pub struct Args {
     pub min_note_quarters: f64,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model = crate::builtin::load_model_choice(&args.model.to_string_lossy())
-        .map_err(|e| format!("cannot load the model: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot load the model: {e}"))?;
     if let Err(e) = std::fs::read_dir(&args.data) {
-        return Err(format!(
-            "cannot read the data folder {}: {e}",
-            args.data.display()
-        ));
+        anyhow::bail!("cannot read the data folder {}: {e}", args.data.display());
     }
     let folder = if args.data.join("test").is_dir() {
         args.data.join("test")
@@ -57,7 +54,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let frames: usize = pieces.iter().map(|p| p.len()).sum();
     if frames == 0 {
         let files = data.split.train.len() + data.split.test.len();
-        return Err(if files == 0 {
+        anyhow::bail!(if files == 0 {
             format!("no .mid or .midi files in {}", folder.display())
         } else {
             format!(

@@ -3,6 +3,7 @@
 //! Accepts the plugin's state JSON as nice-plug writes it (`{"params": ..., "fields":
 //! {"phrase": "<phrase JSON>"}}`, what hosts store in their projects), or a bare phrase JSON.
 
+use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,29 +19,31 @@ pub struct Args {
 }
 
 /// Finds the phrase in a state document.
-pub fn phrase_from_state(text: &str) -> Result<Phrase, String> {
+pub fn phrase_from_state(text: &str) -> anyhow::Result<Phrase> {
     let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        serde_json::from_str(text).with_context(|| format!("not JSON"))?;
     let phrase_value = match value.pointer("/fields/phrase") {
         Some(serde_json::Value::String(inner)) => {
-            serde_json::from_str(inner).map_err(|e| format!("the saved phrase is damaged: {e}"))?
+            serde_json::from_str(inner).with_context(|| format!("the saved phrase is damaged"))?
         }
-        Some(_) => return Err("the state's `phrase` field is not a string".into()),
+        Some(_) => anyhow::bail!("the state's `phrase` field is not a string"),
         None => value,
     };
     match serde_json::from_value::<Option<Phrase>>(phrase_value) {
         Ok(Some(p)) => Ok(p),
-        Ok(None) => Err("the state holds no phrase yet (the plugin never generated one)".into()),
-        Err(e) => Err(format!("no phrase found in the state: {e}")),
+        Ok(None) => Err(anyhow::anyhow!(
+            "the state holds no phrase yet (the plugin never generated one)"
+        )),
+        Err(e) => Err(anyhow::anyhow!("no phrase found in the state: {e}")),
     }
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.state)
-        .map_err(|e| format!("cannot read {}: {e}", args.state.display()))?;
-    let phrase = phrase_from_state(&text).map_err(|e| format!("{}: {e}", args.state.display()))?;
+        .with_context(|| format!("cannot read {}", args.state.display()))?;
+    let phrase = phrase_from_state(&text).with_context(|| format!("{}", args.state.display()))?;
     crate::midi::export_file(&phrase, "PhraseGen", &args.output)
-        .map_err(|e| format!("cannot write {}: {e}", args.output.display()))?;
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
     println!(
         "wrote {} ({} bars, {} notes)",
         args.output.display(),
@@ -74,7 +77,11 @@ mod tests {
         let empty = serde_json::json!({"fields": {"phrase": "null"}});
         assert!(phrase_from_state(&empty.to_string())
             .unwrap_err()
+            .to_string()
             .contains("no phrase yet"));
-        assert!(phrase_from_state("{").unwrap_err().starts_with("not JSON"));
+        assert!(phrase_from_state("{")
+            .unwrap_err()
+            .to_string()
+            .starts_with("not JSON"));
     }
 }

@@ -1,6 +1,7 @@
 //! `phrasegen generate -o generated.mid`: the main job, with the embedded model by default.
 
 use crate::form::Form;
+use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -116,10 +117,12 @@ fn parse_fraction(s: &str) -> Result<(u32, u32), String> {
 }
 
 /// Loads `--model` (a file or a built-in name) or the default built-in model.
-pub fn load_model(path: Option<&Path>) -> Result<FastLstm, String> {
+pub fn load_model(path: Option<&Path>) -> anyhow::Result<FastLstm> {
     match path {
-        Some(p) => crate::builtin::load_model_choice(&p.to_string_lossy()),
-        None => crate::builtin::default_model().map_err(|e| e.to_string()),
+        Some(p) => {
+            crate::builtin::load_model_choice(&p.to_string_lossy()).map_err(anyhow::Error::msg)
+        }
+        None => Ok(crate::builtin::default_model()?),
     }
 }
 
@@ -158,7 +161,7 @@ pub fn generate_params(
     args: &Args,
     steps_per_quarter: u32,
     seed: u64,
-) -> Result<GenerateParams, String> {
+) -> anyhow::Result<GenerateParams> {
     let spq = steps_per_quarter;
     let (n, d) = args.note_length;
     let min_note_steps = ((f64::from(n) / f64::from(d)) * 4.0 * f64::from(spq))
@@ -173,7 +176,7 @@ pub fn generate_params(
                     ..ImportOptions::default()
                 },
             )
-            .map_err(|e| format!("primer {}: {e}", p.display()))?;
+            .with_context(|| format!("primer {}", p.display()))?;
             for warning in &imported.warnings {
                 eprintln!("primer {}: warning: {warning}", p.display());
             }
@@ -201,7 +204,7 @@ pub fn generate_params(
     })
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model = load_model(args.model.as_deref())?;
     let cfg = &model.config;
     let seed = args.seed.unwrap_or_else(|| {
@@ -211,13 +214,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     });
     let params = generate_params(&args, cfg.steps_per_quarter, seed)?;
     let started = Instant::now();
-    let phrases =
-        generate_variations(&model, &params, args.variations.max(1)).map_err(|e| e.to_string())?;
+    let phrases = generate_variations(&model, &params, args.variations.max(1))?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     for (i, phrase) in phrases.iter().enumerate() {
         let path = output_path(&args.output, i, phrases.len());
         midi::export_file(phrase, &format!("PhraseGen {}", cfg.name), &path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .with_context(|| format!("cannot write {}", path.display()))?;
         println!(
             "wrote {} ({} bars, {} notes, seed {}, temperature {}, {})",
             path.display(),

@@ -18,7 +18,7 @@ pub struct Args {
 
 /// Describes each file, with what was recovered from listed under it; a bad file is reported
 /// and the others still are. Fails (exit 1) when any file could not be read.
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let parse = if args.strict {
         MidiFile::parse_strict
     } else {

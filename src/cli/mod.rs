@@ -60,8 +60,9 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            // `{:#}`: what the command was doing, then each cause.
+            eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }

@@ -1,5 +1,6 @@
 //! `phrasegen roll FILE... -o roll.png`: draw MIDI files as piano rolls, one panel each.
 
+use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,15 +45,15 @@ pub struct Args {
 }
 
 /// Reads and cuts one file, with the file name in any error.
-fn read_excerpt(path: &std::path::Path, args: &Args) -> Result<Excerpt, String> {
+fn read_excerpt(path: &std::path::Path, args: &Args) -> anyhow::Result<Excerpt> {
     // A read error already names the file.
-    let bytes = midi::read_bytes(path).map_err(|e| e.to_string())?;
-    let file = MidiFile::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = midi::read_bytes(path)?;
+    let file = MidiFile::parse(&bytes).with_context(|| format!("{}", path.display()))?;
     for warning in &file.warnings {
         eprintln!("{}: warning: {warning}", path.display());
     }
     excerpt_bars(&file, ROLL_STEPS_PER_QUARTER, args.from_bar, args.bars)
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// "bwv253.mid, bars 1-8".
@@ -70,29 +71,29 @@ fn default_title(path: &std::path::Path, excerpt: &Excerpt) -> String {
     }
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !args.title.is_empty() && args.title.len() != args.files.len() {
-        return Err(format!(
+        anyhow::bail!(
             "{} --title given for {} file(s): give one per file, or none",
             args.title.len(),
             args.files.len()
-        ));
+        );
     }
     if args.midi_out.is_some() && args.files.len() != 1 {
-        return Err(format!(
+        anyhow::bail!(
             "--midi-out writes the bars of one file; {} files given",
             args.files.len()
-        ));
+        );
     }
     let is_png = args
         .output
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if !is_png {
-        return Err(format!(
+        anyhow::bail!(
             "{}: the picture is written as PNG; name the output *.png",
             args.output.display()
-        ));
+        );
     }
     let mut panels = Vec::with_capacity(args.files.len());
     for (i, path) in args.files.iter().enumerate() {
@@ -112,7 +113,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             Arrangement::Stacked
         },
     };
-    let image = roll_image::write_png(&args.output, &panels, layout).map_err(|e| e.to_string())?;
+    let image = roll_image::write_png(&args.output, &panels, layout)?;
     println!(
         "wrote {} ({}x{} pixels, {} panel(s))",
         args.output.display(),
@@ -123,7 +124,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     if let Some(path) = &args.midi_out {
         let panel = &panels[0];
         midi::export_file(&panel.excerpt.phrase, &panel.title, path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .with_context(|| format!("cannot write {}", path.display()))?;
         println!(
             "wrote {} ({} bars, {} notes, {} BPM)",
             path.display(),

@@ -1,6 +1,7 @@
 //! `phrasegen stats --model M --data D`: musical statistics of generated phrases beside the
 //! same statistics of real music cut into phrases of the same length.
 
+use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -152,10 +153,10 @@ fn real_column(real: &RealSegments) -> Column {
     }
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     check_ranges(&args)?;
     let model = generate::load_model(args.model.as_deref())
-        .map_err(|e| format!("cannot load the model: {e}"))?;
+        .with_context(|| format!("cannot load the model"))?;
     let cfg = &model.config;
     let mut gen_args = generate_args(&args);
     let segment_quarters = f64::from(args.bars) * gen_args.time_signature.quarters_per_bar();
@@ -206,17 +207,17 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 }
 
 /// Refuses temperatures and lengths the sampler would refuse, before the slow work starts.
-fn check_ranges(args: &Args) -> Result<(), String> {
+fn check_ranges(args: &Args) -> anyhow::Result<()> {
     let (t_min, t_max) = TEMPERATURE_RANGE;
     if let Some(t) = args
         .temperature
         .iter()
         .find(|t| !(t_min..=t_max).contains(*t))
     {
-        return Err(format!("temperature {t} is outside {t_min}..={t_max}"));
+        anyhow::bail!("temperature {t} is outside {t_min}..={t_max}");
     }
     if !(1..=MAX_BARS).contains(&args.bars) {
-        return Err(format!("--bars must be 1..={MAX_BARS}, got {}", args.bars));
+        anyhow::bail!("--bars must be 1..={MAX_BARS}, got {}", args.bars);
     }
     Ok(())
 }
@@ -238,15 +239,14 @@ fn generate_args(args: &Args) -> generate::Args {
 
 /// One split of the data cut into segments of `segment_quarters`, reduced to its top
 /// voices when `--top-voices` asks, so it compares with what such a model learned.
-fn load_split(args: &Args, split: Split, segment_quarters: f64) -> Result<RealSegments, String> {
+fn load_split(args: &Args, split: Split, segment_quarters: f64) -> anyhow::Result<RealSegments> {
     let mut real = load_segments(
         &args.data,
         split,
         segment_quarters,
         args.min_note_quarters,
         &args.time_signature,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     if let Some(voices) = args.top_voices {
         for p in &mut real.passages {
             *p = p.top_voices(voices);
@@ -282,7 +282,7 @@ fn generate_columns(
     args: &Args,
     model: &crate::infer::FastLstm,
     gen_args: &mut generate::Args,
-) -> Result<Vec<(f32, Column)>, String> {
+) -> anyhow::Result<Vec<(f32, Column)>> {
     let mut temperatures: Vec<f32> = args.temperature.clone();
     if args.sweep {
         temperatures.extend(SWEEP_TEMPERATURES);
@@ -294,8 +294,7 @@ fn generate_columns(
         }
         gen_args.temperature = t;
         let params = generate::generate_params(gen_args, model.config.steps_per_quarter, 1)?;
-        let phrases = generate_variations(model, &params, args.phrases as usize)
-            .map_err(|e| e.to_string())?;
+        let phrases = generate_variations(model, &params, args.phrases as usize)?;
         generated.push((
             t,
             Column {
@@ -355,7 +354,7 @@ fn print_header(
 }
 
 /// The train and valid splits (`--all-splits`), each described as it is read.
-fn other_split_columns(args: &Args, segment_quarters: f64) -> Result<Vec<Column>, String> {
+fn other_split_columns(args: &Args, segment_quarters: f64) -> anyhow::Result<Vec<Column>> {
     let mut columns = Vec::new();
     for split in [Split::Train, Split::Valid] {
         let real = load_split(args, split, segment_quarters)?;
@@ -400,10 +399,10 @@ fn every_column_values(
 }
 
 /// Writes the `--json` report atomically (a reader never sees half a file).
-fn write_json(path: &std::path::Path, report: &JsonReport) -> Result<(), String> {
-    let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+fn write_json(path: &std::path::Path, report: &JsonReport) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(report)?;
     crate::fsutil::write_atomically(path, json.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(())
 }

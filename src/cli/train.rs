@@ -1,5 +1,6 @@
 //! `phrasegen train --data FOLDER --out models/NAME`: train a model with this project's trainer.
 
+use anyhow::Context as _;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -124,7 +125,7 @@ fn with_ext(out: &Path, ext: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(t) = args.threads {
         // candle's CPU kernels size their pool from this.
         std::env::set_var("RAYON_NUM_THREADS", t.to_string());
@@ -137,14 +138,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let config = model_config(&args, &data)?;
     let options = train_options(&args, config)?;
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     crate::fsutil::write_atomically(
         &with_ext(&args.out, ".command.txt"),
         format!("{command}\n{}\n", resolved_settings(&options, &args)).as_bytes(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let result = train_with_progress(&data, &options, &args.out)?;
     let model_path = with_ext(&args.out, ".safetensors");
     let summary = save_with_test_figures(&data, &options.model, &result, &args, command)?;
@@ -168,9 +167,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 }
 
 /// Reads the data folder, saying what was skipped or read with warnings.
-fn load_data(args: &Args) -> Result<Dataset, String> {
+fn load_data(args: &Args) -> anyhow::Result<Dataset> {
     if !args.data.exists() {
-        return Err(format!("{} does not exist", args.data.display()));
+        anyhow::bail!("{} does not exist", args.data.display());
     }
     let data = Dataset::load(
         &args.data,
@@ -206,20 +205,20 @@ fn load_data(args: &Args) -> Result<Dataset, String> {
         data.train_frames()
     );
     if args.batch_size == 0 || args.epochs == 0 {
-        return Err("--batch-size and --epochs must be at least 1".into());
+        anyhow::bail!("--batch-size and --epochs must be at least 1");
     }
     if let Some(reason) = data.unusable_reason(&args.data) {
-        return Err(reason);
+        anyhow::bail!(reason);
     }
     Ok(data)
 }
 
 /// The model's shape and data contract from the options and the data.
-fn model_config(args: &Args, data: &Dataset) -> Result<ModelConfig, String> {
+fn model_config(args: &Args, data: &Dataset) -> anyhow::Result<ModelConfig> {
     let pitch_range = args
         .pitch_range
         .or_else(|| data.pitch_range())
-        .ok_or("the training data has no notes")?;
+        .context("the training data has no notes")?;
     let name = args.name.clone().unwrap_or_else(|| {
         args.out
             .file_name()
@@ -240,37 +239,35 @@ fn model_config(args: &Args, data: &Dataset) -> Result<ModelConfig, String> {
         },
         training: None,
     };
-    crate::model::file::validate_config(&config).map_err(|e| e.to_string())?;
+    crate::model::file::validate_config(&config)?;
     if matches!(config.architecture, Architecture::Events { max_voices: 0 }) {
-        return Err("--max-voices must be at least 1".into());
+        anyhow::bail!("--max-voices must be at least 1");
     }
     Ok(config)
 }
 
 /// The run's settings: the options given, the family's defaults for the others.
-fn train_options(args: &Args, config: ModelConfig) -> Result<TrainOptions, String> {
+fn train_options(args: &Args, config: ModelConfig) -> anyhow::Result<TrainOptions> {
     let (dropout, window, patience) = args.architecture.defaults();
     if args.architecture == ArchitectureName::Events && args.engine == TrainEngine::Candle {
-        return Err("--engine candle trains frame models only; event models train fused".into());
+        anyhow::bail!("--engine candle trains frame models only; event models train fused");
     }
     let dropout = args.dropout.unwrap_or(dropout);
     if !(0.0..1.0).contains(&dropout) {
-        return Err(format!(
-            "--dropout {dropout}: use a rate from 0 up to (not including) 1"
-        ));
+        anyhow::bail!("--dropout {dropout}: use a rate from 0 up to (not including) 1");
     }
     if dropout > 0.0 && args.engine == TrainEngine::Candle {
-        return Err("--dropout needs the fused engine".into());
+        anyhow::bail!("--dropout needs the fused engine");
     }
     if !(0.0..=1.0 / args.learning_rate).contains(&args.weight_decay) {
-        return Err(format!(
+        anyhow::bail!(
             "--weight-decay {}: use 0 or more, at most 1 / learning rate",
             args.weight_decay
-        ));
+        );
     }
     let window = args.window.unwrap_or(window);
     if window == 0 {
-        return Err("--window must be at least 1".into());
+        anyhow::bail!("--window must be at least 1");
     }
     Ok(TrainOptions {
         model: config,
@@ -296,14 +293,13 @@ fn train_with_progress(
     data: &Dataset,
     options: &TrainOptions,
     out: &Path,
-) -> Result<TrainResult, String> {
+) -> anyhow::Result<TrainResult> {
     let config = &options.model;
     let model_path = with_ext(out, ".safetensors");
     let (csv_path, png_path) = (with_ext(out, ".train.csv"), with_ext(out, ".loss.png"));
     let progress = ProgressBar::new(0);
     progress.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} batches  {msg}")
-            .map_err(|e| e.to_string())?
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} batches  {msg}")?
             .progress_chars("=> "),
     );
     let events = matches!(config.architecture, Architecture::Events { .. });
@@ -318,7 +314,7 @@ fn train_with_progress(
         };
         let _ = writeln!(csv, "{}", csv_line(stats));
         say(&progress, format!("{}{saved}", epoch_line(stats)));
-        crate::fsutil::write_atomically(&csv_path, csv.as_bytes()).map_err(|e| e.to_string())?;
+        crate::fsutil::write_atomically(&csv_path, csv.as_bytes())?;
         history.push(*stats);
         let unit = if events { "event" } else { "step" };
         plot_losses(
@@ -328,7 +324,7 @@ fn train_with_progress(
             &history,
         )?;
         if let Some(tensors) = best {
-            write_model_file(&model_path, config, tensors).map_err(|e| e.to_string())?;
+            write_model_file(&model_path, config, tensors)?;
         }
         Ok(())
     };
@@ -396,8 +392,8 @@ fn save_with_test_figures(
     result: &TrainResult,
     args: &Args,
     command: String,
-) -> Result<String, String> {
-    let fast = FastLstm::from_tensors(config, &result.tensors).map_err(|e| e.to_string())?;
+) -> anyhow::Result<String> {
+    let fast = FastLstm::from_tensors(config, &result.tensors)?;
     let (test_pieces, test_meters) = if data.test.is_empty() {
         (&data.valid, &data.valid_meters)
     } else {
@@ -428,7 +424,7 @@ fn save_with_test_figures(
         test_frame_accuracy: m.frame_accuracy,
     });
     let model_path = with_ext(&args.out, ".safetensors");
-    write_model_file(&model_path, &config, &result.tensors).map_err(|e| e.to_string())?;
+    write_model_file(&model_path, &config, &result.tensors)?;
     Ok(summary)
 }
 

@@ -26,6 +26,7 @@ use crate::model::Architecture;
 use crate::phrase::{Phrase, TimeSignature};
 use crate::roll::{PianoRoll, PitchSet};
 use crate::sample::{allowed_pitches, GenerateError, GenerateParams};
+use crate::train::error::CheckpointResult;
 use crate::train::{
     EpochStats, Evaluation, TrainData, TrainError, TrainOptions, TrainResult, TrainingFamily,
 };
@@ -108,7 +109,7 @@ pub fn train(
     data: TrainData,
     options: &TrainOptions,
     progress: &ProgressBar,
-    on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
+    on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> CheckpointResult,
 ) -> Result<TrainResult, TrainError> {
     train_until(data, options, progress, &AtomicBool::new(false), on_epoch)
 }
@@ -121,7 +122,7 @@ pub fn train_until(
     options: &TrainOptions,
     progress: &ProgressBar,
     stop: &AtomicBool,
-    on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
+    on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> CheckpointResult,
 ) -> Result<TrainResult, TrainError> {
     if !(0.0..1.0).contains(&options.dropout) {
         return Err(TrainError::Dropout(options.dropout));

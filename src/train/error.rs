@@ -18,14 +18,12 @@ pub enum TrainError {
     /// candle's autograd (the reference engine).
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
+    #[error("cannot draw {path}: {reason}")]
+    Plot { path: String, reason: String },
     /// The caller's checkpoint (saving a model, a log or a plot) failed.
-    #[error("{0}")]
-    Checkpoint(String),
+    #[error(transparent)]
+    Checkpoint(Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// The command line reports errors as messages.
-impl From<TrainError> for String {
-    fn from(e: TrainError) -> Self {
-        e.to_string()
-    }
-}
+/// What a training run's caller returns when saving a checkpoint fails.
+pub type CheckpointResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;

@@ -5,6 +5,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::trainer::EpochStats;
+use super::TrainError;
 
 /// Draws the loss curves to a PNG; `unit` names what the loss is averaged over ("step" for
 /// frame models, "event" for event models).
@@ -13,8 +14,11 @@ pub fn plot_losses(
     title: &str,
     unit: &str,
     history: &[EpochStats],
-) -> Result<(), String> {
-    let err = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
+) -> Result<(), TrainError> {
+    let err = |e: &dyn std::fmt::Display| TrainError::Plot {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
     let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let max_epoch = history.iter().map(|h| h.epoch).max().unwrap_or(1).max(2) as f64;

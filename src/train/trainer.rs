@@ -3,7 +3,7 @@
 //! What differs between families (how windows are drawn, the loss at the head, the
 //! held-out figures) is a [`TrainingFamily`], which each family in `family` provides.
 
-use super::error::TrainError;
+use super::error::{CheckpointResult, TrainError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -78,7 +78,7 @@ pub fn run_epochs(
     progress: &ProgressBar,
     stop: &AtomicBool,
     evaluate: impl Fn(&FastLstm) -> Evaluation,
-    mut on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> Result<(), String>,
+    mut on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> CheckpointResult,
 ) -> Result<TrainResult, TrainError> {
     let cfg = &options.model;
     let batches = family.batches_per_epoch();

@@ -23,6 +23,7 @@ pub fn state_json(bytes: &[u8]) -> Result<String, String> {
 /// The phrase held in a CLAP state blob, the way `phrasegen export-state` reads it.
 pub fn phrase_from_state(bytes: &[u8]) -> Result<Phrase, String> {
     phrasegen::cli::export_state::phrase_from_state(&state_json(bytes)?)
+        .map_err(|e| format!("{e:#}"))
 }
 
 /// A parameter's plain value in a saved state (nice-plug stores params by string id).
