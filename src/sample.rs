@@ -149,7 +149,7 @@ pub fn kept_frame(kept: &(PianoRoll, u64), t: usize, steps_per_bar: usize) -> Op
 }
 
 /// A uniform draw in [0, 1) from the top 24 bits: the same on every platform.
-pub fn unit(rng: &mut Pcg64Mcg) -> f32 {
+pub fn uniform(rng: &mut Pcg64Mcg) -> f32 {
     (rng.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
 }
 

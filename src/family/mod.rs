@@ -36,9 +36,6 @@ pub use frames::{candle_training_throughput, training_throughput};
 /// What differs between model families, above the network they share (a stacked LSTM and a
 /// linear layer, whose input and output widths `shape` gives).
 pub trait ModelFamily: Sync {
-    /// What the network predicts per step, plural ("frames", "events"): progress and logs.
-    fn unit(&self) -> &'static str;
-
     /// The `phrasegen train` flags that make a model of this family with `architecture`'s
     /// settings (for the resolved command a training run records).
     fn train_flags(&self, architecture: Architecture) -> String;

@@ -19,10 +19,6 @@ use super::ModelFamily;
 pub struct Events;
 
 impl ModelFamily for Events {
-    fn unit(&self) -> &'static str {
-        "events"
-    }
-
     fn train_flags(&self, architecture: Architecture) -> String {
         let voices = architecture.max_voices().unwrap_or(1);
         format!("events --max-voices {voices}")

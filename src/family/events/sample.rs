@@ -18,7 +18,9 @@ use crate::infer::{exp_f32, FastLstm, FastState};
 use crate::phrase::{Note, Phrase};
 use crate::roll::{PianoRoll, PitchSet, Representation};
 use crate::sample::voice_leading::makes_parallels;
-use crate::sample::{kept_frame, primer_roll, regrid, unit, variation_seed, Frame, GenerateParams};
+use crate::sample::{
+    kept_frame, primer_roll, regrid, uniform, variation_seed, Frame, GenerateParams,
+};
 
 /// One variation being written.
 struct Draft {
@@ -263,7 +265,7 @@ fn write_drafts(
             } else {
                 debug_assert!(!only_copies_left, "a copied step forces all its tokens");
                 let logits = &state.logits[b * vocab..(b + 1) * vocab];
-                let u = unit(&mut draft.rng);
+                let u = uniform(&mut draft.rng);
                 draw(logits, inv_t, u, |token| rules.allows(draft, token))
             };
             apply(draft, token, rules);

@@ -97,35 +97,37 @@ impl<'a> EventTraining<'a> {
             trainer,
         })
     }
+}
 
-    /// Writes window `b` of the batch from `tokens` (in `meter`) starting at `start`;
-    /// returns the events it holds.
-    fn write_window(
-        &mut self,
-        b: usize,
-        tokens: &Tokens,
-        start: usize,
-        meter: TimeSignature,
-    ) -> usize {
-        let (seq, width) = (self.seq, self.options.model.input_size());
-        // Transposition can drop notes off the range: the window stays inside.
-        let start = start.min(tokens.len().saturating_sub(seq));
-        let window = &tokens[start.min(tokens.len())..(start + seq).min(tokens.len())];
-        let rows = self.inputs[b * seq * width..(b + 1) * seq * width].chunks_exact_mut(width);
-        for (t, row) in rows.enumerate() {
-            match window.get(t) {
-                Some((ctx, token)) => {
-                    self.codec.write_input(ctx, meter, row);
-                    self.targets[b * seq + t] = *token as u32;
-                }
-                None => {
-                    row.fill(0.0);
-                    self.targets[b * seq + t] = PAD;
-                }
+/// Writes one window of a batch (`inputs` `[seq, width]`, `targets` `[seq]`) from `tokens`
+/// (in `meter`) starting at `start`, padded past the piece's end; returns the events it holds.
+fn write_window(
+    codec: &EventCodec,
+    (tokens, start, meter): (&Tokens, usize, TimeSignature),
+    inputs: &mut [f32],
+    targets: &mut [u32],
+) -> usize {
+    let seq = targets.len();
+    // Transposition can drop notes off the range: the window stays inside.
+    let start = start.min(tokens.len().saturating_sub(seq));
+    let window = &tokens[start.min(tokens.len())..(start + seq).min(tokens.len())];
+    let rows = inputs.chunks_exact_mut(inputs.len() / seq.max(1));
+    for ((row, target), event) in rows
+        .zip(targets.iter_mut())
+        .zip(window.iter().map(Some).chain(std::iter::repeat(None)))
+    {
+        match event {
+            Some((ctx, token)) => {
+                codec.write_input(ctx, meter, row);
+                *target = *token as u32;
+            }
+            None => {
+                row.fill(0.0);
+                *target = PAD;
             }
         }
-        window.len()
     }
+    window.len()
 }
 
 impl TrainingFamily for EventTraining<'_> {
@@ -144,21 +146,21 @@ impl TrainingFamily for EventTraining<'_> {
             let k = self.options.transpose_semitones.max(0);
             let shift = if k > 0 { rng.random_range(-k..=k) } else { 0 };
             let meter = self.meters[piece];
+            let transposed;
             let tokens = if shift == 0 {
-                std::mem::take(&mut self.pieces[piece])
+                &self.pieces[piece]
             } else {
-                let cfg = &self.options.model;
-                encode(
-                    &self.codec,
-                    cfg,
-                    &transpose(&self.train[piece], shift),
-                    meter,
-                )
+                let roll = transpose(&self.train[piece], shift);
+                transposed = encode(&self.codec, &self.options.model, &roll, meter);
+                &transposed
             };
-            seen += self.write_window(b, &tokens, start, meter);
-            if shift == 0 {
-                self.pieces[piece] = tokens;
-            }
+            let width = self.inputs.len() / self.options.batch_size;
+            seen += write_window(
+                &self.codec,
+                (tokens, start, meter),
+                &mut self.inputs[b * width..(b + 1) * width],
+                &mut self.targets[b * self.seq..(b + 1) * self.seq],
+            );
         }
         seen
     }

@@ -22,10 +22,6 @@ use super::ModelFamily;
 pub struct Frames;
 
 impl ModelFamily for Frames {
-    fn unit(&self) -> &'static str {
-        "frames"
-    }
-
     fn train_flags(&self, _: Architecture) -> String {
         "frame".into()
     }

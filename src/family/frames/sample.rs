@@ -13,7 +13,7 @@ use rand_pcg::Pcg64Mcg;
 use crate::infer::{sigmoid, FastLstm, FastState};
 use crate::phrase::Phrase;
 use crate::roll::{PianoRoll, PitchSet, Representation};
-use crate::sample::{kept_frame, primer_roll, regrid, unit, variation_seed, GenerateParams};
+use crate::sample::{kept_frame, primer_roll, regrid, uniform, variation_seed, GenerateParams};
 
 /// One variation being written.
 struct Draft {
@@ -163,9 +163,9 @@ fn draw_step(
     candidates.clear();
     for (i, pitch) in range.pitches().enumerate() {
         let p_active = sigmoid(logits[i] * inv_t);
-        let u_active = unit(&mut draft.rng);
+        let u_active = uniform(&mut draft.rng);
         let (p_onset, u_onset) = if repr == Representation::ActiveAndOnset {
-            (sigmoid(logits[n + i] * inv_t), unit(&mut draft.rng))
+            (sigmoid(logits[n + i] * inv_t), uniform(&mut draft.rng))
         } else {
             (0.0, 1.0)
         };
