@@ -12,6 +12,7 @@
 //! point, and where the step lies in the bar and in the beat under the piece's time
 //! signature, so it can learn the metre instead of drifting off the beat.
 
+use crate::meter::MeterMap;
 use crate::model::ModelConfig;
 use crate::phrase::TimeSignature;
 use crate::roll::{PianoRoll, PitchRange, PitchSet, Representation};
@@ -67,6 +68,8 @@ pub struct EventContext {
     pub sounding: PitchSet,
     /// Grid steps since the last bar line.
     pub step_in_bar: u32,
+    /// The metre of the bar.
+    pub meter: TimeSignature,
     /// Step ends since the last note-on (0 right after one).
     pub steps_since_onset: u32,
 }
@@ -77,6 +80,7 @@ impl EventContext {
         previous: usize::MAX,
         sounding: 0,
         step_in_bar: 0,
+        meter: TimeSignature::FOUR_FOUR,
         steps_since_onset: ONSET_AGES as u32,
     };
 }
@@ -233,7 +237,8 @@ impl EventCodec {
     }
 
     /// Writes the network's input for `ctx` under `meter` into `out` (`input_size()` long).
-    pub fn write_input(&self, ctx: &EventContext, meter: TimeSignature, out: &mut [f32]) {
+    pub fn write_input(&self, ctx: &EventContext, out: &mut [f32]) {
+        let meter = ctx.meter;
         out.fill(0.0);
         let v = self.vocab_size();
         let n = self.pitches();
@@ -305,17 +310,16 @@ pub fn limit_voices(roll: &PianoRoll, voices: u8) -> PianoRoll {
     out
 }
 
-/// Encodes a piece as tokens with the bar position wrapped by its time signature.
+/// Encodes a piece as tokens, each knowing its bar position and metre from `meters`.
 pub fn encode_piece(
     codec: &EventCodec,
     roll: &PianoRoll,
-    meter: TimeSignature,
+    meters: &MeterMap,
 ) -> Vec<(EventContext, usize)> {
-    let steps_per_bar = meter.steps_per_bar(codec.steps_per_quarter);
     let mut tokens = codec.encode(roll);
     let mut step = 0u32;
     for (ctx, token) in &mut tokens {
-        ctx.step_in_bar = step % steps_per_bar;
+        (ctx.meter, ctx.step_in_bar) = meters.at(step);
         if *token == codec.step_token() {
             step += 1;
         }
@@ -389,7 +393,7 @@ mod tests {
             numerator: 3,
             denominator: 8,
         };
-        let tokens = encode_piece(&c, &roll, meter);
+        let tokens = encode_piece(&c, &roll, &MeterMap::constant(meter, 4));
         let steps: Vec<u32> = tokens.iter().map(|(ctx, _)| ctx.step_in_bar).collect();
         // On(60) Step | Step | On(65) Step | Off(60) Step ; 3/8 at 4 steps/quarter is 6 steps.
         assert_eq!(steps, [0, 0, 1, 2, 2, 3, 3]);
@@ -397,7 +401,8 @@ mod tests {
         assert_eq!(c.event(token), Event::Off(60));
         assert_eq!(ctx.sounding, (1 << 60) | (1 << 65));
         let mut input = vec![0.0; c.input_size()];
-        c.write_input(&ctx, meter, &mut input);
+        assert_eq!(ctx.meter, meter);
+        c.write_input(&ctx, &mut input);
         // Previous event, two sounding pitches, bar position, metre, onset age; step 3 of
         // 3/8 is off the beat.
         assert_eq!(
@@ -405,6 +410,29 @@ mod tests {
             1 + 2 + 1 + 1 + 1
         );
         assert_eq!(ctx.steps_since_onset, 1, "65 struck one step before");
+    }
+
+    #[test]
+    fn bar_positions_follow_the_pieces_time_signature_map() {
+        let c = codec(Representation::ActiveAndOnset);
+        let mut roll = PianoRoll::new(24);
+        for t in 0..24 {
+            roll.add_note(60 + (t % 2) as u8, t, 1);
+        }
+        let four = TimeSignature::FOUR_FOUR;
+        let quarter = TimeSignature {
+            numerator: 1,
+            denominator: 4,
+        };
+        // A 4/4 bar, a 1/4 bar written out at a repeat (a pickup), a 4/4 bar.
+        let meters = MeterMap::from_bars(&[(0, four), (16, quarter), (20, four)], 4);
+        let at_steps: Vec<(u32, u32)> = encode_piece(&c, &roll, &meters)
+            .iter()
+            .filter(|(_, token)| *token == c.step_token())
+            .map(|(ctx, _)| (ctx.step_in_bar, ctx.meter.numerator.into()))
+            .collect();
+        let want: Vec<(u32, u32)> = (0..16).chain(12..16).chain(0..4).map(|p| (p, 4)).collect();
+        assert_eq!(at_steps, want);
     }
 
     #[test]
@@ -417,8 +445,8 @@ mod tests {
         roll.add_note(64, 2, 1);
         roll.add_note(64, 3, 3);
         roll.add_note(72, 4, 1);
-        let four_four = TimeSignature::FOUR_FOUR;
-        for (ctx, token) in encode_piece(&c, &roll, four_four) {
+        let four_four = MeterMap::constant(TimeSignature::FOUR_FOUR, 4);
+        for (ctx, token) in encode_piece(&c, &roll, &four_four) {
             assert!(
                 c.allows(&ctx, token, 4),
                 "{:?} after {:?}",
@@ -432,7 +460,7 @@ mod tests {
         }
         assert_eq!(melody.active[0], 1 << 64);
         assert_eq!(melody.active[4], 1 << 72);
-        for (ctx, token) in encode_piece(&c, &melody, four_four) {
+        for (ctx, token) in encode_piece(&c, &melody, &four_four) {
             assert!(
                 c.allows(&ctx, token, 1),
                 "{:?} after {:?}",

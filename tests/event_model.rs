@@ -7,6 +7,7 @@ use candle_core::{Device, Tensor};
 use common::models::{random_tensors, tiny_config};
 use phrasegen::events::{encode_piece, EventCodec};
 use phrasegen::infer::FastLstm;
+use phrasegen::meter::MeterMap;
 use phrasegen::model::{Architecture, ModelConfig, PhraseModel};
 use phrasegen::phrase::TimeSignature;
 use phrasegen::roll::{PianoRoll, Representation};
@@ -43,9 +44,10 @@ fn piece_inputs(cfg: &ModelConfig) -> Vec<f32> {
     };
     let width = cfg.input_size();
     let mut inputs = Vec::new();
-    for (ctx, _) in encode_piece(&codec, &roll, meter) {
+    let meters = MeterMap::constant(meter, cfg.steps_per_quarter);
+    for (ctx, _) in encode_piece(&codec, &roll, &meters) {
         let mut x = vec![0.0; width];
-        codec.write_input(&ctx, meter, &mut x);
+        codec.write_input(&ctx, &mut x);
         inputs.extend(x);
     }
     inputs
@@ -215,9 +217,10 @@ fn fast_engine_matches_candle_on_every_builtin_model() {
         let codec = EventCodec::new(&cfg);
         let width = cfg.input_size();
         let mut inputs = Vec::new();
-        for (ctx, _) in encode_piece(&codec, &roll, phrase.time_signature) {
+        let meters = MeterMap::constant(phrase.time_signature, phrase.steps_per_quarter);
+        for (ctx, _) in encode_piece(&codec, &roll, &meters) {
             let mut x = vec![0.0; width];
-            codec.write_input(&ctx, phrase.time_signature, &mut x);
+            codec.write_input(&ctx, &mut x);
             inputs.extend(x);
         }
         let worst = worst_probability_difference(&cfg, &file.tensors, &inputs);
@@ -274,16 +277,13 @@ fn an_event_step_allocates_nothing() {
     let mut state = fast.state(4);
     let width = cfg.input_size();
     let mut inputs = vec![0.0; 4 * width];
-    let tokens = encode_piece(&codec, &PianoRoll::new(4), TimeSignature::FOUR_FOUR);
+    let meters = MeterMap::constant(TimeSignature::FOUR_FOUR, cfg.steps_per_quarter);
+    let tokens = encode_piece(&codec, &PianoRoll::new(4), &meters);
     let (ctx, _) = tokens[0];
     let n = counting::allocations(|| {
         for _ in 0..200 {
             for b in 0..4 {
-                codec.write_input(
-                    &ctx,
-                    TimeSignature::FOUR_FOUR,
-                    &mut inputs[b * width..(b + 1) * width],
-                );
+                codec.write_input(&ctx, &mut inputs[b * width..(b + 1) * width]);
             }
             fast.step(&inputs, &mut state);
         }

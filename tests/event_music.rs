@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 use phrasegen::family::generate_variations;
 use phrasegen::family::train_until;
 use phrasegen::infer::FastLstm;
+use phrasegen::meter::MeterMap;
 use phrasegen::model::{Architecture, ModelConfig};
 use phrasegen::phrase::{Phrase, TimeSignature};
 use phrasegen::roll::{PianoRoll, PitchRange, Representation};
@@ -69,7 +70,7 @@ fn tune(bars: usize, rng: &mut impl Rng) -> PianoRoll {
 }
 
 fn train(cfg: ModelConfig, pieces: Vec<PianoRoll>, meter: TimeSignature) -> FastLstm {
-    let meters = vec![meter; pieces.len()];
+    let meters = vec![MeterMap::constant(meter, cfg.steps_per_quarter); pieces.len()];
     let options = TrainOptions {
         model: cfg.clone(),
         epochs: 25,

@@ -10,6 +10,7 @@ use candle_core::{DType, Device, Module, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use phrasegen::events::{encode_piece, EventCodec};
 use phrasegen::family::train_until;
+use phrasegen::meter::MeterMap;
 use phrasegen::model::lstm::LstmLayer;
 use phrasegen::model::{Architecture, ModelConfig, PhraseModel};
 use phrasegen::phrase::TimeSignature;
@@ -67,11 +68,12 @@ fn windows(cfg: &ModelConfig, batch: usize, seq: usize, seed: u64) -> (Vec<f32>,
     let width = cfg.input_size();
     let (mut inputs, mut targets) = (Vec::new(), Vec::new());
     for b in 0..batch {
-        let tokens = encode_piece(&codec, &random_roll(40, seed + b as u64), WALTZ);
+        let meters = MeterMap::constant(WALTZ, cfg.steps_per_quarter);
+        let tokens = encode_piece(&codec, &random_roll(40, seed + b as u64), &meters);
         assert!(tokens.len() >= seq + b, "rolls long enough");
         for (ctx, token) in &tokens[b..b + seq] {
             let mut row = vec![0.0; width];
-            codec.write_input(ctx, WALTZ, &mut row);
+            codec.write_input(ctx, &mut row);
             inputs.extend(row);
             targets.push(*token as u32);
         }
@@ -344,7 +346,7 @@ fn waltz(bars: usize) -> PianoRoll {
 fn a_tiny_event_model_learns_a_waltz() {
     let cfg = config(1, 24, 2);
     let pieces: Vec<PianoRoll> = (0..6).map(|_| waltz(12)).collect();
-    let meters = vec![WALTZ; pieces.len()];
+    let meters = vec![MeterMap::constant(WALTZ, cfg.steps_per_quarter); pieces.len()];
     let options = TrainOptions {
         model: cfg,
         epochs: 30,

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use phrasegen::midi::{import_bytes, ImportOptions, MidiError, MidiFile, MidiSummary};
-use phrasegen::phrase::Note;
+use phrasegen::phrase::{Note, TimeSignature};
 
 /// Records the largest single allocation made on the measuring thread: "refused, not
 /// allocated" is checked by what was allocated, not by a wall-clock budget.
@@ -106,6 +106,36 @@ fn tempo_map_and_time_signatures_are_read() {
     assert_eq!(imported.phrase.time_signature.numerator, 6);
     assert_eq!(imported.phrase.bars, 2);
     assert_eq!(imported.phrase.notes, vec![note(0, 64, 16, 80)]);
+}
+
+#[test]
+fn bar_lines_follow_the_time_signature_map_through_a_short_bar() {
+    // A reel as fiddle-tune files write it: a 4/4 bar, a 1/4 bar written out at the repeat
+    // (a pickup), then 4/4 again. At 96 ticks per quarter and 4 steps per quarter.
+    let conductor = track(
+        &[
+            ev(0, &[0xff, 0x58, 0x04, 4, 2, 24, 8]),   // 4/4
+            ev(384, &[0xff, 0x58, 0x04, 1, 2, 24, 8]), // 1/4
+            ev(96, &[0xff, 0x58, 0x04, 4, 2, 24, 8]),  // 4/4
+        ]
+        .concat(),
+    );
+    let notes = track(&[ev(0, &[0x90, 64, 80]), ev(96 * 9, &[0x80, 64, 0])].concat());
+    let imported = import_bytes(&smf(1, 96, &[conductor, notes]), &ImportOptions::default());
+    let meters = imported.unwrap().meters;
+    let four = TimeSignature::FOUR_FOUR;
+    assert_eq!(meters.at(15), (four, 15));
+    assert_eq!(
+        meters.at(16),
+        (four, 12),
+        "the 1/4 bar is the upbeat of a 4/4 bar"
+    );
+    assert_eq!(
+        meters.at(20),
+        (four, 0),
+        "the next bar line stays on the music"
+    );
+    assert_eq!(meters.at(35), (four, 15));
 }
 
 #[test]

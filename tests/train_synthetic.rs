@@ -9,6 +9,7 @@ use candle_core::{Device, Tensor};
 use indicatif::ProgressBar;
 use phrasegen::family::{evaluate, generate, train};
 use phrasegen::infer::FastLstm;
+use phrasegen::meter::MeterMap;
 use phrasegen::model::ModelConfig;
 use phrasegen::phrase::{Note, Phrase, TimeSignature};
 use phrasegen::roll::{PianoRoll, PitchRange, Representation};
@@ -56,7 +57,7 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
         ..TrainOptions::default()
     };
     let mut epochs_seen = 0;
-    let meters = vec![TimeSignature::FOUR_FOUR; pieces.len()];
+    let meters = vec![MeterMap::constant(TimeSignature::FOUR_FOUR, 4); pieces.len()];
     let result = train(
         TrainData {
             train: &pieces,
@@ -126,7 +127,11 @@ fn nll_and_frame_accuracy_match_a_hand_computation() {
     // Frame 0: pitch 60 on; frame 1: silence.
     let mut roll = PianoRoll::new(2);
     roll.add_note(60, 0, 1);
-    let m = evaluate(&model, &[roll], &[TimeSignature::FOUR_FOUR]);
+    let m = evaluate(
+        &model,
+        &[roll],
+        &[MeterMap::constant(TimeSignature::FOUR_FOUR, 4)],
+    );
     let ln2 = 2f64.ln();
     let expected = ((-(0.75f64).ln() + ln2) + (-(0.25f64).ln() + ln2)) / 2.0;
     assert!(

@@ -22,8 +22,9 @@ use candle_core::Tensor;
 use indicatif::ProgressBar;
 
 use crate::infer::FastLstm;
+use crate::meter::MeterMap;
 use crate::model::Architecture;
-use crate::phrase::{Phrase, TimeSignature};
+use crate::phrase::Phrase;
 use crate::roll::{PianoRoll, PitchSet};
 use crate::sample::{allowed_pitches, GenerateError, GenerateParams};
 use crate::train::error::CheckpointResult;
@@ -51,13 +52,8 @@ pub trait ModelFamily: Sync {
         allowed: PitchSet,
     ) -> Vec<Phrase>;
 
-    /// Scores whole pieces from their start (`meters[i]` is piece `i`'s time signature).
-    fn evaluate(
-        &self,
-        model: &FastLstm,
-        pieces: &[PianoRoll],
-        meters: &[TimeSignature],
-    ) -> Evaluation;
+    /// Scores whole pieces from their start (`meters[i]` is where piece `i`'s bar lines fall).
+    fn evaluate(&self, model: &FastLstm, pieces: &[PianoRoll], meters: &[MeterMap]) -> Evaluation;
 
     /// A model of `options.model` ready to train on `data.train`.
     fn training<'a>(
@@ -95,8 +91,8 @@ pub fn generate_variations(
 /// Evaluates a model on whole pieces, each from its start, in its family's units. With
 /// nothing to predict `predictions` is 0 and the figures are 0, which callers must report
 /// as an error rather than as a result.
-pub fn evaluate(model: &FastLstm, pieces: &[PianoRoll], meters: &[TimeSignature]) -> Evaluation {
-    assert_eq!(pieces.len(), meters.len(), "a time signature per piece");
+pub fn evaluate(model: &FastLstm, pieces: &[PianoRoll], meters: &[MeterMap]) -> Evaluation {
+    assert_eq!(pieces.len(), meters.len(), "a meter map per piece");
     of(model.config.architecture).evaluate(model, pieces, meters)
 }
 

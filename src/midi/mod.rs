@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use crate::meter::MeterMap;
 use crate::phrase::{Phrase, DEFAULT_STEPS_PER_QUARTER};
 
 mod chunks;
@@ -46,6 +47,9 @@ impl Default for ImportOptions {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImportedPhrase {
     pub phrase: Phrase,
+    /// Where the bar lines fall, from the file's time-signature map (the phrase states only
+    /// the first time signature).
+    pub meters: MeterMap,
     /// Notes dropped for being shorter than the minimum length.
     pub dropped_short_notes: usize,
     /// Notes on channel 10 left out.

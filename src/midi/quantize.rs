@@ -3,6 +3,7 @@
 
 use super::read::MidiFile;
 use super::{ImportOptions, ImportedPhrase};
+use crate::meter::MeterMap;
 use crate::phrase::{Note, Phrase, TimeSignature};
 
 /// General MIDI drums, 0-based.
@@ -15,8 +16,18 @@ pub fn quantize(file: &MidiFile, options: &ImportOptions) -> ImportedPhrase {
     let to_step = |tick: u64| ((tick * spq + tpq / 2) / tpq).min(u64::from(u32::MAX)) as u32;
     let min_ticks = options.min_note_quarters.max(0.0) * tpq as f64;
 
+    let bars: Vec<(u32, TimeSignature)> = file
+        .bars()
+        .into_iter()
+        .map(|(start, _, ts)| (to_step(start), ts))
+        .collect();
     let mut report = ImportedPhrase {
         phrase: Phrase::default(),
+        // A file shorter than a bar still has its metre.
+        meters: match file.time_signatures.first() {
+            Some(&(_, first)) if bars.is_empty() => MeterMap::constant(first, spq as u32),
+            _ => MeterMap::from_bars(&bars, spq as u32),
+        },
         dropped_short_notes: 0,
         skipped_drum_notes: 0,
         merged_overlapping_notes: 0,

@@ -119,6 +119,31 @@ impl MidiFile {
         Ok(file)
     }
 
+    /// Bars as `(start, end, time signature)` ticks, following the time-signature map (4/4
+    /// until the first one, as MIDI defines); a change in mid-bar ends that bar early. Only
+    /// bars that end by the file's last event are listed.
+    pub fn bars(&self) -> Vec<(u64, u64, TimeSignature)> {
+        let tpq = f64::from(self.ticks_per_quarter.max(1));
+        let changes = &self.time_signatures;
+        let (mut bars, mut tick, mut next) = (Vec::new(), 0u64, 0usize);
+        let mut ts = TimeSignature::FOUR_FOUR;
+        loop {
+            while next < changes.len() && changes[next].0 <= tick {
+                ts = changes[next].1;
+                next += 1;
+            }
+            let mut end = tick + ((ts.quarters_per_bar() * tpq).round() as u64).max(1);
+            if let Some(&(at, _)) = changes.get(next) {
+                end = end.min(at);
+            }
+            if end > self.end_tick {
+                return bars;
+            }
+            bars.push((tick, end, ts));
+            tick = end;
+        }
+    }
+
     /// Length in quarter notes (from the last event).
     pub fn length_quarters(&self) -> f64 {
         self.end_tick as f64 / f64::from(self.ticks_per_quarter)

@@ -105,25 +105,10 @@ pub fn in_meters(file: &MidiFile, meters: &[TimeSignature]) -> bool {
 /// one, as MIDI defines); a change in mid-bar ends that bar early. Only bars that end by
 /// the file's last event are listed.
 pub fn bar_ticks(file: &MidiFile) -> Vec<(u64, u64)> {
-    let tpq = f64::from(file.ticks_per_quarter.max(1));
-    let changes = &file.time_signatures;
-    let (mut bars, mut tick, mut next) = (Vec::new(), 0u64, 0usize);
-    let mut ts = TimeSignature::FOUR_FOUR;
-    loop {
-        while next < changes.len() && changes[next].0 <= tick {
-            ts = changes[next].1;
-            next += 1;
-        }
-        let mut end = tick + ((ts.quarters_per_bar() * tpq).round() as u64).max(1);
-        if let Some(&(at, _)) = changes.get(next) {
-            end = end.min(at);
-        }
-        if end > file.end_tick {
-            return bars;
-        }
-        bars.push((tick, end));
-        tick = end;
-    }
+    file.bars()
+        .into_iter()
+        .map(|(start, end, _)| (start, end))
+        .collect()
 }
 
 /// Cuts a piece (notes and bars in steps) into consecutive segments, each the whole

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::meter::MeterMap;
 use crate::midi::{self, ImportOptions, MidiWarning};
-use crate::phrase::TimeSignature;
 use crate::roll::{PianoRoll, PitchRange, Representation};
 
 pub use crate::corpus::{split_files, FileSplit};
@@ -40,11 +40,11 @@ pub struct Dataset {
     pub train: Vec<PianoRoll>,
     pub valid: Vec<PianoRoll>,
     pub test: Vec<PianoRoll>,
-    /// The time signature of each piece of `train`, `valid` and `test` (index for index),
-    /// as the file states it first (4/4 when it says none): event models learn the metre.
-    pub train_meters: Vec<TimeSignature>,
-    pub valid_meters: Vec<TimeSignature>,
-    pub test_meters: Vec<TimeSignature>,
+    /// Where the bar lines of each piece of `train`, `valid` and `test` fall (index for
+    /// index), from its file's time-signature map: event models learn the metre.
+    pub train_meters: Vec<MeterMap>,
+    pub valid_meters: Vec<MeterMap>,
+    pub test_meters: Vec<MeterMap>,
     /// Files that failed, with the reason.
     pub skipped: Vec<(PathBuf, String)>,
     /// Files read (and used) despite faults, with what was recovered from.
@@ -71,7 +71,7 @@ impl Dataset {
                 match midi::import_file(f, &import) {
                     Ok(imported) => {
                         rolls.push(PianoRoll::from_phrase(&imported.phrase));
-                        meters.push(imported.phrase.time_signature);
+                        meters.push(imported.meters);
                         if !imported.warnings.is_empty() {
                             read_with_warnings.push((f.clone(), imported.warnings));
                         }

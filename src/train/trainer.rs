@@ -16,8 +16,8 @@ use rand_pcg::Pcg64Mcg;
 use super::eval::Evaluation;
 pub use super::family::{default_threads, TrainEngine, TrainOptions, TrainingFamily};
 use crate::infer::FastLstm;
+use crate::meter::MeterMap;
 use crate::model::ModelConfig;
-use crate::phrase::TimeSignature;
 use crate::roll::PianoRoll;
 
 /// One epoch's figures, in the family's units (a frame model predicts frames, an event
@@ -54,14 +54,14 @@ pub struct TrainResult {
 #[derive(Clone, Copy, Debug)]
 pub struct TrainData<'a> {
     pub train: &'a [PianoRoll],
-    pub train_meters: &'a [TimeSignature],
+    pub train_meters: &'a [MeterMap],
     pub valid: &'a [PianoRoll],
-    pub valid_meters: &'a [TimeSignature],
+    pub valid_meters: &'a [MeterMap],
 }
 
 impl<'a> TrainData<'a> {
     /// The pieces to select on: the valid ones, or the training ones when there are none.
-    pub fn held_out(&self) -> (&'a [PianoRoll], &'a [TimeSignature]) {
+    pub fn held_out(&self) -> (&'a [PianoRoll], &'a [MeterMap]) {
         if self.valid.is_empty() {
             (self.train, self.train_meters)
         } else {

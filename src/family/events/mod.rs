@@ -7,8 +7,9 @@ mod train;
 
 use crate::events::{encode_piece, limit_voices, EventCodec, EventContext};
 use crate::infer::FastLstm;
+use crate::meter::MeterMap;
 use crate::model::{Architecture, ModelConfig};
-use crate::phrase::{Phrase, TimeSignature};
+use crate::phrase::Phrase;
 use crate::roll::{pitch_span_mask, PianoRoll, PitchSet};
 use crate::sample::GenerateParams;
 use crate::train::{Evaluation, TrainData, TrainError, TrainOptions, TrainingFamily};
@@ -34,12 +35,7 @@ impl ModelFamily for Events {
         sample::generate(model, params, count, allowed, voices(&model.config).max(1))
     }
 
-    fn evaluate(
-        &self,
-        model: &FastLstm,
-        pieces: &[PianoRoll],
-        meters: &[TimeSignature],
-    ) -> Evaluation {
+    fn evaluate(&self, model: &FastLstm, pieces: &[PianoRoll], meters: &[MeterMap]) -> Evaluation {
         evaluate_events(model, pieces, meters)
     }
 
@@ -75,7 +71,7 @@ fn event_piece(cfg: &ModelConfig, roll: &PianoRoll) -> PianoRoll {
 /// Every event of each piece from the start. Each event's probability is the
 /// softmax over the events the grammar allows at that point (as the sampler draws them), in
 /// f64.
-fn evaluate_events(model: &FastLstm, pieces: &[PianoRoll], meters: &[TimeSignature]) -> Evaluation {
+fn evaluate_events(model: &FastLstm, pieces: &[PianoRoll], meters: &[MeterMap]) -> Evaluation {
     let cfg = &model.config;
     let codec = EventCodec::new(cfg);
     let (width, vocab) = (model.input_size(), model.output_size());
@@ -85,7 +81,7 @@ fn evaluate_events(model: &FastLstm, pieces: &[PianoRoll], meters: &[TimeSignatu
         let encoded: Vec<_> = chunk
             .iter()
             .zip(chunk_meters)
-            .map(|(roll, &meter)| {
+            .map(|(roll, meters)| {
                 let kept = event_piece(cfg, roll);
                 let mask = pitch_span_mask(cfg.pitch_range.lo, cfg.pitch_range.hi);
                 m.dropped_note_steps += roll
@@ -95,7 +91,7 @@ fn evaluate_events(model: &FastLstm, pieces: &[PianoRoll], meters: &[TimeSignatu
                     .map(|(a, k)| ((a & mask) & !k).count_ones() as usize)
                     .sum::<usize>();
                 m.steps += roll.len();
-                encode_piece(&codec, &kept, meter)
+                encode_piece(&codec, &kept, meters)
             })
             .collect();
         let batch = chunk.len();
@@ -107,7 +103,7 @@ fn evaluate_events(model: &FastLstm, pieces: &[PianoRoll], meters: &[TimeSignatu
             for (b, tokens) in encoded.iter().enumerate() {
                 let row = &mut input[b * width..(b + 1) * width];
                 match tokens.get(t) {
-                    Some((ctx, _)) => codec.write_input(ctx, chunk_meters[b], row),
+                    Some((ctx, _)) => codec.write_input(ctx, row),
                     None => row.fill(0.0),
                 }
             }

@@ -15,6 +15,7 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::events::{beat_steps, encode_piece, limit_voices, Event, EventCodec, EventContext};
 use crate::infer::{exp_f32, FastLstm, FastState};
+use crate::meter::MeterMap;
 use crate::phrase::{Note, Phrase};
 use crate::roll::{PianoRoll, PitchSet, Representation};
 use crate::sample::voice_leading::makes_parallels;
@@ -212,14 +213,17 @@ fn hear_primer(
 ) -> EventContext {
     let cfg = &model.config;
     let (codec, meter, width) = (&rules.codec, params.time_signature, model.input_size());
-    let mut ctx = EventContext::START;
+    let mut ctx = EventContext {
+        meter,
+        ..EventContext::START
+    };
     if let Some(primer) = &params.primer {
         let spq = cfg.steps_per_quarter;
         let roll = primer_roll(primer, spq, cfg.pitch_range.lo, cfg.pitch_range.hi);
         let roll = limit_voices(&roll, rules.voices);
-        for (c, token) in encode_piece(codec, &roll, meter) {
+        for (c, token) in encode_piece(codec, &roll, &MeterMap::constant(meter, spq)) {
             for b in 0..count {
-                codec.write_input(&c, meter, &mut inputs[b * width..(b + 1) * width]);
+                codec.write_input(&c, &mut inputs[b * width..(b + 1) * width]);
             }
             model.step(inputs, state);
             ctx = codec.advance(c, token, u32::MAX);
@@ -240,18 +244,14 @@ fn write_drafts(
     state: &mut FastState,
 ) {
     let codec = &rules.codec;
-    let (meter, width, vocab) = (
-        params.time_signature,
-        model.input_size(),
-        codec.vocab_size(),
-    );
+    let (width, vocab) = (model.input_size(), codec.vocab_size());
     let copied_tail_start = rules.copied_tail_start();
     let inv_t = 1.0 / params.temperature;
     while drafts.iter().any(|d| d.step < rules.total_steps) {
         let only_copies_left = drafts.iter().all(|d| d.step >= copied_tail_start);
         if !only_copies_left {
             for (b, draft) in drafts.iter().enumerate() {
-                codec.write_input(&draft.ctx, meter, &mut inputs[b * width..(b + 1) * width]);
+                codec.write_input(&draft.ctx, &mut inputs[b * width..(b + 1) * width]);
             }
             model.step(inputs, state);
         }

@@ -13,8 +13,8 @@ use rand_pcg::Pcg64Mcg;
 
 use super::event_piece;
 use crate::events::{encode_piece, EventCodec, EventContext};
+use crate::meter::MeterMap;
 use crate::model::{ModelConfig, PhraseModel};
-use crate::phrase::TimeSignature;
 use crate::roll::PianoRoll;
 use crate::train::dataset::transpose;
 use crate::train::fused_model::FusedPhraseModel;
@@ -28,7 +28,7 @@ type Tokens = Vec<(EventContext, usize)>;
 /// drawn. `options.seq_len` is the window in tokens.
 pub struct EventTraining<'a> {
     train: &'a [PianoRoll],
-    meters: &'a [TimeSignature],
+    meters: &'a [MeterMap],
     options: TrainOptions,
     codec: EventCodec,
     seq: usize,
@@ -43,15 +43,15 @@ pub struct EventTraining<'a> {
     trainer: FusedTrainer,
 }
 
-/// A piece as the model hears it, in its own meter.
-fn encode(codec: &EventCodec, cfg: &ModelConfig, roll: &PianoRoll, meter: TimeSignature) -> Tokens {
-    encode_piece(codec, &event_piece(cfg, roll), meter)
+/// A piece as the model hears it, with its own bar lines.
+fn encode(codec: &EventCodec, cfg: &ModelConfig, roll: &PianoRoll, meters: &MeterMap) -> Tokens {
+    encode_piece(codec, &event_piece(cfg, roll), meters)
 }
 
 impl<'a> EventTraining<'a> {
     pub fn new(
         train: &'a [PianoRoll],
-        meters: &'a [TimeSignature],
+        meters: &'a [MeterMap],
         options: &TrainOptions,
     ) -> Result<Self, TrainError> {
         let cfg = &options.model;
@@ -60,7 +60,7 @@ impl<'a> EventTraining<'a> {
         let pieces: Vec<Tokens> = train
             .iter()
             .zip(meters)
-            .map(|(r, &m)| encode(&codec, cfg, r, m))
+            .map(|(r, m)| encode(&codec, cfg, r, m))
             .collect();
         let windows: Vec<(usize, usize)> = pieces
             .iter()
@@ -100,10 +100,10 @@ impl<'a> EventTraining<'a> {
 }
 
 /// Writes one window of a batch (`inputs` `[seq, width]`, `targets` `[seq]`) from `tokens`
-/// (in `meter`) starting at `start`, padded past the piece's end; returns the events it holds.
+/// starting at `start`, padded past the piece's end; returns the events it holds.
 fn write_window(
     codec: &EventCodec,
-    (tokens, start, meter): (&Tokens, usize, TimeSignature),
+    (tokens, start): (&Tokens, usize),
     inputs: &mut [f32],
     targets: &mut [u32],
 ) -> usize {
@@ -118,7 +118,7 @@ fn write_window(
     {
         match event {
             Some((ctx, token)) => {
-                codec.write_input(ctx, meter, row);
+                codec.write_input(ctx, row);
                 *target = *token as u32;
             }
             None => {
@@ -145,19 +145,19 @@ impl TrainingFamily for EventTraining<'_> {
             let (piece, start) = self.windows[rng.random_range(0..self.windows.len())];
             let k = self.options.transpose_semitones.max(0);
             let shift = if k > 0 { rng.random_range(-k..=k) } else { 0 };
-            let meter = self.meters[piece];
+            let meters = &self.meters[piece];
             let transposed;
             let tokens = if shift == 0 {
                 &self.pieces[piece]
             } else {
                 let roll = transpose(&self.train[piece], shift);
-                transposed = encode(&self.codec, &self.options.model, &roll, meter);
+                transposed = encode(&self.codec, &self.options.model, &roll, meters);
                 &transposed
             };
             let width = self.inputs.len() / self.options.batch_size;
             seen += write_window(
                 &self.codec,
-                (tokens, start, meter),
+                (tokens, start),
                 &mut self.inputs[b * width..(b + 1) * width],
                 &mut self.targets[b * self.seq..(b + 1) * self.seq],
             );

@@ -8,8 +8,9 @@ mod train;
 pub use train::{candle_training_throughput, training_throughput};
 
 use crate::infer::FastLstm;
+use crate::meter::MeterMap;
 use crate::model::Architecture;
-use crate::phrase::{Phrase, TimeSignature};
+use crate::phrase::Phrase;
 use crate::roll::{PianoRoll, PitchSet};
 use crate::sample::GenerateParams;
 use crate::train::dataset::piece_features;
@@ -36,7 +37,7 @@ impl ModelFamily for Frames {
         sample::generate(model, params, count, allowed)
     }
 
-    fn evaluate(&self, model: &FastLstm, pieces: &[PianoRoll], _: &[TimeSignature]) -> Evaluation {
+    fn evaluate(&self, model: &FastLstm, pieces: &[PianoRoll], _: &[MeterMap]) -> Evaluation {
         evaluate_frames(model, pieces)
     }
 
