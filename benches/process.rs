@@ -5,8 +5,13 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use phrasegen::plugin::test_host::Host;
 use phrasegen::plugin::PhraseGen;
+use test_host::Host;
+
+/// The DAW-imitating host the plugin tests use.
+#[allow(dead_code)]
+#[path = "../tests/common/test_host.rs"]
+mod test_host;
 
 fn benches(c: &mut Criterion) {
     let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);

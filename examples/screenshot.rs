@@ -7,8 +7,13 @@ use std::time::{Duration, Instant};
 
 use nice_plug::context::gui::{AsyncExecutor, GuiContext, GuiContextInner};
 use nice_plug::prelude::*;
-use phrasegen::plugin::test_host::Host;
 use phrasegen::plugin::PhraseGen;
+use test_host::Host;
+
+/// The DAW-imitating host the plugin tests use.
+#[allow(dead_code)]
+#[path = "../tests/common/test_host.rs"]
+mod test_host;
 
 /// A GUI context that applies parameter changes directly, as a host would.
 struct DirectGui;

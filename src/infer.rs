@@ -323,7 +323,8 @@ pub fn tanh_f32(x: f32) -> f32 {
 /// library's `fmaf`, and MinGW's (Windows GNU builds) is not correctly rounded, so a
 /// Windows machine without FMA would generate other phrases than Linux. Where the compiler
 /// is told the FMA instruction exists (x86-64 built with `+fma`, every AArch64) `mul_add`
-/// is that instruction, which rounds correctly; elsewhere [`fma_f32_exact`] computes it.
+/// is that instruction, which rounds correctly; elsewhere `libm::fmaf` computes it (pure
+/// Rust, correctly rounded: f64 arithmetic corrected where it would round twice).
 #[inline(always)]
 fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
     #[cfg(any(target_feature = "fma", target_arch = "aarch64"))]
@@ -332,57 +333,8 @@ fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
     }
     #[cfg(not(any(target_feature = "fma", target_arch = "aarch64")))]
     {
-        fma_f32_exact(a, b, c)
+        libm::fmaf(a, b, c)
     }
-}
-
-/// A correctly rounded f32 fused multiply-add from f64 operations (no FMA instruction, no
-/// library call, so it also vectorizes):
-///
-/// 1. `p = a * b` in f64 is exact: two 24-bit significands make at most 48 bits, and
-///    `2^-298 <= |a * b| <= 2^256` lies well inside f64's normal range.
-/// 2. `s = p + c` rounds the exact sum `x` to 53 bits, and TwoSum gives its error
-///    `e = x - s` exactly (Knuth; no overflow is possible with `|x| < 2^257`).
-/// 3. Rounding `s` to f32 now could round twice: `x` just off an f32 tie (halfway between
-///    two f32s) can round onto the tie in f64, and the tie then goes to even, maybe the wrong
-///    way. So `s` is turned into `x` rounded to odd: kept if exact or its last bit is odd,
-///    else replaced by its neighbour on `e`'s side, whose last bit is odd (`x` lies strictly
-///    between the two). Every f32 and every f32 tie (including subnormals and the overflow
-///    threshold) has at most 25 significant bits, so in f64 its last bit is even; rounding
-///    to odd never lands on such a point unless `x` is that point, and never crosses one.
-///    So `x` and its round-to-odd lie on the same side of every f32 and tie, and the final
-///    rounding to f32 (`as f32`: to nearest even, overflowing to infinity) is the correct
-///    rounding of `x` itself (Boldo and Melquiond, "Emulation of FMA and correctly rounded
-///    sums: proved algorithms using rounding to odd", IEEE Trans. Computers 57(4), 2008:
-///    rounding to odd with two or more extra bits).
-///
-/// Zeros get the signs IEEE gives a fused multiply-add (`p` carries the exact product's
-/// sign, and `p + c` is then the same signed-zero sum), and infinities and NaNs come out of
-/// the f64 operations as they would from one: `inf * 0` and `inf - inf` are NaN, and only
-/// infinite operands make an infinite `p`. A NaN's payload is not specified, as for
-/// `f32::mul_add`.
-#[inline(always)]
-fn fma_f32_exact(a: f32, b: f32, c: f32) -> f32 {
-    let p = f64::from(a) * f64::from(b);
-    let c = f64::from(c);
-    let s = p + c;
-    // TwoSum: `p + c == s + e` exactly (for finite `s`; `e` is NaN otherwise).
-    let p_part = s - c;
-    let c_part = s - p_part;
-    let e = (p - p_part) + (c - c_part);
-    let bits = s.to_bits();
-    // `s` is never zero when `e` is not (a non-zero `x` is at least 2^-298), so the
-    // neighbour on `e`'s side is one step up in magnitude if the signs agree, else down.
-    let odd = if e != 0.0 && s.is_finite() && bits & 1 == 0 {
-        if (e.to_bits() ^ bits) >> 63 == 0 {
-            bits + 1
-        } else {
-            bits - 1
-        }
-    } else {
-        bits
-    };
-    f64::from_bits(odd) as f32
 }
 
 /// Which compiled version of the kernels to run: chosen once per step.
@@ -790,7 +742,7 @@ mod tests {
 
     /// Fused multiply-adds known to be correctly rounded here: the FMA instruction where the
     /// CPU has it, and `f32::mul_add` (the instruction, or the C library's `fmaf`) except on
-    /// Windows, whose MinGW `fmaf` is what [`fma_f32_exact`] replaces.
+    /// Windows, whose MinGW `fmaf` is what `libm::fmaf` replaces.
     fn reference_fmas() -> Vec<(&'static str, Fma)> {
         let mut references: Vec<(&'static str, Fma)> = Vec::new();
         if !cfg!(windows) {
@@ -868,7 +820,7 @@ mod tests {
     }
 
     #[test]
-    fn fma_f32_exact_is_a_correctly_rounded_fused_multiply_add() {
+    fn fma_f32_is_a_correctly_rounded_fused_multiply_add() {
         let references = reference_fmas();
         assert!(
             !references.is_empty() || cfg!(windows),
@@ -880,16 +832,16 @@ mod tests {
         let mut naive_wrong = 0;
         for (name, reference) in &references {
             for &[a, b, c] in &inputs {
-                let (got, want) = (fma_f32_exact(a, b, c), reference(a, b, c));
+                let (got, want) = (fma_f32(a, b, c), reference(a, b, c));
                 assert!(
                     same(got, want),
-                    "fma_f32_exact({a:e}, {b:e}, {c:e}) = {got:e}, {name} gives {want:e}"
+                    "fma_f32({a:e}, {b:e}, {c:e}) = {got:e}, {name} gives {want:e}"
                 );
                 let naive = (f64::from(a) * f64::from(b) + f64::from(c)) as f32;
                 naive_wrong += usize::from(!same(naive, want));
             }
         }
-        // The inputs reach the double rounding that rounding to odd is there to prevent.
+        // The inputs reach the double rounding a correctly rounded fma must avoid.
         assert!(
             references.is_empty() || naive_wrong > 1000,
             "only {naive_wrong} inputs are rounded twice by plain f64 arithmetic"

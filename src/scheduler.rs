@@ -167,6 +167,19 @@ pub struct NoteEvent {
     pub velocity: f32,
 }
 
+impl NoteEvent {
+    /// A note-off (its velocity 0).
+    fn off(sample: u32, pitch: u8, channel: u8) -> Self {
+        Self {
+            sample,
+            on: false,
+            pitch,
+            channel,
+            velocity: 0.0,
+        }
+    }
+}
+
 /// Fixed-capacity event list filled by the scheduler (no allocation while playing).
 #[derive(Clone, Debug)]
 pub struct EventBuffer {
@@ -362,13 +375,7 @@ impl Scheduler {
         while *set != 0 {
             let pitch = set.trailing_zeros() as u8;
             *set &= !(1u128 << pitch);
-            out.push(NoteEvent {
-                sample,
-                on: false,
-                pitch,
-                channel,
-                velocity: 0.0,
-            });
+            out.push(NoteEvent::off(sample, pitch, channel));
         }
     }
 
@@ -743,13 +750,7 @@ impl Scheduler {
                     let on = offset + n.start_beats;
                     if on < off {
                         self.sounding[ch] &= !(1u128 << n.pitch);
-                        out.push(NoteEvent {
-                            sample: to_sample(off),
-                            on: false,
-                            pitch: n.pitch,
-                            channel: phrase.channel,
-                            velocity: 0.0,
-                        });
+                        out.push(NoteEvent::off(to_sample(off), n.pitch, phrase.channel));
                     }
                 }
             }
@@ -779,13 +780,7 @@ impl Scheduler {
                     continue;
                 }
                 let bit = 1u128 << n.pitch;
-                let event = NoteEvent {
-                    sample: to_sample(on),
-                    on: false,
-                    pitch: n.pitch,
-                    channel: phrase.channel,
-                    velocity: 0.0,
-                };
+                let event = NoteEvent::off(to_sample(on), n.pitch, phrase.channel);
                 if self.sounding[ch] & bit != 0 {
                     out.push(event);
                 }

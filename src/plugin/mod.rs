@@ -15,8 +15,6 @@ use nice_plug::prelude::*;
 pub mod editor;
 pub mod export;
 pub mod params;
-#[cfg(feature = "test-host")]
-pub mod test_host;
 pub mod worker;
 
 use crate::phrase::TimeSignature;

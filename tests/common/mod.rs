@@ -1,11 +1,9 @@
 //! Hand-made MIDI bytes for tests: exact control over every byte, including broken ones.
 #![allow(dead_code)]
 
-/// The DAW-imitating host lives in the library so `phrasegen bench` can use it too.
-#[allow(unused_imports)]
-pub mod host {
-    pub use phrasegen::plugin::test_host::*;
-}
+/// The DAW-imitating host (shared with `benches/process.rs` and `examples/screenshot.rs`).
+#[path = "test_host.rs"]
+pub mod host;
 pub mod models;
 
 /// A variable-length quantity as MIDI writes delta times.

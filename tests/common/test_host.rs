@@ -1,12 +1,13 @@
 //! A host that drives the `Plugin` the way a DAW does: activate, then `process()` block after
 //! block with a transport, collecting the note events the plugin sends. Used by the
-//! integration tests and by `phrasegen bench` to time `process()`.
+//! integration tests, `benches/process.rs` and `examples/screenshot.rs` (through `#[path]`),
+//! on the crate's public API only.
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::PhraseGen;
 use nice_plug::context::process::SendEventError;
 use nice_plug::prelude::*;
+use phrasegen::plugin::PhraseGen;
 
 pub struct FakeActivate;
 
