@@ -50,6 +50,10 @@ pub struct GenerateParams {
     /// Event models: no note-on that moves in parallel fifths or octaves with a voice
     /// above it (the rule of four-part writing; see `sample::voice_leading`).
     pub strict_voice_leading: bool,
+    /// Event models: each phrase is the most likely of this many drawn together (the
+    /// highest mean log-probability per drawn event under the model), which cuts wandering
+    /// at the cost of a bigger batch. 1 = the first draw.
+    pub candidates: u32,
 }
 
 impl Default for GenerateParams {
@@ -70,6 +74,7 @@ impl Default for GenerateParams {
             keep_bars: None,
             form: Form::default_for_phrases(),
             strict_voice_leading: true,
+            candidates: 1,
         }
     }
 }
@@ -78,6 +83,8 @@ impl Default for GenerateParams {
 pub const TEMPERATURE_RANGE: (f32, f32) = (0.05, 3.0);
 /// Longest phrase generated, in bars.
 pub const MAX_BARS: u32 = 64;
+/// Most candidates drawn for one phrase.
+pub const MAX_CANDIDATES: u32 = 16;
 
 /// Parameters that cannot produce a phrase.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

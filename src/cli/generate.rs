@@ -75,6 +75,10 @@ pub struct Args {
     /// Write this many different phrases (seeds seed, seed+1 ...), generated together.
     #[arg(long, default_value_t = 1)]
     pub variations: usize,
+    /// Draw this many candidates for each phrase and keep the one the model finds most
+    /// likely (event models): less wandering, at the cost of a bigger batch. 1 to 16.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub candidates: u32,
 }
 
 pub fn parse_time_signature(s: &str) -> Result<TimeSignature, String> {
@@ -199,6 +203,7 @@ pub fn generate_params(
         keep_bars: None,
         form: args.form.clone(),
         strict_voice_leading: !args.allow_parallels,
+        candidates: args.candidates,
     })
 }
 

@@ -20,7 +20,7 @@ use crate::phrase::{Note, Phrase};
 use crate::roll::{PianoRoll, PitchSet, Representation};
 use crate::sample::voice_leading::makes_parallels;
 use crate::sample::{
-    kept_frame, primer_roll, regrid, uniform, variation_seed, Frame, GenerateParams,
+    kept_frame, primer_roll, regrid, uniform, variation_seed, Frame, GenerateParams, MAX_CANDIDATES,
 };
 
 /// One variation being written.
@@ -41,6 +41,10 @@ struct Draft {
     forced: Vec<usize>,
     next_forced: usize,
     rng: Pcg64Mcg,
+    /// Natural log-probability under the model (temperature 1, over the events the rules
+    /// allow) of the events drawn so far, and how many: how candidates are ranked.
+    log_prob: f64,
+    drawn: u32,
 }
 
 /// Limits that make up the rules, fixed for a whole generation.
@@ -152,10 +156,13 @@ pub(super) fn generate(
             *mask,
         )
     });
-    let mut state = model.state(count);
-    let mut inputs = vec![0.0f32; count * model.input_size()];
-    let ctx = hear_primer(model, params, &rules, count, &mut inputs, &mut state);
-    let mut drafts: Vec<Draft> = (0..count)
+    // Candidate `j` of variation `i` is draft `i * candidates + j`, seeded by its index.
+    let candidates = params.candidates.clamp(1, MAX_CANDIDATES) as usize;
+    let batch = count * candidates;
+    let mut state = model.state(batch);
+    let mut inputs = vec![0.0f32; batch * model.input_size()];
+    let ctx = hear_primer(model, params, &rules, batch, &mut inputs, &mut state);
+    let mut drafts: Vec<Draft> = (0..batch)
         .map(|i| Draft {
             ctx,
             step: 0,
@@ -169,6 +176,8 @@ pub(super) fn generate(
             forced: Vec::with_capacity(2 * 128 + 1),
             next_forced: 0,
             rng: Pcg64Mcg::seed_from_u64(variation_seed(params.seed, i)),
+            log_prob: 0.0,
+            drawn: 0,
         })
         .collect();
     for draft in &mut drafts {
@@ -190,7 +199,8 @@ pub(super) fn generate(
         params.tempo_bpm,
     );
     drafts
-        .iter()
+        .chunks(candidates)
+        .map(most_likely)
         .map(|d| {
             let mut p = phrase.clone();
             p.notes = d.roll.to_notes(
@@ -200,6 +210,21 @@ pub(super) fn generate(
             p
         })
         .collect()
+}
+
+/// The candidate with the highest mean log-probability per drawn event (the first on a tie).
+fn most_likely(candidates: &[Draft]) -> &Draft {
+    let mean = |d: &Draft| d.log_prob / f64::from(d.drawn.max(1));
+    candidates.iter().fold(
+        &candidates[0],
+        |best, d| {
+            if mean(d) > mean(best) {
+                d
+            } else {
+                best
+            }
+        },
+    )
 }
 
 /// The primer: every variation hears it, event by event. Returns the context after it.
@@ -247,6 +272,7 @@ fn write_drafts(
     let (width, vocab) = (model.input_size(), codec.vocab_size());
     let copied_tail_start = rules.copied_tail_start();
     let inv_t = 1.0 / params.temperature;
+    let ranked = params.candidates > 1;
     while drafts.iter().any(|d| d.step < rules.total_steps) {
         let only_copies_left = drafts.iter().all(|d| d.step >= copied_tail_start);
         if !only_copies_left {
@@ -266,7 +292,11 @@ fn write_drafts(
                 debug_assert!(!only_copies_left, "a copied step forces all its tokens");
                 let logits = &state.logits[b * vocab..(b + 1) * vocab];
                 let u = uniform(&mut draft.rng);
-                draw(logits, inv_t, u, |token| rules.allows(draft, token))
+                let (token, log_prob) =
+                    draw(logits, inv_t, u, ranked, |token| rules.allows(draft, token));
+                draft.log_prob += log_prob;
+                draft.drawn += 1;
+                token
             };
             apply(draft, token, rules);
             if draft.ctx.previous == codec.step_token() && draft.step < rules.total_steps {
@@ -281,8 +311,15 @@ const MAX_VOCAB: usize = 2 * 128 + 1;
 
 /// Draws a token from `softmax(logits / T)` over the tokens `allowed` keeps, with the
 /// uniform draw `u` (one per token; exp from basic IEEE operations: the same on every
-/// platform). `allowed` runs once per token, into a mask the three passes share.
-fn draw(logits: &[f32], inv_t: f32, u: f32, allowed: impl Fn(usize) -> bool) -> usize {
+/// platform). `allowed` runs once per token, into a mask the passes share. With `score`,
+/// also the token's log-probability at temperature 1 over the allowed tokens (else 0).
+fn draw(
+    logits: &[f32],
+    inv_t: f32,
+    u: f32,
+    score: bool,
+    allowed: impl Fn(usize) -> bool,
+) -> (usize, f64) {
     debug_assert!(logits.len() <= MAX_VOCAB);
     let mut mask = [false; MAX_VOCAB];
     let mut best = f32::NEG_INFINITY;
@@ -308,10 +345,35 @@ fn draw(logits: &[f32], inv_t: f32, u: f32, allowed: impl Fn(usize) -> bool) -> 
     {
         acc += f64::from(exp_f32((z - best) * inv_t));
         if acc > target {
-            return token;
+            return (
+                token,
+                if score {
+                    log_prob(logits, &mask, best, token)
+                } else {
+                    0.0
+                },
+            );
         }
     }
-    fallback
+    let log_p = if score {
+        log_prob(logits, &mask, best, fallback)
+    } else {
+        0.0
+    };
+    (fallback, log_p)
+}
+
+/// `ln p(token)` under the softmax of `logits` over the `allowed` tokens (`best` is their
+/// largest logit), from exp_f32 and libm's log: the same on every platform, so the
+/// candidate kept is too.
+fn log_prob(logits: &[f32], allowed: &[bool], best: f32, token: usize) -> f64 {
+    let total: f64 = logits
+        .iter()
+        .zip(allowed)
+        .filter(|(_, &ok)| ok)
+        .map(|(&z, _)| f64::from(exp_f32(z - best)))
+        .sum();
+    f64::from(logits[token] - best) - libm::log(total)
 }
 
 /// Plays `token` in `draft`; a step end writes the step into the roll.
