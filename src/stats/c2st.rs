@@ -21,10 +21,10 @@
 //! says which statistics separate the two sets most.
 //!
 //! The classifiers are smartcore's (pure Rust, no BLAS, no default features): its logistic
-//! regression (L-BFGS) and random forest are deterministic for a seed, and it builds in
-//! seconds. linfa would do as well, but splits the two models over `linfa-logistic` and
-//! `linfa-trees` (a single decision tree; no forest) and brings `ndarray`; smartcore has
-//! both in one crate on plain `Vec`s.
+//! regression (L-BFGS) and random forest live in one crate, work on plain `Vec`s, and the
+//! forest takes its seed as a parameter, so the test is deterministic without threading an
+//! RNG through. linfa has both too, but over three crates (`linfa-logistic`, `linfa-trees`,
+//! `linfa-ensemble`) on `ndarray`, which this project does not otherwise use.
 //!
 //! Deterministic: the same rows, folds and seed give the same report, bit for bit.
 
