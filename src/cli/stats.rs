@@ -10,9 +10,13 @@ use serde::Serialize;
 use crate::cli::generate;
 use crate::family::generate_variations;
 use crate::sample::{MAX_BARS, TEMPERATURE_RANGE};
+use crate::stats::c2st::{self, C2stReport};
 use crate::stats::{
     load_segments, Column, Metric, Passage, PassageStats, RealSegments, Split, Table,
 };
+
+/// Separating statistics the classifier test prints.
+const C2ST_TOP: usize = 8;
 
 /// The temperatures `--sweep` visits.
 pub const SWEEP_TEMPERATURES: [f32; 8] = [0.1, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0];
@@ -74,6 +78,22 @@ pub struct Args {
     /// 4/4 phrases against the tunes in 4/4 and 2/2). Default: 4/4 phrases, every piece.
     #[arg(long, num_args = 1.., value_parser = generate::parse_time_signature)]
     pub time_signature: Vec<crate::phrase::TimeSignature>,
+    /// Also run a classifier two-sample test: can a logistic regression and a random
+    /// forest, cross-validated, tell the phrases from the real segments by their
+    /// statistics? 50% accuracy: indistinguishable; 100%: told apart every time.
+    #[arg(long)]
+    pub c2st: bool,
+    /// Folds of the classifier test's cross-validation.
+    #[arg(long, requires = "c2st", default_value_t = c2st::DEFAULT_FOLDS as u32,
+          value_parser = clap::value_parser!(u32).range(2..=20))]
+    pub folds: u32,
+    /// Seed of the classifier test (balancing, folds, forest): the same seed, the same figures.
+    #[arg(long, requires = "c2st", default_value_t = 1)]
+    pub c2st_seed: u64,
+    /// The classifier test's real side: the valid split's segments too, not only the test
+    /// split's (more real phrases; the same metre selection).
+    #[arg(long, requires = "c2st")]
+    pub c2st_with_valid: bool,
 }
 
 /// One column's per-phrase values, for scripts: metric name -> one value per phrase
@@ -118,7 +138,19 @@ struct JsonReport<'a> {
     table: &'a Table,
     splits: Option<&'a Table>,
     sweep: Option<&'a Table>,
+    /// The classifier test per temperature (`--c2st`; left out without it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    c2st: Vec<C2stJson<'a>>,
     columns: Vec<ColumnValues>,
+}
+
+/// One classifier test with the names of the two sets it compared.
+#[derive(Serialize)]
+struct C2stJson<'a> {
+    generated: &'a String,
+    real: &'a String,
+    #[serde(flatten)]
+    report: &'a C2stReport,
 }
 
 /// "test split: 50 files, 93 segments (2 unreadable, 3 too short)".
@@ -155,8 +187,7 @@ fn real_column(real: &RealSegments) -> Column {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     check_ranges(&args)?;
-    let model = generate::load_model(args.model.as_deref())
-        .with_context(|| format!("cannot load the model"))?;
+    let model = generate::load_model(args.model.as_deref()).context("cannot load the model")?;
     let cfg = &model.config;
     let mut gen_args = generate_args(&args);
     let segment_quarters = f64::from(args.bars) * gen_args.time_signature.quarters_per_bar();
@@ -176,6 +207,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let table = Table::compare(&reference, &main, &Metric::ALL);
     print_header(&args, cfg, &gen_args, &test, segment_quarters, &notes);
     print!("{}", table.to_markdown());
+    let c2st = if args.c2st {
+        classifier_tests(&args, &reference, &main, segment_quarters)?
+    } else {
+        Vec::new()
+    };
 
     let split_columns = if args.all_splits {
         other_split_columns(&args, segment_quarters)?
@@ -199,11 +235,65 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             table: &table,
             splits: splits.as_ref(),
             sweep: sweep.as_ref(),
+            c2st: c2st
+                .iter()
+                .map(|(generated, real, report)| C2stJson {
+                    generated,
+                    real,
+                    report,
+                })
+                .collect(),
             columns: every_column_values(&reference, &generated, &split_columns),
         };
         write_json(path, &report)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints and returns the classifier test of each generated column against the real
+/// segments (`--c2st`): the test split's, and the valid split's with `--c2st-with-valid`.
+/// Each report comes with the names of its generated and real sides.
+fn classifier_tests(
+    args: &Args,
+    reference: &Column,
+    generated: &[&Column],
+    segment_quarters: f64,
+) -> anyhow::Result<Vec<(String, String, C2stReport)>> {
+    let rows = |c: &Column| -> Vec<Vec<f64>> { c.stats.iter().map(c2st::feature_row).collect() };
+    let (real_name, mut real) = (reference.name.clone(), rows(reference));
+    let real_name = if args.c2st_with_valid {
+        let valid = load_split(args, Split::Valid, segment_quarters)?;
+        println!("\n{} {}", args.data.display(), describe(&valid));
+        real.extend(rows(&real_column(&valid)));
+        "real test+valid".to_string()
+    } else {
+        real_name
+    };
+    let names = c2st::feature_names();
+    let mut reports = Vec::new();
+    for column in generated {
+        let report = c2st::classifier_test(
+            &rows(column),
+            &real,
+            &names,
+            args.folds as usize,
+            args.c2st_seed,
+        )
+        .with_context(|| format!("classifier test of {} against {real_name}", column.name))?;
+        println!(
+            "\nCan a classifier tell them apart? {} against {real_name}: {} of each (the larger \
+             side drawn down), {}-fold cross-validation, seed {}, features: the {} statistics \
+             above\n",
+            column.name,
+            report.rows_per_class,
+            report.folds,
+            report.seed,
+            names.len()
+        );
+        print!("{}", report.to_markdown(&column.name, &real_name, C2ST_TOP));
+        reports.push((column.name.clone(), real_name.clone(), report));
+    }
+    Ok(reports)
 }
 
 /// Refuses temperatures and lengths the sampler would refuse, before the slow work starts.

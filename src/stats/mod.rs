@@ -3,6 +3,7 @@
 //! leading. NLL says how well a model predicts the next frame; these say whether its phrases
 //! look like the music it learned from. Pure: no model, no plugin; `cli::stats` drives it.
 
+pub mod c2st;
 pub mod key;
 pub mod metrics;
 pub mod passage;
@@ -11,6 +12,7 @@ pub mod segment;
 pub mod summary;
 pub mod voice_leading;
 
+pub use c2st::{classifier_test, C2stError, C2stReport};
 pub use metrics::{Metric, PassageStats};
 pub use passage::Passage;
 pub use report::{Column, Table};

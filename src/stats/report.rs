@@ -173,7 +173,7 @@ fn format_summary(summary: Option<Summary>, metric: Metric, passages: usize) -> 
 }
 
 /// A Markdown table with padded columns.
-fn markdown(header: &[String], rows: &[Vec<String>]) -> String {
+pub(super) fn markdown(header: &[String], rows: &[Vec<String>]) -> String {
     let width = |i: usize| {
         rows.iter()
             .map(|r| r[i].chars().count())
