@@ -311,20 +311,37 @@ fn reference_generation(args: &Args, cfg: &ModelConfig) -> anyhow::Result<f64> {
     Ok(v["ms_per_phrase"].as_f64().unwrap_or(f64::NAN))
 }
 
-/// Model v2 against the prototype's architecture, as users get them: 8 and 32 bars.
+/// Model v2 against the prototype's architecture, as users get them (8 and 32 bars with the
+/// default form), then with every bar through the network (form none) and with candidates.
 fn model_cost_rows(args: &Args, rows: &mut Vec<Row>) {
+    let through = crate::form::Form::through_composed();
     for (name, candidate) in phrase_cost_models() {
-        for (bars, target_ms) in [(8u32, 20.0), (32, 80.0)] {
+        let cases = [
+            (8u32, None, 1, 20.0),
+            (32, None, 1, 80.0),
+            (8, Some(&through), 1, 20.0),
+            (32, Some(&through), 1, 80.0),
+            (8, Some(&through), 4, 50.0),
+        ];
+        for (bars, form, candidates, target_ms) in cases {
+            let defaults = GenerateParams::default();
             let p = GenerateParams {
                 bars,
                 seed: 7,
-                ..GenerateParams::default()
+                candidates,
+                form: form.cloned().unwrap_or(defaults.form.clone()),
+                ..defaults
             };
             let ms = median_ms(args.reps, || {
                 std::hint::black_box(generate(&candidate, &p).unwrap());
             });
+            let how = match (form, candidates) {
+                (None, _) => String::new(),
+                (Some(_), 1) => " (form none)".into(),
+                (Some(_), n) => format!(" (form none, best of {n} candidates)"),
+            };
             rows.push((
-                format!("{bars}-bar phrase, {name}"),
+                format!("{bars}-bar phrase{how}, {name}"),
                 format!("{ms:.2} ms"),
                 "-".into(),
                 format!("target <= {target_ms} ms"),

@@ -20,11 +20,10 @@ pub struct Args {
 
 /// Finds the phrase in a state document.
 pub fn phrase_from_state(text: &str) -> anyhow::Result<Phrase> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).with_context(|| format!("not JSON"))?;
+    let value: serde_json::Value = serde_json::from_str(text).context("not JSON")?;
     let phrase_value = match value.pointer("/fields/phrase") {
         Some(serde_json::Value::String(inner)) => {
-            serde_json::from_str(inner).with_context(|| format!("the saved phrase is damaged"))?
+            serde_json::from_str(inner).context("the saved phrase is damaged")?
         }
         Some(_) => anyhow::bail!("the state's `phrase` field is not a string"),
         None => value,
