@@ -424,14 +424,18 @@ mod tests {
             numerator: 1,
             denominator: 4,
         };
-        // A 4/4 bar, a 1/4 bar written out at a repeat (a pickup), a 4/4 bar.
+        // A 4/4 bar, a 1/4 bar, a 4/4 bar.
         let meters = MeterMap::from_bars(&[(0, four), (16, quarter), (20, four)], 4);
         let at_steps: Vec<(u32, u32)> = encode_piece(&c, &roll, &meters)
             .iter()
             .filter(|(_, token)| *token == c.step_token())
             .map(|(ctx, _)| (ctx.step_in_bar, ctx.meter.numerator.into()))
             .collect();
-        let want: Vec<(u32, u32)> = (0..16).chain(12..16).chain(0..4).map(|p| (p, 4)).collect();
+        let want: Vec<(u32, u32)> = (0..16)
+            .map(|p| (p, 4))
+            .chain((0..4).map(|p| (p, 1)))
+            .chain((0..4).map(|p| (p, 4)))
+            .collect();
         assert_eq!(at_steps, want);
     }
 

@@ -110,8 +110,8 @@ fn tempo_map_and_time_signatures_are_read() {
 
 #[test]
 fn bar_lines_follow_the_time_signature_map_through_a_short_bar() {
-    // A reel as fiddle-tune files write it: a 4/4 bar, a 1/4 bar written out at the repeat
-    // (a pickup), then 4/4 again. At 96 ticks per quarter and 4 steps per quarter.
+    // A 4/4 bar, a 1/4 bar, then 4/4 again (96 ticks per quarter, 4 steps per quarter):
+    // the bar after the short one starts where the file says, not on the first bar's grid.
     let conductor = track(
         &[
             ev(0, &[0xff, 0x58, 0x04, 4, 2, 24, 8]),   // 4/4
@@ -124,16 +124,16 @@ fn bar_lines_follow_the_time_signature_map_through_a_short_bar() {
     let imported = import_bytes(&smf(1, 96, &[conductor, notes]), &ImportOptions::default());
     let meters = imported.unwrap().meters;
     let four = TimeSignature::FOUR_FOUR;
+    let quarter = TimeSignature {
+        numerator: 1,
+        denominator: 4,
+    };
     assert_eq!(meters.at(15), (four, 15));
-    assert_eq!(
-        meters.at(16),
-        (four, 12),
-        "the 1/4 bar is the upbeat of a 4/4 bar"
-    );
+    assert_eq!(meters.at(16), (quarter, 0));
     assert_eq!(
         meters.at(20),
         (four, 0),
-        "the next bar line stays on the music"
+        "not step 4 of the first bar's grid"
     );
     assert_eq!(meters.at(35), (four, 15));
 }

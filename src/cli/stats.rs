@@ -69,6 +69,9 @@ pub struct Args {
     /// to measure what the network does on its own.
     #[arg(long)]
     pub allow_parallels: bool,
+    /// Each phrase the most likely of this many drawn together (as `generate --candidates`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub candidates: u32,
     /// Reduce the real music to its N highest notes at each step, as `train --max-voices N`
     /// reduces it: the music such a model learned from (a melody model: `--top-voices 1`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=16))]
@@ -318,6 +321,7 @@ fn generate_args(args: &Args) -> generate::Args {
     let mut gen_args = generate::Args::defaults();
     gen_args.bars = args.bars;
     gen_args.allow_parallels = args.allow_parallels;
+    gen_args.candidates = args.candidates;
     if let Some(form) = &args.form {
         gen_args.form = form.clone();
     }
@@ -419,7 +423,8 @@ fn print_header(
 ) {
     println!(
         "model {} ({} steps/quarter, {:?}, pitches {}..{}); {} phrases of {} bars of {}/{} per \
-         temperature, seeds 1..{}, form {}, {}, other generate settings default\ndata {}: {}, \
+         temperature, seeds 1..{}, form {}, {}, {} candidate(s), other generate settings \
+         default\ndata {}: {}, \
          segments of {} quarter notes starting on bar lines{notes}\n",
         cfg.name,
         cfg.steps_per_quarter,
@@ -437,6 +442,7 @@ fn print_header(
         } else {
             "strict voice leading"
         },
+        args.candidates,
         args.data.display(),
         describe(test),
         segment_quarters
