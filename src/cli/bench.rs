@@ -323,7 +323,12 @@ fn model_cost_rows(args: &Args, rows: &mut Vec<Row>) {
             (32, Some(&through), 1, 80.0),
             (8, Some(&through), 4, 50.0),
         ];
+        // Frame models (v1) draw one phrase whatever the candidates: no row for them.
+        let events = candidate.config.architecture.max_voices().is_some();
         for (bars, form, candidates, target_ms) in cases {
+            if candidates > 1 && !events {
+                continue;
+            }
             let defaults = GenerateParams::default();
             let p = GenerateParams {
                 bars,
