@@ -12,7 +12,7 @@
 //! point, and where the step lies in the bar and in the beat under the piece's time
 //! signature, so it can learn the metre instead of drifting off the beat.
 
-use crate::meter::MeterMap;
+use crate::meter::{beat_steps, MeterMap};
 use crate::model::ModelConfig;
 use crate::phrase::TimeSignature;
 use crate::roll::{PianoRoll, PitchRange, PitchSet, Representation};
@@ -271,19 +271,6 @@ impl EventCodec {
         let ages = beats + BEAT_FEATURES;
         out[ages + (ctx.steps_since_onset as usize).min(ONSET_AGES - 1)] = 1.0;
     }
-}
-
-/// Grid steps per beat: a quarter in simple metres, a dotted quarter in compound ones
-/// (6/8, 9/8, 12/8), at least one step.
-pub fn beat_steps(meter: TimeSignature, steps_per_quarter: u32) -> u32 {
-    let compound =
-        meter.denominator == 8 && meter.numerator.is_multiple_of(3) && meter.numerator > 3;
-    let quarter = if compound {
-        steps_per_quarter * 3 / 2
-    } else {
-        steps_per_quarter * 4 / u32::from(meter.denominator).max(4)
-    };
-    quarter.max(1)
 }
 
 /// Keeps at most `voices` notes sounding at each step, the highest ones (the melody of a

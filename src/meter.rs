@@ -4,11 +4,14 @@
 //! not on that grid off the file's own bars.
 //!
 //! A [`MeterMap`] lists the bars as the file's time-signature map gives them (a change in
-//! mid-bar starts a new bar, as MIDI defines). It does not find pickups a file leaves
-//! unmarked: in our datasets most pieces open with one (67% of the chorales, 74% of the
-//! fiddle tunes; `docs/data/pickups.md`), so their bar lines are a pickup's length early.
+//! mid-bar starts a new bar, as MIDI defines), moved by the piece's pickup. Files rarely mark
+//! one: in our datasets most pieces open with a pickup the file leaves unmarked (67% of the
+//! chorales, 74% of the fiddle tunes; `docs/data/pickups.md`), and restate the time signature
+//! where a repeat begins, at its pickup, so every bar line is a pickup's length early.
+//! [`detect_pickup_steps`] finds it from where long notes fall (79% of the dataset pieces
+//! right, against 28% for "no pickup"; `cargo run --release --example pickup_accuracy`).
 
-use crate::phrase::TimeSignature;
+use crate::phrase::{Note, TimeSignature};
 
 /// Where a run of whole bars in one metre starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +24,8 @@ struct Bar {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MeterMap {
     steps_per_quarter: u32,
+    /// Steps before the first downbeat: the file's bars all start this much later.
+    pickup_steps: u32,
     bars: Vec<Bar>,
 }
 
@@ -59,6 +64,7 @@ impl MeterMap {
         }
         Self {
             steps_per_quarter: spq,
+            pickup_steps: 0,
             bars: out,
         }
     }
@@ -73,12 +79,87 @@ impl MeterMap {
         self.bars.len() == 1
     }
 
+    /// The same bars, each starting `pickup_steps` later (less than the first bar), with the
+    /// steps before the first downbeat heard as the end of a bar.
+    pub fn with_pickup(self, pickup_steps: u32) -> Self {
+        let first = self.bars[0].meter.steps_per_bar(self.steps_per_quarter);
+        Self {
+            pickup_steps: pickup_steps % first,
+            ..self
+        }
+    }
+
+    /// Steps before the first downbeat.
+    pub fn pickup_steps(&self) -> u32 {
+        self.pickup_steps
+    }
+
     /// The metre at `step` and the steps since its bar line.
     pub fn at(&self, step: u32) -> (TimeSignature, u32) {
+        if step < self.pickup_steps {
+            let meter = self.bars[0].meter;
+            let full = meter.steps_per_bar(self.steps_per_quarter);
+            return (meter, full - self.pickup_steps + step);
+        }
+        let step = step - self.pickup_steps;
         let i = self.bars.partition_point(|b| b.start_step <= step).max(1) - 1;
         let bar = self.bars[i];
         let full = bar.meter.steps_per_bar(self.steps_per_quarter);
         (bar.meter, (step - bar.start_step) % full)
+    }
+}
+
+/// Grid steps per beat: a quarter in simple metres, a dotted quarter in compound ones
+/// (6/8, 9/8, 12/8), at least one step.
+pub fn beat_steps(meter: TimeSignature, steps_per_quarter: u32) -> u32 {
+    let compound =
+        meter.denominator == 8 && meter.numerator.is_multiple_of(3) && meter.numerator > 3;
+    let quarter = if compound {
+        steps_per_quarter * 3 / 2
+    } else {
+        steps_per_quarter * 4 / u32::from(meter.denominator).max(4)
+    };
+    quarter.max(1)
+}
+
+/// Where the first downbeat of `notes` in `meter` most likely is, in steps from the start:
+/// the offset whose bar lines, half bars and beats best catch the onsets of long notes (each
+/// weighted by its length, up to two quarters), folded into the first half bar (pickups are
+/// short; a half bar and a whole one are what this cue cannot tell apart).
+pub fn detect_pickup_steps(notes: &[Note], meter: TimeSignature, steps_per_quarter: u32) -> u32 {
+    let spq = steps_per_quarter.max(1);
+    let bar = meter.steps_per_bar(spq);
+    let beat = beat_steps(meter, spq).min(bar);
+    let half = bar / 2;
+    let halves = bar.is_multiple_of(2) && half.is_multiple_of(beat);
+    let weight = |pos: u32| {
+        if pos == 0 {
+            1.0
+        } else if halves && pos == half {
+            0.5
+        } else if pos.is_multiple_of(beat) {
+            0.25
+        } else if pos.is_multiple_of((spq / 2).max(1)) {
+            0.1
+        } else {
+            0.0
+        }
+    };
+    let longest = f64::from(2 * spq);
+    let score = |offset: u32| -> f64 {
+        notes
+            .iter()
+            .map(|n| {
+                let pos = (n.start_step % bar + bar - offset) % bar;
+                f64::from(n.length_steps).min(longest) * weight(pos)
+            })
+            .sum()
+    };
+    let best = (0..bar).fold(0, |best, o| if score(o) > score(best) { o } else { best });
+    if halves {
+        best % half
+    } else {
+        best
     }
 }
 
@@ -92,10 +173,6 @@ mod tests {
             numerator,
             denominator,
         }
-    }
-
-    fn positions(map: &MeterMap, steps: u32) -> Vec<u32> {
-        (0..steps).map(|s| map.at(s).1).collect()
     }
 
     #[test]
@@ -136,6 +213,56 @@ mod tests {
         assert_eq!(map.at(16), (ts(3, 4), 0));
         assert_eq!(map.at(27), (ts(3, 4), 11));
         assert_eq!(map.at(28), (FOUR, 0));
+    }
+
+    #[test]
+    fn a_pickup_moves_every_bar_line_and_is_heard_as_the_end_of_a_bar() {
+        // A 4/4 piece with a one-quarter upbeat, its repeat restated at the pickup (step 16).
+        let map = MeterMap::from_bars(&[(0, FOUR), (16, FOUR), (36, FOUR)], 4).with_pickup(4);
+        assert_eq!(map.pickup_steps(), 4);
+        assert_eq!(map.at(0), (FOUR, 12));
+        assert_eq!(map.at(3), (FOUR, 15));
+        assert_eq!(map.at(4), (FOUR, 0));
+        assert_eq!(map.at(19), (FOUR, 15));
+        assert_eq!(map.at(20), (FOUR, 0));
+        assert_eq!(map.at(40), (FOUR, 0));
+    }
+
+    fn note(start_step: u32, length_steps: u32) -> Note {
+        Note {
+            start_step,
+            pitch: 60,
+            length_steps,
+            velocity: 100,
+        }
+    }
+
+    #[test]
+    fn a_chorale_upbeat_is_found_from_where_its_long_notes_fall() {
+        // Quarter notes on every beat, half notes on beats 1 and 3: once from the downbeat,
+        // once after a one-quarter upbeat.
+        let piece = |upbeat: u32| {
+            let mut notes = vec![note(0, 4); upbeat.min(1) as usize];
+            for bar in 0..8 {
+                let start = upbeat + 16 * bar;
+                notes.extend([note(start, 8), note(start + 8, 4), note(start + 12, 4)]);
+            }
+            notes
+        };
+        assert_eq!(detect_pickup_steps(&piece(0), FOUR, 4), 0);
+        assert_eq!(detect_pickup_steps(&piece(4), FOUR, 4), 4);
+        // A jig (6/8, 12 steps) with an eighth-note pickup and dotted quarters on the beats.
+        let mut jig = vec![note(0, 2)];
+        for bar in 0..8 {
+            let start = 2 + 12 * bar;
+            jig.extend([
+                note(start, 6),
+                note(start + 6, 2),
+                note(start + 8, 2),
+                note(start + 10, 2),
+            ]);
+        }
+        assert_eq!(detect_pickup_steps(&jig, ts(6, 8), 4), 2);
     }
 
     #[test]

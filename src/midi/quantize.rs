@@ -3,7 +3,7 @@
 
 use super::read::MidiFile;
 use super::{ImportOptions, ImportedPhrase};
-use crate::meter::MeterMap;
+use crate::meter::{detect_pickup_steps, MeterMap};
 use crate::phrase::{Note, Phrase, TimeSignature};
 
 /// General MIDI drums, 0-based.
@@ -54,6 +54,9 @@ pub fn quantize(file: &MidiFile, options: &ImportOptions) -> ImportedPhrase {
         });
     }
     report.merged_overlapping_notes = resolve_overlaps(&mut notes);
+    // Files rarely mark an opening pickup (see `meter`): it is found from the notes.
+    let pickup = detect_pickup_steps(&notes, report.meters.first_meter(), spq as u32);
+    report.meters = report.meters.clone().with_pickup(pickup);
 
     let tempo_bpm = file.tempos.first().map_or(120.0, |t| t.1);
     let time_signature = file

@@ -13,9 +13,9 @@
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
-use crate::events::{beat_steps, encode_piece, limit_voices, Event, EventCodec, EventContext};
+use crate::events::{encode_piece, limit_voices, Event, EventCodec, EventContext};
 use crate::infer::{exp_f32, FastLstm, FastState};
-use crate::meter::MeterMap;
+use crate::meter::{beat_steps, MeterMap};
 use crate::phrase::{Note, Phrase};
 use crate::roll::{PianoRoll, PitchSet, Representation};
 use crate::sample::voice_leading::makes_parallels;
