@@ -39,17 +39,17 @@ impl MeterMap {
     /// starts later gets a 4/4 bar before it, as MIDI defines; an empty one is 4/4).
     pub fn from_bars(bars: &[(u32, TimeSignature)], steps_per_quarter: u32) -> Self {
         let spq = steps_per_quarter.max(1);
-        let mut starts: Vec<(u32, TimeSignature)> = Vec::with_capacity(bars.len() + 1);
-        if bars.first().is_none_or(|&(at, _)| at > 0) {
-            starts.push((0, TimeSignature::FOUR_FOUR));
-        }
-        for &(at, meter) in bars {
-            if starts.last().is_none_or(|&(last, _)| at > last) {
-                starts.push((at, meter));
+        let lead_in = bars
+            .first()
+            .is_none_or(|&(at, _)| at > 0)
+            .then_some((0, TimeSignature::FOUR_FOUR));
+        let mut out: Vec<Bar> = Vec::with_capacity(bars.len() + 1);
+        let mut previous: Option<u32> = None;
+        for (start, meter) in lead_in.into_iter().chain(bars.iter().copied()) {
+            if previous.is_some_and(|p| start <= p) {
+                continue;
             }
-        }
-        let mut out: Vec<Bar> = Vec::with_capacity(starts.len());
-        for &(start, meter) in &starts {
+            previous = Some(start);
             // Consecutive whole bars in one metre are one entry: positions wrap by it.
             let merges = out.last().is_some_and(|last| {
                 last.meter == meter
@@ -146,16 +146,25 @@ pub fn detect_pickup_steps(notes: &[Note], meter: TimeSignature, steps_per_quart
         }
     };
     let longest = f64::from(2 * spq);
-    let score = |offset: u32| -> f64 {
-        notes
-            .iter()
-            .map(|n| {
-                let pos = (n.start_step % bar + bar - offset) % bar;
-                f64::from(n.length_steps).min(longest) * weight(pos)
-            })
-            .sum()
-    };
-    let best = (0..bar).fold(0, |best, o| if score(o) > score(best) { o } else { best });
+    let scores: Vec<f64> = (0..bar)
+        .map(|offset| {
+            notes
+                .iter()
+                .map(|n| {
+                    let pos = (n.start_step % bar + bar - offset) % bar;
+                    f64::from(n.length_steps).min(longest) * weight(pos)
+                })
+                .sum()
+        })
+        .collect();
+    // The first of the best offsets (the shortest pickup on a tie).
+    let best = (0..bar).fold(0, |best, o| {
+        if scores[o as usize] > scores[best as usize] {
+            o
+        } else {
+            best
+        }
+    });
     if halves {
         best % half
     } else {
