@@ -12,6 +12,7 @@ pub mod family;
 pub mod form;
 pub mod fsutil;
 pub mod infer;
+pub mod key;
 pub mod meter;
 pub mod midi;
 pub mod model;

@@ -86,6 +86,22 @@ impl Default for Phrase {
 }
 
 impl Phrase {
+    /// Every note moved by `semitones`; notes pushed off the keyboard (0..=127) are dropped.
+    pub fn transposed(&self, semitones: i32) -> Phrase {
+        let notes = self
+            .notes
+            .iter()
+            .filter_map(|n| {
+                let pitch = u8::try_from(i32::from(n.pitch) + semitones).ok()?;
+                (pitch <= 127).then_some(Note { pitch, ..*n })
+            })
+            .collect();
+        Phrase {
+            notes,
+            ..self.clone()
+        }
+    }
+
     /// An empty phrase of `bars` bars.
     pub fn empty(
         bars: u32,

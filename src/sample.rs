@@ -8,6 +8,7 @@
 //! by the temperature and masked by the key/scale and pitch range, and feeds back what it
 //! drew, so the model hears its own phrase.
 
+pub mod home_key;
 pub mod voice_leading;
 
 use rand::RngCore;

@@ -50,6 +50,17 @@ impl ScaleKind {
         }
     }
 
+    /// Semitones from the root up to the major tonic whose notes the scale uses (A minor ->
+    /// C: 3; D dorian -> C: 10); the major tonic itself for the others.
+    pub fn major_tonic_offset(self) -> u8 {
+        match self {
+            Self::Chromatic | Self::Major | Self::MajorPentatonic => 0,
+            Self::NaturalMinor | Self::HarmonicMinor | Self::MinorPentatonic | Self::Blues => 3,
+            Self::Dorian => 10,
+            Self::Mixolydian => 5,
+        }
+    }
+
     /// The name users type and see.
     pub fn name(self) -> &'static str {
         match self {

@@ -30,6 +30,7 @@ fn config(max_voices: u8) -> ModelConfig {
         pitch_range: PitchRange { lo: 55, hi: 79 },
         architecture: Architecture::Events { max_voices },
         training: None,
+        key_normalised: false,
     }
 }
 

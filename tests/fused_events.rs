@@ -40,6 +40,7 @@ fn config(layers: usize, hidden: usize, max_voices: u8) -> ModelConfig {
         pitch_range: PitchRange { lo: 60, hi: 71 },
         architecture: Architecture::Events { max_voices },
         training: None,
+        key_normalised: false,
     }
 }
 

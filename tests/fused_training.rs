@@ -30,6 +30,7 @@ fn small_config(layers: usize, hidden: usize) -> ModelConfig {
         pitch_range: PitchRange { lo: 60, hi: 71 },
         architecture: Default::default(),
         training: None,
+        key_normalised: false,
     }
 }
 

@@ -19,6 +19,7 @@ fn small_config() -> ModelConfig {
         pitch_range: PitchRange { lo: 60, hi: 71 },
         architecture: Default::default(),
         training: None,
+        key_normalised: false,
     }
 }
 

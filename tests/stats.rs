@@ -6,8 +6,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use phrasegen::key::Mode;
 use phrasegen::phrase::{Note, Phrase, TimeSignature};
-use phrasegen::stats::key::Mode;
 use phrasegen::stats::segment::{cut_segments, segment_file};
 use phrasegen::stats::{histogram_overlap, Passage, PassageStats};
 

@@ -45,6 +45,7 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
             pitch_range: PitchRange { lo: 58, hi: 74 },
             architecture: Default::default(),
             training: None,
+            key_normalised: false,
         },
         epochs: 150,
         batch_size: 16,
@@ -113,6 +114,7 @@ fn nll_and_frame_accuracy_match_a_hand_computation() {
         pitch_range: PitchRange { lo: 60, hi: 61 },
         architecture: Default::default(),
         training: None,
+        key_normalised: false,
     };
     let zeros =
         |shape: &[usize]| Tensor::zeros(shape, candle_core::DType::F32, &Device::Cpu).unwrap();

@@ -39,6 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             steps_per_quarter: model.config.steps_per_quarter,
             min_note_quarters: args.min_note_quarters,
             split_seed: 0,
+            normalise_key: model.config.key_normalised,
         },
     );
     // A plain folder is split 80:20 by `Dataset::load`; evaluation wants every file.

@@ -87,6 +87,10 @@ pub struct Args {
     /// Random transposition of each window by up to this many semitones (0 = off).
     #[arg(long, default_value_t = 0)]
     pub transpose: i32,
+    /// Move every piece home to C (its key signature's major tonic, else its found key's)
+    /// before training: the model learns one key, and plays in the key asked for.
+    #[arg(long)]
+    pub normalise_key: bool,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// CPU threads for training (default: all cores). The result is deterministic for a
@@ -177,6 +181,7 @@ fn load_data(args: &Args) -> anyhow::Result<Dataset> {
             steps_per_quarter: args.steps_per_quarter,
             min_note_quarters: args.min_note_quarters,
             split_seed: args.seed,
+            normalise_key: args.normalise_key,
         },
     );
     for (path, reason) in &data.skipped {
@@ -238,6 +243,7 @@ fn model_config(args: &Args, data: &Dataset) -> anyhow::Result<ModelConfig> {
             },
         },
         training: None,
+        key_normalised: args.normalise_key,
     };
     crate::model::file::validate_config(&config)?;
     if matches!(config.architecture, Architecture::Events { max_voices: 0 }) {
@@ -437,7 +443,7 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         "# resolved: --architecture {architecture} --layers {} --hidden {} --steps-per-quarter {} \
          --representation {} --pitch-range {}..{} --min-note-quarters {} --epochs {} \
          --batch-size {} --window {} --learning-rate {} --weight-decay {} --dropout {} \
-         --patience {} --transpose {} --seed {} --threads {} --engine {}",
+         --patience {} --transpose {}{} --seed {} --threads {} --engine {}",
         m.layers,
         m.hidden,
         m.steps_per_quarter,
@@ -453,6 +459,11 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         options.dropout,
         options.patience,
         options.transpose_semitones,
+        if m.key_normalised {
+            " --normalise-key"
+        } else {
+            ""
+        },
         options.seed,
         options.threads,
         value_name(options.engine),

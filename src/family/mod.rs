@@ -26,7 +26,7 @@ use crate::meter::MeterMap;
 use crate::model::Architecture;
 use crate::phrase::Phrase;
 use crate::roll::{PianoRoll, PitchSet};
-use crate::sample::{allowed_pitches, GenerateError, GenerateParams};
+use crate::sample::{allowed_pitches, home_key, GenerateError, GenerateParams};
 use crate::train::error::CheckpointResult;
 use crate::train::{
     EpochStats, Evaluation, TrainData, TrainError, TrainOptions, TrainResult, TrainingFamily,
@@ -78,14 +78,23 @@ pub fn generate(model: &FastLstm, params: &GenerateParams) -> Result<Phrase, Gen
 
 /// Generates `count` phrases in one batched pass (variation `i` uses
 /// [`crate::sample::variation_seed`]`(params.seed, i)`; variation 0 equals [`generate`]).
+/// A key-normalised model draws at home and its phrases are moved to the key asked for
+/// (`sample::home_key`).
 pub fn generate_variations(
     model: &FastLstm,
     params: &GenerateParams,
     count: usize,
 ) -> Result<Vec<Phrase>, GenerateError> {
-    let allowed = allowed_pitches(&model.config, params)?;
+    let shift = home_key::shift_from_home(&model.config, params);
+    let at_home = home_key::request_at_home(params, shift);
+    let allowed = allowed_pitches(&model.config, &at_home)
+        .map_err(|e| home_key::error_in_users_key(e, params, shift))?;
     let family = of(model.config.architecture);
-    Ok(family.write_phrases(model, params, count.max(1), allowed))
+    let phrases = family.write_phrases(model, &at_home, count.max(1), allowed);
+    if shift == 0 {
+        return Ok(phrases);
+    }
+    Ok(phrases.iter().map(|p| p.transposed(shift)).collect())
 }
 
 /// Evaluates a model on whole pieces, each from its start, in its family's units. With

@@ -50,6 +50,8 @@ pub struct ImportedPhrase {
     /// Where the bar lines fall, from the file's time-signature map (the phrase states only
     /// the first time signature).
     pub meters: MeterMap,
+    /// The file's main key signature (sharps; negative: flats), if it has one.
+    pub key_signature: Option<i8>,
     /// Notes dropped for being shorter than the minimum length.
     pub dropped_short_notes: usize,
     /// Notes on channel 10 left out.

@@ -28,6 +28,7 @@ pub fn quantize(file: &MidiFile, options: &ImportOptions) -> ImportedPhrase {
             Some(&(_, first)) if bars.is_empty() => MeterMap::constant(first, spq as u32),
             _ => MeterMap::from_bars(&bars, spq as u32),
         },
+        key_signature: file.main_key_signature(),
         dropped_short_notes: 0,
         skipped_drum_notes: 0,
         merged_overlapping_notes: 0,

@@ -42,6 +42,9 @@ pub struct MidiFile {
     pub tempos: Vec<(u64, f64)>,
     /// Time signature changes: (tick, signature), in file order.
     pub time_signatures: Vec<(u64, TimeSignature)>,
+    /// Key signatures: (tick, sharps (negative: flats)), sorted by tick. The mode flag is
+    /// not kept: the signature names a pitch set, and files often mark the mode wrongly.
+    pub key_signatures: Vec<(u64, i8)>,
     /// Notes sorted by start tick, then pitch.
     pub notes: Vec<TickNote>,
     /// Notes still held when their track ended (closed at the track's end).
@@ -75,6 +78,7 @@ impl MidiFile {
             track_count: 0,
             tempos: Vec::new(),
             time_signatures: Vec::new(),
+            key_signatures: Vec::new(),
             notes: Vec::new(),
             unreleased_notes: 0,
             end_tick: 0,
@@ -115,8 +119,20 @@ impl MidiFile {
             .sort_by_key(|n| (n.start_tick, n.pitch, n.track, n.channel));
         file.tempos.sort_by_key(|t| t.0);
         file.time_signatures.sort_by_key(|t| t.0);
+        file.key_signatures.sort_by_key(|k| k.0);
         file.warnings = faults.into_warnings();
         Ok(file)
+    }
+
+    /// The key signature in force longest (sharps; negative: flats), the first of equals;
+    /// the first one counts from tick 0. `None` when the file has none.
+    pub fn main_key_signature(&self) -> Option<i8> {
+        let signatures = &self.key_signatures;
+        let end = |i: usize| signatures.get(i + 1).map_or(self.end_tick, |k| k.0);
+        let start = |i: usize| if i == 0 { 0 } else { signatures[i].0 };
+        (0..signatures.len())
+            .max_by_key(|&i| (end(i).saturating_sub(start(i)), std::cmp::Reverse(i)))
+            .map(|i| signatures[i].1)
     }
 
     /// Bars as `(start, end, time signature)` ticks, following the time-signature map (4/4
@@ -195,6 +211,12 @@ impl MidiFile {
                 }
                 TrackEventKind::Meta(MetaMessage::TimeSignature(num, den_pow, _, _)) => {
                     self.time_signature_change(num, den_pow, tick, location, events.faults())?;
+                }
+                // More than 7 sharps or flats names no key: ignored, as other readers do.
+                TrackEventKind::Meta(MetaMessage::KeySignature(sharps, _minor))
+                    if (-7..=7).contains(&sharps) =>
+                {
+                    self.key_signatures.push((tick, sharps));
                 }
                 _ => {}
             }

@@ -23,6 +23,11 @@ pub struct ModelConfig {
     /// How the model was trained and how well it did; free-form for display.
     #[serde(default)]
     pub training: Option<TrainingInfo>,
+    /// Trained with every piece moved home to C (its key signature's major tonic to C, so
+    /// minor pieces to A minor): the model knows one key's grammar, and its phrases are
+    /// moved to the key asked for (see `family::generate`). Older files: false.
+    #[serde(default)]
+    pub key_normalised: bool,
 }
 
 /// Provenance and held-out metrics, recorded by the trainer.
@@ -46,6 +51,7 @@ impl Default for ModelConfig {
             pitch_range: PitchRange { lo: 36, hi: 96 },
             architecture: Architecture::Frame,
             training: None,
+            key_normalised: false,
         }
     }
 }

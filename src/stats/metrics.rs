@@ -18,7 +18,7 @@
 //! - onsets on the beat / 8th / 16th grid: share of notes whose start, measured from the
 //!   start of its own bar, is a whole number of quarter / eighth / sixteenth notes;
 //! - in key: share of sounding notes whose pitch class belongs to the best-fitting
-//!   Krumhansl–Kessler key (see [`super::key`]), found from each pitch class's total
+//!   Krumhansl–Kessler key (see [`crate::key`]), found from each pitch class's total
 //!   sounding time;
 //! - repeats a bar: whether two bars of equal length have exactly the same piano roll
 //!   (same pitches sounding and starting at the same steps), not silent;
@@ -31,9 +31,9 @@
 
 use serde::Serialize;
 
-use super::key::{find_key, Key};
 use super::passage::Passage;
 use super::voice_leading::parallels;
+use crate::key::{find_key, Key};
 use crate::phrase::Note;
 use crate::roll::PianoRoll;
 

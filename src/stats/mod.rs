@@ -4,7 +4,6 @@
 //! look like the music it learned from. Pure: no model, no plugin; `cli::stats` drives it.
 
 pub mod c2st;
-pub mod key;
 pub mod metrics;
 pub mod passage;
 pub mod report;

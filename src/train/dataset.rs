@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::key::{home_tonic, shift_between};
 use crate::meter::MeterMap;
 use crate::midi::{self, ImportOptions, MidiWarning};
 use crate::roll::{PianoRoll, PitchRange, Representation};
@@ -22,6 +23,9 @@ pub struct DatasetOptions {
     pub min_note_quarters: f64,
     /// Seed of the 80:20 split (when the folder has no split of its own).
     pub split_seed: u64,
+    /// Move every piece home to C by its key signature (or found key): see
+    /// [`crate::key::home_tonic`].
+    pub normalise_key: bool,
 }
 
 impl Default for DatasetOptions {
@@ -30,6 +34,7 @@ impl Default for DatasetOptions {
             steps_per_quarter: 4,
             min_note_quarters: 0.25,
             split_seed: SPLIT_SEED,
+            normalise_key: false,
         }
     }
 }
@@ -70,7 +75,11 @@ impl Dataset {
             for f in files {
                 match midi::import_file(f, &import) {
                     Ok(imported) => {
-                        rolls.push(PianoRoll::from_phrase(&imported.phrase));
+                        let roll = PianoRoll::from_phrase(&imported.phrase);
+                        rolls.push(match options.normalise_key {
+                            true => transpose(&roll, shift_home(&imported)),
+                            false => roll,
+                        });
                         meters.push(imported.meters);
                         if !imported.warnings.is_empty() {
                             read_with_warnings.push((f.clone(), imported.warnings));
@@ -156,6 +165,11 @@ impl Dataset {
         }
         None
     }
+}
+
+/// Semitones that move a piece home to C (0 for a piece without notes).
+fn shift_home(imported: &midi::ImportedPhrase) -> i32 {
+    home_tonic(&imported.phrase, imported.key_signature).map_or(0, |tonic| shift_between(tonic, 0))
 }
 
 /// A piece as model features with a silent first frame, `[1 + len, width]` row-major: the

@@ -18,6 +18,7 @@ pub fn tiny_config(repr: Representation) -> ModelConfig {
         pitch_range: PitchRange { lo: 48, hi: 84 },
         architecture: Default::default(),
         training: None,
+        key_normalised: false,
     }
 }
 

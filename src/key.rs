@@ -1,7 +1,10 @@
-//! Key finding with the Krumhansl–Kessler profiles (Krumhansl, "Cognitive Foundations of
-//! Musical Pitch", 1990): the key whose profile correlates best with how long each pitch
-//! class sounds.
+//! Keys: finding a piece's key with the Krumhansl–Kessler profiles (Krumhansl, "Cognitive
+//! Foundations of Musical Pitch", 1990: the key whose profile correlates best with how long
+//! each pitch class sounds), and the *home* of a piece, the major tonic of its key
+//! signature, which key-normalised models are trained in (every piece moved to C major /
+//! A minor, as BachBot and folk-rnn do) and played back from.
 
+use crate::phrase::{Note, Phrase};
 use crate::scale::PITCH_CLASS_NAMES;
 
 /// Probe-tone ratings of the twelve degrees of a major key, tonic first.
@@ -39,6 +42,14 @@ impl Key {
     pub fn contains_pitch_class(self, pitch_class: u8) -> bool {
         let degree = (pitch_class % 12 + 12 - self.tonic % 12) % 12;
         self.degrees().contains(&degree)
+    }
+
+    /// The major tonic with the same key signature (A minor -> C).
+    pub fn relative_major_tonic(self) -> u8 {
+        match self.mode {
+            Mode::Major => self.tonic % 12,
+            Mode::Minor => (self.tonic + 3) % 12,
+        }
     }
 
     pub fn name(self) -> String {
@@ -80,6 +91,40 @@ pub fn find_key(weights: &[f64; 12]) -> Option<(Key, f64)> {
         }
     }
     best
+}
+
+/// The key of some notes, each pitch class weighed by how long it sounds.
+pub fn key_of_notes(notes: &[Note]) -> Option<Key> {
+    let mut weights = [0.0; 12];
+    for n in notes {
+        weights[usize::from(n.pitch % 12)] += f64::from(n.length_steps);
+    }
+    find_key(&weights).map(|(key, _)| key)
+}
+
+/// The major tonic a key signature names (2 sharps -> D, 3 flats -> Eb).
+pub fn key_signature_tonic(sharps: i8) -> u8 {
+    (7 * i32::from(sharps)).rem_euclid(12) as u8
+}
+
+/// A piece's home: the major tonic of its key signature, or where it has none, of the key
+/// its notes sound in (a minor key's relative major). Modes written with their own
+/// signature (D dorian with none) stay as written. `None` for a piece without notes.
+pub fn home_tonic(phrase: &Phrase, key_signature: Option<i8>) -> Option<u8> {
+    match key_signature {
+        Some(sharps) => Some(key_signature_tonic(sharps)),
+        None => key_of_notes(&phrase.notes).map(Key::relative_major_tonic),
+    }
+}
+
+/// The nearest transposition, in semitones (-6..=5), that moves tonic `from` to `to`.
+pub fn shift_between(from: u8, to: u8) -> i32 {
+    let up = (i32::from(to) - i32::from(from)).rem_euclid(12);
+    if up > 5 {
+        up - 12
+    } else {
+        up
+    }
 }
 
 #[cfg(test)]
@@ -124,6 +169,52 @@ mod tests {
         assert_eq!(key.name(), "F# major");
         assert!((r - 1.0).abs() < 1e-12);
         assert_eq!(find_key(&[0.0; 12]), None);
+    }
+
+    #[test]
+    fn homes_come_from_the_signature_else_from_the_notes() {
+        assert_eq!(key_signature_tonic(0), 0);
+        assert_eq!(key_signature_tonic(2), 2); // D
+        assert_eq!(key_signature_tonic(-3), 3); // Eb
+        assert_eq!(key_signature_tonic(6), 6); // F#
+        assert_eq!(key_signature_tonic(-7), 11); // Cb
+        let note = |pitch, length_steps| Note {
+            start_step: 0,
+            pitch,
+            length_steps,
+            velocity: 100,
+        };
+        // A minor triad held, G# passing: A minor, whose home is C.
+        let a_minor = Phrase {
+            notes: vec![
+                note(69, 8),
+                note(72, 4),
+                note(76, 6),
+                note(68, 1),
+                note(71, 1),
+            ],
+            ..Phrase::default()
+        };
+        assert_eq!(home_tonic(&a_minor, None), Some(0));
+        assert_eq!(home_tonic(&a_minor, Some(1)), Some(7));
+        assert_eq!(home_tonic(&Phrase::default(), None), None);
+    }
+
+    #[test]
+    fn shifts_take_the_nearer_way() {
+        assert_eq!(shift_between(0, 7), -5);
+        assert_eq!(shift_between(7, 0), 5);
+        assert_eq!(shift_between(2, 0), -2);
+        assert_eq!(shift_between(0, 6), -6);
+        assert_eq!(shift_between(6, 0), -6);
+        assert_eq!(shift_between(5, 5), 0);
+        for from in 0..12 {
+            for to in 0..12 {
+                let s = shift_between(from, to);
+                assert!((-6..=5).contains(&s));
+                assert_eq!((i32::from(from) + s).rem_euclid(12), i32::from(to));
+            }
+        }
     }
 
     #[test]
