@@ -242,6 +242,39 @@ fn real_pieces_are_cut_into_whole_bars_closest_to_the_phrase_length() {
 }
 
 #[test]
+fn segments_start_on_the_first_downbeat_after_an_unmarked_pickup() {
+    // 4/4 from tick 0 as written, but the tune opens with a quarter-note pickup: each bar
+    // after it is a half note and two quarters, 9 of them, then the pickup's missing beats.
+    let mut notes = ev(0, &[0x90, 67, 100]);
+    notes.extend(ev(96, &[0x80, 67, 0]));
+    for _ in 0..9 {
+        for (pitch, ticks) in [(72u8, 192u32), (71, 96), (69, 96)] {
+            notes.extend(ev(0, &[0x90, pitch, 100]));
+            notes.extend(ev(ticks, &[0x80, pitch, 0]));
+        }
+    }
+    notes.extend(ev(0, &[0x90, 67, 100]));
+    notes.extend(ev(288, &[0x80, 67, 0]));
+    let conductor = ev(0, &[0xff, 0x58, 0x04, 4, 2, 24, 8]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pickup.mid");
+    std::fs::write(&path, smf(1, 96, &[track(&conductor), track(&notes)])).unwrap();
+    let segments = segment_file(&path, 32.0, 0.25).unwrap();
+    assert_eq!(segments.len(), 1);
+    let first = &segments[0];
+    assert_eq!(first.bar_starts[..3], [0, 48, 96]);
+    // The segment opens on the downbeat's half note, not on the pickup.
+    assert_eq!((first.notes[0].pitch, first.notes[0].length_steps), (72, 24));
+    assert!(first.held_in.is_empty());
+    // Every half note is on a bar line.
+    assert!(first
+        .notes
+        .iter()
+        .filter(|n| n.length_steps == 24)
+        .all(|n| first.bar_starts.contains(&n.start_step)));
+}
+
+#[test]
 fn cutting_prefers_fewer_bars_on_a_tie_and_keeps_only_complete_segments() {
     let notes = [note(0, 60, 4)];
     // Bars of 3 steps, target 6: two bars exactly.

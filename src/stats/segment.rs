@@ -2,7 +2,8 @@
 //!
 //! Files are read with the project's MIDI reader and quantizer on a fine grid (12 steps per
 //! quarter holds sixteenths and eighth-note triplets exactly, so rhythm statistics see the
-//! data as written, not as a model's grid). Bar lines follow the file's time-signature map.
+//! data as written, not as a model's grid). Bar lines follow the file's time-signature map,
+//! moved by the opening pickup the importer finds (`meter::detect_pickup_steps`).
 //! A piece is cut from its first bar line into consecutive segments of the whole number of
 //! bars closest to the target length (8 bars of 4/4 = 32 quarters; 2/4 gives 16 bars, 6/8
 //! gives 11); a last segment the piece cannot fill is left out.
@@ -169,23 +170,26 @@ pub fn segment_file(
 /// Cuts a parsed file into segments of `target_quarters`.
 fn segment_parsed(file: &MidiFile, target_quarters: f64, min_note_quarters: f64) -> Vec<Passage> {
     let spq = STATS_STEPS_PER_QUARTER;
-    let phrase = quantize(
+    let imported = quantize(
         file,
         &ImportOptions {
             steps_per_quarter: spq,
             min_note_quarters,
             keep_drums: false,
         },
-    )
-    .phrase;
-    // The same rounding as the quantizer's, so bar lines and notes agree.
+    );
+    // The same rounding as the quantizer's, so bar lines and notes agree; every bar line
+    // moved by the pickup the importer found (the notes before the first downbeat are in
+    // no segment), as the models are trained.
     let tpq = u64::from(file.ticks_per_quarter.max(1));
-    let to_step = |tick: u64| ((tick * u64::from(spq) + tpq / 2) / tpq) as u32;
+    let pickup = imported.meters.pickup_steps();
+    let to_step = |tick: u64| ((tick * u64::from(spq) + tpq / 2) / tpq) as u32 + pickup;
     let bars: Vec<(u32, u32)> = bar_ticks(file)
         .into_iter()
         .map(|(s, e)| (to_step(s), to_step(e)))
         .filter(|(s, e)| e > s)
         .collect();
+    let phrase = imported.phrase;
     let target_steps = (target_quarters * f64::from(spq)).round() as u32;
     cut_segments(&phrase.notes, spq, &bars, target_steps)
 }
