@@ -15,6 +15,7 @@ use rand::RngCore;
 use rand_pcg::Pcg64Mcg;
 
 use crate::form::Form;
+use crate::key::Key;
 use crate::model::ModelConfig;
 use crate::phrase::{Note, Phrase, TimeSignature};
 use crate::roll::{pitch_span_mask, PianoRoll, PitchSet};
@@ -55,6 +56,10 @@ pub struct GenerateParams {
     /// highest mean log-probability per drawn event under the model), which cuts wandering
     /// at the cost of a bigger batch. 1 = the first draw.
     pub candidates: u32,
+    /// Among the candidates, those whose notes sound in this key (Krumhansl–Kessler) come
+    /// first: how a key-normalised model is asked for a minor key it shares notes with
+    /// its relative major (set by `sample::home_key`).
+    pub prefer_key: Option<Key>,
 }
 
 impl Default for GenerateParams {
@@ -76,6 +81,7 @@ impl Default for GenerateParams {
             form: Form::default_for_phrases(),
             strict_voice_leading: true,
             candidates: 1,
+            prefer_key: None,
         }
     }
 }

@@ -94,7 +94,9 @@ fn a_normalised_model_plays_in_the_key_asked_for() {
             let expected = if kind == ScaleKind::Chromatic {
                 at_home.transposed(shift)
             } else {
-                generate(&model, &params(0, home_scale, seed)).unwrap().transposed(shift)
+                generate(&model, &params(0, home_scale, seed))
+                    .unwrap()
+                    .transposed(shift)
             };
             assert_eq!(phrase, expected, "root {root} {kind:?} seed {seed}");
         }
@@ -131,7 +133,10 @@ fn a_primer_keeps_its_own_key() {
         ..params(2, ScaleKind::Chromatic, 1)
     };
     assert_eq!(shift_from_home(&model.config, &with_primer), 4);
-    assert_eq!(shift_from_home(&model.config, &params(2, ScaleKind::Chromatic, 1)), 2);
+    assert_eq!(
+        shift_from_home(&model.config, &params(2, ScaleKind::Chromatic, 1)),
+        2
+    );
     // A model trained as written is not moved.
     let plain = common::models::random_event_model(1, 4);
     assert_eq!(shift_from_home(&plain.config, &with_primer), 0);
@@ -150,4 +155,45 @@ fn an_impossible_range_is_told_in_the_users_key() {
     let message = generate(&model, &request).unwrap_err().to_string();
     assert!(message.contains("100..110"), "{message}");
     assert!(message.contains("50..86"), "{message}");
+}
+
+#[test]
+fn a_minor_scale_prefers_candidates_that_sound_minor() {
+    use phrasegen::key::{key_of_notes, Key, Mode};
+    let model = normalised_model(6);
+    let a_minor = Key {
+        tonic: 9,
+        mode: Mode::Minor,
+    };
+    let mut steered = 0;
+    for seed in (1..200).step_by(8) {
+        // The 8 candidates of a phrase are the single draws of seeds seed..seed+8.
+        let singles: Vec<Phrase> = (0..8)
+            .map(|j| generate(&model, &params(9, ScaleKind::NaturalMinor, seed + j)).unwrap())
+            .collect();
+        let minor: Vec<&Phrase> = singles
+            .iter()
+            .filter(|p| key_of_notes(&p.notes) == Some(a_minor))
+            .collect();
+        let chosen = generate(
+            &model,
+            &GenerateParams {
+                candidates: 8,
+                ..params(9, ScaleKind::NaturalMinor, seed)
+            },
+        )
+        .unwrap();
+        assert!(singles.contains(&chosen));
+        if !minor.is_empty() {
+            assert!(
+                minor.contains(&&chosen),
+                "seed {seed}: a minor candidate was drawn"
+            );
+            steered += usize::from(minor.len() < singles.len());
+        }
+    }
+    assert!(
+        steered > 0,
+        "no seed had both kinds of candidate: the test proves nothing"
+    );
 }

@@ -264,7 +264,10 @@ fn segments_start_on_the_first_downbeat_after_an_unmarked_pickup() {
     let first = &segments[0];
     assert_eq!(first.bar_starts[..3], [0, 48, 96]);
     // The segment opens on the downbeat's half note, not on the pickup.
-    assert_eq!((first.notes[0].pitch, first.notes[0].length_steps), (72, 24));
+    assert_eq!(
+        (first.notes[0].pitch, first.notes[0].length_steps),
+        (72, 24)
+    );
     assert!(first.held_in.is_empty());
     // Every half note is on a bar line.
     assert!(first

@@ -204,6 +204,7 @@ pub fn generate_params(
         form: args.form.clone(),
         strict_voice_leading: !args.allow_parallels,
         candidates: args.candidates,
+        prefer_key: None,
     })
 }
 

@@ -86,7 +86,7 @@ pub fn generate_variations(
     count: usize,
 ) -> Result<Vec<Phrase>, GenerateError> {
     let shift = home_key::shift_from_home(&model.config, params);
-    let at_home = home_key::request_at_home(params, shift);
+    let at_home = home_key::request_at_home(&model.config, params, shift);
     let allowed = allowed_pitches(&model.config, &at_home)
         .map_err(|e| home_key::error_in_users_key(e, params, shift))?;
     let family = of(model.config.architecture);

@@ -3,7 +3,7 @@
 //! home by their key signature (see [`crate::key::home_tonic`]), so it knows one key's
 //! grammar, and the key is a transposition rather than a mask that fights the model.
 
-use crate::key::{home_tonic, shift_between};
+use crate::key::{home_tonic, shift_between, Key};
 use crate::model::ModelConfig;
 use crate::sample::{GenerateError, GenerateParams};
 use crate::scale::Scale;
@@ -24,17 +24,27 @@ pub fn shift_from_home(cfg: &ModelConfig, params: &GenerateParams) -> i32 {
 }
 
 /// The request as the model hears it at home: scale, range, primer and kept bars moved
-/// down by `shift`.
-pub fn request_at_home(params: &GenerateParams, shift: i32) -> GenerateParams {
+/// down by `shift`; without a primer, a major or minor scale's key is preferred among the
+/// candidates (A minor and C major share their notes: only the draw tells them apart).
+pub fn request_at_home(cfg: &ModelConfig, params: &GenerateParams, shift: i32) -> GenerateParams {
+    let root_at_home = (i32::from(params.scale.root) - shift).rem_euclid(12) as u8;
+    let prefer_key = match (cfg.key_normalised, &params.primer, params.scale.kind.mode()) {
+        (true, None, Some(mode)) => Some(Key {
+            tonic: root_at_home,
+            mode,
+        }),
+        _ => params.prefer_key,
+    };
     if shift == 0 {
-        return params.clone();
+        return GenerateParams {
+            prefer_key,
+            ..params.clone()
+        };
     }
     let pitch = |p: u8| (i32::from(p) - shift).clamp(0, 127) as u8;
     GenerateParams {
-        scale: Scale::new(
-            (i32::from(params.scale.root) - shift).rem_euclid(12) as u8,
-            params.scale.kind,
-        ),
+        scale: Scale::new(root_at_home, params.scale.kind),
+        prefer_key,
         pitch_lo: pitch(params.pitch_lo),
         pitch_hi: pitch(params.pitch_hi),
         primer: params.primer.as_ref().map(|p| p.transposed(-shift)),

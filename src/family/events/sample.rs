@@ -15,6 +15,7 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::events::{encode_piece, limit_voices, Event, EventCodec, EventContext};
 use crate::infer::{exp_f32, FastLstm, FastState};
+use crate::key::{key_of_notes, Key};
 use crate::meter::{beat_steps, MeterMap};
 use crate::phrase::{Note, Phrase};
 use crate::roll::{PianoRoll, PitchSet, Representation};
@@ -200,7 +201,7 @@ pub(super) fn generate(
     );
     drafts
         .chunks(candidates)
-        .map(most_likely)
+        .map(|c| most_likely(c, params.prefer_key))
         .map(|d| {
             let mut p = phrase.clone();
             p.notes = d.roll.to_notes(
@@ -212,13 +213,20 @@ pub(super) fn generate(
         .collect()
 }
 
-/// The candidate with the highest mean log-probability per drawn event (the first on a tie).
-fn most_likely(candidates: &[Draft]) -> &Draft {
+/// The candidate with the highest mean log-probability per drawn event (the first on a
+/// tie), among those in the preferred key if any is.
+fn most_likely<'a>(candidates: &'a [Draft], prefer_key: Option<Key>) -> &'a Draft {
     let mean = |d: &Draft| d.log_prob / f64::from(d.drawn.max(1));
+    let in_key = |d: &Draft| {
+        prefer_key.is_some_and(|key| {
+            key_of_notes(&d.roll.to_notes(Representation::ActiveAndOnset, 100)) == Some(key)
+        })
+    };
+    let rank = |d: &Draft| (in_key(d), mean(d));
     candidates.iter().fold(
         &candidates[0],
         |best, d| {
-            if mean(d) > mean(best) {
+            if rank(d) > rank(best) {
                 d
             } else {
                 best
