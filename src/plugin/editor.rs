@@ -351,6 +351,7 @@ fn parameter_columns(cols: &mut [egui::Ui], p: &PhraseGenParams, setter: &ParamS
     labelled_slider(&mut cols[0], "Shortest note", &p.note_length, setter);
     labelled_slider(&mut cols[0], "Max voices", &p.polyphony, setter);
     labelled_slider(&mut cols[0], "Seed", &p.seed, setter);
+    labelled_slider(&mut cols[0], "Candidates", &p.candidates, setter);
     labelled_slider(&mut cols[1], "Key", &p.key, setter);
     labelled_slider(&mut cols[1], "Scale", &p.scale, setter);
     labelled_slider(&mut cols[1], "Lowest note", &p.low_note, setter);

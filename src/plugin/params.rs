@@ -184,6 +184,10 @@ pub struct PhraseGenParams {
     pub note_length: EnumParam<NoteLength>,
     #[id = "polyphony"]
     pub polyphony: IntParam,
+    /// Each phrase is the most likely of this many drawn together (event models): less
+    /// wandering, and how a minor key is asked of a key-normalised model.
+    #[id = "candidates"]
+    pub candidates: IntParam,
     #[id = "key"]
     pub key: EnumParam<KeyRoot>,
     #[id = "scale"]
@@ -259,6 +263,14 @@ impl Default for PhraseGenParams {
             note_length: EnumParam::new("Shortest note", NoteLength::Sixteenth),
             polyphony: IntParam::new("Max voices", 4, IntRange::Linear { min: 1, max: 8 })
                 .with_unit(" voices"),
+            candidates: IntParam::new(
+                "Candidates",
+                1,
+                IntRange::Linear {
+                    min: 1,
+                    max: crate::sample::MAX_CANDIDATES as i32,
+                },
+            ),
             key: EnumParam::new("Key", KeyRoot::C),
             scale: EnumParam::new("Scale", ScaleChoice::Chromatic),
             form: EnumParam::new("Form", FormChoice::AabaVaried),

@@ -248,6 +248,7 @@ pub fn generate_params(params: &PhraseGenParams, model: &FastLstm) -> GeneratePa
         velocity: params.velocity.value().clamp(1, 127) as u8,
         form: params.form.value().form(),
         strict_voice_leading: params.strict_voice_leading.value(),
+        candidates: params.candidates.value().max(1) as u32,
         ..GenerateParams::default()
     }
 }
