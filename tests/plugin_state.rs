@@ -504,34 +504,33 @@ fn the_plugin_says_what_it_is() {
 
 #[test]
 fn the_candidates_setting_reaches_the_sampler() {
+    let model = phrasegen::builtin::default_model().unwrap();
     let mut h = host();
     until_playing(&mut h, 1);
-    let model = phrasegen::builtin::default_model().unwrap();
     let params = &h.plugin.shared().params;
-    let one = params.phrase.phrase().unwrap();
     assert_eq!(params.candidates.value(), 1);
-    set_normalized(&params.candidates, 3.0 / 15.0); // 4 of 1..=16
+    // A seed whose best of four is not its first draw, so the test tells them apart.
+    let request = phrasegen::plugin::worker::generate_params(params, &model);
+    let draw = |seed: u64, candidates: u32| {
+        let params = phrasegen::sample::GenerateParams {
+            seed,
+            candidates,
+            ..request.clone()
+        };
+        phrasegen::family::generate(&model, &params).unwrap().notes
+    };
+    let seed = (1..100u64)
+        .find(|&seed| draw(seed, 1) != draw(seed, 4))
+        .unwrap();
+    set_normalized(&params.seed, params.seed.preview_normalized(seed as i32));
+    set_normalized(&params.candidates, params.candidates.preview_normalized(4));
     h.settle();
     let id = h.plugin.shared().generated_id.load(Ordering::Acquire);
     until_playing(&mut h, id);
     let params = &h.plugin.shared().params;
-    assert_eq!(params.candidates.value(), 4);
-    let request = phrasegen::plugin::worker::generate_params(params, &model);
-    assert_eq!(request.candidates, 4);
-    let best_of_four = phrasegen::family::generate(&model, &request).unwrap();
-    let playing = params.phrase.phrase().unwrap();
-    assert_eq!(playing.notes, best_of_four.notes);
-    let first_draw = phrasegen::family::generate(
-        &model,
-        &phrasegen::sample::GenerateParams {
-            candidates: 1,
-            ..request
-        },
-    )
-    .unwrap();
-    assert_eq!(one.notes, first_draw.notes);
-    assert_ne!(
-        first_draw.notes, best_of_four.notes,
-        "the test cannot tell them apart"
+    assert_eq!(
+        (params.seed.value(), params.candidates.value()),
+        (seed as i32, 4)
     );
+    assert_eq!(params.phrase.phrase().unwrap().notes, draw(seed, 4));
 }
