@@ -60,6 +60,11 @@ pub struct GenerateParams {
     /// first: how a key-normalised model is asked for a minor key it shares notes with
     /// its relative major (set by `sample::home_key`).
     pub prefer_key: Option<Key>,
+    /// Event models: an event less likely than this share of the likeliest one (after the
+    /// temperature) is never drawn (min-p sampling; Nguyen et al. 2024). At T = 1 a model
+    /// draws its tail of unlikely notes more often than the music it learned from holds
+    /// them; this cuts the tail and scales with how sure the model is. 0 = off.
+    pub min_p: f32,
 }
 
 impl Default for GenerateParams {
@@ -82,6 +87,7 @@ impl Default for GenerateParams {
             strict_voice_leading: true,
             candidates: 1,
             prefer_key: None,
+            min_p: 0.0,
         }
     }
 }
@@ -100,6 +106,8 @@ pub enum GenerateError {
     Temperature(f32),
     #[error("bars must be 1..={MAX_BARS}, got {0}")]
     Bars(u32),
+    #[error("min-p must be 0 (off) up to below 1, got {0}")]
+    MinP(f32),
     #[error("no pitch can sound: the scale {scale} and the range {lo}..{hi} leave nothing in the model's range {model_lo}..{model_hi}")]
     NoPitches {
         scale: Scale,
@@ -127,6 +135,9 @@ pub fn allowed_pitches(
     }
     if !(1..=MAX_BARS).contains(&params.bars) {
         return Err(GenerateError::Bars(params.bars));
+    }
+    if !(0.0..1.0).contains(&params.min_p) {
+        return Err(GenerateError::MinP(params.min_p));
     }
     let range = cfg.pitch_range;
     let allowed = params.scale.pitch_mask()

@@ -79,6 +79,10 @@ pub struct Args {
     /// likely (event models): less wandering, at the cost of a bigger batch. 1 to 16.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub candidates: u32,
+    /// Event models: never draw an event less likely than this share of the likeliest
+    /// (min-p sampling; 0 = off, below 1).
+    #[arg(long, default_value_t = GenerateParams::default().min_p)]
+    pub min_p: f32,
 }
 
 pub fn parse_time_signature(s: &str) -> Result<TimeSignature, String> {
@@ -205,6 +209,7 @@ pub fn generate_params(
         strict_voice_leading: !args.allow_parallels,
         candidates: args.candidates,
         prefer_key: None,
+        min_p: args.min_p,
     })
 }
 

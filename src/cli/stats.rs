@@ -72,6 +72,9 @@ pub struct Args {
     /// Each phrase the most likely of this many drawn together (as `generate --candidates`).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub candidates: u32,
+    /// Min-p sampling (as `generate --min-p`).
+    #[arg(long, default_value_t = crate::sample::GenerateParams::default().min_p)]
+    pub min_p: f32,
     /// Reduce the real music to its N highest notes at each step, as `train --max-voices N`
     /// reduces it: the music such a model learned from (a melody model: `--top-voices 1`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=16))]
@@ -322,6 +325,7 @@ fn generate_args(args: &Args) -> generate::Args {
     gen_args.bars = args.bars;
     gen_args.allow_parallels = args.allow_parallels;
     gen_args.candidates = args.candidates;
+    gen_args.min_p = args.min_p;
     if let Some(form) = &args.form {
         gen_args.form = form.clone();
     }
@@ -423,8 +427,8 @@ fn print_header(
 ) {
     println!(
         "model {} ({} steps/quarter, {:?}, pitches {}..{}); {} phrases of {} bars of {}/{} per \
-         temperature, seeds 1..{}, form {}, {}, {} candidate(s), other generate settings \
-         default\ndata {}: {}, \
+         temperature, seeds 1..{}, form {}, {}, {} candidate(s), min-p {}, other generate \
+         settings default\ndata {}: {}, \
          segments of {} quarter notes starting on bar lines{notes}\n",
         cfg.name,
         cfg.steps_per_quarter,
@@ -443,6 +447,7 @@ fn print_header(
             "strict voice leading"
         },
         args.candidates,
+        args.min_p,
         args.data.display(),
         describe(test),
         segment_quarters

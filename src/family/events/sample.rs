@@ -300,8 +300,9 @@ fn write_drafts(
                 debug_assert!(!only_copies_left, "a copied step forces all its tokens");
                 let logits = &state.logits[b * vocab..(b + 1) * vocab];
                 let u = uniform(&mut draft.rng);
-                let (token, log_prob) =
-                    draw(logits, inv_t, u, ranked, |token| rules.allows(draft, token));
+                let (token, log_prob) = draw(logits, inv_t, params.min_p, u, ranked, |token| {
+                    rules.allows(draft, token)
+                });
                 draft.log_prob += log_prob;
                 draft.drawn += 1;
                 token
@@ -317,13 +318,15 @@ fn write_drafts(
 /// Largest vocabulary: `Off` and `On` for 128 pitches, and `Step`.
 const MAX_VOCAB: usize = 2 * 128 + 1;
 
-/// Draws a token from `softmax(logits / T)` over the tokens `allowed` keeps, with the
-/// uniform draw `u` (one per token; exp from basic IEEE operations: the same on every
-/// platform). `allowed` runs once per token, into a mask the passes share. With `score`,
-/// also the token's log-probability at temperature 1 over the allowed tokens (else 0).
+/// Draws a token from `softmax(logits / T)` over the tokens `allowed` keeps and whose
+/// weight is at least `min_p` of the likeliest's, with the uniform draw `u` (one per token;
+/// exp from basic IEEE operations: the same on every platform). `allowed` runs once per
+/// token, into a mask the passes share. With `score`, also the token's log-probability at
+/// temperature 1 over the allowed tokens (else 0).
 fn draw(
     logits: &[f32],
     inv_t: f32,
+    min_p: f32,
     u: f32,
     score: bool,
     allowed: impl Fn(usize) -> bool,
@@ -339,9 +342,18 @@ fn draw(
             fallback = token;
         }
     }
+    // The likeliest weighs exp(0) = 1, so min-p is a floor on each weight.
+    let weight = |z: f32| {
+        let w = exp_f32((z - best) * inv_t);
+        if w >= min_p {
+            w
+        } else {
+            0.0
+        }
+    };
     let mut total = 0.0f64;
     for (&z, _) in logits.iter().zip(&mask).filter(|(_, &ok)| ok) {
-        total += f64::from(exp_f32((z - best) * inv_t));
+        total += f64::from(weight(z));
     }
     let target = f64::from(u) * total;
     let mut acc = 0.0f64;
@@ -351,7 +363,7 @@ fn draw(
         .enumerate()
         .filter(|(_, (_, &ok))| ok)
     {
-        acc += f64::from(exp_f32((z - best) * inv_t));
+        acc += f64::from(weight(z));
         if acc > target {
             return (
                 token,
@@ -523,5 +535,26 @@ mod tests {
         assert_eq!(nearest_allowed(62, c_major), Some(62));
         assert_eq!(nearest_allowed(66, 1 << 70), Some(70));
         assert_eq!(nearest_allowed(66, 0), None);
+    }
+
+    #[test]
+    fn min_p_never_draws_what_is_far_less_likely_than_the_likeliest() {
+        // Weights at T = 1: 1, e^-1 = 0.37, e^-3 = 0.05, e^-5 = 0.007.
+        let logits = [0.0f32, -1.0, -3.0, -5.0];
+        let drawn = |min_p: f32, inv_t: f32| {
+            let mut seen = [false; 4];
+            for i in 0..1000 {
+                let u = (i as f32 + 0.5) / 1000.0;
+                seen[draw(&logits, inv_t, min_p, u, false, |_| true).0] = true;
+            }
+            seen
+        };
+        assert_eq!(drawn(0.0, 1.0), [true; 4]);
+        assert_eq!(drawn(0.01, 1.0), [true, true, true, false]);
+        assert_eq!(drawn(0.1, 1.0), [true, true, false, false]);
+        // A hotter draw flattens the weights: more pass the same floor.
+        assert_eq!(drawn(0.1, 0.5), [true, true, true, false]);
+        // The likeliest allowed token always passes, even when it is not the likeliest.
+        assert_eq!(draw(&logits, 1.0, 0.9, 0.99, false, |t| t >= 2).0, 2);
     }
 }
