@@ -44,8 +44,6 @@ pub struct PitchRange {
 impl PitchRange {
     /// All 128 MIDI pitches.
     pub const FULL: Self = Self { lo: 0, hi: 127 };
-    /// The 88 keys of a piano (A0..C8), as the published benchmarks use.
-    pub const PIANO: Self = Self { lo: 21, hi: 108 };
 
     pub fn len(&self) -> usize {
         usize::from(self.hi.saturating_sub(self.lo)) + 1
@@ -64,7 +62,6 @@ impl PitchRange {
     }
 }
 
-/// One bit per MIDI pitch.
 /// `LOW..HIGH` as the command line writes a pitch range, e.g. `36..96`.
 impl std::str::FromStr for PitchRange {
     type Err = String;
@@ -88,6 +85,7 @@ impl std::str::FromStr for PitchRange {
     }
 }
 
+/// One bit per MIDI pitch.
 pub type PitchSet = u128;
 
 /// Frames of active and onset bits.
@@ -224,33 +222,6 @@ impl PianoRoll {
         }
         out
     }
-
-    /// Sets frame `t` from feature values (> 0.5 is on). An onset without an active bit
-    /// counts as active; an active bit with no note sounding before starts a note.
-    pub fn set_frame_from_features(
-        &mut self,
-        t: usize,
-        range: PitchRange,
-        representation: Representation,
-        values: &[f32],
-    ) {
-        let n = range.len();
-        let (mut active, mut onset) = (0u128, 0u128);
-        for (i, pitch) in range.pitches().enumerate() {
-            let bit = 1u128 << pitch;
-            let on = representation == Representation::ActiveAndOnset && values[n + i] > 0.5;
-            if values[i] > 0.5 || on {
-                active |= bit;
-            }
-            if on {
-                onset |= bit;
-            }
-        }
-        let previous = if t > 0 { self.active[t - 1] } else { 0 };
-        onset |= active & !previous;
-        self.active[t] = active;
-        self.onset[t] = onset;
-    }
 }
 
 /// Bit mask of the pitches `lo..=hi`.
@@ -283,26 +254,6 @@ mod tests {
             roll.to_notes(Representation::ActiveOnly, 100),
             vec![note(0, 60, 4)]
         );
-    }
-
-    #[test]
-    fn features_round_trip_a_frame() {
-        let mut p = Phrase::empty(1, 4, TimeSignature::FOUR_FOUR, 120.0);
-        p.notes = vec![note(0, 60, 3), note(1, 64, 1)];
-        let roll = PianoRoll::from_phrase(&p);
-        let range = PitchRange { lo: 48, hi: 72 };
-        let feats = roll.features(range, Representation::ActiveAndOnset);
-        let width = range.len() * 2;
-        let mut back = PianoRoll::new(roll.len());
-        for t in 0..roll.len() {
-            back.set_frame_from_features(
-                t,
-                range,
-                Representation::ActiveAndOnset,
-                &feats[t * width..(t + 1) * width],
-            );
-        }
-        assert_eq!(back, roll);
     }
 
     /// Grid-aligned notes that do not overlap on the same pitch.

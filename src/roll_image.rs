@@ -156,15 +156,9 @@ pub fn encode_png(image: &RgbImage) -> Result<Vec<u8>, RollImageError> {
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Best);
-    let mut writer = encoder
-        .write_header()
-        .map_err(|e| RollImageError::Draw(e.to_string()))?;
-    writer
-        .write_image_data(&image.rgb)
-        .map_err(|e| RollImageError::Draw(e.to_string()))?;
-    writer
-        .finish()
-        .map_err(|e| RollImageError::Draw(e.to_string()))?;
+    let mut writer = encoder.write_header().map_err(draw_error)?;
+    writer.write_image_data(&image.rgb).map_err(draw_error)?;
+    writer.finish().map_err(draw_error)?;
     Ok(out)
 }
 
@@ -197,10 +191,7 @@ fn shared_pitch_range(panels: &[RollPanel]) -> (u8, u8) {
     let (lo, hi) = panels
         .iter()
         .filter_map(|p| p.excerpt.phrase.pitch_range())
-        .fold(None, |acc: Option<(u8, u8)>, (lo, hi)| match acc {
-            None => Some((lo, hi)),
-            Some((a, b)) => Some((a.min(lo), b.max(hi))),
-        })
+        .reduce(|(a, b), (lo, hi)| (a.min(lo), b.max(hi)))
         .unwrap_or((60, 72));
     let mut lo = i32::from(lo) - 2;
     let mut hi = i32::from(hi) + 2;

@@ -313,7 +313,7 @@ struct Segment {
 }
 
 /// Playback state carried from block to block.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Scheduler {
     /// Per channel, the pitches we have turned on and not yet off.
     sounding: [u128; 16],
@@ -334,23 +334,9 @@ pub struct Scheduler {
     last_slope: f64,
 }
 
-impl Default for Scheduler {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Scheduler {
     pub fn new() -> Self {
-        Self {
-            sounding: [0; 16],
-            expected_beats: None,
-            expected_samples: None,
-            free_run_beats: 0.0,
-            playhead_beats: 0.0,
-            last_tempo: None,
-            last_slope: 0.0,
-        }
+        Self::default()
     }
 
     /// Whether any note is sounding.

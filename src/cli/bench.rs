@@ -35,15 +35,21 @@ pub struct Args {
 /// Median wall time of `f` over `reps` runs (after one warm-up), in milliseconds.
 pub fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
     f();
-    let mut times: Vec<f64> = (0..reps.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    median(
+        (0..reps.max(1))
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    )
+}
+
+/// The middle value (the upper one of an even count).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 /// A 512-step phrase on the model's grid: 32 bars of 4/4 at 4 steps per quarter.
@@ -92,10 +98,6 @@ fn training_side_by_side(
     cfg: &ModelConfig,
     threads: usize,
 ) -> anyhow::Result<SideBySide> {
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mut failure = None;
     for _ in 0..TRAIN_ROUNDS {
@@ -168,7 +170,17 @@ fn reference(args: &Args, mode_args: &[&str]) -> anyhow::Result<serde_json::Valu
 }
 
 /// One row of the printed table: measure, PhraseGen, PyTorch reference, ratio / target.
-type Row = (String, String, String, String);
+type Row = [String; 4];
+
+/// A row from anything printable.
+fn row(
+    measure: impl Into<String>,
+    ours: impl Into<String>,
+    reference: impl Into<String>,
+    ratio: impl Into<String>,
+) -> Row {
+    [measure.into(), ours.into(), reference.into(), ratio.into()]
+}
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model = default_model()?;
@@ -218,22 +230,22 @@ fn generation_rows(
     let load_ms = median_ms(args.reps, || {
         std::hint::black_box(default_model().unwrap());
     });
-    rows.push((
-        "model load (embedded default)".into(),
+    rows.push(row(
+        "model load (embedded default)",
         format!("{load_ms:.2} ms"),
-        "-".into(),
-        "target < 50 ms".into(),
+        "-",
+        "target < 50 ms",
     ));
     let reference_missing = phrase_rows(args, model, ref_cfg, rows)?;
     model_cost_rows(args, rows);
     network_rows(args, model, rows);
     // process() is timed by `cargo bench --bench process`: it needs the test host,
     // which is not part of the shipped library.
-    rows.push((
-        "process() per 512-sample block".into(),
-        "cargo bench --bench process".into(),
-        "-".into(),
-        "target < 5 us".into(),
+    rows.push(row(
+        "process() per 512-sample block",
+        "cargo bench --bench process",
+        "-",
+        "target < 5 us",
     ));
     Ok(reference_missing)
 }
@@ -267,22 +279,22 @@ fn phrase_rows(
         ),
         Err(e) => ("n/a".into(), format!("reference not run: {e}")),
     };
-    rows.push((
-        "512-step phrase, default model".into(),
+    rows.push(row(
+        "512-step phrase, default model",
         format!("{one_ms:.2} ms"),
-        "-".into(),
-        "target < 25 ms".into(),
+        "-",
+        "target < 25 ms",
     ));
-    rows.push((
-        "512-step phrase, reference shape (128 pitches)".into(),
+    rows.push(row(
+        "512-step phrase, reference shape (128 pitches)",
         format!("{ref_shape_ms:.2} ms"),
         torch_col,
         ratio_col,
     ));
-    rows.push((
-        "8 variations of 512 steps, batched".into(),
+    rows.push(row(
+        "8 variations of 512 steps, batched",
         format!("{eight_ms:.2} ms"),
-        "-".into(),
+        "-",
         format!("{:.2}x one phrase (target < 2x)", eight_ms / one_ms),
     ));
     Ok(torch_gen.is_err())
@@ -345,10 +357,10 @@ fn model_cost_rows(args: &Args, rows: &mut Vec<Row>) {
                 (Some(_), 1) => " (form none)".into(),
                 (Some(_), n) => format!(" (form none, best of {n} candidates)"),
             };
-            rows.push((
+            rows.push(row(
                 format!("{bars}-bar phrase{how}, {name}"),
                 format!("{ms:.2} ms"),
-                "-".into(),
+                "-",
                 format!("target <= {target_ms} ms"),
             ));
         }
@@ -366,11 +378,11 @@ fn network_rows(args: &Args, model: &FastLstm, rows: &mut Vec<Row>) {
             }
             std::hint::black_box(&state.logits);
         });
-        rows.push((
+        rows.push(row(
             format!("  of which network only, 512 steps x {batch}"),
             format!("{net_ms:.2} ms"),
-            "-".into(),
-            "-".into(),
+            "-",
+            "-",
         ));
     }
 }
@@ -397,7 +409,7 @@ fn training_rows(args: &Args, ref_cfg: &ModelConfig, rows: &mut Vec<Row>) -> any
             (Err(e), _) => ("n/a".into(), format!("reference not run: {e}")),
             (Ok(_), None) => ("n/a".into(), "-".into()),
         };
-        rows.push((
+        rows.push(row(
             format!(
                 "training, batch 64 x 32 steps, {threads} thread{}",
                 if threads > 1 { "s" } else { "" }
@@ -408,11 +420,11 @@ fn training_rows(args: &Args, ref_cfg: &ModelConfig, rows: &mut Vec<Row>) -> any
         ));
     }
     let candle = crate::family::candle_training_throughput(&train_cfg, 64, 32, 10)?;
-    rows.push((
-        "training, the candle autograd path it replaced, 2 threads".into(),
+    rows.push(row(
+        "training, the candle autograd path it replaced, 2 threads",
         format!("{candle:.0} frames/s"),
-        "-".into(),
-        "-".into(),
+        "-",
+        "-",
     ));
     Ok(())
 }
@@ -421,7 +433,7 @@ fn training_rows(args: &Args, ref_cfg: &ModelConfig, rows: &mut Vec<Row>) -> any
 /// reference could not run.
 fn print_table(rows: &[Row], reference_missing: bool) {
     println!("\n| measure | PhraseGen | PyTorch reference | ratio / target |\n|---|---|---|---|");
-    for (a, b, c, d) in rows {
+    for [a, b, c, d] in rows {
         println!("| {a} | {b} | {c} | {d} |");
     }
     if reference_missing {

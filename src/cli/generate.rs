@@ -150,14 +150,18 @@ impl Args {
     /// The options `phrasegen generate` runs with when none are given on the command line,
     /// so other commands (`stats`) generate exactly as a plain `generate` does.
     pub fn defaults() -> Self {
+        Self::parse_options(&[]).expect("every generate option has a default")
+    }
+
+    /// `phrasegen generate`'s own options, as the command line reaches them.
+    fn parse_options(options: &[&str]) -> Result<Self, clap::Error> {
         #[derive(clap::Parser)]
-        struct Defaults {
+        struct Generate {
             #[command(flatten)]
             args: Args,
         }
-        <Defaults as clap::Parser>::try_parse_from(["generate"])
-            .expect("every generate option has a default")
-            .args
+        let argv = std::iter::once("generate").chain(options.iter().copied());
+        <Generate as clap::Parser>::try_parse_from(argv).map(|g| g.args)
     }
 }
 
@@ -247,30 +251,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 mod tests {
     use super::*;
 
-    /// `phrasegen generate`'s own options, as the command line reaches them.
-    fn generate_args(options: &[&str]) -> Result<Args, clap::Error> {
-        #[derive(clap::Parser)]
-        struct Generate {
-            #[command(flatten)]
-            args: Args,
-        }
-        let argv = std::iter::once("generate").chain(options.iter().copied());
-        <Generate as clap::Parser>::try_parse_from(argv).map(|g| g.args)
-    }
-
     #[test]
     fn generate_takes_keys_and_scales_as_before_and_lists_them() {
-        let args = generate_args(&["--key", " F# ", "--scale", "Harmonic minor"]).unwrap();
+        let args = Args::parse_options(&["--key", " F# ", "--scale", "Harmonic minor"]).unwrap();
         assert_eq!((args.key, args.scale), (6, ScaleKind::HarmonicMinor));
-        let args = generate_args(&["--key", "bb", "--scale", "MAJOR_PENTATONIC"]).unwrap();
+        let args = Args::parse_options(&["--key", "bb", "--scale", "MAJOR_PENTATONIC"]).unwrap();
         assert_eq!((args.key, args.scale), (10, ScaleKind::MajorPentatonic));
-        let args = generate_args(&[]).unwrap();
+        let args = Args::parse_options(&[]).unwrap();
         assert_eq!((args.key, args.scale), (0, ScaleKind::Chromatic));
 
-        let error = generate_args(&["--key", "H"]).unwrap_err();
+        let error = Args::parse_options(&["--key", "H"]).unwrap_err();
         assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
         assert!(error.to_string().contains("C#, Db, D"), "{error}");
-        let error = generate_args(&["--scale", "lydian"]).unwrap_err();
+        let error = Args::parse_options(&["--scale", "lydian"]).unwrap_err();
         assert!(error.to_string().contains("harmonic-minor"), "{error}");
     }
 }

@@ -164,37 +164,29 @@ impl PhraseGen {
         }
         let beats_per_sample = snapshot.tempo_bpm / 60.0 / snapshot.sample_rate.max(1.0);
         while let Some(event) = context.next_event() {
-            if recording {
-                let at = |timing: u32| {
-                    snapshot.pos_beats.unwrap_or(0.0) + f64::from(timing) * beats_per_sample
-                };
-                let note = match event {
-                    NoteEvent::NoteOn {
-                        timing,
-                        key: Key::Number(pitch),
-                        velocity,
-                        ..
-                    } => Some(RecordedNote {
-                        pitch,
-                        velocity,
-                        on: true,
-                        beats: at(timing),
-                    }),
-                    NoteEvent::NoteOff {
-                        timing,
-                        key: Key::Number(pitch),
-                        ..
-                    } => Some(RecordedNote {
-                        pitch,
-                        velocity: 0.0,
-                        on: false,
-                        beats: at(timing),
-                    }),
-                    _ => None,
-                };
-                if let Some(n) = note {
-                    let _ = self.shared.recorded.push(n);
-                }
+            let note = match event {
+                NoteEvent::NoteOn {
+                    timing,
+                    key: Key::Number(pitch),
+                    velocity,
+                    ..
+                } => Some((pitch, velocity, true, timing)),
+                NoteEvent::NoteOff {
+                    timing,
+                    key: Key::Number(pitch),
+                    ..
+                } => Some((pitch, 0.0, false, timing)),
+                _ => None,
+            };
+            if let Some((pitch, velocity, on, timing)) = note.filter(|_| recording) {
+                let beats =
+                    snapshot.pos_beats.unwrap_or(0.0) + f64::from(timing) * beats_per_sample;
+                let _ = self.shared.recorded.push(RecordedNote {
+                    pitch,
+                    velocity,
+                    on,
+                    beats,
+                });
             }
             if thru && self.thru.len() < self.thru.capacity() {
                 match event {
@@ -219,9 +211,7 @@ impl PhraseGen {
     /// hand the one it replaces back to the worker, which frees it: never the audio thread).
     fn exchange_phrases(&mut self) {
         if let Some(r) = self.retired.take() {
-            if let Err(r) = self.shared.garbage.push(r) {
-                self.retired = Some(r);
-            }
+            self.retire(r);
         }
         while self.retired.is_none()
             && self.shared.garbage.len() + 2 < self.shared.garbage.capacity()
@@ -247,9 +237,15 @@ impl PhraseGen {
             &mut self.events,
         );
         if let Some(r) = retired {
-            if let Err(r) = self.shared.garbage.push(r) {
-                self.retired = Some(r);
-            }
+            self.retire(r);
+        }
+    }
+
+    /// Hands a replaced phrase back to the worker to free, or keeps it for a later block
+    /// when the queue is full.
+    fn retire(&mut self, phrase: Box<PlaybackPhrase>) {
+        if let Err(phrase) = self.shared.garbage.push(phrase) {
+            self.retired = Some(phrase);
         }
     }
 

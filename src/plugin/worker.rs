@@ -388,9 +388,8 @@ impl Worker {
         if tests::PANIC_ON_NEXT_POLL.swap(false, Ordering::AcqRel) {
             panic!("an injected failure");
         }
-        while let Some(old) = self.shared.garbage.pop() {
-            drop(old);
-        }
+        // Frees here, off the audio thread.
+        while self.shared.garbage.pop().is_some() {}
         if let Some(p) = self.waiting.take() {
             self.deliver(p);
         }
@@ -487,19 +486,13 @@ impl Worker {
         }
         let voicing = self.voicing_now();
         let seed = saved.seed.unwrap_or(request.generate.seed);
-        let id = self.next_id();
-        let mut playback =
-            PlaybackPhrase::from_phrase(&saved.phrase, voicing.channel, voicing.humanize, seed, id);
-        playback.takeover = Takeover::Now;
         {
             let mut status = self.shared.status.lock();
             status.notes = saved.phrase.notes.len();
             status.bars = saved.phrase.bars;
             status.restore_error = None;
         }
-        self.remember(id, saved);
-        self.shared.generated_id.store(id, Ordering::Release);
-        self.deliver(Box::new(playback));
+        self.publish(saved, voicing, seed, Takeover::Now);
         self.last = Some(request);
         self.voicing = Some(voicing);
         true
@@ -519,14 +512,17 @@ impl Worker {
         }
     }
 
-    fn remember(&mut self, id: u64, saved: SavedPhrase) {
-        self.shared.params.phrase.offer(id, saved);
-    }
-
-    fn next_id(&mut self) -> u64 {
+    /// Offers `saved` under a fresh id (played with `voicing`, its velocities humanized from
+    /// `seed`) and queues it for the audio thread.
+    fn publish(&mut self, saved: SavedPhrase, voicing: Voicing, seed: u64, takeover: Takeover) {
         let id = self.next_id;
         self.next_id += 1;
-        id
+        let (channel, humanize) = (voicing.channel, voicing.humanize);
+        let mut playback = PlaybackPhrase::from_phrase(&saved.phrase, channel, humanize, seed, id);
+        playback.takeover = takeover;
+        self.shared.params.phrase.offer(id, saved);
+        self.shared.generated_id.store(id, Ordering::Release);
+        self.deliver(Box::new(playback));
     }
 
     fn collect_recording(&mut self) {
@@ -569,24 +565,12 @@ impl Worker {
                 status.last_generation_ms = started.elapsed().as_secs_f64() * 1e3;
                 status.error = None;
                 drop(status);
-                let id = self.next_id();
-                let playback = PlaybackPhrase::from_phrase(
-                    &phrase,
-                    voicing.channel,
-                    voicing.humanize,
-                    gp.seed,
-                    id,
-                );
-                self.remember(
-                    id,
-                    SavedPhrase {
-                        phrase,
-                        rerolls: self.rerolls,
-                        seed: Some(gp.seed),
-                    },
-                );
-                self.shared.generated_id.store(id, Ordering::Release);
-                self.deliver(Box::new(playback));
+                let saved = SavedPhrase {
+                    phrase,
+                    rerolls: self.rerolls,
+                    seed: Some(gp.seed),
+                };
+                self.publish(saved, voicing, gp.seed, Takeover::AtSwapPoint);
             }
             Err(e) => status.error = Some(format!("generation failed: {e}")),
         }
@@ -606,25 +590,20 @@ impl Worker {
                 n.velocity = (f32::from(n.velocity) * scale).round().clamp(1.0, 127.0) as u8;
             }
         }
-        let id = self.next_id();
-        let seed = saved.seed.unwrap_or(1);
-        let mut playback =
-            PlaybackPhrase::from_phrase(&saved.phrase, voicing.channel, voicing.humanize, seed, id);
         // The playing phrase changes at once; a new one still waiting keeps its swap point.
-        if newest == self.shared.playing_id.load(Ordering::Acquire) {
-            playback.takeover = Takeover::Revoice;
-        }
-        self.remember(id, saved);
-        self.shared.generated_id.store(id, Ordering::Release);
-        self.deliver(Box::new(playback));
+        let takeover = if newest == self.shared.playing_id.load(Ordering::Acquire) {
+            Takeover::Revoice
+        } else {
+            Takeover::AtSwapPoint
+        };
+        let seed = saved.seed.unwrap_or(1);
+        self.publish(saved, voicing, seed, takeover);
     }
 
     /// Queues a phrase for the audio thread, replacing any not yet picked up.
     fn deliver(&mut self, phrase: Box<PlaybackPhrase>) {
         if self.shared.to_audio.is_full() {
-            if let Some(stale) = self.shared.to_audio.pop() {
-                drop(stale);
-            }
+            self.shared.to_audio.pop();
         }
         if let Err(p) = self.shared.to_audio.push(phrase) {
             self.waiting = Some(p);

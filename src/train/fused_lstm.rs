@@ -106,17 +106,6 @@ impl LstmParams {
             .iter()
             .flat_map(|p| [&p.w_ih[..], &p.w_hh[..], &p.b_ih[..], &p.b_hh[..]])
     }
-
-    pub fn fill_zero(&mut self) {
-        self.tensors_mut().for_each(|t| t.fill(0.0));
-    }
-
-    /// `self += other`, tensor by tensor (summing the gradients of batch shards).
-    pub fn add_assign(&mut self, other: &Self) {
-        for (a, b) in self.tensors_mut().zip(other.tensors()) {
-            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-        }
-    }
 }
 
 /// The stack with its parameters and the copies of them the passes read: transposed
@@ -467,11 +456,8 @@ fn weight_grads(
     for row in d_gates.chunks_exact(g4) {
         d_bias.iter_mut().zip(row).for_each(|(a, b)| *a += b);
     }
-    for (gb, d) in g.b_ih.iter_mut().zip(d_bias.iter()) {
-        *gb += d;
-    }
-    for (gb, d) in g.b_hh.iter_mut().zip(d_bias.iter()) {
-        *gb += d;
+    for b in [&mut g.b_ih, &mut g.b_hh] {
+        b.iter_mut().zip(d_bias.iter()).for_each(|(b, d)| *b += d);
     }
 }
 
@@ -598,7 +584,7 @@ fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
 
 /// A strided matrix view inside a slice, for the `gemm` crate.
 #[derive(Clone, Copy)]
-struct MatRef<'a> {
+pub(super) struct MatRef<'a> {
     data: &'a [f32],
     rows: usize,
     cols: usize,
@@ -607,7 +593,7 @@ struct MatRef<'a> {
 }
 
 impl<'a> MatRef<'a> {
-    fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+    pub(super) fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
         Self {
             data,
             rows,
@@ -617,7 +603,7 @@ impl<'a> MatRef<'a> {
         }
     }
 
-    fn t(self) -> Self {
+    pub(super) fn t(self) -> Self {
         Self {
             rows: self.cols,
             cols: self.rows,
@@ -638,7 +624,7 @@ impl<'a> MatRef<'a> {
 
 /// `dst` (row-major `a.rows x b.cols`) `= a b`, or `+= a b` when `accumulate`: a
 /// whole-window product, single-threaded (callers split the batch across threads).
-fn matmul(dst: &mut [f32], a: MatRef, b: MatRef, accumulate: bool) {
+pub(super) fn matmul(dst: &mut [f32], a: MatRef, b: MatRef, accumulate: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "inner dimensions");
     assert_eq!(dst.len(), m * n, "destination size");

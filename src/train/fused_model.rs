@@ -11,7 +11,9 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 
-use super::fused_lstm::{LstmLayerParams, LstmParams, LstmShape, LstmStack, LstmTape};
+use super::fused_lstm::{
+    matmul, LstmLayerParams, LstmParams, LstmShape, LstmStack, LstmTape, MatRef,
+};
 use crate::model::{ModelConfig, ModelError};
 
 /// The network's parameters in plain buffers.
@@ -148,66 +150,11 @@ impl FusedPhraseModel {
         for _ in 0..rows {
             logits.extend_from_slice(&self.out_b);
         }
-        matmul_acc(logits, top, rows, h, &self.out_w, f, false, true);
-    }
-}
-
-/// Small products of the output layer over whole batches, by the `gemm` crate:
-/// with `a` row-major `[rows, k]` and `b` row-major, `dst += a b` where `b` is `[k, n]`
-/// (`b_transposed == false`, `b` stored as given) or `b` is stored `[n, k]` and used
-/// transposed. With `a_transposed`, `a` is stored `[rows, k]` and `dst` `[k, n]` gets
-/// `a^T b` with `b` stored `[rows, n]`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn matmul_acc(
-    dst: &mut [f32],
-    a: &[f32],
-    rows: usize,
-    k: usize,
-    b: &[f32],
-    n: usize,
-    a_transposed: bool,
-    b_transposed_or_accumulate: bool,
-) {
-    // Three uses, spelled out to keep the strides readable.
-    let (m, depth, lhs_rs, lhs_cs, rhs_rs, rhs_cs, accumulate) = if a_transposed {
-        // dst [k, n] += a^T [k, rows] * b [rows, n]
-        (k, rows, 1, k, n, 1, true)
-    } else if b_transposed_or_accumulate {
-        // dst [rows, n] += a [rows, k] * (b [n, k])^T
-        (rows, k, k, 1, 1, k, true)
-    } else {
-        // dst [rows, n] = a [rows, k] * b [k, n]
-        (rows, k, k, 1, n, 1, false)
-    };
-    assert_eq!(dst.len(), m * n, "destination size");
-    assert_eq!(a.len(), rows * k, "left operand size");
-    assert_eq!(b.len(), depth * n, "right operand size");
-    if m == 0 || n == 0 || depth == 0 {
-        return;
-    }
-    // SAFETY: the sizes asserted above cover every element the strides reach, and `dst`
-    // (borrowed mutably) does not alias `a` or `b`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            depth,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            b.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+        matmul(
+            logits,
+            MatRef::row_major(top, rows, h),
+            MatRef::row_major(&self.out_w, f, h).t(),
+            true,
         );
     }
 }

@@ -10,8 +10,8 @@
 use rand::{Rng, SeedableRng};
 
 use super::adam::Adam;
-use super::fused_lstm::LstmTape;
-use super::fused_model::{matmul_acc, run_shards, FusedPhraseModel, PhraseGrads};
+use super::fused_lstm::{matmul, LstmTape, MatRef};
+use super::fused_model::{run_shards, FusedPhraseModel, PhraseGrads};
 
 /// The target of a padding position (a window running past the end of its piece): no
 /// loss and no gradient.
@@ -210,14 +210,11 @@ impl FusedPhraseModel {
         let grads = sh.grads.as_mut().expect("zeroed above");
         let d_logits = &sh.logits;
         // d W_out = dZ^T top, d b_out = column sums of dZ, d top = dZ W_out.
-        matmul_acc(
+        let d_logits_m = MatRef::row_major(d_logits, rows, outputs);
+        matmul(
             &mut grads.out_w,
-            d_logits,
-            rows,
-            outputs,
-            &sh.top,
-            h,
-            true,
+            d_logits_m.t(),
+            MatRef::row_major(&sh.top, rows, h),
             true,
         );
         for row in d_logits.chunks_exact(outputs) {
@@ -225,14 +222,10 @@ impl FusedPhraseModel {
         }
         sh.d_top.clear();
         sh.d_top.resize(rows * h, 0.0);
-        matmul_acc(
+        matmul(
             &mut sh.d_top,
-            d_logits,
-            rows,
-            outputs,
-            &self.out_w,
-            h,
-            false,
+            d_logits_m,
+            MatRef::row_major(&self.out_w, outputs, h),
             false,
         );
         if dropout {

@@ -131,14 +131,7 @@ impl Stepper {
             }
             TrainEngine::Candle => {
                 let (model, varmap) = PhraseModel::init(cfg, options.seed)?;
-                let opt = AdamW::new(
-                    varmap.all_vars(),
-                    ParamsAdamW {
-                        lr: options.learning_rate,
-                        weight_decay: options.weight_decay,
-                        ..ParamsAdamW::default()
-                    },
-                )?;
+                let opt = adamw(&varmap, options.learning_rate, options.weight_decay)?;
                 Self::Candle(Box::new(CandleStepper { model, varmap, opt }))
             }
         })
@@ -183,6 +176,34 @@ impl Stepper {
             }
         }
     }
+}
+
+/// Candle's AdamW over every variable of `varmap`.
+fn adamw(varmap: &candle_nn::VarMap, lr: f64, weight_decay: f64) -> candle_core::Result<AdamW> {
+    let params = ParamsAdamW {
+        lr,
+        weight_decay,
+        ..ParamsAdamW::default()
+    };
+    AdamW::new(varmap.all_vars(), params)
+}
+
+/// Predictions per second of `step` on batches of `batch_size x seq_len`: `batches` timed
+/// steps after 3 warm-up steps.
+fn steps_per_s<E>(
+    batches: usize,
+    batch_size: usize,
+    seq_len: usize,
+    mut step: impl FnMut() -> Result<(), E>,
+) -> Result<f64, E> {
+    for _ in 0..3 {
+        step()?;
+    }
+    let started = Instant::now();
+    for _ in 0..batches {
+        step()?;
+    }
+    Ok((batches * batch_size * seq_len) as f64 / started.elapsed().as_secs_f64())
 }
 
 /// Fills `out` (`[seq_len + 1, width]`) with a window of `roll` starting at `start - 1`
@@ -242,14 +263,10 @@ pub fn training_throughput(
     let width = config.frame_size();
     let (inputs, targets) = split_windows(&data, batch_size, seq_len, width);
     let targets = Targets::Frames(&targets);
-    for _ in 0..3 {
+    steps_per_s(batches, batch_size, seq_len, || {
         trainer.step(&inputs, targets, batch_size, seq_len, 0);
-    }
-    let started = Instant::now();
-    for _ in 0..batches {
-        trainer.step(&inputs, targets, batch_size, seq_len, 0);
-    }
-    Ok((batches * batch_size * seq_len) as f64 / started.elapsed().as_secs_f64())
+        Ok::<_, TrainError>(())
+    })
 }
 
 /// The same figure for the candle autograd path the fused one replaced (its threads come
@@ -261,25 +278,14 @@ pub fn candle_training_throughput(
     batches: usize,
 ) -> Result<f64, TrainError> {
     let (model, varmap) = PhraseModel::init(config, 1)?;
-    let mut opt = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW {
-            lr: 1e-3,
-            weight_decay: 0.0,
-            ..ParamsAdamW::default()
-        },
-    )?;
+    let mut opt = adamw(&varmap, 1e-3, 0.0)?;
     let batch = Tensor::from_vec(
         random_windows(config, batch_size, seq_len),
         (batch_size, seq_len + 1, config.frame_size()),
         &Device::Cpu,
     )?;
-    for _ in 0..3 {
-        candle_train_step(&model, &mut opt, &batch)?;
-    }
-    let started = Instant::now();
-    for _ in 0..batches {
-        candle_train_step(&model, &mut opt, &batch)?;
-    }
-    Ok((batches * batch_size * seq_len) as f64 / started.elapsed().as_secs_f64())
+    steps_per_s(batches, batch_size, seq_len, || {
+        candle_train_step(&model, &mut opt, &batch).map(drop)
+    })
+    .map_err(TrainError::from)
 }

@@ -102,15 +102,6 @@ impl RollGeometry {
             .iter()
             .position(|n| self.note_rect(n).is_some_and(|r| r.contains(x, y)))
     }
-
-    /// The pitch of the row at y (for the keyboard strip and tooltips).
-    pub fn pitch_at(&self, y: f32) -> Option<u8> {
-        if y < self.area.top || y >= self.area.bottom {
-            return None;
-        }
-        let row = ((y - self.area.top) / self.row_height()) as u8;
-        Some(self.pitch_hi - row.min(self.pitch_hi - self.pitch_lo))
-    }
 }
 
 #[cfg(test)]
@@ -203,6 +194,5 @@ mod tests {
         assert_eq!(g.hit_test(&p, 10.0, 145.0), Some(0));
         assert_eq!(g.hit_test(&p, 200.0, 25.0), Some(1));
         assert_eq!(g.hit_test(&p, 100.0, 100.0), None);
-        assert_eq!(g.pitch_at(145.0), Some(60));
     }
 }
