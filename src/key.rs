@@ -5,7 +5,7 @@
 //! A minor, as BachBot and folk-rnn do) and played back from.
 
 use crate::phrase::{Note, Phrase};
-use crate::scale::PITCH_CLASS_NAMES;
+use crate::scale::{ScaleKind, PITCH_CLASS_NAMES};
 
 /// Probe-tone ratings of the twelve degrees of a major key, tonic first.
 pub const KK_MAJOR: [f64; 12] = [
@@ -91,6 +91,18 @@ pub fn find_key(weights: &[f64; 12]) -> Option<(Key, f64)> {
         }
     }
     best
+}
+
+/// The mode a scale asks for, where it is major or minor.
+pub fn mode_of_scale(kind: ScaleKind) -> Option<Mode> {
+    match kind {
+        ScaleKind::Major | ScaleKind::MajorPentatonic => Some(Mode::Major),
+        ScaleKind::NaturalMinor
+        | ScaleKind::HarmonicMinor
+        | ScaleKind::MinorPentatonic
+        | ScaleKind::Blues => Some(Mode::Minor),
+        ScaleKind::Chromatic | ScaleKind::Dorian | ScaleKind::Mixolydian => None,
+    }
 }
 
 /// The key of some notes, each pitch class weighed by how long it sounds.

@@ -5,8 +5,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::key::Mode;
-
 /// A scale's shape, independent of its root.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -60,17 +58,6 @@ impl ScaleKind {
             Self::NaturalMinor | Self::HarmonicMinor | Self::MinorPentatonic | Self::Blues => 3,
             Self::Dorian => 10,
             Self::Mixolydian => 5,
-        }
-    }
-
-    /// The mode the scale asks for, where it is major or minor.
-    pub fn mode(self) -> Option<Mode> {
-        match self {
-            Self::Major | Self::MajorPentatonic => Some(Mode::Major),
-            Self::NaturalMinor | Self::HarmonicMinor | Self::MinorPentatonic | Self::Blues => {
-                Some(Mode::Minor)
-            }
-            Self::Chromatic | Self::Dorian | Self::Mixolydian => None,
         }
     }
 

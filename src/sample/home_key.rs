@@ -3,7 +3,7 @@
 //! home by their key signature (see [`crate::key::home_tonic`]), so it knows one key's
 //! grammar, and the key is a transposition rather than a mask that fights the model.
 
-use crate::key::{home_tonic, shift_between, Key};
+use crate::key::{home_tonic, mode_of_scale, shift_between, Key};
 use crate::model::ModelConfig;
 use crate::sample::{GenerateError, GenerateParams};
 use crate::scale::Scale;
@@ -28,7 +28,11 @@ pub fn shift_from_home(cfg: &ModelConfig, params: &GenerateParams) -> i32 {
 /// candidates (A minor and C major share their notes: only the draw tells them apart).
 pub fn request_at_home(cfg: &ModelConfig, params: &GenerateParams, shift: i32) -> GenerateParams {
     let root_at_home = (i32::from(params.scale.root) - shift).rem_euclid(12) as u8;
-    let prefer_key = match (cfg.key_normalised, &params.primer, params.scale.kind.mode()) {
+    let prefer_key = match (
+        cfg.key_normalised,
+        &params.primer,
+        mode_of_scale(params.scale.kind),
+    ) {
         (true, None, Some(mode)) => Some(Key {
             tonic: root_at_home,
             mode,
