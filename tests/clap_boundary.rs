@@ -585,6 +585,8 @@ fn follows_the_host_meter(numerator: u16, denominator: u16) {
     );
     let end_beats = swap_beats + 3.0 * bar;
     play_until_beats(&mut s, &mut sim, &mut tracker, 256, end_beats);
+    // The last block ends past `end_beats`: what still sounds is released where play stops.
+    let stop_beats = sim.beats();
     sim.playing = false;
     play_block(&mut s, &mut sim, &mut tracker, 256);
     let new_phrase = phrase_from_state(&s.save_state()).expect("a phrase");
@@ -614,7 +616,7 @@ fn follows_the_host_meter(numerator: u16, denominator: u16) {
             end_beats,
         )
         .into_iter()
-        .map(|e| cut(e, end_beats)),
+        .map(|e| cut(e, stop_beats)),
     );
     // Notes struck exactly at the swap that the new phrase holds over it (a chase) are
     // allowed; everything else must be as expected.
