@@ -215,7 +215,7 @@ pub(super) fn generate(
 
 /// The candidate with the highest mean log-probability per drawn event (the first on a
 /// tie), among those in the preferred key if any is.
-fn most_likely<'a>(candidates: &'a [Draft], prefer_key: Option<Key>) -> &'a Draft {
+fn most_likely(candidates: &[Draft], prefer_key: Option<Key>) -> &Draft {
     let mean = |d: &Draft| d.log_prob / f64::from(d.drawn.max(1));
     let in_key = |d: &Draft| {
         prefer_key.is_some_and(|key| {
