@@ -222,17 +222,16 @@ fn most_likely(candidates: &[Draft], prefer_key: Option<Key>) -> &Draft {
             key_of_notes(&d.roll.to_notes(Representation::ActiveAndOnset, 100)) == Some(key)
         })
     };
+    // Each candidate ranked once: the key check decodes its whole roll.
     let rank = |d: &Draft| (in_key(d), mean(d));
-    candidates.iter().fold(
-        &candidates[0],
-        |best, d| {
-            if rank(d) > rank(best) {
-                d
-            } else {
-                best
-            }
-        },
-    )
+    let mut best = (rank(&candidates[0]), &candidates[0]);
+    for d in &candidates[1..] {
+        let r = rank(d);
+        if r > best.0 {
+            best = (r, d);
+        }
+    }
+    best.1
 }
 
 /// The primer: every variation hears it, event by event. Returns the context after it.
