@@ -89,6 +89,11 @@ impl MeterMap {
         }
     }
 
+    /// The grid the map counts in.
+    pub fn steps_per_quarter(&self) -> u32 {
+        self.steps_per_quarter
+    }
+
     /// Steps before the first downbeat.
     pub fn pickup_steps(&self) -> u32 {
         self.pickup_steps

@@ -9,6 +9,7 @@
 //! drew, so the model hears its own phrase.
 
 pub mod home_key;
+pub mod melody;
 pub mod voice_leading;
 
 use rand::RngCore;
@@ -65,6 +66,10 @@ pub struct GenerateParams {
     /// draws its tail of unlikely notes more often than the music it learned from holds
     /// them; this cuts the tail and scales with how sure the model is. 0 = off.
     pub min_p: f32,
+    /// Event models with several voices: harmonize this melody (its top line) instead of
+    /// writing a phrase freely; the phrase is as long as `bars`, the melody's bar lines
+    /// replace `time_signature`'s, and form and kept bars do not apply (`sample::melody`).
+    pub melody: Option<melody::Melody>,
 }
 
 impl Default for GenerateParams {
@@ -88,6 +93,7 @@ impl Default for GenerateParams {
             candidates: 1,
             prefer_key: None,
             min_p: 0.0,
+            melody: None,
         }
     }
 }
@@ -108,6 +114,23 @@ pub enum GenerateError {
     Bars(u32),
     #[error("min-p must be 0 (off) up to below 1, got {0}")]
     MinP(f32),
+    #[error("the melody has no notes")]
+    EmptyMelody,
+    #[error("the model {model} writes one voice: it cannot add voices under a melody (harmonize with a model of several voices, e.g. bach-chorales)")]
+    MelodyNeedsVoices { model: String },
+    #[error(
+        "harmonizing needs at least two voices (the melody and one under it); max voices is {0}"
+    )]
+    MelodyNeedsTwoVoices(usize),
+    #[error("the melody spans {lo}..{hi}, which no octave of the model's range {model_lo}..{model_hi} holds")]
+    MelodyRange {
+        lo: u8,
+        hi: u8,
+        model_lo: u8,
+        model_hi: u8,
+    },
+    #[error("the melody lasts {steps} steps; at most {MAX_BARS} bars of {steps_per_bar} steps are generated")]
+    MelodyTooLong { steps: u32, steps_per_bar: u32 },
     #[error("no pitch can sound: the scale {scale} and the range {lo}..{hi} leave nothing in the model's range {model_lo}..{model_hi}")]
     NoPitches {
         scale: Scale,

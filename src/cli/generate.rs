@@ -133,7 +133,7 @@ pub fn load_model(path: Option<&Path>) -> anyhow::Result<FastLstm> {
 }
 
 /// `NAME.mid` or, for variation `i` of several, `NAME-i.mid`.
-fn output_path(base: &Path, index: usize, count: usize) -> PathBuf {
+pub fn output_path(base: &Path, index: usize, count: usize) -> PathBuf {
     if count == 1 {
         return base.to_path_buf();
     }
@@ -214,6 +214,7 @@ pub fn generate_params(
         candidates: args.candidates,
         prefer_key: None,
         min_p: args.min_p,
+        melody: None,
     })
 }
 

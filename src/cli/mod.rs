@@ -8,6 +8,7 @@ pub mod bench;
 pub mod eval;
 pub mod export_state;
 pub mod generate;
+pub mod harmonize;
 pub mod inspect;
 pub mod key_scale;
 pub mod roll;
@@ -26,6 +27,9 @@ pub struct Cli {
 pub enum Command {
     /// Generate a phrase and write it as a MIDI file (the built-in model needs no files).
     Generate(generate::Args),
+    /// Write the voices under a melody (a MIDI file; its top line) with a model of several
+    /// voices: four-part harmony under a tune with the built-in bach-chorales.
+    Harmonize(harmonize::Args),
     /// Check MIDI files and describe them: tempo, time signature, length, notes, channels.
     Inspect(inspect::Args),
     /// Measure generation speed, model loading and process() cost (and the PyTorch
@@ -50,6 +54,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Generate(args) => generate::run(args),
+        Command::Harmonize(args) => harmonize::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Train(args) => train::run(args),
         Command::ExportState(args) => export_state::run(args),

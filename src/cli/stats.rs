@@ -100,6 +100,11 @@ pub struct Args {
     /// split's (more real phrases; the same metre selection).
     #[arg(long, requires = "c2st")]
     pub c2st_with_valid: bool,
+    /// Harmonize instead of generating freely: each real segment's top line is given to
+    /// the model (seed = the segment's number) and the voices it writes under it are
+    /// measured against the real segments, one for one (`phrasegen harmonize`).
+    #[arg(long, conflicts_with_all = ["sweep", "form", "top_voices"])]
+    pub harmonize: bool,
 }
 
 /// One column's per-phrase values, for scripts: metric name -> one value per phrase
@@ -203,7 +208,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let notes = data_notes(&args, test.seeded_split);
     let reference = real_column(&test);
-    let generated = generate_columns(&args, &model, &mut gen_args)?;
+    let generated = if args.harmonize {
+        harmonize_columns(&args, &model, &mut gen_args, &test)?
+    } else {
+        generate_columns(&args, &model, &mut gen_args)?
+    };
 
     let main: Vec<&Column> = args
         .temperature
@@ -211,6 +220,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|&t| column_at(&generated, t))
         .collect();
     let table = Table::compare(&reference, &main, &Metric::ALL);
+    if args.harmonize {
+        println!(
+            "harmonized: each of the {} real segments' top line given to the model (seed = the \
+             segment's number); the other settings as below\n",
+            test.passages.len()
+        );
+    }
     print_header(&args, cfg, &gen_args, &test, segment_quarters, &notes);
     print!("{}", table.to_markdown());
     let c2st = if args.c2st {
@@ -405,6 +421,73 @@ fn generate_columns(
         ));
     }
     Ok(generated)
+}
+
+/// Each real segment's top line harmonized, per temperature asked for (`--harmonize`), and
+/// how many came back with their melody note for note (printed).
+fn harmonize_columns(
+    args: &Args,
+    model: &crate::infer::FastLstm,
+    gen_args: &mut generate::Args,
+    real: &RealSegments,
+) -> anyhow::Result<Vec<(f32, Column)>> {
+    let spq = model.config.steps_per_quarter;
+    let meter = gen_args.time_signature;
+    let mut generated: Vec<(f32, Column)> = Vec::new();
+    for &t in &args.temperature {
+        if generated.iter().any(|(g, _)| *g == t) {
+            continue;
+        }
+        gen_args.temperature = t;
+        gen_args.form = crate::form::Form::through_composed();
+        let mut stats = Vec::with_capacity(real.passages.len());
+        let mut kept = 0;
+        for (i, passage) in real.passages.iter().enumerate() {
+            let mut params = generate::generate_params(gen_args, spq, i as u64 + 1)?;
+            let melody = melody_of(passage, meter, spq, args.bars);
+            params.melody = Some(melody.clone());
+            let phrase = crate::family::generate(model, &params)
+                .with_context(|| format!("harmonizing segment {}", i + 1))?;
+            let sounds = |m: &crate::phrase::Note| {
+                phrase.notes.iter().any(|n| {
+                    (n.start_step, n.pitch, n.length_steps)
+                        == (m.start_step, m.pitch, m.length_steps)
+                })
+            };
+            if melody.phrase.notes.iter().all(sounds) {
+                kept += 1;
+            }
+            stats.push(PassageStats::of(&Passage::from_phrase(&phrase)));
+        }
+        println!(
+            "T={t:?}: {kept} of {} harmonized segments have every melody note back (pitch, \
+             start, length)",
+            real.passages.len()
+        );
+        generated.push((
+            t,
+            Column {
+                name: format!("harmonized T={t:?}"),
+                stats,
+            },
+        ));
+    }
+    Ok(generated)
+}
+
+/// A real segment's top line as a melody on the model's grid, bars from its start.
+fn melody_of(
+    passage: &Passage,
+    meter: crate::phrase::TimeSignature,
+    spq: u32,
+    bars: u32,
+) -> crate::sample::melody::Melody {
+    let top = passage.top_voices(1);
+    let mut phrase = crate::phrase::Phrase::empty(bars, passage.steps_per_quarter, meter, 120.0);
+    phrase.notes = top.notes.iter().chain(&top.held_in).copied().collect();
+    phrase.notes.sort_unstable();
+    let phrase = crate::sample::regrid(&phrase, passage.steps_per_quarter, spq);
+    crate::sample::melody::Melody::new(&phrase, crate::meter::MeterMap::constant(meter, spq), None)
 }
 
 /// The column generated at temperature `t` (every temperature used was generated).

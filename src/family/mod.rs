@@ -26,7 +26,7 @@ use crate::meter::MeterMap;
 use crate::model::Architecture;
 use crate::phrase::Phrase;
 use crate::roll::{PianoRoll, PitchSet};
-use crate::sample::{allowed_pitches, home_key, GenerateError, GenerateParams};
+use crate::sample::{allowed_pitches, home_key, melody, GenerateError, GenerateParams};
 use crate::train::error::CheckpointResult;
 use crate::train::{
     EpochStats, Evaluation, TrainData, TrainError, TrainOptions, TrainResult, TrainingFamily,
@@ -85,16 +85,23 @@ pub fn generate_variations(
     params: &GenerateParams,
     count: usize,
 ) -> Result<Vec<Phrase>, GenerateError> {
-    let shift = home_key::shift_from_home(&model.config, params);
+    let home_shift = home_key::shift_from_home(&model.config, params);
+    // A melody to harmonize is also moved by whole octaves into the model's range.
+    let shift = home_shift + melody::octave_into_range(&model.config, params, home_shift)?;
     let at_home = home_key::request_at_home(&model.config, params, shift);
     let allowed = allowed_pitches(&model.config, &at_home)
         .map_err(|e| home_key::error_in_users_key(e, params, shift))?;
     let family = of(model.config.architecture);
-    let phrases = family.write_phrases(model, &at_home, count.max(1), allowed);
-    if shift == 0 {
-        return Ok(phrases);
+    let mut phrases = family.write_phrases(model, &at_home, count.max(1), allowed);
+    if shift != 0 {
+        phrases = phrases.iter().map(|p| p.transposed(shift)).collect();
     }
-    Ok(phrases.iter().map(|p| p.transposed(shift)).collect())
+    if let Some(melody) = &params.melody {
+        for phrase in &mut phrases {
+            melody::restore_melody(phrase, &melody.phrase);
+        }
+    }
+    Ok(phrases)
 }
 
 /// Evaluates a model on whole pieces, each from its start, in its family's units. With

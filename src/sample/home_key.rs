@@ -8,17 +8,21 @@ use crate::model::ModelConfig;
 use crate::sample::{GenerateError, GenerateParams};
 use crate::scale::Scale;
 
-/// Semitones from the model's home to the phrase's key (-6..=5): a primer's own key wins
-/// (the continuation must agree with it), else the Key and Scale settings name it (A minor
+/// Semitones from the model's home to the phrase's key (-6..=5): a melody's or primer's
+/// own key wins (what is drawn must agree with it), else the Key and Scale settings name it (A minor
 /// and D dorian play from C's notes). 0 for models not trained key-normalised.
 pub fn shift_from_home(cfg: &ModelConfig, params: &GenerateParams) -> i32 {
     if !cfg.key_normalised {
         return 0;
     }
-    let primer_home = params
-        .primer
-        .as_ref()
-        .and_then(|primer| home_tonic(primer, None));
+    // A melody to harmonize is the music the phrase must agree with, as a primer is.
+    let primer_home = match &params.melody {
+        Some(melody) => home_tonic(&melody.phrase, melody.key_signature),
+        None => params
+            .primer
+            .as_ref()
+            .and_then(|primer| home_tonic(primer, None)),
+    };
     let asked = (params.scale.root + params.scale.kind.major_tonic_offset()) % 12;
     shift_between(0, primer_home.unwrap_or(asked))
 }
@@ -28,12 +32,13 @@ pub fn shift_from_home(cfg: &ModelConfig, params: &GenerateParams) -> i32 {
 /// candidates (A minor and C major share their notes: only the draw tells them apart).
 pub fn request_at_home(cfg: &ModelConfig, params: &GenerateParams, shift: i32) -> GenerateParams {
     let root_at_home = (i32::from(params.scale.root) - shift).rem_euclid(12) as u8;
+    let given_music = params.primer.is_some() || params.melody.is_some();
     let prefer_key = match (
         cfg.key_normalised,
-        &params.primer,
+        given_music,
         mode_of_scale(params.scale.kind),
     ) {
-        (true, None, Some(mode)) => Some(Key {
+        (true, false, Some(mode)) => Some(Key {
             tonic: root_at_home,
             mode,
         }),
@@ -52,6 +57,7 @@ pub fn request_at_home(cfg: &ModelConfig, params: &GenerateParams, shift: i32) -
         pitch_lo: pitch(params.pitch_lo),
         pitch_hi: pitch(params.pitch_hi),
         primer: params.primer.as_ref().map(|p| p.transposed(-shift)),
+        melody: params.melody.as_ref().map(|m| m.transposed(-shift)),
         keep_bars: params
             .keep_bars
             .as_ref()

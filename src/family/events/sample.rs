@@ -19,6 +19,7 @@ use crate::key::{key_of_notes, Key};
 use crate::meter::{beat_steps, MeterMap};
 use crate::phrase::{Note, Phrase};
 use crate::roll::{PianoRoll, PitchSet, Representation};
+use crate::sample::melody::MelodyTrack;
 use crate::sample::voice_leading::makes_parallels;
 use crate::sample::{
     kept_frame, primer_roll, regrid, uniform, variation_seed, Frame, GenerateParams, MAX_CANDIDATES,
@@ -40,6 +41,10 @@ struct Draft {
     silent_steps: u32,
     /// Events this step must play (kept bars, repeats, notes held too long), in order.
     forced: Vec<usize>,
+    /// Under a melody: pitches this step must end (before anything is struck), and the
+    /// melody's note it must strike first.
+    must_end: PitchSet,
+    must_strike: Option<u8>,
     next_forced: usize,
     rng: Pcg64Mcg,
     /// Natural log-probability under the model (temperature 1, over the events the rules
@@ -62,6 +67,8 @@ struct Rules {
     /// Per step, the steps left before a copied step (kept bar or repeat) or the end: a
     /// note must fit before the copy takes over, or it would be cut short.
     free_steps: Vec<u32>,
+    /// The melody being harmonized, if any.
+    melody: Option<MelodyTrack>,
 }
 
 impl Rules {
@@ -69,6 +76,11 @@ impl Rules {
     fn allows(&self, draft: &Draft, token: usize) -> bool {
         if !self.codec.allows(&draft.ctx, token, self.voices) {
             return false;
+        }
+        if let Some(melody) = &self.melody {
+            if let Some(verdict) = self.melody_decides(melody, draft, token) {
+                return verdict;
+            }
         }
         let remaining = self.free_steps[draft.step];
         match self.codec.event(token) {
@@ -89,6 +101,43 @@ impl Rules {
 }
 
 impl Rules {
+    /// Under a melody: the melody's own events where they fall, voices below it, one voice
+    /// kept for it during its rests; `None` leaves a voice's event to the other rules.
+    fn melody_decides(&self, melody: &MelodyTrack, draft: &Draft, token: usize) -> Option<bool> {
+        let t = draft.step;
+        let event = self.codec.event(token);
+        if draft.must_end != 0 {
+            // Offs go up in pitch: nothing above the lowest pitch that must end may end first.
+            let lowest = draft.must_end.trailing_zeros() as u8;
+            return match event {
+                Event::Off(p) if p == lowest => Some(true),
+                Event::Off(p) if p < lowest => None,
+                _ => Some(false),
+            };
+        }
+        if let Some(m) = draft.must_strike {
+            if draft.struck & (1u128 << m) == 0 {
+                return match event {
+                    Event::On(p) => Some(p == m),
+                    Event::Off(p) if melody.holds(t, p) => Some(false),
+                    Event::Off(_) => None,
+                    Event::Step => Some(false),
+                };
+            }
+        }
+        match event {
+            Event::Off(p) => melody.holds(t, p).then_some(false),
+            Event::On(p) => {
+                let melody_silent = melody.pitch[t].is_none();
+                let voices_left = u32::from(self.voices) - u32::from(melody_silent);
+                (p >= melody.ceiling[t] || draft.ctx.sounding.count_ones() >= voices_left)
+                    .then_some(false)
+            }
+            // The melody decides where the music rests.
+            Event::Step => Some(true),
+        }
+    }
+
     /// The rules of one generation, with the steps left before each copied step.
     fn new(
         model: &FastLstm,
@@ -102,11 +151,16 @@ impl Rules {
         let phrase = Phrase::empty(params.bars, spq, meter, params.tempo_bpm);
         let steps_per_bar = phrase.steps_per_bar() as usize;
         let total_steps = phrase.total_steps() as usize;
+        let melody = params
+            .melody
+            .as_ref()
+            .map(|m| MelodyTrack::new(m, total_steps));
         let copied_bar = |bar: u32| {
-            params
-                .keep_bars
-                .as_ref()
-                .is_some_and(|(_, mask)| bar < 64 && mask & (1 << bar) != 0)
+            melody.is_none()
+                && params
+                    .keep_bars
+                    .as_ref()
+                    .is_some_and(|(_, mask)| bar < 64 && mask & (1 << bar) != 0)
                 || params.form.source_bar(bar, params.bars).is_some()
         };
         let mut free_steps = vec![0u32; total_steps + 1];
@@ -128,6 +182,7 @@ impl Rules {
             max_rest_steps: beat_steps(meter, spq),
             strict_voice_leading: params.strict_voice_leading,
             free_steps,
+            melody,
         }
     }
 
@@ -151,12 +206,16 @@ pub(super) fn generate(
 ) -> Vec<Phrase> {
     let cfg = &model.config;
     let rules = Rules::new(model, params, allowed_pitches, model_voices);
-    let kept = params.keep_bars.as_ref().map(|(earlier, mask)| {
-        (
-            kept_roll(earlier, params, &rules, cfg.steps_per_quarter),
-            *mask,
-        )
-    });
+    let kept = params
+        .keep_bars
+        .as_ref()
+        .filter(|_| params.melody.is_none())
+        .map(|(earlier, mask)| {
+            (
+                kept_roll(earlier, params, &rules, cfg.steps_per_quarter),
+                *mask,
+            )
+        });
     // Candidate `j` of variation `i` is draft `i * candidates + j`, seeded by its index.
     let candidates = params.candidates.clamp(1, MAX_CANDIDATES) as usize;
     let batch = count * candidates;
@@ -176,6 +235,8 @@ pub(super) fn generate(
             silent_steps: rules.max_rest_steps,
             forced: Vec::with_capacity(2 * 128 + 1),
             next_forced: 0,
+            must_end: 0,
+            must_strike: None,
             rng: Pcg64Mcg::seed_from_u64(variation_seed(params.seed, i)),
             log_prob: 0.0,
             drawn: 0,
@@ -261,6 +322,9 @@ fn hear_primer(
             ctx = codec.advance(c, token, u32::MAX);
         }
         ctx.step_in_bar = 0;
+    }
+    if let Some(melody) = &rules.melody {
+        (ctx.meter, ctx.step_in_bar) = melody.meters.at(0);
     }
     ctx
 }
@@ -398,8 +462,10 @@ fn log_prob(logits: &[f32], allowed: &[bool], best: f32, token: usize) -> f64 {
 /// Plays `token` in `draft`; a step end writes the step into the roll.
 fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
     let codec = &rules.codec;
-    if let Event::On(p) = codec.event(token) {
-        draft.struck |= 1u128 << p;
+    match codec.event(token) {
+        Event::On(p) => draft.struck |= 1u128 << p,
+        Event::Off(p) => draft.must_end &= !(1u128 << p),
+        Event::Step => {}
     }
     draft.ctx = codec.advance(draft.ctx, token, rules.steps_per_bar as u32);
     if token != codec.step_token() {
@@ -426,6 +492,9 @@ fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
     };
     draft.struck = 0;
     draft.step += 1;
+    if let Some(melody) = &rules.melody {
+        (draft.ctx.meter, draft.ctx.step_in_bar) = melody.meters.at(draft.step as u32);
+    }
 }
 
 /// Decides what the new step must play: a copied frame (kept bar or repeat), or else the
@@ -460,10 +529,24 @@ fn plan_step(
         return;
     }
     let owned = if t > 0 { draft.roll.active[t - 1] } else { 0 };
+    let mut must_end: PitchSet = 0;
     for p in codec.range.pitches() {
         let bit = 1u128 << p;
         let too_long = draft.held[usize::from(p)] >= rules.max_note_steps;
         if sounding & bit != 0 && (owned & bit == 0 || too_long) {
+            must_end |= bit;
+        }
+    }
+    if let Some(melody) = &rules.melody {
+        // The melody's notes last as long as the melody says, however long that is.
+        let (melody_ends, strike) = melody.step_demands(t, sounding);
+        let melody_now = melody.pitch[t].map_or(0, |m| 1u128 << m);
+        draft.must_end = (must_end & !melody_now) | melody_ends;
+        draft.must_strike = strike;
+        return;
+    }
+    for p in codec.range.pitches() {
+        if must_end & (1u128 << p) != 0 {
             draft.forced.extend(codec.token(Event::Off(p)));
         }
     }
@@ -478,6 +561,9 @@ fn copied_frame(
     params: &GenerateParams,
     kept: Option<&(PianoRoll, u64)>,
 ) -> Option<Frame> {
+    if rules.melody.is_some() {
+        return None;
+    }
     let spb = rules.steps_per_bar;
     if let Some(frame) = kept.and_then(|k| kept_frame(k, t, spb)) {
         return Some(frame);

@@ -1,0 +1,121 @@
+//! `phrasegen harmonize melody.mid -o out.mid`: the voices under a melody, written by a
+//! model of several voices (`sample::melody`). The melody comes back note for note (on the
+//! model's grid), with its tempo, time signature and bar lines.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::cli::generate;
+use crate::family::generate_variations;
+use crate::midi::{self, ImportOptions};
+use crate::sample::melody::Melody;
+use crate::sample::GenerateParams;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The melody: a MIDI file; with several voices, its top line is the melody.
+    pub melody: PathBuf,
+    /// Where to write the harmonized MIDI file (with --variations N: NAME-1.mid ...).
+    #[arg(short, long, default_value = "harmonized.mid")]
+    pub output: PathBuf,
+    /// A model of several voices (a file or built-in name); default `bach-chorales`.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Creativity of the voices under the melody (0.05 to 3).
+    #[arg(short, long, default_value_t = 1.0)]
+    pub temperature: f32,
+    /// Random seed: the same seed and settings give the same harmony. Default: 1.
+    #[arg(short, long, default_value_t = 1)]
+    pub seed: u64,
+    /// Voices in all, the melody included (2 to the model's).
+    #[arg(long, default_value_t = 4)]
+    pub max_polyphony: usize,
+    /// Let voices move in parallel fifths and octaves.
+    #[arg(long)]
+    pub allow_parallels: bool,
+    /// Draw this many harmonies and keep the one the model finds most likely. 1 to 16.
+    /// With `--min-p 0.2`, four keep the harmony in key as Bach does (models/README.md,
+    /// "Harmonizing").
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub candidates: u32,
+    /// Never draw a note less likely than this share of the likeliest (min-p; 0 = off).
+    #[arg(long, default_value_t = 0.2)]
+    pub min_p: f32,
+    /// Write this many different harmonies (seeds seed, seed+1 ...).
+    #[arg(long, default_value_t = 1)]
+    pub variations: usize,
+    /// Velocity of the added voices (1-127); the melody keeps its own.
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=127))]
+    pub velocity: u8,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let model = generate::load_model(args.model.as_deref())?;
+    let spq = model.config.steps_per_quarter;
+    let imported = midi::import_file(
+        &args.melody,
+        &ImportOptions {
+            steps_per_quarter: spq,
+            ..ImportOptions::default()
+        },
+    )
+    .with_context(|| format!("melody {}", args.melody.display()))?;
+    for warning in &imported.warnings {
+        eprintln!("melody {}: warning: {warning}", args.melody.display());
+    }
+    let melody = Melody::new(
+        &imported.phrase,
+        imported.meters.clone(),
+        imported.key_signature,
+    );
+    let params = harmonize_params(&args, melody, spq)?;
+    let started = Instant::now();
+    let phrases = generate_variations(&model, &params, args.variations.max(1))
+        .with_context(|| format!("cannot harmonize {}", args.melody.display()))?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    for (i, phrase) in phrases.iter().enumerate() {
+        let path = generate::output_path(&args.output, i, phrases.len());
+        midi::export_file(phrase, &format!("PhraseGen {}", model.config.name), &path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!(
+            "wrote {} ({} bars, {} notes, {} of them the melody's, seed {}, temperature {}, {})",
+            path.display(),
+            phrase.bars,
+            phrase.notes.len(),
+            params.melody.as_ref().map_or(0, |m| m.phrase.notes.len()),
+            crate::sample::variation_seed(args.seed, i),
+            args.temperature,
+            model.config.name
+        );
+    }
+    eprintln!("harmonized in {ms:.1} ms");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `generate`'s defaults with this command's settings and the melody's length, metre and
+/// tempo.
+pub fn harmonize_params(
+    args: &Args,
+    melody: Melody,
+    steps_per_quarter: u32,
+) -> anyhow::Result<GenerateParams> {
+    let mut gen_args = generate::Args::defaults();
+    gen_args.temperature = args.temperature;
+    gen_args.max_polyphony = args.max_polyphony;
+    gen_args.allow_parallels = args.allow_parallels;
+    gen_args.candidates = args.candidates;
+    gen_args.min_p = args.min_p;
+    gen_args.velocity = args.velocity;
+    let mut params = generate::generate_params(&gen_args, steps_per_quarter, args.seed)?;
+    let phrase = &melody.phrase;
+    params.time_signature = phrase.time_signature;
+    params.tempo_bpm = phrase.tempo_bpm;
+    let steps_per_bar = phrase.time_signature.steps_per_bar(steps_per_quarter);
+    params.bars = melody.length_steps().div_ceil(steps_per_bar).max(1);
+    params.form = crate::form::Form::through_composed();
+    params.melody = Some(melody);
+    Ok(params)
+}
