@@ -8,6 +8,7 @@
 //! by the temperature and masked by the key/scale and pitch range, and feeds back what it
 //! drew, so the model hears its own phrase.
 
+pub mod chords;
 pub mod home_key;
 pub mod melody;
 pub mod voice_leading;
@@ -70,6 +71,10 @@ pub struct GenerateParams {
     /// writing a phrase freely; the phrase is as long as `bars`, the melody's bar lines
     /// replace `time_signature`'s, and form and kept bars do not apply (`sample::melody`).
     pub melody: Option<melody::Melody>,
+    /// Event models: play a line over these chords (`sample::chords`): chord tones on
+    /// strong beats, the chord's scale elsewhere; their bar lines replace
+    /// `time_signature`'s, and form and kept bars do not apply.
+    pub chords: Option<chords::Chords>,
 }
 
 impl Default for GenerateParams {
@@ -94,6 +99,7 @@ impl Default for GenerateParams {
             prefer_key: None,
             min_p: 0.0,
             melody: None,
+            chords: None,
         }
     }
 }
@@ -114,6 +120,12 @@ pub enum GenerateError {
     Bars(u32),
     #[error("min-p must be 0 (off) up to below 1, got {0}")]
     MinP(f32),
+    #[error("the chords have no notes")]
+    EmptyChords,
+    #[error("the model {model} is a frame model (v1); following chords or a melody needs an event model")]
+    NeedsEventModel { model: String },
+    #[error("give a melody to harmonize or chords to accompany, not both")]
+    MelodyAndChords,
     #[error("the melody has no notes")]
     EmptyMelody,
     #[error("the model {model} writes one voice: it cannot add voices under a melody (harmonize with a model of several voices, e.g. bach-chorales)")]

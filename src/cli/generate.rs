@@ -215,6 +215,7 @@ pub fn generate_params(
         prefer_key: None,
         min_p: args.min_p,
         melody: None,
+        chords: None,
     })
 }
 

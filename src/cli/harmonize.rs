@@ -2,7 +2,7 @@
 //! model of several voices (`sample::melody`). The melody comes back note for note (on the
 //! model's grid), with its tempo, time signature and bar lines.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -10,6 +10,7 @@ use anyhow::Context as _;
 
 use crate::cli::generate;
 use crate::family::generate_variations;
+use crate::infer::FastLstm;
 use crate::midi::{self, ImportOptions};
 use crate::sample::melody::Melody;
 use crate::sample::GenerateParams;
@@ -54,45 +55,67 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model = generate::load_model(args.model.as_deref())?;
-    let spq = model.config.steps_per_quarter;
-    let imported = midi::import_file(
-        &args.melody,
-        &ImportOptions {
-            steps_per_quarter: spq,
-            ..ImportOptions::default()
-        },
-    )
-    .with_context(|| format!("melody {}", args.melody.display()))?;
-    for warning in &imported.warnings {
-        eprintln!("melody {}: warning: {warning}", args.melody.display());
-    }
+    let imported = import_given(&args.melody, "melody", model.config.steps_per_quarter)?;
     let melody = Melody::new(
         &imported.phrase,
         imported.meters.clone(),
         imported.key_signature,
     );
-    let params = harmonize_params(&args, melody, spq)?;
+    let melody_notes = melody.phrase.notes.len();
+    let params = harmonize_params(&args, melody, model.config.steps_per_quarter)?;
+    write_following(&model, &params, &args.melody, &args.output, args.variations)?;
+    println!("{melody_notes} of the notes are the melody's");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the music to follow (a melody or chords) on the model's grid, warnings told.
+pub fn import_given(
+    path: &Path,
+    what: &str,
+    steps_per_quarter: u32,
+) -> anyhow::Result<midi::ImportedPhrase> {
+    let imported = midi::import_file(
+        path,
+        &ImportOptions {
+            steps_per_quarter,
+            ..ImportOptions::default()
+        },
+    )
+    .with_context(|| format!("{what} {}", path.display()))?;
+    for warning in &imported.warnings {
+        eprintln!("{what} {}: warning: {warning}", path.display());
+    }
+    Ok(imported)
+}
+
+/// Generates `variations` phrases that follow `given` and writes them to `output`.
+pub fn write_following(
+    model: &FastLstm,
+    params: &GenerateParams,
+    given: &Path,
+    output: &Path,
+    variations: usize,
+) -> anyhow::Result<()> {
     let started = Instant::now();
-    let phrases = generate_variations(&model, &params, args.variations.max(1))
-        .with_context(|| format!("cannot harmonize {}", args.melody.display()))?;
+    let phrases = generate_variations(model, params, variations.max(1))
+        .with_context(|| format!("cannot follow {}", given.display()))?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     for (i, phrase) in phrases.iter().enumerate() {
-        let path = generate::output_path(&args.output, i, phrases.len());
+        let path = generate::output_path(output, i, phrases.len());
         midi::export_file(phrase, &format!("PhraseGen {}", model.config.name), &path)
             .with_context(|| format!("cannot write {}", path.display()))?;
         println!(
-            "wrote {} ({} bars, {} notes, {} of them the melody's, seed {}, temperature {}, {})",
+            "wrote {} ({} bars, {} notes, seed {}, temperature {}, {})",
             path.display(),
             phrase.bars,
             phrase.notes.len(),
-            params.melody.as_ref().map_or(0, |m| m.phrase.notes.len()),
-            crate::sample::variation_seed(args.seed, i),
-            args.temperature,
+            crate::sample::variation_seed(params.seed, i),
+            params.temperature,
             model.config.name
         );
     }
-    eprintln!("harmonized in {ms:.1} ms");
-    Ok(ExitCode::SUCCESS)
+    eprintln!("written in {ms:.1} ms");
+    Ok(())
 }
 
 /// `generate`'s defaults with this command's settings and the melody's length, metre and

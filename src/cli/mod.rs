@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod accompany;
 pub mod bench;
 pub mod eval;
 pub mod export_state;
@@ -30,6 +31,9 @@ pub enum Command {
     /// Write the voices under a melody (a MIDI file; its top line) with a model of several
     /// voices: four-part harmony under a tune with the built-in bach-chorales.
     Harmonize(harmonize::Args),
+    /// Play a line over chords (a MIDI file) with a melody model: chord tones on strong
+    /// beats, the chord's scale elsewhere.
+    Accompany(accompany::Args),
     /// Check MIDI files and describe them: tempo, time signature, length, notes, channels.
     Inspect(inspect::Args),
     /// Measure generation speed, model loading and process() cost (and the PyTorch
@@ -55,6 +59,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Harmonize(args) => harmonize::run(args),
+        Command::Accompany(args) => accompany::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Train(args) => train::run(args),
         Command::ExportState(args) => export_state::run(args),

@@ -16,9 +16,10 @@ pub fn shift_from_home(cfg: &ModelConfig, params: &GenerateParams) -> i32 {
         return 0;
     }
     // A melody to harmonize is the music the phrase must agree with, as a primer is.
-    let primer_home = match &params.melody {
-        Some(melody) => home_tonic(&melody.phrase, melody.key_signature),
-        None => params
+    let primer_home = match (&params.melody, &params.chords) {
+        (Some(melody), _) => home_tonic(&melody.phrase, melody.key_signature),
+        (None, Some(chords)) => home_tonic(&chords.phrase, chords.key_signature),
+        (None, None) => params
             .primer
             .as_ref()
             .and_then(|primer| home_tonic(primer, None)),
@@ -32,7 +33,7 @@ pub fn shift_from_home(cfg: &ModelConfig, params: &GenerateParams) -> i32 {
 /// candidates (A minor and C major share their notes: only the draw tells them apart).
 pub fn request_at_home(cfg: &ModelConfig, params: &GenerateParams, shift: i32) -> GenerateParams {
     let root_at_home = (i32::from(params.scale.root) - shift).rem_euclid(12) as u8;
-    let given_music = params.primer.is_some() || params.melody.is_some();
+    let given_music = params.primer.is_some() || params.melody.is_some() || params.chords.is_some();
     let prefer_key = match (
         cfg.key_normalised,
         given_music,
@@ -58,6 +59,7 @@ pub fn request_at_home(cfg: &ModelConfig, params: &GenerateParams, shift: i32) -
         pitch_hi: pitch(params.pitch_hi),
         primer: params.primer.as_ref().map(|p| p.transposed(-shift)),
         melody: params.melody.as_ref().map(|m| m.transposed(-shift)),
+        chords: params.chords.as_ref().map(|c| c.transposed(-shift)),
         keep_bars: params
             .keep_bars
             .as_ref()

@@ -99,6 +99,9 @@ pub fn octave_into_range(
     params: &GenerateParams,
     home_shift: i32,
 ) -> Result<i32, GenerateError> {
+    if params.chords.is_some() {
+        check_chords(cfg, params)?;
+    }
     let Some(melody) = &params.melody else {
         return Ok(0);
     };
@@ -139,6 +142,22 @@ pub fn octave_into_range(
             model_lo: range.lo,
             model_hi: range.hi,
         })
+}
+
+/// Chords to accompany need an event model, notes, and no melody beside them.
+fn check_chords(cfg: &ModelConfig, params: &GenerateParams) -> Result<(), GenerateError> {
+    if params.melody.is_some() {
+        return Err(GenerateError::MelodyAndChords);
+    }
+    if !matches!(cfg.architecture, Architecture::Events { .. }) {
+        return Err(GenerateError::NeedsEventModel {
+            model: cfg.name.clone(),
+        });
+    }
+    match &params.chords {
+        Some(chords) if chords.phrase.notes.is_empty() => Err(GenerateError::EmptyChords),
+        _ => Ok(()),
+    }
 }
 
 /// The melody step by step, as the sampler's rules read it.

@@ -19,6 +19,7 @@ use crate::key::{key_of_notes, Key};
 use crate::meter::{beat_steps, MeterMap};
 use crate::phrase::{Note, Phrase};
 use crate::roll::{PianoRoll, PitchSet, Representation};
+use crate::sample::chords::ChordTrack;
 use crate::sample::melody::MelodyTrack;
 use crate::sample::voice_leading::makes_parallels;
 use crate::sample::{
@@ -69,6 +70,8 @@ struct Rules {
     free_steps: Vec<u32>,
     /// The melody being harmonized, if any.
     melody: Option<MelodyTrack>,
+    /// The chords being accompanied, if any.
+    chords: Option<ChordTrack>,
 }
 
 impl Rules {
@@ -86,6 +89,9 @@ impl Rules {
         match self.codec.event(token) {
             Event::On(p) => {
                 self.allowed_pitches & (1u128 << p) != 0
+                    && self.chords.as_ref().is_none_or(|chords| {
+                        chords.allows(draft.step, p, draft.ctx.meter, draft.ctx.step_in_bar)
+                    })
                     && remaining >= self.min_note_steps
                     && !(self.strict_voice_leading
                         && makes_parallels(draft.entering, draft.ctx.sounding, p))
@@ -155,8 +161,13 @@ impl Rules {
             .melody
             .as_ref()
             .map(|m| MelodyTrack::new(m, total_steps));
+        let chords = params
+            .chords
+            .as_ref()
+            .map(|c| ChordTrack::new(c, total_steps));
+        let follows = melody.is_some() || chords.is_some();
         let copied_bar = |bar: u32| {
-            melody.is_none()
+            !follows
                 && params
                     .keep_bars
                     .as_ref()
@@ -183,7 +194,16 @@ impl Rules {
             strict_voice_leading: params.strict_voice_leading,
             free_steps,
             melody,
+            chords,
         }
+    }
+
+    /// Where the bar lines of the music followed fall (a melody's or chords'), if any.
+    fn given_meters(&self) -> Option<&MeterMap> {
+        self.melody
+            .as_ref()
+            .map(|m| &m.meters)
+            .or(self.chords.as_ref().map(|c| &c.meters))
     }
 
     /// From here to the end every step is copied: nothing is drawn any more, so the
@@ -209,7 +229,7 @@ pub(super) fn generate(
     let kept = params
         .keep_bars
         .as_ref()
-        .filter(|_| params.melody.is_none())
+        .filter(|_| params.melody.is_none() && params.chords.is_none())
         .map(|(earlier, mask)| {
             (
                 kept_roll(earlier, params, &rules, cfg.steps_per_quarter),
@@ -323,8 +343,8 @@ fn hear_primer(
         }
         ctx.step_in_bar = 0;
     }
-    if let Some(melody) = &rules.melody {
-        (ctx.meter, ctx.step_in_bar) = melody.meters.at(0);
+    if let Some(meters) = rules.given_meters() {
+        (ctx.meter, ctx.step_in_bar) = meters.at(0);
     }
     ctx
 }
@@ -492,8 +512,8 @@ fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
     };
     draft.struck = 0;
     draft.step += 1;
-    if let Some(melody) = &rules.melody {
-        (draft.ctx.meter, draft.ctx.step_in_bar) = melody.meters.at(draft.step as u32);
+    if let Some(meters) = rules.given_meters() {
+        (draft.ctx.meter, draft.ctx.step_in_bar) = meters.at(draft.step as u32);
     }
 }
 
@@ -561,7 +581,7 @@ fn copied_frame(
     params: &GenerateParams,
     kept: Option<&(PianoRoll, u64)>,
 ) -> Option<Frame> {
-    if rules.melody.is_some() {
+    if rules.melody.is_some() || rules.chords.is_some() {
         return None;
     }
     let spb = rules.steps_per_bar;

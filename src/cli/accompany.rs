@@ -1,0 +1,95 @@
+//! `phrasegen accompany chords.mid -o line.mid`: a line over chords, played by a melody
+//! model (`sample::chords`): chord tones on strong beats, the chord's scale elsewhere. The
+//! line has the chords' tempo, time signature and bar lines.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::generate;
+use crate::cli::harmonize::{import_given, write_following};
+use crate::sample::chords::Chords;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The chords: a MIDI file (any voicing; what sounds at each step is the chord).
+    pub chords: PathBuf,
+    /// Where to write the line (with --variations N: NAME-1.mid ...).
+    #[arg(short, long, default_value = "line.mid")]
+    pub output: PathBuf,
+    /// An event model (a file or built-in name); default `fiddle-tunes`, a melody model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Creativity (0.05 to 3).
+    #[arg(short, long, default_value_t = 1.0)]
+    pub temperature: f32,
+    /// Random seed: the same seed and settings give the same line.
+    #[arg(short, long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write this many different lines (seeds seed, seed+1 ...).
+    #[arg(long, default_value_t = 1)]
+    pub variations: usize,
+    /// Lowest and highest MIDI note of the line, e.g. 60..84.
+    #[arg(long)]
+    pub pitch_range: Option<crate::roll::PitchRange>,
+    /// Also write the chords into the file, under the line (to listen to both).
+    #[arg(long)]
+    pub with_chords: bool,
+    /// Velocity of the line (1-127).
+    #[arg(long, default_value_t = 96, value_parser = clap::value_parser!(u8).range(1..=127))]
+    pub velocity: u8,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let name = args
+        .model
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("fiddle-tunes"));
+    let model = generate::load_model(Some(&name))?;
+    let spq = model.config.steps_per_quarter;
+    let imported = import_given(&args.chords, "chords", spq)?;
+    let chords = Chords {
+        phrase: imported.phrase.clone(),
+        meters: imported.meters.clone(),
+        key_signature: imported.key_signature,
+    };
+    let mut gen_args = generate::Args::defaults();
+    gen_args.temperature = args.temperature;
+    gen_args.velocity = args.velocity;
+    gen_args.pitch_range = args.pitch_range;
+    let mut params = generate::generate_params(&gen_args, spq, args.seed)?;
+    let phrase = &imported.phrase;
+    params.time_signature = phrase.time_signature;
+    params.tempo_bpm = phrase.tempo_bpm;
+    let steps_per_bar = phrase.time_signature.steps_per_bar(spq);
+    let end = phrase.notes.iter().map(|n| n.end_step()).max().unwrap_or(0);
+    params.bars = end.div_ceil(steps_per_bar).max(1);
+    params.form = crate::form::Form::through_composed();
+    params.chords = Some(chords);
+    if args.with_chords {
+        return write_with_chords(&args, &model, &params, phrase);
+    }
+    write_following(&model, &params, &args.chords, &args.output, args.variations)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes each line with the chords under it.
+fn write_with_chords(
+    args: &Args,
+    model: &crate::infer::FastLstm,
+    params: &crate::sample::GenerateParams,
+    chords: &crate::phrase::Phrase,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    let lines = crate::family::generate_variations(model, params, args.variations.max(1))
+        .with_context(|| format!("cannot follow {}", args.chords.display()))?;
+    for (i, line) in lines.into_iter().enumerate() {
+        let mut both = line;
+        both.notes.extend(chords.notes.iter().copied());
+        both.sort_notes();
+        let path = generate::output_path(&args.output, i, args.variations.max(1));
+        crate::midi::export_file(&both, &format!("PhraseGen {}", model.config.name), &path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {} (the line and the chords)", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
