@@ -169,7 +169,7 @@ pub struct NoteEvent {
 
 impl NoteEvent {
     /// A note-off (its velocity 0).
-    fn off(sample: u32, pitch: u8, channel: u8) -> Self {
+    pub fn off(sample: u32, pitch: u8, channel: u8) -> Self {
         Self {
             sample,
             on: false,
@@ -199,7 +199,7 @@ impl EventBuffer {
 
     /// Adds an event unless full (note-ons are dropped first: a quarter of the capacity is
     /// kept for note-offs).
-    fn push(&mut self, e: NoteEvent) {
+    pub fn push(&mut self, e: NoteEvent) {
         let reserve = if e.on { self.events.capacity() / 4 } else { 0 };
         if self.events.len() + reserve < self.events.capacity() {
             self.events.push(e);

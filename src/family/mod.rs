@@ -32,6 +32,7 @@ use crate::train::{
     EpochStats, Evaluation, TrainData, TrainError, TrainOptions, TrainResult, TrainingFamily,
 };
 
+pub use events::live::{LiveHarmonizer, LiveSettings, VoiceChange};
 pub use frames::{candle_training_throughput, training_throughput};
 
 /// What differs between model families, above the network they share (a stacked LSTM and a

@@ -2,6 +2,7 @@
 //! the vocabulary and what the input says besides), a softmax over the events, so the notes
 //! of a step are drawn one after another, each conditioned on those before it.
 
+pub mod live;
 mod sample;
 mod train;
 

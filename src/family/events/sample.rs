@@ -406,7 +406,7 @@ const MAX_VOCAB: usize = 2 * 128 + 1;
 /// exp from basic IEEE operations: the same on every platform). `allowed` runs once per
 /// token, into a mask the passes share. With `score`, also the token's log-probability at
 /// temperature 1 over the allowed tokens (else 0).
-fn draw(
+pub(super) fn draw(
     logits: &[f32],
     inv_t: f32,
     min_p: f32,

@@ -1,0 +1,304 @@
+//! Harmonizing live: the voices under the key the player presses, drawn in the same call
+//! (so in the same audio block) by the event model, one network step per event, with no
+//! allocation and no lock. The rules are the offline harmonizer's (`sample::melody`): the
+//! melody's note-off and note-on where they fall, voices below it, offs rising and ons
+//! falling within a step; the network hears every key and every grid step, so what it adds
+//! knows the melody so far and where the bar is.
+//!
+//! A player's next note is unknown, so the voices change only when the melody does: a new
+//! key may end some of them (the model chooses which, and those it would cross must end),
+//! then strikes new ones under it; releasing the melody's key ends them all.
+
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+
+use super::sample::draw;
+use crate::events::{Event, EventCodec, EventContext};
+use crate::infer::{FastLstm, FastState};
+use crate::model::Architecture;
+use crate::phrase::TimeSignature;
+use crate::roll::PitchSet;
+use crate::sample::voice_leading::makes_parallels;
+use crate::sample::{uniform, GenerateError};
+
+/// A voice starting or ending, in the player's pitches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VoiceChange {
+    On(u8),
+    Off(u8),
+}
+
+/// How the harmonizer plays, fixed until it is rebuilt.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LiveSettings {
+    pub seed: u64,
+    /// Voices in all, the melody included (2 to the model's).
+    pub voices: u8,
+    pub strict_voice_leading: bool,
+    /// Semitones from the model's home key to the player's (a key-normalised model plays
+    /// at home): the plugin's Key setting.
+    pub home_shift: i32,
+    pub min_p: f32,
+}
+
+/// The event model harmonizing the keys a player presses, step by step in real time.
+pub struct LiveHarmonizer {
+    model: Arc<FastLstm>,
+    codec: EventCodec,
+    state: FastState,
+    input: Vec<f32>,
+    ctx: EventContext,
+    rng: Pcg64Mcg,
+    settings: LiveSettings,
+    /// The key being harmonized (as the player pressed it) and its pitch for the model.
+    melody: Option<(u8, u8)>,
+    /// Voices under the melody (model pitches) and the player's pitch each was sent as.
+    lower: PitchSet,
+    sent_as: [u8; 128],
+    /// The pitches sent for those voices (two model pitches never sound as one).
+    sent: PitchSet,
+    /// Where the host's grid is: the metre and the step in the bar of the step under way.
+    meter: TimeSignature,
+    step_in_bar: u32,
+}
+
+impl LiveHarmonizer {
+    /// A harmonizer for an event model of at least two voices (allocates: build it off
+    /// the audio thread).
+    pub fn new(model: Arc<FastLstm>, settings: LiveSettings) -> Result<Self, GenerateError> {
+        let cfg = &model.config;
+        let model_voices = match cfg.architecture {
+            Architecture::Events { max_voices } if max_voices >= 2 => max_voices,
+            _ => {
+                return Err(GenerateError::MelodyNeedsVoices {
+                    model: cfg.name.clone(),
+                })
+            }
+        };
+        if settings.voices < 2 {
+            return Err(GenerateError::MelodyNeedsTwoVoices(settings.voices.into()));
+        }
+        let codec = EventCodec::new(cfg);
+        let mut harmonizer = Self {
+            codec,
+            state: model.state(1),
+            input: vec![0.0; model.input_size()],
+            ctx: EventContext::START,
+            rng: Pcg64Mcg::seed_from_u64(settings.seed),
+            settings: LiveSettings {
+                voices: settings.voices.min(model_voices),
+                ..settings
+            },
+            melody: None,
+            lower: 0,
+            sent_as: [0; 128],
+            sent: 0,
+            meter: TimeSignature::FOUR_FOUR,
+            step_in_bar: 0,
+            model,
+        };
+        // The network hears the start, as before a piece.
+        harmonizer.hear(harmonizer.ctx);
+        Ok(harmonizer)
+    }
+
+    /// The voices sounding under the melody, as sent (the player's pitches).
+    pub fn sounding(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..128u8)
+            .filter(|&p| self.lower & (1u128 << p) != 0)
+            .map(|p| self.sent_as[usize::from(p)])
+    }
+
+    /// A grid step of the host begins at `step_in_bar` of a bar of `meter`: the network
+    /// hears the step before it end.
+    pub fn step(&mut self, meter: TimeSignature, step_in_bar: u32) {
+        self.meter = meter;
+        self.step_in_bar = step_in_bar;
+        self.push(self.codec.step_token());
+    }
+
+    /// The player pressed `key` (velocity is the caller's): it becomes the melody, and
+    /// `out` receives the voices that end and start under it, in order. A key the model's
+    /// range cannot hold in any octave is ignored.
+    pub fn key_down(&mut self, key: u8, temperature: f32, out: &mut impl FnMut(VoiceChange)) {
+        let Some(pitch) = self.model_pitch(key) else {
+            return;
+        };
+        self.start_step_if_under_way();
+        let entering = self.ctx.sounding;
+        let inv_t = 1.0 / temperature.clamp(0.05, 3.0);
+        // The old melody ends; voices the new one would cross must end.
+        let old = self.melody.take().map_or(0, |(_, p)| 1u128 << p);
+        let mut must_end = old | (self.lower & !((1u128 << pitch) - 1));
+        // Voices sent from another octave or key than this note's would not sit under it.
+        let offset = i32::from(key) - i32::from(pitch);
+        if (0..128u8).any(|p| {
+            self.lower & (1u128 << p) != 0
+                && i32::from(self.sent_as[usize::from(p)]) != i32::from(p) + offset
+        }) {
+            must_end |= self.lower;
+        }
+        loop {
+            let lowest = must_end.trailing_zeros() as u8;
+            let token = self.draw(inv_t, |codec, ctx, token| match codec.event(token) {
+                Event::Off(p) if must_end != 0 => p == lowest || p < lowest,
+                Event::Off(_) => true,
+                // Striking the melody is how the model says "no more offs".
+                Event::On(p) => must_end == 0 && p == pitch && ctx.sounding & (1 << p) == 0,
+                Event::Step => false,
+            });
+            let Event::Off(p) = self.codec.event(token) else {
+                break;
+            };
+            self.push(token);
+            must_end &= !(1u128 << p);
+            if self.lower & (1u128 << p) != 0 {
+                self.lower &= !(1u128 << p);
+                let sent = self.sent_as[usize::from(p)];
+                self.sent &= !(1u128 << sent);
+                out(VoiceChange::Off(sent));
+            }
+        }
+        if let Some(on) = self.codec.token(Event::On(pitch)) {
+            if self.ctx.sounding & (1u128 << pitch) == 0 {
+                self.push(on);
+                self.melody = Some((key, pitch));
+            }
+        }
+        if self.melody.is_none() {
+            return;
+        }
+        self.strike_voices_under(pitch, entering, inv_t, key, out);
+    }
+
+    /// The player released `key`: if it is the melody's, the melody and its voices end.
+    pub fn key_up(&mut self, key: u8, out: &mut impl FnMut(VoiceChange)) {
+        if self.melody.map(|(k, _)| k) != Some(key) {
+            return;
+        }
+        self.start_step_if_under_way();
+        let (_, pitch) = self.melody.take().expect("checked");
+        let ending = self.lower | (1u128 << pitch);
+        for p in self.codec.range.pitches() {
+            if ending & (1u128 << p) != 0 {
+                if let Some(off) = self.codec.token(Event::Off(p)) {
+                    self.push(off);
+                }
+            }
+        }
+        self.release_all(out);
+    }
+
+    /// Ends every voice (mode change, bypass, transport reset): `out` gets their note-offs.
+    /// The network is not told; the next key starts afresh from what it last heard.
+    pub fn release_all(&mut self, out: &mut impl FnMut(VoiceChange)) {
+        for p in 0..128u8 {
+            if self.lower & (1u128 << p) != 0 {
+                out(VoiceChange::Off(self.sent_as[usize::from(p)]));
+            }
+        }
+        self.lower = 0;
+        self.sent = 0;
+        self.melody = None;
+        self.ctx.sounding = 0;
+    }
+
+    /// Draws the voices under a new melody note until the model ends the step or no voice
+    /// is left.
+    fn strike_voices_under(
+        &mut self,
+        melody: u8,
+        entering: PitchSet,
+        inv_t: f32,
+        key: u8,
+        out: &mut impl FnMut(VoiceChange),
+    ) {
+        let voices = u32::from(self.settings.voices);
+        let strict = self.settings.strict_voice_leading;
+        let sent_as =
+            |p: u8| (i32::from(key) - i32::from(melody) + i32::from(p)).clamp(0, 127) as u8;
+        while self.ctx.sounding.count_ones() < voices {
+            let taken = self.sent | (1u128 << key);
+            let token = self.draw(inv_t, |codec, ctx, token| match codec.event(token) {
+                Event::On(p) => {
+                    p < melody
+                        && ctx.sounding & (1u128 << p) == 0
+                        && taken & (1u128 << sent_as(p)) == 0
+                        && !(strict && makes_parallels(entering, ctx.sounding, p))
+                }
+                Event::Step => true,
+                Event::Off(_) => false,
+            });
+            let Event::On(p) = self.codec.event(token) else {
+                // The model is done with this step; the host's next step tells it so.
+                break;
+            };
+            self.push(token);
+            self.lower |= 1u128 << p;
+            let sent = sent_as(p);
+            self.sent_as[usize::from(p)] = sent;
+            self.sent |= 1u128 << sent;
+            out(VoiceChange::On(sent));
+        }
+    }
+
+    /// Offs must open a step: if this step already struck something, it ends here.
+    fn start_step_if_under_way(&mut self) {
+        if self.ctx.previous != self.codec.step_token() {
+            self.push(self.codec.step_token());
+        }
+    }
+
+    /// The key's pitch for the model: moved home, then by octaves until it and a voice
+    /// under it fit the model's range.
+    fn model_pitch(&self, key: u8) -> Option<u8> {
+        let range = self.codec.range;
+        let mut p = i32::from(key) - self.settings.home_shift;
+        let (lo, hi) = (i32::from(range.lo) + 12, i32::from(range.hi));
+        while p > hi {
+            p -= 12;
+        }
+        while p < lo {
+            p += 12;
+        }
+        (p <= hi).then_some(p as u8)
+    }
+
+    /// A token from the network's current prediction among those the grammar and `allowed`
+    /// let through.
+    fn draw(
+        &mut self,
+        inv_t: f32,
+        allowed: impl Fn(&EventCodec, &EventContext, usize) -> bool,
+    ) -> usize {
+        let u = uniform(&mut self.rng);
+        let (codec, ctx, voices) = (&self.codec, &self.ctx, self.settings.voices);
+        let (token, _) = draw(
+            &self.state.logits,
+            inv_t,
+            self.settings.min_p,
+            u,
+            false,
+            |token| codec.allows(ctx, token, voices) && allowed(codec, ctx, token),
+        );
+        token
+    }
+
+    /// Plays `token` into the context and lets the network hear it.
+    fn push(&mut self, token: usize) {
+        let mut next = self.codec.advance(self.ctx, token, u32::MAX);
+        if token == self.codec.step_token() {
+            next.meter = self.meter;
+            next.step_in_bar = self.step_in_bar;
+        }
+        self.hear(next);
+    }
+
+    fn hear(&mut self, ctx: EventContext) {
+        self.ctx = ctx;
+        self.codec.write_input(&self.ctx, &mut self.input);
+        self.model.step(&self.input, &mut self.state);
+    }
+}
