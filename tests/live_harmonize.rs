@@ -75,7 +75,7 @@ fn random_playing_leaves_nothing_hanging_and_voices_stay_under_the_melody() {
                     }
                     held.push(key);
                     let before = sent.ons;
-                    h.key_down(key, rng.random_range(0.3..2.0), &mut |c| sent.apply(c));
+                    h.key_down(key, 0, rng.random_range(0.3..2.0), &mut |c| sent.apply(c));
                     melody = Some(key);
                     with_voices += usize::from(sent.ons > before);
                     assert!(
@@ -129,7 +129,7 @@ fn a_press_a_step_and_a_release_never_allocate() {
             };
             h.step(TimeSignature::FOUR_FOUR, i % 16);
             let key = 60 + (i * 7 % 17) as u8;
-            h.key_down(key, 1.0, &mut out);
+            h.key_down(key, 0, 1.0, &mut out);
             h.step(TimeSignature::FOUR_FOUR, (i + 1) % 16);
             if i % 3 == 0 {
                 h.key_up(key, &mut out);
@@ -150,7 +150,7 @@ fn a_key_in_any_octave_is_harmonized_in_the_players_octave() {
     let mut h = LiveHarmonizer::new(model, settings(3, 4)).unwrap();
     for key in [108u8, 24, 72] {
         let mut sent = Voices::default();
-        h.key_down(key, 1.0, &mut |c| sent.apply(c));
+        h.key_down(key, 0, 1.0, &mut |c| sent.apply(c));
         assert!(sent.ons > 0, "{key}: no voices");
         assert!(sent.sounding < 1 << key);
         // The chorale model spans 31..84: nothing further under the key than that.

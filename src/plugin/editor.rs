@@ -330,6 +330,33 @@ fn labelled_slider<P: Param>(ui: &mut egui::Ui, label: &str, param: &P, setter: 
     ui.add(ParamSlider::for_param(param, setter));
 }
 
+/// The mode first: one button per mode, the current one lit.
+fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
+    use super::params::PlayMode;
+    for (mode, label, tip) in [
+        (
+            PlayMode::Generate,
+            "Phrases",
+            "PhraseGen plays phrases of its own (Generate mode)",
+        ),
+        (
+            PlayMode::Harmonize,
+            "Harmonize",
+            "The key you play is the melody: voices start under it with each key and end \
+             when you let go (a model of several voices, e.g. bach-chorales)",
+        ),
+    ] {
+        if ui
+            .selectable_label(p.mode.value() == mode, label)
+            .on_hover_text(tip)
+            .clicked()
+        {
+            set_param(setter, &p.mode, mode);
+        }
+    }
+    ui.separator();
+}
+
 /// Generate (flips the regenerate parameter, so hosts can automate it) and Lock.
 fn phrase_buttons(ui: &mut egui::Ui, shared: &Shared, setter: &ParamSetter) {
     let p = &shared.params;
@@ -395,9 +422,14 @@ fn status_line(ui: &mut egui::Ui, shared: &Shared) {
             "model {} | last generation {:.1} ms | {} bars, {} notes",
             status.model_name, status.last_generation_ms, status.bars, status.notes
         ));
-        for e in [status.model_error, status.restore_error, status.error]
-            .into_iter()
-            .flatten()
+        for e in [
+            status.model_error,
+            status.restore_error,
+            status.error,
+            status.live_error,
+        ]
+        .into_iter()
+        .flatten()
         {
             ui.colored_label(Color32::LIGHT_RED, e);
         }
@@ -430,6 +462,7 @@ impl NiceEguiApp for EditorApp {
             .request_repaint_after(std::time::Duration::from_millis(33));
         ui.horizontal(|ui| {
             ui.heading("PhraseGen");
+            mode_buttons(ui, p, &setter);
             phrase_buttons(ui, &shared, &setter);
             self.export_controls(ui);
         });

@@ -14,12 +14,15 @@ use nice_plug::prelude::*;
 
 pub mod editor;
 pub mod export;
+pub mod live;
 pub mod params;
 pub mod worker;
 
 use crate::phrase::TimeSignature;
 use crate::scheduler::{EventBuffer, PlaybackPhrase, Scheduler, TransportSnapshot};
+use live::{KeyEvent, LivePlayer};
 pub use params::PhraseGenParams;
+use params::PlayMode;
 use worker::{RecordedNote, Shared, Worker};
 
 /// Largest number of events one block can carry.
@@ -46,6 +49,11 @@ pub struct PhraseGen {
     offline: bool,
     /// Send note-offs for everything at the next block (after reset or deactivation).
     release_all: bool,
+    /// Harmonize mode: the live harmonizer, and this block's keys for it.
+    live: LivePlayer,
+    keys: Vec<KeyEvent>,
+    /// The mode of the last block (a change releases what the other mode played).
+    mode_was: PlayMode,
 }
 
 /// How long an offline render waits for the worker before playing on without it.
@@ -81,6 +89,9 @@ impl Default for PhraseGen {
             sample_rate: 44_100.0,
             offline: false,
             release_all: false,
+            live: LivePlayer::default(),
+            keys: Vec::with_capacity(512),
+            mode_was: PlayMode::Generate,
         }
     }
 }
@@ -158,6 +169,7 @@ impl PhraseGen {
         snapshot: &TransportSnapshot,
         recording: bool,
         thru: bool,
+        harmonizing: bool,
     ) {
         if !thru {
             self.release_thru(0);
@@ -178,6 +190,16 @@ impl PhraseGen {
                 } => Some((pitch, 0.0, false, timing)),
                 _ => None,
             };
+            if let Some((pitch, velocity, on, sample)) = note.filter(|_| harmonizing) {
+                if self.keys.len() < self.keys.capacity() {
+                    self.keys.push(KeyEvent {
+                        sample,
+                        pitch,
+                        velocity,
+                        on,
+                    });
+                }
+            }
             if let Some((pitch, velocity, on, timing)) = note.filter(|_| recording) {
                 let beats =
                     snapshot.pos_beats.unwrap_or(0.0) + f64::from(timing) * beats_per_sample;
@@ -199,7 +221,15 @@ impl PhraseGen {
                         channel: Channel::Number(c),
                         key: Key::Number(k),
                         ..
-                    } if c < 16 && k < 128 => self.thru_held[usize::from(c)] &= !(1u128 << k),
+                    } if c < 16 && k < 128 => {
+                        let bit = 1u128 << k;
+                        if self.thru_held[usize::from(c)] & bit == 0 {
+                            // Its note-on never went through (thru was off, or it was
+                            // released by bypass): an orphan note-off, not sent.
+                            continue;
+                        }
+                        self.thru_held[usize::from(c)] &= !bit;
+                    }
                     _ => {}
                 }
                 self.thru.push(event);
@@ -348,21 +378,48 @@ impl Plugin for PhraseGen {
             .then(|| f64::from(self.params.tempo.value()));
 
         let bypassed = self.params.bypass.value();
+        self.live.exchange(&self.shared, &mut self.events);
+        let mode = self.params.mode.value();
+        if mode != self.mode_was {
+            // What the other mode played ends where this one begins.
+            match mode {
+                PlayMode::Harmonize => self.scheduler.reset(&mut self.events),
+                PlayMode::Generate => self.live.release_all(0, &mut self.events),
+            }
+            self.mode_was = mode;
+        }
+        // Sent now: the scheduler starts its block from an empty buffer.
+        self.send_events(context);
         if self.release_all || bypassed {
             self.release_all = false;
             self.scheduler.reset(&mut self.events);
+            self.live.release_all(0, &mut self.events);
             if bypassed {
                 self.release_thru(0);
             }
             self.send_events(context);
         }
-        let recording = self.params.record.value() && !bypassed;
-        let thru = self.params.midi_thru.value() || bypassed;
-        if !bypassed {
+        let harmonizing = mode == PlayMode::Harmonize && !bypassed;
+        let recording = self.params.record.value() && !bypassed && !harmonizing;
+        // Harmonizing, the melody is the player's: it goes through with its voices.
+        let thru = self.params.midi_thru.value() || bypassed || harmonizing;
+        if !bypassed && !harmonizing {
             self.schedule(&snapshot, free_run);
         }
         // While bypassed the input goes through untouched, as a bypassed plugin should.
-        self.take_input(context, &snapshot, recording, thru);
+        self.take_input(context, &snapshot, recording, thru, harmonizing);
+        if harmonizing {
+            let channel = (self.params.channel.value().clamp(1, 16) - 1) as u8;
+            let temperature = self.params.temperature.value();
+            self.live.process(
+                &snapshot,
+                &self.keys,
+                temperature,
+                channel,
+                &mut self.events,
+            );
+        }
+        self.keys.clear();
         self.send_events(context);
         self.publish_playhead();
         ProcessStatus::KeepAlive

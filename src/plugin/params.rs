@@ -14,6 +14,18 @@ use crate::phrase::Phrase;
 use crate::scale::ScaleKind;
 use crate::scheduler::SwapAt;
 
+/// What PhraseGen does with the music: write phrases of its own, or follow what is played
+/// into it.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlayMode {
+    /// Phrases of its own, in time with the host (the keys you play pass through with MIDI
+    /// thru, or become the primer with Record).
+    Generate,
+    /// The key you press is the melody: voices under it start with it, drawn by the model
+    /// (a model of several voices), and end when you release it.
+    Harmonize,
+}
+
 /// Phrase length choices.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bars {
@@ -176,6 +188,8 @@ pub struct BarLock {
 /// All parameters and persisted state.
 #[derive(Params)]
 pub struct PhraseGenParams {
+    #[id = "mode"]
+    pub mode: EnumParam<PlayMode>,
     #[id = "temperature"]
     pub temperature: FloatParam,
     #[id = "bars"]
@@ -248,6 +262,7 @@ pub struct PhraseGenParams {
 impl Default for PhraseGenParams {
     fn default() -> Self {
         Self {
+            mode: EnumParam::new("Mode", PlayMode::Generate),
             temperature: FloatParam::new(
                 "Creativity",
                 1.0,

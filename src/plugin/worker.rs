@@ -15,13 +15,17 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
-use super::params::{PhraseGenParams, SavedPhrase};
-use crate::family::generate;
+use super::params::{PhraseGenParams, PlayMode, SavedPhrase};
+use crate::family::{generate, LiveHarmonizer, LiveSettings};
 use crate::infer::FastLstm;
 use crate::phrase::{Note, Phrase, TimeSignature};
 use crate::sample::GenerateParams;
 use crate::scale::Scale;
 use crate::scheduler::{PlaybackPhrase, Takeover};
+
+/// Live harmonizing never draws a note less likely than this share of the likeliest: as
+/// `phrasegen harmonize`, which measured it keeps the harmony in key (models/README.md).
+pub const LIVE_MIN_P: f32 = 0.2;
 
 /// How often the worker looks at the parameters.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
@@ -47,6 +51,8 @@ pub struct Status {
     pub model_error: Option<String>,
     /// A saved phrase that could not be restored (shown until the next restore).
     pub restore_error: Option<String>,
+    /// Why Harmonize mode cannot harmonize with the current model and settings.
+    pub live_error: Option<String>,
     pub notes: usize,
     pub bars: u32,
 }
@@ -56,6 +62,10 @@ pub struct Shared {
     pub params: Arc<PhraseGenParams>,
     /// Worker -> audio: new phrases.
     pub to_audio: ArrayQueue<Box<PlaybackPhrase>>,
+    /// Worker -> audio: live harmonizers (Harmonize mode; `None`: the model cannot
+    /// harmonize), and back to be freed.
+    pub to_audio_live: ArrayQueue<Option<Box<LiveHarmonizer>>>,
+    pub live_garbage: ArrayQueue<Box<LiveHarmonizer>>,
     /// Audio -> worker: phrases to free.
     pub garbage: ArrayQueue<Box<PlaybackPhrase>>,
     /// Audio -> worker: notes played while recording.
@@ -89,6 +99,8 @@ impl Shared {
         Arc::new(Self {
             params,
             to_audio: ArrayQueue::new(4),
+            to_audio_live: ArrayQueue::new(2),
+            live_garbage: ArrayQueue::new(8),
             garbage: ArrayQueue::new(32),
             recorded: ArrayQueue::new(1024),
             status: Mutex::new(Status::default()),
@@ -286,7 +298,13 @@ pub fn primer_from_recording(notes: &[RecordedNote], steps_per_quarter: u32) -> 
 /// The worker's own state.
 pub struct Worker {
     shared: Arc<Shared>,
-    model: FastLstm,
+    /// Shared with the live harmonizer on the audio thread, which never holds the last
+    /// reference (it hands its harmonizer back here to be freed).
+    model: Arc<FastLstm>,
+    /// Bumped at each model load: a live harmonizer is built for one model.
+    model_version: u64,
+    /// What the live harmonizer sent to the audio thread was built from.
+    live_built: Option<(u64, LiveSettings)>,
     /// The model file loaded (`None`: the built-in model) and the request count it answered.
     loaded_path: Option<String>,
     loaded_request: u64,
@@ -310,7 +328,9 @@ impl Worker {
         shared.status.lock().model_name = model.config.name.clone();
         Self {
             shared,
-            model,
+            model: Arc::new(model),
+            model_version: 0,
+            live_built: None,
             loaded_path: None,
             loaded_request: 0,
             last: None,
@@ -390,6 +410,7 @@ impl Worker {
         }
         // Frees here, off the audio thread.
         while self.shared.garbage.pop().is_some() {}
+        while self.shared.live_garbage.pop().is_some() {}
         if let Some(p) = self.waiting.take() {
             self.deliver(p);
         }
@@ -398,6 +419,7 @@ impl Worker {
             return;
         }
         self.follow_model_choice();
+        self.update_live();
         let restores = self.shared.params.phrase.restore_count();
         if restores != self.restores_seen {
             self.restores_seen = restores;
@@ -423,6 +445,41 @@ impl Worker {
         }
     }
 
+    /// In Harmonize mode, hands the audio thread a live harmonizer built for the current
+    /// model and settings (again whenever they change); a model that cannot harmonize is
+    /// reported in the editor, and the keys then only pass through.
+    fn update_live(&mut self) {
+        let p = &self.shared.params;
+        if p.mode.value() != PlayMode::Harmonize {
+            self.live_built = None;
+            self.shared.status.lock().live_error = None;
+            return;
+        }
+        let asked = generate_params(p, &self.model);
+        let settings = LiveSettings {
+            seed: asked.seed,
+            voices: asked.max_polyphony.clamp(1, 16) as u8,
+            strict_voice_leading: asked.strict_voice_leading,
+            home_shift: crate::sample::home_key::shift_from_home(&self.model.config, &asked),
+            min_p: LIVE_MIN_P,
+        };
+        let wanted = (self.model_version, settings);
+        if self.live_built == Some(wanted) || self.shared.to_audio_live.is_full() {
+            return;
+        }
+        self.live_built = Some(wanted);
+        match LiveHarmonizer::new(self.model.clone(), settings) {
+            Ok(harmonizer) => {
+                let _ = self.shared.to_audio_live.push(Some(Box::new(harmonizer)));
+                self.shared.status.lock().live_error = None;
+            }
+            Err(e) => {
+                let _ = self.shared.to_audio_live.push(None);
+                self.shared.status.lock().live_error = Some(format!("Harmonize: {e}"));
+            }
+        }
+    }
+
     /// Loads the model the parameters name when it is not the one loaded: after the user
     /// picks one, and after a project that uses a model file is reopened.
     fn follow_model_choice(&mut self) {
@@ -442,7 +499,8 @@ impl Worker {
             Ok(model) => {
                 status.model_name = model.config.name.clone();
                 status.model_error = None;
-                self.model = model;
+                self.model = Arc::new(model);
+                self.model_version += 1;
                 self.loaded_path = path;
                 // A new model means new phrases (unless a restored one is about to be adopted).
                 if self.restores_seen == self.shared.params.phrase.restore_count() {

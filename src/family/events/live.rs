@@ -120,9 +120,16 @@ impl LiveHarmonizer {
     }
 
     /// The player pressed `key` (velocity is the caller's): it becomes the melody, and
-    /// `out` receives the voices that end and start under it, in order. A key the model's
+    /// `out` receives the voices that end and start under it, in order. No voice strikes a
+    /// pitch in `held` (the keys the player holds, which sound already). A key the model's
     /// range cannot hold in any octave is ignored.
-    pub fn key_down(&mut self, key: u8, temperature: f32, out: &mut impl FnMut(VoiceChange)) {
+    pub fn key_down(
+        &mut self,
+        key: u8,
+        held: PitchSet,
+        temperature: f32,
+        out: &mut impl FnMut(VoiceChange),
+    ) {
         let Some(pitch) = self.model_pitch(key) else {
             return;
         };
@@ -170,7 +177,7 @@ impl LiveHarmonizer {
         if self.melody.is_none() {
             return;
         }
-        self.strike_voices_under(pitch, entering, inv_t, key, out);
+        self.strike_voices_under(pitch, entering, inv_t, key, held, out);
     }
 
     /// The player released `key`: if it is the melody's, the melody and its voices end.
@@ -213,6 +220,7 @@ impl LiveHarmonizer {
         entering: PitchSet,
         inv_t: f32,
         key: u8,
+        held: PitchSet,
         out: &mut impl FnMut(VoiceChange),
     ) {
         let voices = u32::from(self.settings.voices);
@@ -220,7 +228,7 @@ impl LiveHarmonizer {
         let sent_as =
             |p: u8| (i32::from(key) - i32::from(melody) + i32::from(p)).clamp(0, 127) as u8;
         while self.ctx.sounding.count_ones() < voices {
-            let taken = self.sent | (1u128 << key);
+            let taken = self.sent | held | (1u128 << key);
             let token = self.draw(inv_t, |codec, ctx, token| match codec.event(token) {
                 Event::On(p) => {
                     p < melody

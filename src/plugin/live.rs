@@ -1,0 +1,181 @@
+//! Harmonize mode on the audio thread: the keys played into the plugin and the host's grid
+//! steps, in time order within the block, drive the [`LiveHarmonizer`] the worker built; the
+//! voices it adds go out at the sample of the key that called for them.
+//!
+//! With the transport stopped the grid runs on at the host's tempo, so the player can
+//! harmonize while the song is not playing. Nothing here allocates: the harmonizer comes
+//! and goes boxed through the worker's queues.
+
+use crate::family::{LiveHarmonizer, VoiceChange};
+use crate::phrase::TimeSignature;
+use crate::scheduler::{EventBuffer, NoteEvent, TransportSnapshot};
+
+use super::worker::Shared;
+
+/// A key pressed or released, as the block's input gave it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KeyEvent {
+    pub sample: u32,
+    pub pitch: u8,
+    pub velocity: f32,
+    pub on: bool,
+}
+
+/// The audio thread's side of Harmonize mode.
+#[derive(Default)]
+pub struct LivePlayer {
+    harmonizer: Option<Box<LiveHarmonizer>>,
+    /// Where the grid is when the host does not say (transport stopped): beats.
+    clock_beats: f64,
+    /// The last grid step the harmonizer heard begin.
+    last_step: Option<i64>,
+    /// Velocity of the melody key, given to the voices under it.
+    velocity: f32,
+    /// The channel the sounding voices were sent on (their offs go there too).
+    channel: u8,
+    /// The keys the player holds (no voice doubles one).
+    held: u128,
+}
+
+/// Grid steps per quarter note of the live grid (the models' 16ths).
+const STEPS_PER_QUARTER: f64 = 4.0;
+
+impl LivePlayer {
+    /// Takes the newest harmonizer from the worker (only with room to hand the old one
+    /// back), its predecessor's voices ended first.
+    pub fn exchange(&mut self, shared: &Shared, out: &mut EventBuffer) {
+        while shared.live_garbage.len() + 1 < shared.live_garbage.capacity() {
+            let Some(new) = shared.to_audio_live.pop() else {
+                break;
+            };
+            self.release_all(0, out);
+            if let Some(old) = std::mem::replace(&mut self.harmonizer, new) {
+                let _ = shared.live_garbage.push(old);
+            }
+        }
+    }
+
+    /// Ends every voice at `sample` (mode change, bypass, reset).
+    pub fn release_all(&mut self, sample: u32, out: &mut EventBuffer) {
+        let channel = self.channel;
+        if let Some(h) = self.harmonizer.as_mut() {
+            h.release_all(&mut |change| emit(change, sample, channel, 0.0, out));
+        }
+    }
+
+    /// One block: grid steps and keys in time order; the voices into `out`.
+    pub fn process(
+        &mut self,
+        snapshot: &TransportSnapshot,
+        keys: &[KeyEvent],
+        temperature: f32,
+        channel: u8,
+        out: &mut EventBuffer,
+    ) {
+        let tempo = if snapshot.tempo_bpm > 0.0 {
+            snapshot.tempo_bpm
+        } else {
+            120.0
+        };
+        let beats_per_sample = tempo / 60.0 / snapshot.sample_rate.max(1.0);
+        let start_beats = match (snapshot.playing, snapshot.pos_beats) {
+            (true, Some(beats)) => beats,
+            _ => self.clock_beats,
+        };
+        let block = snapshot.block_len_samples;
+        self.clock_beats = start_beats + f64::from(block) * beats_per_sample;
+        let Some(h) = self.harmonizer.as_mut() else {
+            return;
+        };
+        if h.sounding().next().is_none() {
+            self.channel = channel;
+        }
+        let channel = self.channel;
+        let meter = snapshot.time_signature.unwrap_or(TimeSignature::FOUR_FOUR);
+        let grid = Grid {
+            meter,
+            bar_beats: meter.quarters_per_bar(),
+            bar_start_beats: snapshot.bar_start_beats.unwrap_or(0.0),
+        };
+        // The step under way at the block's start, then each step beginning in the block.
+        let first = grid.step_at(start_beats);
+        let mut step_samples = (first..).map_while(|step| {
+            let sample = if step == first {
+                0
+            } else {
+                ((step as f64 / STEPS_PER_QUARTER - start_beats) / beats_per_sample).ceil() as u32
+            };
+            (sample < block.max(1)).then_some((step, sample))
+        });
+        let mut next_step = step_samples.next();
+        let mut keys = keys.iter().peekable();
+        loop {
+            let key_sample = keys.peek().map(|k| k.sample);
+            let step_first = match (next_step, key_sample) {
+                (Some((_, step_sample)), Some(key_sample)) => step_sample <= key_sample,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if let Some((step, _)) = next_step.filter(|_| step_first) {
+                if self.last_step != Some(step) {
+                    self.last_step = Some(step);
+                    let beats = step as f64 / STEPS_PER_QUARTER;
+                    h.step(meter, grid.step_in_bar(beats));
+                }
+                next_step = step_samples.next();
+                continue;
+            }
+            let key = *keys.next().expect("a key comes first");
+            let bit = 1u128 << key.pitch.min(127);
+            if key.on {
+                self.held |= bit;
+                let held = self.held;
+                self.velocity = key.velocity;
+                let velocity = self.velocity;
+                h.key_down(key.pitch, held, temperature, &mut |change| {
+                    emit(change, key.sample, channel, velocity, out)
+                });
+            } else {
+                self.held &= !bit;
+                h.key_up(key.pitch, &mut |change| {
+                    emit(change, key.sample, channel, 0.0, out)
+                });
+            }
+        }
+    }
+}
+
+/// The host's bars on the live grid.
+struct Grid {
+    meter: TimeSignature,
+    bar_beats: f64,
+    bar_start_beats: f64,
+}
+
+impl Grid {
+    /// The grid step at `beats` (a hair early counts: hosts round positions).
+    fn step_at(&self, beats: f64) -> i64 {
+        (beats * STEPS_PER_QUARTER + 1e-6).floor() as i64
+    }
+
+    /// Steps since the bar line of the step beginning at `beats`.
+    fn step_in_bar(&self, beats: f64) -> u32 {
+        let in_bar = (beats - self.bar_start_beats).rem_euclid(self.bar_beats);
+        let steps_per_bar = self.meter.steps_per_bar(STEPS_PER_QUARTER as u32);
+        ((in_bar * STEPS_PER_QUARTER + 1e-6).floor() as u32).min(steps_per_bar - 1)
+    }
+}
+
+fn emit(change: VoiceChange, sample: u32, channel: u8, velocity: f32, out: &mut EventBuffer) {
+    out.push(match change {
+        VoiceChange::On(pitch) => NoteEvent {
+            sample,
+            on: true,
+            pitch,
+            channel,
+            velocity,
+        },
+        VoiceChange::Off(pitch) => NoteEvent::off(sample, pitch, channel),
+    });
+}
