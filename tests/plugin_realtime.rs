@@ -78,4 +78,50 @@ fn process_never_allocates() {
     );
     assert!(host.played.len() > 100);
     assert_eq!(violation_count(), 0, "process() allocated or freed memory");
+
+    // Harmonize mode: keys pressed and released, the harmonizer arriving and replaced
+    // (a new seed rebuilds it), the mode switched back and forth.
+    let played_before = host.played.len();
+    set_normalized(&shared.params.mode, 1.0);
+    host.settle();
+    for i in 0..2000u64 {
+        if i % 400 == 200 {
+            set_normalized(&shared.params.seed, (i % 7) as f32 * 0.1);
+            host.settle();
+        }
+        if i % 700 == 650 {
+            set_normalized(&shared.params.mode, 0.0);
+        }
+        if i % 700 == 660 {
+            set_normalized(&shared.params.mode, 1.0);
+            host.settle();
+        }
+        host.playing = i % 300 < 250;
+        let key = Key::Number(55 + (i * 5 % 24) as u8);
+        if i % 3 == 0 {
+            host.ctx.input.push_back(NoteEvent::NoteOn {
+                timing: (i * 37 % 500) as u32,
+                voice_id: VoiceID::Wildcard,
+                channel: Channel::Number(0),
+                key,
+                velocity: 0.7,
+            });
+        } else if i % 3 == 2 {
+            let key = Key::Number(55 + ((i - 2) * 5 % 24) as u8);
+            host.ctx.input.push_back(NoteEvent::NoteOff {
+                timing: 11,
+                voice_id: VoiceID::Wildcard,
+                channel: Channel::Number(0),
+                key,
+                velocity: 0.0,
+            });
+        }
+        host.block_with(|process| assert_no_alloc(process));
+    }
+    assert!(
+        host.played.len() > played_before + 1500,
+        "keys and voices were played ({} events)",
+        host.played.len() - played_before
+    );
+    assert_eq!(violation_count(), 0, "process() allocated or freed memory harmonizing");
 }
