@@ -238,6 +238,7 @@ fn generation_rows(
     ));
     let reference_missing = phrase_rows(args, model, ref_cfg, rows)?;
     model_cost_rows(args, rows);
+    harmonize_rows(rows)?;
     network_rows(args, model, rows);
     // process() is timed by `cargo bench --bench process`: it needs the test host,
     // which is not part of the shipped library.
@@ -365,6 +366,60 @@ fn model_cost_rows(args: &Args, rows: &mut Vec<Row>) {
             ));
         }
     }
+}
+
+/// Harmonize mode's cost as a player feels it: the CPU time of one key press (the voices
+/// under it drawn, one network step per event) over 10,000 presses of a random melody with
+/// grid steps between them, and of one grid step.
+fn harmonize_rows(rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    use crate::family::{LiveHarmonizer, LiveSettings};
+    use rand::{Rng, SeedableRng};
+    let model = std::sync::Arc::new(crate::builtin::load_model_choice("bach-chorales")
+        .map_err(anyhow::Error::msg)?);
+    let settings = LiveSettings {
+        seed: 1,
+        voices: 4,
+        strict_voice_leading: true,
+        home_shift: 0,
+        min_p: crate::plugin::worker::LIVE_MIN_P,
+    };
+    let mut harmonizer = LiveHarmonizer::new(model, settings)?;
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
+    let meter = crate::phrase::TimeSignature::FOUR_FOUR;
+    let (mut presses, mut steps) = (Vec::with_capacity(10_000), Vec::with_capacity(40_000));
+    let mut key = 67u8;
+    let mut changes = 0usize;
+    for i in 0..10_000u32 {
+        for s in 0..rng.random_range(1..=4u32) {
+            let started = Instant::now();
+            harmonizer.step(meter, (i * 4 + s) % 16);
+            steps.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+        let previous = key;
+        key = (i32::from(key) + rng.random_range(-4..=4)).clamp(60, 79) as u8;
+        let started = Instant::now();
+        harmonizer.key_down(key, 0, 1.0, &mut |_| changes += 1);
+        presses.push(started.elapsed().as_secs_f64() * 1e6);
+        harmonizer.key_up(previous, &mut |_| changes += 1);
+        if i % 8 == 7 {
+            harmonizer.key_up(key, &mut |_| changes += 1);
+        }
+    }
+    let worst = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    let (press_worst, step_worst) = (worst(&presses), worst(&steps));
+    rows.push(row(
+        "Harmonize: one key press, bach-chorales (median / worst of 10,000)",
+        format!("{:.1} / {press_worst:.0} us", median(presses)),
+        "-",
+        "a 512-sample block at 48 kHz is 10,667 us",
+    ));
+    rows.push(row(
+        "Harmonize: one grid step heard (median / worst)",
+        format!("{:.1} / {step_worst:.0} us", median(steps)),
+        "-",
+        format!("{changes} voice changes drawn"),
+    ));
+    Ok(())
 }
 
 /// Where the time goes: the network alone, without sampling, for 1 and 8 streams.
