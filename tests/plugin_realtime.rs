@@ -123,5 +123,9 @@ fn process_never_allocates() {
         "keys and voices were played ({} events)",
         host.played.len() - played_before
     );
-    assert_eq!(violation_count(), 0, "process() allocated or freed memory harmonizing");
+    assert_eq!(
+        violation_count(),
+        0,
+        "process() allocated or freed memory harmonizing"
+    );
 }

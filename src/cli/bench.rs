@@ -374,8 +374,9 @@ fn model_cost_rows(args: &Args, rows: &mut Vec<Row>) {
 fn harmonize_rows(rows: &mut Vec<Row>) -> anyhow::Result<()> {
     use crate::family::{LiveHarmonizer, LiveSettings};
     use rand::{Rng, SeedableRng};
-    let model = std::sync::Arc::new(crate::builtin::load_model_choice("bach-chorales")
-        .map_err(anyhow::Error::msg)?);
+    let model = std::sync::Arc::new(
+        crate::builtin::load_model_choice("bach-chorales").map_err(anyhow::Error::msg)?,
+    );
     let settings = LiveSettings {
         seed: 1,
         voices: 4,

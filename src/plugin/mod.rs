@@ -111,11 +111,15 @@ impl PhraseGen {
         self.shared.clone()
     }
 
-    /// Sends our notes and the passed-through input in time order.
+    /// Sends our notes and the passed-through input in time order. At the same sample our
+    /// note-offs go first and our note-ons last, so a key that takes over a pitch we were
+    /// playing (a voice becoming the melody) is not ended by our note-off.
     fn send_events(&mut self, context: &mut impl ProcessContext<Self>) {
         let mut thru = self.thru.iter().peekable();
         for e in self.events.events() {
-            while let Some(t) = thru.next_if(|t| t.timing() <= e.sample) {
+            while let Some(t) =
+                thru.next_if(|t| t.timing() < e.sample || (e.on && t.timing() == e.sample))
+            {
                 let _ = context.try_send_event(*t);
             }
             let (channel, key) = (Channel::Number(e.channel), Key::Number(e.pitch));
