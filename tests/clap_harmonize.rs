@@ -37,7 +37,11 @@ fn key_off(time: u32, key: u8) -> HostEvent {
 fn harmonizing(tracker: &mut NoteTracker, sim: &mut HostSim) -> (ClapSession, u32) {
     let mut s = ClapSession::started(SAMPLE_RATE, 2048);
     let mode = s.param("Mode");
-    assert_eq!((mode.min, mode.max), (0.0, 1.0), "Generate, Harmonize");
+    assert_eq!(
+        (mode.min, mode.max),
+        (0.0, 2.0),
+        "Generate, Harmonize, Accompany"
+    );
     let deadline = Instant::now() + HARMONIZER_TIMEOUT;
     sim.playing = true;
     loop {
@@ -143,7 +147,6 @@ fn nothing_hangs_over_random_keys_transports_and_mode_changes() {
     let (mut s, mode) = harmonizing(&mut tracker, &mut sim);
     let mut rng = Pcg64::seed_from_u64(21);
     let mut held: Vec<u8> = Vec::new();
-    let mut harmonize = true;
     let mut ons = 0;
     for sequence in 0..400 {
         sim.tempo_bpm = rng.random_range(60.0..200.0);
@@ -173,11 +176,11 @@ fn nothing_hangs_over_random_keys_transports_and_mode_changes() {
                 }
             }
             if rng.random_bool(0.03) {
-                harmonize = !harmonize;
+                // Generate, Harmonize or Accompany.
                 input.push(HostEvent::Param {
                     time: 0,
                     id: mode,
-                    value: if harmonize { 1.0 } else { 0.0 },
+                    value: f64::from(rng.random_range(0..3u8)),
                 });
             }
             let out = s.process(plan.len, Some(&plan.transport), &input);

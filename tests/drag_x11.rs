@@ -375,8 +375,9 @@ fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // The "Drag .mid" button, right of "Export MIDI" in the top row (see docs/screenshot.png).
-    let button = (315, 10);
+    // The "Drag .mid" button, right of "Export MIDI" in the row under the mode buttons (see
+    // docs/screenshot.png).
+    let button = (340, 33);
     // Wait for the window (top left, no window manager) to open and draw its top row.
     let (conn, screen) = RustConnection::connect(Some(&x.display)).unwrap();
     let root = conn.setup().roots[screen].root;

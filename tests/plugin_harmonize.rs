@@ -14,6 +14,9 @@ use phrasegen::plugin::params::PlayMode;
 use phrasegen::plugin::PhraseGen;
 use rand::{Rng, SeedableRng};
 
+/// The Mode parameter's normalized value for Harmonize (Generate 0, Accompany 1).
+const HARMONIZE: f32 = 0.5;
+
 fn key(host: &mut Host, timing: u32, pitch: u8, on: bool) {
     let (channel, key) = (Channel::Number(0), Key::Number(pitch));
     host.ctx.input.push_back(if on {
@@ -39,7 +42,7 @@ fn harmonizing_host() -> Host {
     let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
     host.run_until_playing(1, 2000);
     let shared = host.plugin.shared();
-    set_normalized(&shared.params.mode, 1.0);
+    set_normalized(&shared.params.mode, HARMONIZE);
     assert_eq!(shared.params.mode.value(), PlayMode::Harmonize);
     host.settle();
     host.block();
@@ -128,12 +131,8 @@ fn nothing_hangs_over_random_keys_transport_modes_and_bypass() {
             }
             11 => host.playing = !host.playing,
             12 if i % 7 == 0 => {
-                let mode = if shared.params.mode.value() == PlayMode::Harmonize {
-                    0.0
-                } else {
-                    1.0
-                };
-                set_normalized(&shared.params.mode, mode);
+                // Generate, Harmonize, Accompany.
+                set_normalized(&shared.params.mode, [0.0, HARMONIZE, 1.0][i % 3]);
             }
             13 if i % 11 == 0 => {
                 let bypass = !shared.params.bypass.value();
@@ -176,7 +175,7 @@ fn nothing_hangs_over_random_keys_transport_modes_and_bypass() {
         key(&mut host, 0, pitch, false);
     }
     set_normalized(&shared.params.bypass, 0.0);
-    set_normalized(&shared.params.mode, 1.0);
+    set_normalized(&shared.params.mode, HARMONIZE);
     host.settle();
     host.blocks(3);
     assert!(

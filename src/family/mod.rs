@@ -33,6 +33,7 @@ use crate::train::{
 };
 
 pub use events::live::{LiveHarmonizer, LiveSettings, VoiceChange};
+pub use events::live_line::LiveAccompanist;
 pub use frames::{candle_training_throughput, training_throughput};
 
 /// What differs between model families, above the network they share (a stacked LSTM and a

@@ -333,6 +333,7 @@ fn labelled_slider<P: Param>(ui: &mut egui::Ui, label: &str, param: &P, setter: 
 /// The mode first: one button per mode, the current one lit.
 fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
     use super::params::PlayMode;
+    ui.label("Mode");
     for (mode, label, tip) in [
         (
             PlayMode::Generate,
@@ -345,6 +346,12 @@ fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
             "The key you play is the melody: voices start under it with each key and end \
              when you let go (a model of several voices, e.g. bach-chorales)",
         ),
+        (
+            PlayMode::Accompany,
+            "Accompany",
+            "Hold chords: the model plays a line over them in time with the song, chord \
+             tones on strong beats, and stops when you let go (e.g. fiddle-tunes)",
+        ),
     ] {
         if ui
             .selectable_label(p.mode.value() == mode, label)
@@ -354,7 +361,6 @@ fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
             set_param(setter, &p.mode, mode);
         }
     }
-    ui.separator();
 }
 
 /// Generate (flips the regenerate parameter, so hosts can automate it) and Lock.
@@ -460,9 +466,9 @@ impl NiceEguiApp for EditorApp {
         let p = &shared.params;
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(33));
+        ui.horizontal(|ui| mode_buttons(ui, p, &setter));
         ui.horizontal(|ui| {
             ui.heading("PhraseGen");
-            mode_buttons(ui, p, &setter);
             phrase_buttons(ui, &shared, &setter);
             self.export_controls(ui);
         });

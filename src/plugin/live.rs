@@ -1,15 +1,17 @@
-//! Harmonize mode on the audio thread: the keys played into the plugin and the host's grid
-//! steps, in time order within the block, drive the [`LiveHarmonizer`] the worker built; the
-//! voices it adds go out at the sample of the key that called for them.
+//! Harmonize and Accompany modes on the audio thread: the keys played into the plugin and
+//! the host's grid steps, in time order within the block, drive the live engine the worker
+//! built. A harmonizer's voices go out at the sample of the key that called for them; an
+//! accompanist's line at the sample of the grid step it is drawn at.
 //!
 //! With the transport stopped the grid runs on at the host's tempo, so the player can
 //! harmonize while the song is not playing. Nothing here allocates: the harmonizer comes
 //! and goes boxed through the worker's queues.
 
-use crate::family::{LiveHarmonizer, VoiceChange};
+use crate::family::{LiveAccompanist, LiveHarmonizer, VoiceChange};
 use crate::phrase::TimeSignature;
 use crate::scheduler::{EventBuffer, NoteEvent, TransportSnapshot};
 
+use super::params::PlayMode;
 use super::worker::Shared;
 
 /// A key pressed or released, as the block's input gave it.
@@ -21,10 +23,40 @@ pub struct KeyEvent {
     pub on: bool,
 }
 
-/// The audio thread's side of Harmonize mode.
+/// What plays live: one per mode that follows the player.
+pub enum LiveEngine {
+    Harmonize(LiveHarmonizer),
+    Accompany(LiveAccompanist),
+}
+
+impl LiveEngine {
+    fn release_all(&mut self, out: &mut impl FnMut(VoiceChange)) {
+        match self {
+            Self::Harmonize(h) => h.release_all(out),
+            Self::Accompany(a) => a.release_all(out),
+        }
+    }
+
+    /// Whether this engine is the one `mode` plays.
+    fn plays(&self, mode: PlayMode) -> bool {
+        matches!(
+            (self, mode),
+            (Self::Harmonize(_), PlayMode::Harmonize) | (Self::Accompany(_), PlayMode::Accompany)
+        )
+    }
+
+    fn is_sounding(&mut self) -> bool {
+        match self {
+            Self::Harmonize(h) => h.sounding().next().is_some(),
+            Self::Accompany(a) => a.sounding().is_some(),
+        }
+    }
+}
+
+/// The audio thread's side of the live modes.
 #[derive(Default)]
 pub struct LivePlayer {
-    harmonizer: Option<Box<LiveHarmonizer>>,
+    harmonizer: Option<Box<LiveEngine>>,
     /// Where the grid is when the host does not say (transport stopped): beats.
     clock_beats: f64,
     /// The last grid step the harmonizer heard begin.
@@ -63,9 +95,15 @@ impl LivePlayer {
         }
     }
 
-    /// One block: grid steps and keys in time order; the voices into `out`.
+    /// One block of `mode`: grid steps and keys in time order; the voices into `out`. An
+    /// engine of another mode (the worker has not replaced it yet) stays silent.
+    /// `keys_sounding`: the player's keys sounding at the block's start (MIDI thru), so no
+    /// voice doubles a key held since before (a bypass, another mode).
+    #[allow(clippy::too_many_arguments)]
     pub fn process(
         &mut self,
+        mode: PlayMode,
+        keys_sounding: u128,
         snapshot: &TransportSnapshot,
         keys: &[KeyEvent],
         temperature: f32,
@@ -83,11 +121,12 @@ impl LivePlayer {
             _ => self.clock_beats,
         };
         let block = snapshot.block_len_samples;
+        self.held = keys_sounding;
         self.clock_beats = start_beats + f64::from(block) * beats_per_sample;
-        let Some(h) = self.harmonizer.as_mut() else {
+        let Some(h) = self.harmonizer.as_mut().filter(|h| h.plays(mode)) else {
             return;
         };
-        if h.sounding().next().is_none() {
+        if !h.is_sounding() {
             self.channel = channel;
         }
         let channel = self.channel;
@@ -117,11 +156,20 @@ impl LivePlayer {
                 (None, Some(_)) => false,
                 (None, None) => break,
             };
-            if let Some((step, _)) = next_step.filter(|_| step_first) {
+            if let Some((step, sample)) = next_step.filter(|_| step_first) {
                 if self.last_step != Some(step) {
                     self.last_step = Some(step);
                     let beats = step as f64 / STEPS_PER_QUARTER;
-                    h.step(meter, grid.step_in_bar(beats));
+                    let in_bar = grid.step_in_bar(beats);
+                    let (held, velocity) = (self.held, self.velocity);
+                    match h.as_mut() {
+                        LiveEngine::Harmonize(h) => h.step(meter, in_bar),
+                        LiveEngine::Accompany(a) => {
+                            a.step(meter, in_bar, held, temperature, &mut |change| {
+                                emit(change, sample, channel, velocity, out)
+                            })
+                        }
+                    }
                 }
                 next_step = step_samples.next();
                 continue;
@@ -130,17 +178,28 @@ impl LivePlayer {
             let bit = 1u128 << key.pitch.min(127);
             if key.on {
                 self.held |= bit;
-                let held = self.held;
                 self.velocity = key.velocity;
-                let velocity = self.velocity;
-                h.key_down(key.pitch, held, temperature, &mut |change| {
-                    emit(change, key.sample, channel, velocity, out)
-                });
             } else {
                 self.held &= !bit;
-                h.key_up(key.pitch, &mut |change| {
+            }
+            // A harmonizer answers the key at once; an accompanist hears the chord at the
+            // next step, but gives up at once a pitch the player strikes.
+            if let (LiveEngine::Accompany(a), true) = (h.as_mut(), key.on) {
+                a.yield_pitch(key.pitch, &mut |change| {
                     emit(change, key.sample, channel, 0.0, out)
                 });
+            }
+            if let LiveEngine::Harmonize(h) = h.as_mut() {
+                let (held, velocity) = (self.held, self.velocity);
+                if key.on {
+                    h.key_down(key.pitch, held, temperature, &mut |change| {
+                        emit(change, key.sample, channel, velocity, out)
+                    });
+                } else {
+                    h.key_up(key.pitch, &mut |change| {
+                        emit(change, key.sample, channel, 0.0, out)
+                    });
+                }
             }
         }
     }

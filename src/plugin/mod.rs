@@ -386,9 +386,10 @@ impl Plugin for PhraseGen {
         let mode = self.params.mode.value();
         if mode != self.mode_was {
             // What the other mode played ends where this one begins.
-            match mode {
-                PlayMode::Harmonize => self.scheduler.reset(&mut self.events),
-                PlayMode::Generate => self.live.release_all(0, &mut self.events),
+            if self.mode_was == PlayMode::Generate {
+                self.scheduler.reset(&mut self.events);
+            } else {
+                self.live.release_all(0, &mut self.events);
             }
             self.mode_was = mode;
         }
@@ -403,19 +404,22 @@ impl Plugin for PhraseGen {
             }
             self.send_events(context);
         }
-        let harmonizing = mode == PlayMode::Harmonize && !bypassed;
+        let harmonizing = mode != PlayMode::Generate && !bypassed;
         let recording = self.params.record.value() && !bypassed && !harmonizing;
         // Harmonizing, the melody is the player's: it goes through with its voices.
         let thru = self.params.midi_thru.value() || bypassed || harmonizing;
         if !bypassed && !harmonizing {
             self.schedule(&snapshot, free_run);
         }
+        let keys_sounding = self.thru_held.iter().fold(0, |all, channel| all | channel);
         // While bypassed the input goes through untouched, as a bypassed plugin should.
         self.take_input(context, &snapshot, recording, thru, harmonizing);
         if harmonizing {
             let channel = (self.params.channel.value().clamp(1, 16) - 1) as u8;
             let temperature = self.params.temperature.value();
             self.live.process(
+                mode,
+                keys_sounding,
                 &snapshot,
                 &self.keys,
                 temperature,

@@ -24,6 +24,10 @@ pub enum PlayMode {
     /// The key you press is the melody: voices under it start with it, drawn by the model
     /// (a model of several voices), and end when you release it.
     Harmonize,
+    /// The chord you hold is accompanied: the model plays a line over it in time with the
+    /// host (chord tones on strong beats), which follows your chord changes and stops
+    /// when you let go.
+    Accompany,
 }
 
 /// Phrase length choices.

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
+use super::live::LiveEngine;
 use super::params::{PhraseGenParams, PlayMode, SavedPhrase};
-use crate::family::{generate, LiveHarmonizer, LiveSettings};
+use crate::family::{generate, LiveAccompanist, LiveHarmonizer, LiveSettings};
 use crate::infer::FastLstm;
 use crate::phrase::{Note, Phrase, TimeSignature};
 use crate::sample::GenerateParams;
@@ -64,8 +65,8 @@ pub struct Shared {
     pub to_audio: ArrayQueue<Box<PlaybackPhrase>>,
     /// Worker -> audio: live harmonizers (Harmonize mode; `None`: the model cannot
     /// harmonize), and back to be freed.
-    pub to_audio_live: ArrayQueue<Option<Box<LiveHarmonizer>>>,
-    pub live_garbage: ArrayQueue<Box<LiveHarmonizer>>,
+    pub to_audio_live: ArrayQueue<Option<Box<LiveEngine>>>,
+    pub live_garbage: ArrayQueue<Box<LiveEngine>>,
     /// Audio -> worker: phrases to free.
     pub garbage: ArrayQueue<Box<PlaybackPhrase>>,
     /// Audio -> worker: notes played while recording.
@@ -304,7 +305,7 @@ pub struct Worker {
     /// Bumped at each model load: a live harmonizer is built for one model.
     model_version: u64,
     /// What the live harmonizer sent to the audio thread was built from.
-    live_built: Option<(u64, LiveSettings)>,
+    live_built: Option<(u64, PlayMode, LiveSettings)>,
     /// The model file loaded (`None`: the built-in model) and the request count it answered.
     loaded_path: Option<String>,
     loaded_request: u64,
@@ -445,12 +446,13 @@ impl Worker {
         }
     }
 
-    /// In Harmonize mode, hands the audio thread a live harmonizer built for the current
-    /// model and settings (again whenever they change); a model that cannot harmonize is
-    /// reported in the editor, and the keys then only pass through.
+    /// In Harmonize and Accompany modes, hands the audio thread a live engine built for the
+    /// mode, the current model and settings (again whenever they change); a model that
+    /// cannot play the mode is reported in the editor, and the keys then only pass through.
     fn update_live(&mut self) {
         let p = &self.shared.params;
-        if p.mode.value() != PlayMode::Harmonize {
+        let mode = p.mode.value();
+        if mode == PlayMode::Generate {
             self.live_built = None;
             self.shared.status.lock().live_error = None;
             return;
@@ -463,19 +465,25 @@ impl Worker {
             home_shift: crate::sample::home_key::shift_from_home(&self.model.config, &asked),
             min_p: LIVE_MIN_P,
         };
-        let wanted = (self.model_version, settings);
+        let wanted = (self.model_version, mode, settings);
         if self.live_built == Some(wanted) || self.shared.to_audio_live.is_full() {
             return;
         }
         self.live_built = Some(wanted);
-        match LiveHarmonizer::new(self.model.clone(), settings) {
-            Ok(harmonizer) => {
-                let _ = self.shared.to_audio_live.push(Some(Box::new(harmonizer)));
+        let engine = match mode {
+            PlayMode::Accompany => {
+                LiveAccompanist::new(self.model.clone(), settings).map(LiveEngine::Accompany)
+            }
+            _ => LiveHarmonizer::new(self.model.clone(), settings).map(LiveEngine::Harmonize),
+        };
+        match engine {
+            Ok(engine) => {
+                let _ = self.shared.to_audio_live.push(Some(Box::new(engine)));
                 self.shared.status.lock().live_error = None;
             }
             Err(e) => {
                 let _ = self.shared.to_audio_live.push(None);
-                self.shared.status.lock().live_error = Some(format!("Harmonize: {e}"));
+                self.shared.status.lock().live_error = Some(format!("{mode:?}: {e}"));
             }
         }
     }

@@ -11,17 +11,14 @@
 
 use std::sync::Arc;
 
-use rand::SeedableRng;
-use rand_pcg::Pcg64Mcg;
-
-use super::sample::draw;
-use crate::events::{Event, EventCodec, EventContext};
-use crate::infer::{FastLstm, FastState};
+use super::live_stream::LiveStream;
+use crate::events::Event;
+use crate::infer::FastLstm;
 use crate::model::Architecture;
 use crate::phrase::TimeSignature;
 use crate::roll::PitchSet;
 use crate::sample::voice_leading::makes_parallels;
-use crate::sample::{uniform, GenerateError};
+use crate::sample::GenerateError;
 
 /// A voice starting or ending, in the player's pitches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,12 +42,7 @@ pub struct LiveSettings {
 
 /// The event model harmonizing the keys a player presses, step by step in real time.
 pub struct LiveHarmonizer {
-    model: Arc<FastLstm>,
-    codec: EventCodec,
-    state: FastState,
-    input: Vec<f32>,
-    ctx: EventContext,
-    rng: Pcg64Mcg,
+    s: LiveStream,
     settings: LiveSettings,
     /// The key being harmonized (as the player pressed it) and its pitch for the model.
     melody: Option<(u8, u8)>,
@@ -59,9 +51,6 @@ pub struct LiveHarmonizer {
     sent_as: [u8; 128],
     /// The pitches sent for those voices (two model pitches never sound as one).
     sent: PitchSet,
-    /// Where the host's grid is: the metre and the step in the bar of the step under way.
-    meter: TimeSignature,
-    step_in_bar: u32,
 }
 
 impl LiveHarmonizer {
@@ -80,28 +69,15 @@ impl LiveHarmonizer {
         if settings.voices < 2 {
             return Err(GenerateError::MelodyNeedsTwoVoices(settings.voices.into()));
         }
-        let codec = EventCodec::new(cfg);
-        let mut harmonizer = Self {
-            codec,
-            state: model.state(1),
-            input: vec![0.0; model.input_size()],
-            ctx: EventContext::START,
-            rng: Pcg64Mcg::seed_from_u64(settings.seed),
-            settings: LiveSettings {
-                voices: settings.voices.min(model_voices),
-                ..settings
-            },
+        let voices = settings.voices.min(model_voices);
+        Ok(Self {
+            s: LiveStream::new(model, settings.seed, voices, settings.min_p),
+            settings: LiveSettings { voices, ..settings },
             melody: None,
             lower: 0,
             sent_as: [0; 128],
             sent: 0,
-            meter: TimeSignature::FOUR_FOUR,
-            step_in_bar: 0,
-            model,
-        };
-        // The network hears the start, as before a piece.
-        harmonizer.hear(harmonizer.ctx);
-        Ok(harmonizer)
+        })
     }
 
     /// The voices sounding under the melody, as sent (the player's pitches).
@@ -114,9 +90,7 @@ impl LiveHarmonizer {
     /// A grid step of the host begins at `step_in_bar` of a bar of `meter`: the network
     /// hears the step before it end.
     pub fn step(&mut self, meter: TimeSignature, step_in_bar: u32) {
-        self.meter = meter;
-        self.step_in_bar = step_in_bar;
-        self.push(self.codec.step_token());
+        self.s.step(meter, step_in_bar);
     }
 
     /// The player pressed `key` (velocity is the caller's): it becomes the melody, and
@@ -133,8 +107,8 @@ impl LiveHarmonizer {
         let Some(pitch) = self.model_pitch(key) else {
             return;
         };
-        self.start_step_if_under_way();
-        let entering = self.ctx.sounding;
+        self.s.start_step_if_under_way();
+        let entering = self.s.ctx.sounding;
         let inv_t = 1.0 / temperature.clamp(0.05, 3.0);
         // The old melody ends; voices the new one would cross must end.
         let old = self.melody.take().map_or(0, |(_, p)| 1u128 << p);
@@ -149,17 +123,19 @@ impl LiveHarmonizer {
         }
         loop {
             let lowest = must_end.trailing_zeros() as u8;
-            let token = self.draw(inv_t, |codec, ctx, token| match codec.event(token) {
-                Event::Off(p) if must_end != 0 => p == lowest || p < lowest,
-                Event::Off(_) => true,
-                // Striking the melody is how the model says "no more offs".
-                Event::On(p) => must_end == 0 && p == pitch && ctx.sounding & (1 << p) == 0,
-                Event::Step => false,
-            });
-            let Event::Off(p) = self.codec.event(token) else {
+            let token = self
+                .s
+                .draw(inv_t, |codec, ctx, token| match codec.event(token) {
+                    Event::Off(p) if must_end != 0 => p == lowest || p < lowest,
+                    Event::Off(_) => true,
+                    // Striking the melody is how the model says "no more offs".
+                    Event::On(p) => must_end == 0 && p == pitch && ctx.sounding & (1 << p) == 0,
+                    Event::Step => false,
+                });
+            let Event::Off(p) = self.s.codec.event(token) else {
                 break;
             };
-            self.push(token);
+            self.s.push(token);
             must_end &= !(1u128 << p);
             if self.lower & (1u128 << p) != 0 {
                 self.lower &= !(1u128 << p);
@@ -168,9 +144,9 @@ impl LiveHarmonizer {
                 out(VoiceChange::Off(sent));
             }
         }
-        if let Some(on) = self.codec.token(Event::On(pitch)) {
-            if self.ctx.sounding & (1u128 << pitch) == 0 {
-                self.push(on);
+        if let Some(on) = self.s.codec.token(Event::On(pitch)) {
+            if self.s.ctx.sounding & (1u128 << pitch) == 0 {
+                self.s.push(on);
                 self.melody = Some((key, pitch));
             }
         }
@@ -185,13 +161,13 @@ impl LiveHarmonizer {
         if self.melody.map(|(k, _)| k) != Some(key) {
             return;
         }
-        self.start_step_if_under_way();
+        self.s.start_step_if_under_way();
         let (_, pitch) = self.melody.take().expect("checked");
         let ending = self.lower | (1u128 << pitch);
-        for p in self.codec.range.pitches() {
+        for p in self.s.codec.range.pitches() {
             if ending & (1u128 << p) != 0 {
-                if let Some(off) = self.codec.token(Event::Off(p)) {
-                    self.push(off);
+                if let Some(off) = self.s.codec.token(Event::Off(p)) {
+                    self.s.push(off);
                 }
             }
         }
@@ -209,7 +185,7 @@ impl LiveHarmonizer {
         self.lower = 0;
         self.sent = 0;
         self.melody = None;
-        self.ctx.sounding = 0;
+        self.s.ctx.sounding = 0;
     }
 
     /// Draws the voices under a new melody note until the model ends the step or no voice
@@ -227,23 +203,25 @@ impl LiveHarmonizer {
         let strict = self.settings.strict_voice_leading;
         let sent_as =
             |p: u8| (i32::from(key) - i32::from(melody) + i32::from(p)).clamp(0, 127) as u8;
-        while self.ctx.sounding.count_ones() < voices {
+        while self.s.ctx.sounding.count_ones() < voices {
             let taken = self.sent | held | (1u128 << key);
-            let token = self.draw(inv_t, |codec, ctx, token| match codec.event(token) {
-                Event::On(p) => {
-                    p < melody
-                        && ctx.sounding & (1u128 << p) == 0
-                        && taken & (1u128 << sent_as(p)) == 0
-                        && !(strict && makes_parallels(entering, ctx.sounding, p))
-                }
-                Event::Step => true,
-                Event::Off(_) => false,
-            });
-            let Event::On(p) = self.codec.event(token) else {
+            let token = self
+                .s
+                .draw(inv_t, |codec, ctx, token| match codec.event(token) {
+                    Event::On(p) => {
+                        p < melody
+                            && ctx.sounding & (1u128 << p) == 0
+                            && taken & (1u128 << sent_as(p)) == 0
+                            && !(strict && makes_parallels(entering, ctx.sounding, p))
+                    }
+                    Event::Step => true,
+                    Event::Off(_) => false,
+                });
+            let Event::On(p) = self.s.codec.event(token) else {
                 // The model is done with this step; the host's next step tells it so.
                 break;
             };
-            self.push(token);
+            self.s.push(token);
             self.lower |= 1u128 << p;
             let sent = sent_as(p);
             self.sent_as[usize::from(p)] = sent;
@@ -252,17 +230,10 @@ impl LiveHarmonizer {
         }
     }
 
-    /// Offs must open a step: if this step already struck something, it ends here.
-    fn start_step_if_under_way(&mut self) {
-        if self.ctx.previous != self.codec.step_token() {
-            self.push(self.codec.step_token());
-        }
-    }
-
     /// The key's pitch for the model: moved home, then by octaves until it and a voice
     /// under it fit the model's range.
     fn model_pitch(&self, key: u8) -> Option<u8> {
-        let range = self.codec.range;
+        let range = self.s.codec.range;
         let mut p = i32::from(key) - self.settings.home_shift;
         let (lo, hi) = (i32::from(range.lo) + 12, i32::from(range.hi));
         while p > hi {
@@ -272,41 +243,5 @@ impl LiveHarmonizer {
             p += 12;
         }
         (p <= hi).then_some(p as u8)
-    }
-
-    /// A token from the network's current prediction among those the grammar and `allowed`
-    /// let through.
-    fn draw(
-        &mut self,
-        inv_t: f32,
-        allowed: impl Fn(&EventCodec, &EventContext, usize) -> bool,
-    ) -> usize {
-        let u = uniform(&mut self.rng);
-        let (codec, ctx, voices) = (&self.codec, &self.ctx, self.settings.voices);
-        let (token, _) = draw(
-            &self.state.logits,
-            inv_t,
-            self.settings.min_p,
-            u,
-            false,
-            |token| codec.allows(ctx, token, voices) && allowed(codec, ctx, token),
-        );
-        token
-    }
-
-    /// Plays `token` into the context and lets the network hear it.
-    fn push(&mut self, token: usize) {
-        let mut next = self.codec.advance(self.ctx, token, u32::MAX);
-        if token == self.codec.step_token() {
-            next.meter = self.meter;
-            next.step_in_bar = self.step_in_bar;
-        }
-        self.hear(next);
-    }
-
-    fn hear(&mut self, ctx: EventContext) {
-        self.ctx = ctx;
-        self.codec.write_input(&self.ctx, &mut self.input);
-        self.model.step(&self.input, &mut self.state);
     }
 }

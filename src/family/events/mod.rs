@@ -3,6 +3,8 @@
 //! of a step are drawn one after another, each conditioned on those before it.
 
 pub mod live;
+pub mod live_line;
+pub mod live_stream;
 mod sample;
 mod train;
 
