@@ -213,3 +213,47 @@ fn a_melody_model_says_it_cannot_harmonize_and_the_keys_pass_through() {
     assert_eq!(ons, [70]);
     assert!(sounding(&host.played).is_empty());
 }
+
+#[test]
+fn a_held_chord_gets_a_line_over_it_that_stops_when_let_go() {
+    let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
+    host.run_until_playing(1, 2000);
+    let shared = host.plugin.shared();
+    *shared.params.model_path.write() = Some("fiddle-tunes".into());
+    shared.model_requests.fetch_add(1, Ordering::AcqRel);
+    set_normalized(&shared.params.mode, 1.0);
+    assert_eq!(shared.params.mode.value(), PlayMode::Accompany);
+    host.settle();
+    host.block();
+    assert!(sounding(&host.played).is_empty());
+    // G major held for two bars (a 16th is 6,000 samples at 120 BPM).
+    let chord = [55u8, 59, 62];
+    for &k in &chord {
+        key(&mut host, 0, k, true);
+    }
+    let start = host.played.len();
+    host.blocks(2 * 16 * 6000 / 512);
+    let line: Vec<u8> = host.played[start..]
+        .iter()
+        .filter(|e| e.1 && !chord.contains(&e.2))
+        .map(|e| e.2)
+        .collect();
+    assert!(
+        line.len() >= 4,
+        "a line that moves over the chord: {line:?}"
+    );
+    assert!(line.iter().all(|&p| p > 62), "above the chord: {line:?}");
+    let open = sounding(&host.played);
+    let over: Vec<_> = open.keys().filter(|(p, _)| !chord.contains(p)).collect();
+    assert!(over.len() <= 1, "one voice: {over:?}");
+    for &k in &chord {
+        key(&mut host, 0, k, false);
+    }
+    // The line ends at the next grid step.
+    host.blocks(6000 / 512 + 2);
+    assert!(
+        sounding(&host.played).is_empty(),
+        "{:?}",
+        sounding(&host.played)
+    );
+}

@@ -24,7 +24,7 @@ use crate::sample::GenerateParams;
 use crate::scale::Scale;
 use crate::scheduler::{PlaybackPhrase, Takeover};
 
-/// Live harmonizing never draws a note less likely than this share of the likeliest: as
+/// Harmonizing live never draws a note less likely than this share of the likeliest: as
 /// `phrasegen harmonize`, which measured it keeps the harmony in key (models/README.md).
 pub const LIVE_MIN_P: f32 = 0.2;
 
@@ -463,7 +463,13 @@ impl Worker {
             voices: asked.max_polyphony.clamp(1, 16) as u8,
             strict_voice_leading: asked.strict_voice_leading,
             home_shift: crate::sample::home_key::shift_from_home(&self.model.config, &asked),
-            min_p: LIVE_MIN_P,
+            // Harmonizing, min-p keeps the voices in key; a line needs the model's whole
+            // tail (with it, the likeliest event, holding the note, would win every step).
+            min_p: if mode == PlayMode::Harmonize {
+                LIVE_MIN_P
+            } else {
+                0.0
+            },
         };
         let wanted = (self.model_version, mode, settings);
         if self.live_built == Some(wanted) || self.shared.to_audio_live.is_full() {

@@ -134,7 +134,9 @@ impl LiveAccompanist {
             (top_held - self.home_shift + 1).clamp(0, i32::from(self.s.codec.range.hi) - 12);
         let beat = beat_steps(meter, self.s.codec.steps_per_quarter);
         let must_sound = self.silent_steps + 1 >= beat;
-        let too_long = self.held_steps >= 2 * meter.steps_per_bar(self.s.codec.steps_per_quarter);
+        // A line over held chords moves: no note outlasts a bar (the network, never having
+        // heard a tune hold one longer, would hold it on and on).
+        let too_long = self.held_steps >= meter.steps_per_bar(self.s.codec.steps_per_quarter);
         let current = self.note.map(|(p, _)| p);
         let keys = shift_set(held, -self.home_shift);
         // A note the new chord's scale does not hold moves at once.
