@@ -39,8 +39,8 @@ fn harmonizing(tracker: &mut NoteTracker, sim: &mut HostSim) -> (ClapSession, u3
     let mode = s.param("Mode");
     assert_eq!(
         (mode.min, mode.max),
-        (0.0, 2.0),
-        "Generate, Harmonize, Accompany"
+        (0.0, 3.0),
+        "Generate, Harmonize, Accompany, Answer"
     );
     let deadline = Instant::now() + HARMONIZER_TIMEOUT;
     sim.playing = true;
@@ -176,11 +176,11 @@ fn nothing_hangs_over_random_keys_transports_and_mode_changes() {
                 }
             }
             if rng.random_bool(0.03) {
-                // Generate, Harmonize or Accompany.
+                // Generate, Harmonize, Accompany or Answer.
                 input.push(HostEvent::Param {
                     time: 0,
                     id: mode,
-                    value: f64::from(rng.random_range(0..3u8)),
+                    value: f64::from(rng.random_range(0..4u8)),
                 });
             }
             let out = s.process(plan.len, Some(&plan.transport), &input);

@@ -14,8 +14,10 @@ use phrasegen::plugin::params::PlayMode;
 use phrasegen::plugin::PhraseGen;
 use rand::{Rng, SeedableRng};
 
-/// The Mode parameter's normalized value for Harmonize (Generate 0, Accompany 1).
-const HARMONIZE: f32 = 0.5;
+/// The Mode parameter's normalized values (Generate is 0).
+const HARMONIZE: f32 = 1.0 / 3.0;
+const ACCOMPANY: f32 = 2.0 / 3.0;
+const ANSWER: f32 = 1.0;
 
 fn key(host: &mut Host, timing: u32, pitch: u8, on: bool) {
     let (channel, key) = (Channel::Number(0), Key::Number(pitch));
@@ -131,8 +133,11 @@ fn nothing_hangs_over_random_keys_transport_modes_and_bypass() {
             }
             11 => host.playing = !host.playing,
             12 if i % 7 == 0 => {
-                // Generate, Harmonize, Accompany.
-                set_normalized(&shared.params.mode, [0.0, HARMONIZE, 1.0][i % 3]);
+                // Generate, Harmonize, Accompany, Answer.
+                set_normalized(
+                    &shared.params.mode,
+                    [0.0, HARMONIZE, ACCOMPANY, ANSWER][i % 4],
+                );
             }
             13 if i % 11 == 0 => {
                 let bypass = !shared.params.bypass.value();
@@ -221,7 +226,7 @@ fn a_held_chord_gets_a_line_over_it_that_stops_when_let_go() {
     let shared = host.plugin.shared();
     *shared.params.model_path.write() = Some("fiddle-tunes".into());
     shared.model_requests.fetch_add(1, Ordering::AcqRel);
-    set_normalized(&shared.params.mode, 1.0);
+    set_normalized(&shared.params.mode, ACCOMPANY);
     assert_eq!(shared.params.mode.value(), PlayMode::Accompany);
     host.settle();
     host.block();
@@ -256,4 +261,80 @@ fn a_held_chord_gets_a_line_over_it_that_stops_when_let_go() {
         "{:?}",
         sounding(&host.played)
     );
+}
+
+#[test]
+fn a_phrase_and_a_bars_rest_get_an_answer_as_long_that_stops_when_played_over() {
+    let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
+    host.run_until_playing(1, 2000);
+    let shared = host.plugin.shared();
+    set_normalized(&shared.params.mode, ANSWER);
+    assert_eq!(shared.params.mode.value(), PlayMode::Answer);
+    host.settle();
+    host.block();
+    let samples_per_beat = 24_000.0;
+    // Runs blocks (the worker looking between them) until beat `until`.
+    let run_to = |host: &mut Host, until: f64| {
+        while host.pos_beats() < until {
+            host.block();
+            host.settle();
+        }
+    };
+    for round in 0..2 {
+        // A one-bar call from the next bar line: four quarter notes.
+        let bar = (host.pos_beats() / 4.0).ceil() * 4.0 + 4.0;
+        run_to(&mut host, bar - 0.05);
+        let call = [67u8, 69, 71, 72];
+        for (i, &k) in call.iter().enumerate() {
+            run_to(&mut host, bar + i as f64);
+            key(&mut host, 0, k, true);
+            host.block();
+            run_to(&mut host, bar + i as f64 + 0.8);
+            key(&mut host, 0, k, false);
+            host.block();
+        }
+        let rest_ends = bar + 3.8 + 4.0;
+        let answered_from = host.played.len();
+        let answer_start = (rest_ends / 4.0).ceil() * 4.0;
+        if round == 0 {
+            // The whole answer: from the bar line after the rest, one bar long, then silence.
+            run_to(&mut host, answer_start + 6.0);
+            let answer: Vec<_> = host.played[answered_from..].to_vec();
+            let ons: Vec<_> = answer.iter().filter(|e| e.1).collect();
+            assert!(ons.len() >= 2, "an answer: {answer:?}");
+            let first = ons[0].0 as f64 / samples_per_beat;
+            let last = ons.last().unwrap().0 as f64 / samples_per_beat;
+            assert!(
+                (first - answer_start).abs() < 0.01,
+                "it starts on the bar line after the rest ({answer_start}): {first}"
+            );
+            assert!(last < answer_start + 4.0, "as long as the call: {last}");
+            assert!(sounding(&host.played).is_empty(), "it ended: {answer:?}");
+        } else {
+            // Played over: the answer stops at the key.
+            run_to(&mut host, answer_start + 0.3);
+            let before = host.played.len();
+            key(&mut host, 100, 60, true);
+            host.block();
+            let stopped_at = host.played[before..]
+                .iter()
+                .find(|e| e.1 && e.2 == 60)
+                .expect("the key goes through")
+                .0;
+            let open = sounding(&host.played);
+            assert_eq!(
+                open.keys().collect::<Vec<_>>(),
+                [&(60, 0)],
+                "only the key sounds"
+            );
+            assert!(host.played[before..]
+                .iter()
+                .all(|e| e.1 || e.0 == stopped_at));
+            run_to(&mut host, answer_start + 4.0);
+            let after: Vec<_> = host.played[before..].iter().filter(|e| e.1).collect();
+            assert_eq!(after.len(), 1, "no more of the answer: {after:?}");
+            key(&mut host, 0, 60, false);
+            host.block();
+        }
+    }
 }

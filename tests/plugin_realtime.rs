@@ -79,10 +79,10 @@ fn process_never_allocates() {
     assert!(host.played.len() > 100);
     assert_eq!(violation_count(), 0, "process() allocated or freed memory");
 
-    // Harmonize and Accompany modes: keys pressed and released, the live engine arriving
-    // and replaced (a new seed rebuilds it), the mode switched between all three.
+    // Harmonize, Accompany and Answer modes: keys pressed and released, the live engine
+    // arriving and replaced (a new seed rebuilds it), the mode switched between them all.
     let played_before = host.played.len();
-    set_normalized(&shared.params.mode, 0.5);
+    set_normalized(&shared.params.mode, 1.0 / 3.0);
     host.settle();
     for i in 0..2000u64 {
         if i % 400 == 200 {
@@ -93,8 +93,11 @@ fn process_never_allocates() {
             set_normalized(&shared.params.mode, 0.0);
         }
         if i % 700 == 660 {
-            // Harmonize, then Accompany.
-            set_normalized(&shared.params.mode, if i < 1000 { 0.5 } else { 1.0 });
+            // Harmonize, Accompany, then Answer.
+            set_normalized(
+                &shared.params.mode,
+                [1.0 / 3.0, 2.0 / 3.0, 1.0][(i / 700) as usize % 3],
+            );
             host.settle();
         }
         host.playing = i % 300 < 250;

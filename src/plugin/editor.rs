@@ -352,6 +352,12 @@ fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
             "Hold chords: the model plays a line over them in time with the song, chord \
              tones on strong beats, and stops when you let go (e.g. fiddle-tunes)",
         ),
+        (
+            PlayMode::Answer,
+            "Answer",
+            "Play a phrase and rest: PhraseGen answers with a phrase as long, continuing \
+             yours, from the next bar; it stops when you play again",
+        ),
     ] {
         if ui
             .selectable_label(p.mode.value() == mode, label)

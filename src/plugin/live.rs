@@ -27,6 +27,7 @@ pub struct KeyEvent {
 pub enum LiveEngine {
     Harmonize(LiveHarmonizer),
     Accompany(LiveAccompanist),
+    Answer(AnswerPlayer),
 }
 
 impl LiveEngine {
@@ -34,6 +35,7 @@ impl LiveEngine {
         match self {
             Self::Harmonize(h) => h.release_all(out),
             Self::Accompany(a) => a.release_all(out),
+            Self::Answer(a) => a.stop(out),
         }
     }
 
@@ -41,7 +43,9 @@ impl LiveEngine {
     fn plays(&self, mode: PlayMode) -> bool {
         matches!(
             (self, mode),
-            (Self::Harmonize(_), PlayMode::Harmonize) | (Self::Accompany(_), PlayMode::Accompany)
+            (Self::Harmonize(_), PlayMode::Harmonize)
+                | (Self::Accompany(_), PlayMode::Accompany)
+                | (Self::Answer(_), PlayMode::Answer)
         )
     }
 
@@ -49,7 +53,126 @@ impl LiveEngine {
         match self {
             Self::Harmonize(h) => h.sounding().next().is_some(),
             Self::Accompany(a) => a.sounding().is_some(),
+            Self::Answer(a) => a.sounding != 0,
         }
+    }
+}
+
+/// A note of an answer on the live grid: sixteenths counted from beat 0 of the timeline.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AnswerNote {
+    pub start_step: i64,
+    pub end_step: i64,
+    pub pitch: u8,
+    pub velocity: f32,
+}
+
+/// Answer mode's playback: the answer the worker wrote, played once from where it was
+/// placed on the timeline, stopped for good when the player plays again.
+#[derive(Debug)]
+pub struct AnswerPlayer {
+    notes: Vec<AnswerNote>,
+    next: usize,
+    sounding: u128,
+    ends: [i64; 128],
+    last_step: Option<i64>,
+}
+
+impl Default for AnswerPlayer {
+    /// Nothing to answer yet.
+    fn default() -> Self {
+        Self {
+            notes: Vec::new(),
+            next: 0,
+            sounding: 0,
+            ends: [0; 128],
+            last_step: None,
+        }
+    }
+}
+
+impl AnswerPlayer {
+    /// `phrase` placed to start at `start_beats` of the timeline (allocates: the worker's
+    /// side).
+    pub fn new(phrase: &crate::phrase::Phrase, start_beats: f64) -> Self {
+        let per_step = STEPS_PER_QUARTER / f64::from(phrase.steps_per_quarter.max(1));
+        let at = |step: u32| {
+            (start_beats * STEPS_PER_QUARTER + f64::from(step) * per_step).round() as i64
+        };
+        let mut notes: Vec<AnswerNote> = phrase
+            .notes
+            .iter()
+            .map(|n| AnswerNote {
+                start_step: at(n.start_step),
+                end_step: at(n.end_step()).max(at(n.start_step) + 1),
+                pitch: n.pitch,
+                velocity: f32::from(n.velocity) / 127.0,
+            })
+            .collect();
+        notes.sort_by_key(|n| (n.start_step, n.pitch));
+        Self {
+            notes,
+            ..Self::default()
+        }
+    }
+
+    /// The notes still to strike or sounding.
+    pub fn is_done(&self) -> bool {
+        self.next >= self.notes.len() && self.sounding == 0
+    }
+
+    /// Grid step `step` begins at `sample`: notes end and start. A jump on the timeline
+    /// (loop, seek) ends what sounds; notes whose start has passed are not played late.
+    fn step(&mut self, step: i64, sample: u32, channel: u8, out: &mut EventBuffer) {
+        if self.last_step.is_some_and(|last| step != last + 1) {
+            self.stop_sounding(sample, channel, out);
+        }
+        self.last_step = Some(step);
+        for p in 0..128u8 {
+            let bit = 1u128 << p;
+            if self.sounding & bit != 0 && self.ends[usize::from(p)] <= step {
+                self.sounding &= !bit;
+                out.push(NoteEvent::off(sample, p, channel));
+            }
+        }
+        while let Some(n) = self.notes.get(self.next).copied() {
+            if n.start_step > step {
+                break;
+            }
+            self.next += 1;
+            let bit = 1u128 << n.pitch.min(127);
+            if n.start_step == step && self.sounding & bit == 0 {
+                self.sounding |= bit;
+                self.ends[usize::from(n.pitch.min(127))] = n.end_step;
+                out.push(NoteEvent {
+                    sample,
+                    on: true,
+                    pitch: n.pitch,
+                    channel,
+                    velocity: n.velocity,
+                });
+            }
+        }
+    }
+
+    fn stop_sounding(&mut self, sample: u32, channel: u8, out: &mut EventBuffer) {
+        for p in 0..128u8 {
+            if self.sounding & (1u128 << p) != 0 {
+                out.push(NoteEvent::off(sample, p, channel));
+            }
+        }
+        self.sounding = 0;
+    }
+
+    /// Ends the answer for good (the player plays again, mode change, bypass).
+    fn stop(&mut self, out: &mut impl FnMut(VoiceChange)) {
+        for p in 0..128u8 {
+            if self.sounding & (1u128 << p) != 0 {
+                out(VoiceChange::Off(p));
+            }
+        }
+        self.sounding = 0;
+        self.next = self.notes.len();
     }
 }
 
@@ -102,6 +225,7 @@ impl LivePlayer {
     #[allow(clippy::too_many_arguments)]
     pub fn process(
         &mut self,
+        shared: &Shared,
         mode: PlayMode,
         keys_sounding: u128,
         snapshot: &TransportSnapshot,
@@ -123,6 +247,20 @@ impl LivePlayer {
         let block = snapshot.block_len_samples;
         self.held = keys_sounding;
         self.clock_beats = start_beats + f64::from(block) * beats_per_sample;
+        shared
+            .live_beats
+            .store(start_beats.to_bits(), std::sync::atomic::Ordering::Release);
+        if mode == PlayMode::Answer {
+            // The worker hears the player's phrase, timed on the live grid.
+            for key in keys {
+                let _ = shared.recorded.push(super::worker::RecordedNote {
+                    pitch: key.pitch,
+                    velocity: key.velocity,
+                    on: key.on,
+                    beats: start_beats + f64::from(key.sample) * beats_per_sample,
+                });
+            }
+        }
         let Some(h) = self.harmonizer.as_mut().filter(|h| h.plays(mode)) else {
             return;
         };
@@ -169,6 +307,7 @@ impl LivePlayer {
                                 emit(change, sample, channel, velocity, out)
                             })
                         }
+                        LiveEngine::Answer(a) => a.step(step, sample, channel, out),
                     }
                 }
                 next_step = step_samples.next();
@@ -184,10 +323,15 @@ impl LivePlayer {
             }
             // A harmonizer answers the key at once; an accompanist hears the chord at the
             // next step, but gives up at once a pitch the player strikes.
-            if let (LiveEngine::Accompany(a), true) = (h.as_mut(), key.on) {
-                a.yield_pitch(key.pitch, &mut |change| {
+            match (h.as_mut(), key.on) {
+                (LiveEngine::Accompany(a), true) => a.yield_pitch(key.pitch, &mut |change| {
                     emit(change, key.sample, channel, 0.0, out)
-                });
+                }),
+                // The player plays again: the answer stops.
+                (LiveEngine::Answer(a), true) => {
+                    a.stop(&mut |change| emit(change, key.sample, channel, 0.0, out))
+                }
+                _ => {}
             }
             if let LiveEngine::Harmonize(h) = h.as_mut() {
                 let (held, velocity) = (self.held, self.velocity);

@@ -418,6 +418,7 @@ impl Plugin for PhraseGen {
             let channel = (self.params.channel.value().clamp(1, 16) - 1) as u8;
             let temperature = self.params.temperature.value();
             self.live.process(
+                &self.shared,
                 mode,
                 keys_sounding,
                 &snapshot,

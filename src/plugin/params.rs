@@ -28,6 +28,10 @@ pub enum PlayMode {
     /// host (chord tones on strong beats), which follows your chord changes and stops
     /// when you let go.
     Accompany,
+    /// Call and response: play a phrase and rest (a bar, or what *Answer after* says), and
+    /// PhraseGen answers with a phrase as long, continuing yours, from the next bar line;
+    /// it stops when you play again.
+    Answer,
 }
 
 /// Phrase length choices.
@@ -194,6 +198,9 @@ pub struct BarLock {
 pub struct PhraseGenParams {
     #[id = "mode"]
     pub mode: EnumParam<PlayMode>,
+    /// Answer mode: how many bars of rest after the player's phrase call for the answer.
+    #[id = "answer_after"]
+    pub answer_after: IntParam,
     #[id = "temperature"]
     pub temperature: FloatParam,
     #[id = "bars"]
@@ -267,6 +274,8 @@ impl Default for PhraseGenParams {
     fn default() -> Self {
         Self {
             mode: EnumParam::new("Mode", PlayMode::Generate),
+            answer_after: IntParam::new("Answer after", 1, IntRange::Linear { min: 1, max: 4 })
+                .with_unit(" bars"),
             temperature: FloatParam::new(
                 "Creativity",
                 1.0,

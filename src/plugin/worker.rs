@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
-use super::live::LiveEngine;
+use super::live::{AnswerPlayer, LiveEngine};
 use super::params::{PhraseGenParams, PlayMode, SavedPhrase};
 use crate::family::{generate, LiveAccompanist, LiveHarmonizer, LiveSettings};
 use crate::infer::FastLstm;
@@ -88,6 +88,9 @@ pub struct Shared {
     pub host_meter: AtomicU32,
     /// Playhead within the playing phrase, in beats (f64 bits), for the editor.
     pub playhead_beats: AtomicU64,
+    /// Where the live grid is, in beats (f64 bits): the host's position, or while the
+    /// transport is stopped the plugin's own clock (Answer mode times its answers by it).
+    pub live_beats: AtomicU64,
     /// Id of the phrase playing, and of the newest one generated.
     pub playing_id: AtomicU64,
     pub generated_id: AtomicU64,
@@ -114,6 +117,7 @@ impl Shared {
             settle_done: (Mutex::new(0), Condvar::new()),
             host_meter: AtomicU32::new(0),
             playhead_beats: AtomicU64::new(0),
+            live_beats: AtomicU64::new(0),
             playing_id: AtomicU64::new(0),
             generated_id: AtomicU64::new(0),
             generations: AtomicU64::new(0),
@@ -267,9 +271,14 @@ pub fn generate_params(params: &PhraseGenParams, model: &FastLstm) -> GeneratePa
 }
 
 /// Builds a primer phrase from recorded notes, starting at the bar of the first note.
-pub fn primer_from_recording(notes: &[RecordedNote], steps_per_quarter: u32) -> Option<Phrase> {
+pub fn primer_from_recording(
+    notes: &[RecordedNote],
+    steps_per_quarter: u32,
+    bar_beats: f64,
+) -> Option<Phrase> {
     let first = notes.iter().find(|n| n.on)?.beats;
-    let origin = (first / 4.0).floor() * 4.0;
+    let bar_beats = if bar_beats > 0.0 { bar_beats } else { 4.0 };
+    let origin = (first / bar_beats).floor() * bar_beats;
     let step = |b: f64| {
         ((b - origin) * f64::from(steps_per_quarter))
             .round()
@@ -313,6 +322,10 @@ pub struct Worker {
     voicing: Option<Voicing>,
     rerolls: u64,
     recording: Vec<RecordedNote>,
+    /// Answer mode: the player's phrase so far, the keys down and when it last moved.
+    call: Vec<RecordedNote>,
+    call_keys_down: u32,
+    call_last_beats: f64,
     was_recording: bool,
     primer: Option<Phrase>,
     primer_version: u64,
@@ -338,6 +351,9 @@ impl Worker {
             voicing: None,
             rerolls: 0,
             recording: Vec::new(),
+            call: Vec::new(),
+            call_keys_down: 0,
+            call_last_beats: 0.0,
             was_recording: false,
             primer: None,
             primer_version: 0,
@@ -428,7 +444,11 @@ impl Worker {
                 return;
             }
         }
-        self.collect_recording();
+        if self.shared.params.mode.value() == PlayMode::Answer {
+            self.listen_for_answer();
+        } else {
+            self.collect_recording();
+        }
         let request = self.request();
         let voicing = self.voicing_now();
         let changed = self.last.as_ref() != Some(&request);
@@ -480,6 +500,7 @@ impl Worker {
             PlayMode::Accompany => {
                 LiveAccompanist::new(self.model.clone(), settings).map(LiveEngine::Accompany)
             }
+            PlayMode::Answer => Ok(LiveEngine::Answer(AnswerPlayer::default())),
             _ => LiveHarmonizer::new(self.model.clone(), settings).map(LiveEngine::Harmonize),
         };
         match engine {
@@ -597,6 +618,69 @@ impl Worker {
         self.deliver(Box::new(playback));
     }
 
+    /// Length of the host's bar in beats (4/4 until the host says).
+    fn bar_beats(&self) -> f64 {
+        self.shared
+            .host_meter()
+            .unwrap_or_default()
+            .quarters_per_bar()
+    }
+
+    /// Answer mode: collects the player's phrase; once every key is up and the rest has
+    /// lasted *Answer after* bars, writes the answer (the model continuing the phrase, as
+    /// long as it) and hands it to the audio thread to play from the next bar line.
+    fn listen_for_answer(&mut self) {
+        while let Some(n) = self.shared.recorded.pop() {
+            if n.on {
+                self.call_keys_down += 1;
+            } else {
+                self.call_keys_down = self.call_keys_down.saturating_sub(1);
+            }
+            self.call_last_beats = n.beats;
+            self.call.push(n);
+        }
+        let now = f64::from_bits(self.shared.live_beats.load(Ordering::Acquire));
+        let bar = self.bar_beats();
+        let rest = f64::from(self.shared.params.answer_after.value().max(1)) * bar;
+        if self.call.is_empty() || self.call_keys_down > 0 || now < self.call_last_beats + rest {
+            return;
+        }
+        if self.shared.to_audio_live.is_full() {
+            return;
+        }
+        let call = std::mem::take(&mut self.call);
+        let spq = self.model.config.steps_per_quarter;
+        let Some(mut primer) = primer_from_recording(&call, spq, bar) else {
+            return;
+        };
+        let meter = self.shared.host_meter().unwrap_or_default();
+        primer.time_signature = meter;
+        primer.bars = primer.bars_needed().max(1);
+        let mut gp = generate_params(&self.shared.params, &self.model);
+        gp.bars = primer.bars.min(16);
+        gp.time_signature = meter;
+        gp.form = crate::form::Form::through_composed();
+        gp.seed = gp.seed.wrapping_add(self.next_id);
+        gp.primer = Some(primer);
+        let answer = match generate(&self.model, &gp) {
+            Ok(phrase) => phrase,
+            Err(e) => {
+                self.shared.status.lock().live_error = Some(format!("Answer: {e}"));
+                return;
+            }
+        };
+        self.next_id += 1;
+        // From the next bar line, with an eighth of a beat's grace (the worker's latency) so
+        // it never starts in the past.
+        let start_beats = ((now + 0.125) / bar).ceil() * bar;
+        let player = AnswerPlayer::new(&answer, start_beats);
+        let _ = self
+            .shared
+            .to_audio_live
+            .push(Some(Box::new(LiveEngine::Answer(player))));
+        self.shared.status.lock().live_error = None;
+    }
+
     fn collect_recording(&mut self) {
         let recording = self.shared.params.record.value();
         while let Some(n) = self.shared.recorded.pop() {
@@ -605,9 +689,11 @@ impl Worker {
             }
         }
         if self.was_recording && !recording {
-            if let Some(primer) =
-                primer_from_recording(&self.recording, self.model.config.steps_per_quarter)
-            {
+            if let Some(primer) = primer_from_recording(
+                &self.recording,
+                self.model.config.steps_per_quarter,
+                self.bar_beats(),
+            ) {
                 self.primer = Some(primer);
                 self.primer_version += 1;
             }
