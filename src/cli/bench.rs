@@ -420,6 +420,43 @@ fn harmonize_rows(rows: &mut Vec<Row>) -> anyhow::Result<()> {
         "-",
         format!("{changes} voice changes drawn"),
     ));
+    accompany_row(rows)
+}
+
+/// Accompany mode's cost: one grid step of the line over a held chord (the step heard,
+/// the line's events drawn), over 10,000 steps of a chord changing every bar.
+fn accompany_row(rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    use crate::family::{LiveAccompanist, LiveSettings};
+    let model = std::sync::Arc::new(
+        crate::builtin::load_model_choice("fiddle-tunes").map_err(anyhow::Error::msg)?,
+    );
+    let settings = LiveSettings {
+        seed: 1,
+        voices: 1,
+        strict_voice_leading: true,
+        home_shift: 0,
+        min_p: 0.0,
+    };
+    let mut line = LiveAccompanist::new(model, settings)?;
+    let meter = crate::phrase::TimeSignature::FOUR_FOUR;
+    let mut steps = Vec::with_capacity(10_000);
+    let mut notes = 0usize;
+    for i in 0..10_000u32 {
+        let root = [0u8, 9, 5, 7][(i / 16 % 4) as usize];
+        let chord = [48 + root, 52 + root, 55 + root]
+            .iter()
+            .fold(0u128, |set, &p| set | 1 << p);
+        let started = Instant::now();
+        line.step(meter, i % 16, chord, 1.0, &mut |_| notes += 1);
+        steps.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let worst = steps.iter().copied().fold(0.0, f64::max);
+    rows.push(row(
+        "Accompany: one grid step, fiddle-tunes (median / worst of 10,000)",
+        format!("{:.1} / {worst:.0} us", median(steps)),
+        "-",
+        format!("{notes} line changes drawn"),
+    ));
     Ok(())
 }
 
