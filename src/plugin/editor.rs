@@ -367,6 +367,11 @@ fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
             set_param(setter, &p.mode, mode);
         }
     }
+    if p.mode.value() == PlayMode::Answer {
+        ui.separator();
+        ui.label("Answer after");
+        ui.add(ParamSlider::for_param(&p.answer_after, setter));
+    }
 }
 
 /// Generate (flips the regenerate parameter, so hosts can automate it) and Lock.
