@@ -15,6 +15,7 @@ use nice_plug::prelude::*;
 pub mod editor;
 pub mod export;
 pub mod live;
+pub mod live_engine;
 pub mod params;
 pub mod worker;
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
-use super::live::{AnswerPlayer, LiveEngine};
+use super::live_engine::{AnswerPlayer, LiveEngine};
 use super::params::{PhraseGenParams, PlayMode, SavedPhrase};
 use crate::family::{generate, LiveAccompanist, LiveHarmonizer, LiveSettings};
 use crate::infer::FastLstm;

@@ -207,8 +207,12 @@ impl MelodyTrack {
 
     /// What the step must end and strike for the melody, given what sounds as it begins:
     /// the melody's previous note if it ends or is struck again, every voice under it at or
-    /// above its new pitch (voices never cross it); and the new note if it is struck.
+    /// above its new pitch (voices never cross it), everything when the melody rests (the
+    /// voices rest with it, as at a chorale's fermata); and the new note if it is struck.
     pub fn step_demands(&self, t: usize, sounding: PitchSet) -> (PitchSet, Option<u8>) {
+        if self.pitch[t].is_none() {
+            return (sounding, None);
+        }
         let previous = if t > 0 { self.pitch[t - 1] } else { None };
         let mut must_end: PitchSet = 0;
         if let Some(p) = previous {
@@ -222,6 +226,27 @@ impl MelodyTrack {
             must_end |= sounding & at_or_above & !previous.map_or(0, |p| 1u128 << p);
         }
         (must_end, strike)
+    }
+
+    /// The earliest bar before `bar` (bars of `steps_per_bar` from the start) whose melody
+    /// `bar` repeats exactly, if `bar` strikes a note at all and no melody note is held into
+    /// it (a copied bar strikes its first notes afresh).
+    pub fn repeats_bar(&self, bar: u32, steps_per_bar: usize) -> Option<u32> {
+        let steps = |b: u32| {
+            let start = b as usize * steps_per_bar;
+            (start + steps_per_bar <= self.pitch.len()).then(|| start..start + steps_per_bar)
+        };
+        let this = steps(bar)?;
+        let held_in = self.pitch[this.start].is_some() && !self.strikes[this.start];
+        if held_in || !self.strikes[this.clone()].contains(&true) {
+            return None;
+        }
+        (0..bar).find(|&earlier| {
+            steps(earlier).is_some_and(|e| {
+                self.pitch[e.clone()] == self.pitch[this.clone()]
+                    && self.strikes[e] == self.strikes[this.clone()]
+            })
+        })
     }
 
     /// Whether pitch `p` is the melody's note continuing through step `t` (its note-off is

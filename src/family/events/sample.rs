@@ -72,6 +72,8 @@ struct Rules {
     melody: Option<MelodyTrack>,
     /// The chords being accompanied, if any.
     chords: Option<ChordTrack>,
+    /// Per bar, the earlier bar it copies (form, or a melody's repeat).
+    sources: Vec<Option<u32>>,
 }
 
 impl Rules {
@@ -133,12 +135,8 @@ impl Rules {
         }
         match event {
             Event::Off(p) => melody.holds(t, p).then_some(false),
-            Event::On(p) => {
-                let melody_silent = melody.pitch[t].is_none();
-                let voices_left = u32::from(self.voices) - u32::from(melody_silent);
-                (p >= melody.ceiling[t] || draft.ctx.sounding.count_ones() >= voices_left)
-                    .then_some(false)
-            }
+            // Voices sound only under the melody, and below it.
+            Event::On(p) => (melody.pitch[t].is_none() || p >= melody.ceiling[t]).then_some(false),
             // The melody decides where the music rests.
             Event::Step => Some(true),
         }
@@ -166,13 +164,21 @@ impl Rules {
             .as_ref()
             .map(|c| ChordTrack::new(c, total_steps));
         let follows = melody.is_some() || chords.is_some();
+        // The bar each bar repeats: the form's, or under a melody the earlier bar whose
+        // melody it repeats (its harmony comes back with it, as a chorale's does).
+        let sources: Vec<Option<u32>> = (0..params.bars)
+            .map(|bar| match (&melody, &chords) {
+                (Some(m), _) => m.repeats_bar(bar, steps_per_bar),
+                (None, Some(_)) => None,
+                (None, None) => params.form.source_bar(bar, params.bars),
+            })
+            .collect();
         let copied_bar = |bar: u32| {
-            !follows
-                && params
-                    .keep_bars
-                    .as_ref()
-                    .is_some_and(|(_, mask)| bar < 64 && mask & (1 << bar) != 0)
-                || params.form.source_bar(bar, params.bars).is_some()
+            let kept = params
+                .keep_bars
+                .as_ref()
+                .is_some_and(|(_, mask)| bar < 64 && mask & (1 << bar) != 0);
+            (kept && !follows) || sources.get(bar as usize).copied().flatten().is_some()
         };
         let mut free_steps = vec![0u32; total_steps + 1];
         for t in (0..total_steps).rev() {
@@ -195,6 +201,7 @@ impl Rules {
             free_steps,
             melody,
             chords,
+            sources,
         }
     }
 
@@ -263,7 +270,7 @@ pub(super) fn generate(
         })
         .collect();
     for draft in &mut drafts {
-        plan_step(draft, &rules, params, kept.as_ref());
+        plan_step(draft, &rules, kept.as_ref());
     }
     write_drafts(
         model,
@@ -392,7 +399,7 @@ fn write_drafts(
             };
             apply(draft, token, rules);
             if draft.ctx.previous == codec.step_token() && draft.step < rules.total_steps {
-                plan_step(draft, rules, params, kept);
+                plan_step(draft, rules, kept);
             }
         }
     }
@@ -519,19 +526,16 @@ fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
 
 /// Decides what the new step must play: a copied frame (kept bar or repeat), or else the
 /// note-offs of notes held too long and of primer notes the phrase does not own.
-fn plan_step(
-    draft: &mut Draft,
-    rules: &Rules,
-    params: &GenerateParams,
-    kept: Option<&(PianoRoll, u64)>,
-) {
+fn plan_step(draft: &mut Draft, rules: &Rules, kept: Option<&(PianoRoll, u64)>) {
     draft.forced.clear();
     draft.next_forced = 0;
     let t = draft.step;
     let sounding = draft.ctx.sounding;
     draft.entering = sounding;
     let codec = &rules.codec;
-    if let Some((active, struck)) = copied_frame(draft, t, rules, params, kept) {
+    draft.must_end = 0;
+    draft.must_strike = None;
+    if let Some((active, struck)) = copied_frame(draft, t, rules, kept) {
         let continuing = sounding & active & !struck;
         let offs = sounding & !continuing;
         let ons = active & !continuing;
@@ -578,24 +582,19 @@ fn copied_frame(
     draft: &Draft,
     t: usize,
     rules: &Rules,
-    params: &GenerateParams,
     kept: Option<&(PianoRoll, u64)>,
 ) -> Option<Frame> {
-    if rules.melody.is_some() || rules.chords.is_some() {
-        return None;
-    }
     let spb = rules.steps_per_bar;
     if let Some(frame) = kept.and_then(|k| kept_frame(k, t, spb)) {
         return Some(frame);
     }
     let bar = (t / spb) as u32;
     let is_kept = |b: u32| kept.is_some_and(|(_, mask)| b < 64 && mask & (1 << b) != 0);
-    let source = params.form.source_bar(bar, params.bars)?;
+    let source_of = |b: u32| rules.sources.get(b as usize).copied().flatten();
+    let source = source_of(bar)?;
     let s = source as usize * spb + t % spb;
-    let continues = bar > 0
-        && !is_kept(bar - 1)
-        && source > 0
-        && params.form.source_bar(bar - 1, params.bars) == Some(source - 1);
+    let continues =
+        bar > 0 && !is_kept(bar - 1) && source > 0 && source_of(bar - 1) == Some(source - 1);
     let restart = t.is_multiple_of(spb) && !continues;
     let active = draft.roll.active[s];
     Some((

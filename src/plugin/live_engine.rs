@@ -1,0 +1,164 @@
+//! The engines of the live modes, as the worker builds them and the audio thread plays
+//! them: the harmonizer, the accompanist, and Answer mode's playback of an answer placed on
+//! the timeline.
+
+use crate::family::{LiveAccompanist, LiveHarmonizer, VoiceChange};
+use crate::scheduler::{EventBuffer, NoteEvent};
+
+use super::params::PlayMode;
+
+/// Grid steps per quarter note of the live grid (the models' 16ths).
+pub const STEPS_PER_QUARTER: f64 = 4.0;
+
+/// What plays live: one per mode that follows the player.
+pub enum LiveEngine {
+    Harmonize(LiveHarmonizer),
+    Accompany(LiveAccompanist),
+    Answer(AnswerPlayer),
+}
+
+impl LiveEngine {
+    pub fn release_all(&mut self, out: &mut impl FnMut(VoiceChange)) {
+        match self {
+            Self::Harmonize(h) => h.release_all(out),
+            Self::Accompany(a) => a.release_all(out),
+            Self::Answer(a) => a.stop(out),
+        }
+    }
+
+    /// Whether this engine is the one `mode` plays.
+    pub fn plays(&self, mode: PlayMode) -> bool {
+        matches!(
+            (self, mode),
+            (Self::Harmonize(_), PlayMode::Harmonize)
+                | (Self::Accompany(_), PlayMode::Accompany)
+                | (Self::Answer(_), PlayMode::Answer)
+        )
+    }
+
+    pub fn is_sounding(&mut self) -> bool {
+        match self {
+            Self::Harmonize(h) => h.sounding().next().is_some(),
+            Self::Accompany(a) => a.sounding().is_some(),
+            Self::Answer(a) => a.sounding != 0,
+        }
+    }
+}
+
+/// A note of an answer on the live grid: sixteenths counted from beat 0 of the timeline.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AnswerNote {
+    pub start_step: i64,
+    pub end_step: i64,
+    pub pitch: u8,
+    pub velocity: f32,
+}
+
+/// Answer mode's playback: the answer the worker wrote, played once from where it was
+/// placed on the timeline, stopped for good when the player plays again.
+#[derive(Debug)]
+pub struct AnswerPlayer {
+    notes: Vec<AnswerNote>,
+    next: usize,
+    sounding: u128,
+    ends: [i64; 128],
+    last_step: Option<i64>,
+}
+
+impl Default for AnswerPlayer {
+    /// Nothing to answer yet.
+    fn default() -> Self {
+        Self {
+            notes: Vec::new(),
+            next: 0,
+            sounding: 0,
+            ends: [0; 128],
+            last_step: None,
+        }
+    }
+}
+
+impl AnswerPlayer {
+    /// `phrase` placed to start at `start_beats` of the timeline (allocates: the worker's
+    /// side).
+    pub fn new(phrase: &crate::phrase::Phrase, start_beats: f64) -> Self {
+        let per_step = STEPS_PER_QUARTER / f64::from(phrase.steps_per_quarter.max(1));
+        let at = |step: u32| {
+            (start_beats * STEPS_PER_QUARTER + f64::from(step) * per_step).round() as i64
+        };
+        let mut notes: Vec<AnswerNote> = phrase
+            .notes
+            .iter()
+            .map(|n| AnswerNote {
+                start_step: at(n.start_step),
+                end_step: at(n.end_step()).max(at(n.start_step) + 1),
+                pitch: n.pitch,
+                velocity: f32::from(n.velocity) / 127.0,
+            })
+            .collect();
+        notes.sort_by_key(|n| (n.start_step, n.pitch));
+        Self {
+            notes,
+            ..Self::default()
+        }
+    }
+
+    /// The notes still to strike or sounding.
+    pub fn is_done(&self) -> bool {
+        self.next >= self.notes.len() && self.sounding == 0
+    }
+
+    /// Grid step `step` begins at `sample`: notes end and start. A jump on the timeline
+    /// (loop, seek) ends what sounds; notes whose start has passed are not played late.
+    pub fn step(&mut self, step: i64, sample: u32, channel: u8, out: &mut EventBuffer) {
+        if self.last_step.is_some_and(|last| step != last + 1) {
+            self.stop_sounding(sample, channel, out);
+        }
+        self.last_step = Some(step);
+        for p in 0..128u8 {
+            let bit = 1u128 << p;
+            if self.sounding & bit != 0 && self.ends[usize::from(p)] <= step {
+                self.sounding &= !bit;
+                out.push(NoteEvent::off(sample, p, channel));
+            }
+        }
+        while let Some(n) = self.notes.get(self.next).copied() {
+            if n.start_step > step {
+                break;
+            }
+            self.next += 1;
+            let bit = 1u128 << n.pitch.min(127);
+            if n.start_step == step && self.sounding & bit == 0 {
+                self.sounding |= bit;
+                self.ends[usize::from(n.pitch.min(127))] = n.end_step;
+                out.push(NoteEvent {
+                    sample,
+                    on: true,
+                    pitch: n.pitch,
+                    channel,
+                    velocity: n.velocity,
+                });
+            }
+        }
+    }
+
+    fn stop_sounding(&mut self, sample: u32, channel: u8, out: &mut EventBuffer) {
+        for p in 0..128u8 {
+            if self.sounding & (1u128 << p) != 0 {
+                out.push(NoteEvent::off(sample, p, channel));
+            }
+        }
+        self.sounding = 0;
+    }
+
+    /// Ends the answer for good (the player plays again, mode change, bypass).
+    pub fn stop(&mut self, out: &mut impl FnMut(VoiceChange)) {
+        for p in 0..128u8 {
+            if self.sounding & (1u128 << p) != 0 {
+                out(VoiceChange::Off(p));
+            }
+        }
+        self.sounding = 0;
+        self.next = self.notes.len();
+    }
+}
