@@ -81,7 +81,10 @@ fn check(harmonized: &Phrase, melody: &Phrase, voices: u32) {
             let under = sounding & !m;
             assert!(under < m, "step {t}: a voice at or above the melody");
         } else {
-            assert_eq!(sounding, 0, "step {t}: the voices go on while the melody rests");
+            assert_eq!(
+                sounding, 0,
+                "step {t}: the voices go on while the melody rests"
+            );
         }
     }
 }
@@ -341,6 +344,10 @@ fn a_repeated_melody_bar_gets_its_harmony_back() {
         check(&harmonized, &melody, 4);
         let roll = PianoRoll::from_phrase(&harmonized);
         assert_eq!(roll.active[0..16], roll.active[32..48], "seed {seed}");
-        assert_ne!(roll.active[16..32], roll.active[48..64], "seed {seed}: bar 3 is its own");
+        assert_ne!(
+            roll.active[16..32],
+            roll.active[48..64],
+            "seed {seed}: bar 3 is its own"
+        );
     }
 }

@@ -11,6 +11,8 @@ use super::params::PlayMode;
 pub const STEPS_PER_QUARTER: f64 = 4.0;
 
 /// What plays live: one per mode that follows the player.
+// Engines travel boxed through the worker's queues: the sizes of the variants never move.
+#[allow(clippy::large_enum_variant)]
 pub enum LiveEngine {
     Harmonize(LiveHarmonizer),
     Accompany(LiveAccompanist),

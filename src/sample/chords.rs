@@ -127,7 +127,11 @@ pub fn is_strong_beat(meter: TimeSignature, step_in_bar: u32, steps_per_quarter:
     let bar = meter.steps_per_bar(steps_per_quarter);
     let beat = beat_steps(meter, steps_per_quarter);
     let beats = (bar / beat.max(1)).max(1);
-    let strong = if beats % 2 == 0 { bar / 2 } else { bar };
+    let strong = if beats.is_multiple_of(2) {
+        bar / 2
+    } else {
+        bar
+    };
     step_in_bar.is_multiple_of(strong.max(1))
 }
 

@@ -126,7 +126,7 @@ impl LiveHarmonizer {
             let token = self
                 .s
                 .draw(inv_t, |codec, ctx, token| match codec.event(token) {
-                    Event::Off(p) if must_end != 0 => p == lowest || p < lowest,
+                    Event::Off(p) if must_end != 0 => p <= lowest,
                     Event::Off(_) => true,
                     // Striking the melody is how the model says "no more offs".
                     Event::On(p) => must_end == 0 && p == pitch && ctx.sounding & (1 << p) == 0,
