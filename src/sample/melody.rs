@@ -167,10 +167,6 @@ pub struct MelodyTrack {
     pub pitch: Vec<Option<u8>>,
     /// Whether the melody strikes its pitch at the step.
     pub strikes: Vec<bool>,
-    /// The lowest pitch a voice under the melody may not reach at each step: the melody's
-    /// pitch, during a rest its last one, and before its first note 0 (nothing sounds
-    /// before the melody begins).
-    pub ceiling: Vec<u8>,
     pub meters: MeterMap,
 }
 
@@ -184,10 +180,8 @@ impl MelodyTrack {
         let mut track = Self {
             pitch: Vec::with_capacity(total_steps),
             strikes: Vec::with_capacity(total_steps),
-            ceiling: Vec::with_capacity(total_steps),
             meters: melody.meters.clone(),
         };
-        let mut last = 0u8;
         for t in 0..total_steps {
             let pitch = pitch_of(roll.active[t]);
             let strikes = pitch.is_some_and(|p| {
@@ -195,12 +189,8 @@ impl MelodyTrack {
                     || t == 0
                     || roll.active[t - 1] & (1u128 << p) == 0
             });
-            if let Some(p) = pitch {
-                last = p;
-            }
             track.pitch.push(pitch);
             track.strikes.push(strikes);
-            track.ceiling.push(last);
         }
         track
     }
@@ -310,7 +300,6 @@ mod tests {
             None,
         );
         let track = MelodyTrack::new(&melody, 8);
-        assert_eq!(track.ceiling[..6], [72, 72, 67, 67, 67, 67]);
         // Step 2: 72 ends, the voice on 69 would cross the new 67, the one on 60 stays.
         let sounding = (1u128 << 72) | (1 << 69) | (1 << 60);
         assert_eq!(

@@ -136,7 +136,7 @@ impl Rules {
         match event {
             Event::Off(p) => melody.holds(t, p).then_some(false),
             // Voices sound only under the melody, and below it.
-            Event::On(p) => (melody.pitch[t].is_none() || p >= melody.ceiling[t]).then_some(false),
+            Event::On(p) => melody.pitch[t].is_none_or(|m| p >= m).then_some(false),
             // The melody decides where the music rests.
             Event::Step => Some(true),
         }
