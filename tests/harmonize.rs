@@ -323,31 +323,38 @@ fn stats_harmonize_measures_each_real_segment_harmonized() {
 }
 
 #[test]
-fn a_repeated_melody_bar_gets_its_harmony_back() {
+fn a_repeated_melody_line_gets_its_harmony_back() {
     let model = load_model_choice("bach-chorales").unwrap();
     let meter = TimeSignature::FOUR_FOUR;
-    // Bars 0 and 2 the same (struck from their first step), bars 1 and 3 different.
     let bar = |start: u32, pitches: [u8; 4]| {
         pitches
             .into_iter()
             .enumerate()
             .map(move |(i, p)| note(start + 4 * i as u32, p, 4))
     };
-    let mut melody = Phrase::empty(4, 4, meter, 100.0);
-    melody.notes.extend(bar(0, [67, 69, 71, 72]));
-    melody.notes.extend(bar(16, [74, 72, 71, 69]));
-    melody.notes.extend(bar(32, [67, 69, 71, 72]));
-    melody.notes.extend(bar(48, [71, 69, 67, 67]));
-    for seed in 1..4 {
-        let params = harmonize_params(&melody, MeterMap::constant(meter, 4), seed, 1.0);
-        let harmonized = generate(&model, &params).unwrap();
-        check(&harmonized, &melody, 4);
-        let roll = PianoRoll::from_phrase(&harmonized);
-        assert_eq!(roll.active[0..16], roll.active[32..48], "seed {seed}");
-        assert_ne!(
-            roll.active[16..32],
-            roll.active[48..64],
-            "seed {seed}: bar 3 is its own"
-        );
+    let (a, b, c) = ([67, 69, 71, 72], [74, 72, 71, 69], [71, 69, 67, 67]);
+    // A B C A B: the two-bar line A B comes back in bars 3-4.
+    let mut line = Phrase::empty(5, 4, meter, 100.0);
+    for (i, pitches) in [a, b, c, a, b].into_iter().enumerate() {
+        line.notes.extend(bar(16 * i as u32, pitches));
     }
+    // A B A C: a single bar comes back, harmonized afresh.
+    let mut single = Phrase::empty(4, 4, meter, 100.0);
+    for (i, pitches) in [a, b, a, c].into_iter().enumerate() {
+        single.notes.extend(bar(16 * i as u32, pitches));
+    }
+    let mut afresh = 0;
+    for seed in 1..5 {
+        let params = harmonize_params(&line, MeterMap::constant(meter, 4), seed, 1.0);
+        let harmonized = generate(&model, &params).unwrap();
+        check(&harmonized, &line, 4);
+        let roll = PianoRoll::from_phrase(&harmonized);
+        assert_eq!(roll.active[0..32], roll.active[48..80], "seed {seed}");
+        let params = harmonize_params(&single, MeterMap::constant(meter, 4), seed, 1.0);
+        let harmonized = generate(&model, &params).unwrap();
+        check(&harmonized, &single, 4);
+        let roll = PianoRoll::from_phrase(&harmonized);
+        afresh += usize::from(roll.active[0..16] != roll.active[32..48]);
+    }
+    assert!(afresh > 0, "a single repeated bar is drawn again");
 }

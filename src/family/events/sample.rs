@@ -173,6 +173,11 @@ impl Rules {
                 (None, None) => params.form.source_bar(bar, params.bars),
             })
             .collect();
+        let sources = if melody.is_some() {
+            repeated_lines(&sources)
+        } else {
+            sources
+        };
         let copied_bar = |bar: u32| {
             let kept = params
                 .keep_bars
@@ -221,6 +226,22 @@ impl Rules {
             .rposition(|&free| free > 0)
             .map_or(0, |last_free| last_free + 1)
     }
+}
+
+/// Keeps only the repeats that run on for two bars or more (a line sung again; a single
+/// bar that happens to repeat is harmonized afresh, as Bach often does).
+fn repeated_lines(sources: &[Option<u32>]) -> Vec<Option<u32>> {
+    let follows = |a: usize, b: usize| match (sources[a], sources[b]) {
+        (Some(x), Some(y)) => y == x + 1,
+        _ => false,
+    };
+    (0..sources.len())
+        .map(|bar| {
+            let in_run = (bar > 0 && follows(bar - 1, bar))
+                || (bar + 1 < sources.len() && follows(bar, bar + 1));
+            sources[bar].filter(|_| in_run)
+        })
+        .collect()
 }
 
 /// Generates `count` variations with an event model (see `family::generate_variations`).
