@@ -24,6 +24,7 @@ fn settings(seed: u64) -> LiveSettings {
         strict_voice_leading: true,
         home_shift: 0,
         min_p: 0.0,
+        allowed: u128::MAX,
     }
 }
 

@@ -24,6 +24,7 @@ fn settings(seed: u64, voices: u8) -> LiveSettings {
         strict_voice_leading: true,
         home_shift: 0,
         min_p: 0.0,
+        allowed: u128::MAX,
     }
 }
 
@@ -175,4 +176,37 @@ fn a_melody_model_cannot_harmonize() {
         LiveHarmonizer::new(chorales, settings(1, 1)),
         Err(GenerateError::MelodyNeedsTwoVoices(1))
     ));
+}
+
+#[test]
+fn voices_keep_to_the_scale_and_range_asked_for() {
+    let model = Arc::new(load_model_choice("bach-chorales").unwrap());
+    let c_major_in_range: u128 = (48..=72u8)
+        .filter(|p| [0, 2, 4, 5, 7, 9, 11].contains(&(p % 12)))
+        .fold(0, |set, p| set | 1 << p);
+    let mut h = LiveHarmonizer::new(
+        model,
+        LiveSettings {
+            allowed: c_major_in_range,
+            ..settings(4, 4)
+        },
+    )
+    .unwrap();
+    let mut sent = Voices::default();
+    for (i, key) in [76u8, 74, 72, 77, 79, 81, 78, 76, 74, 72]
+        .into_iter()
+        .cycle()
+        .take(60)
+        .enumerate()
+    {
+        h.step(TimeSignature::FOUR_FOUR, (i % 16) as u32);
+        h.key_down(key, 0, 1.2, &mut |c| sent.apply(c));
+        assert_eq!(
+            sent.sounding & !c_major_in_range,
+            0,
+            "a voice outside C major 48..72"
+        );
+        h.key_up(key, &mut |c| sent.apply(c));
+    }
+    assert!(sent.ons > 60, "voices were played ({})", sent.ons);
 }

@@ -383,6 +383,7 @@ fn harmonize_rows(rows: &mut Vec<Row>) -> anyhow::Result<()> {
         strict_voice_leading: true,
         home_shift: 0,
         min_p: crate::plugin::worker::LIVE_MIN_P,
+        allowed: u128::MAX,
     };
     let mut harmonizer = LiveHarmonizer::new(model, settings)?;
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
@@ -436,6 +437,7 @@ fn accompany_row(rows: &mut Vec<Row>) -> anyhow::Result<()> {
         strict_voice_leading: true,
         home_shift: 0,
         min_p: 0.0,
+        allowed: u128::MAX,
     };
     let mut line = LiveAccompanist::new(model, settings)?;
     let meter = crate::phrase::TimeSignature::FOUR_FOUR;

@@ -490,6 +490,8 @@ impl Worker {
             } else {
                 0.0
             },
+            allowed: asked.scale.pitch_mask()
+                & crate::roll::pitch_span_mask(asked.pitch_lo, asked.pitch_hi),
         };
         let wanted = (self.model_version, mode, settings);
         if self.live_built == Some(wanted) || self.shared.to_audio_live.is_full() {

@@ -38,6 +38,8 @@ pub struct LiveSettings {
     /// at home): the plugin's Key setting.
     pub home_shift: i32,
     pub min_p: f32,
+    /// The pitches (the player's) the voices may take: the Scale and the note range.
+    pub allowed: PitchSet,
 }
 
 /// The event model harmonizing the keys a player presses, step by step in real time.
@@ -204,7 +206,7 @@ impl LiveHarmonizer {
         let sent_as =
             |p: u8| (i32::from(key) - i32::from(melody) + i32::from(p)).clamp(0, 127) as u8;
         while self.s.ctx.sounding.count_ones() < voices {
-            let taken = self.sent | held | (1u128 << key);
+            let taken = self.sent | held | (1u128 << key) | !self.settings.allowed;
             let token = self
                 .s
                 .draw(inv_t, |codec, ctx, token| match codec.event(token) {

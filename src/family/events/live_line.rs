@@ -27,6 +27,8 @@ const KEY_MEMORY: f64 = 0.985;
 pub struct LiveAccompanist {
     s: LiveStream,
     home_shift: i32,
+    /// The pitches the line may take (model pitches): the Scale and the note range.
+    allowed: PitchSet,
     /// The line's note (model pitch) and the pitch it was sent as.
     note: Option<(u8, u8)>,
     /// Steps the note has lasted, and steps of silence while a chord is held.
@@ -49,6 +51,7 @@ impl LiveAccompanist {
         Ok(Self {
             s: LiveStream::new(model, settings.seed, 1, settings.min_p),
             home_shift: settings.home_shift,
+            allowed: shift_set(settings.allowed, -settings.home_shift),
             note: None,
             held_steps: 0,
             silent_steps: 0,
@@ -138,7 +141,7 @@ impl LiveAccompanist {
         // heard a tune hold one longer, would hold it on and on).
         let too_long = self.held_steps >= meter.steps_per_bar(self.s.codec.steps_per_quarter);
         let current = self.note.map(|(p, _)| p);
-        let keys = shift_set(held, -self.home_shift);
+        let keys = shift_set(held, -self.home_shift) | !self.allowed;
         // A note the new chord's scale does not hold moves at once.
         let clashes = current.is_some_and(|p| chord_scale(key, self.chord) & (1 << (p % 12)) == 0);
         loop {
