@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use crate::infer::FastLstm;
+use crate::model::file::{read_model_bytes, read_model_file, ModelFile};
 use crate::model::ModelError;
 
 /// The embedded default model file.
@@ -35,19 +36,24 @@ pub fn builtin_names() -> Vec<&'static str> {
 /// Loads a model chosen by the user: a file path, or the name of a built-in model when no
 /// such file exists. The message names the file and what is wrong with it.
 pub fn load_model_choice(choice: &str) -> Result<FastLstm, String> {
+    read_model_choice(choice)
+        .and_then(|f| FastLstm::from_tensors(&f.config, &f.tensors).map_err(|e| e.to_string()))
+}
+
+/// A model chosen by the user as its file (settings and weights): what fine-tuning starts
+/// from.
+pub fn read_model_choice(choice: &str) -> Result<ModelFile, String> {
     let path = Path::new(choice);
     if !path.exists() {
         if let Some((_, bytes)) = BUILTIN_MODELS.iter().find(|(name, _)| *name == choice) {
-            return FastLstm::from_model_bytes(bytes).map_err(|e| e.to_string());
+            return read_model_bytes(bytes).map_err(|e| e.to_string());
         }
         return Err(format!(
             "{choice}: no such file (built-in models: {})",
             builtin_names().join(", ")
         ));
     }
-    crate::model::read_model_file(path)
-        .and_then(|f| FastLstm::from_tensors(&f.config, &f.tensors))
-        .map_err(|e| format!("{}: {e}", path.display()))
+    read_model_file(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod corpus;
 pub mod events;
 pub mod excerpt;
 pub mod family;
+pub mod fine_tune;
 pub mod form;
 pub mod fsutil;
 pub mod infer;

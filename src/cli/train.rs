@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use candle_core::Tensor;
 
 use crate::family::{evaluate, train_until};
+use crate::fine_tune::{FineTune, FineTuneError, Recipe};
 use crate::infer::FastLstm;
 use crate::model::{write_model_file, Architecture, ModelConfig, TrainingInfo};
 use crate::roll::{PitchRange, Representation};
@@ -32,38 +33,51 @@ pub struct Args {
     /// NAME.loss.png and NAME.command.txt.
     #[arg(long, value_name = "models/NAME")]
     pub out: PathBuf,
-    /// Passes over the training data.
-    #[arg(long, default_value_t = 30)]
-    pub epochs: usize,
-    /// Windows per training batch.
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
+    /// Fine-tune: start from this model (a built-in model's name or a .safetensors file)
+    /// instead of random weights. Its family, shape, range, voices and grid are kept; the
+    /// folder is read as it hears music, and the small-data recipe is the default.
+    #[arg(long, value_name = "MODEL",
+          conflicts_with_all = ["max_voices", "layers", "hidden", "steps_per_quarter",
+                                "representation", "pitch_range", "normalise_key"])]
+    pub from: Option<String>,
+    /// Passes over the training data [default: 40; fine-tuning 20].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Windows per training batch [default: 32; fine-tuning 16].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
     /// Steps per training window (events for event models) [default: 32 steps for frame
     /// models, 128 events for event models].
     #[arg(long)]
     pub window: Option<usize>,
-    /// Model family: `events` (model v2, the better one: a softmax over note-off / note-on /
-    /// step-end events, the notes of a step drawn one after another, the input knows the
-    /// bar and the beat) or `frame` (the prototype's network: a sigmoid per pitch, pitches
-    /// drawn independently).
-    #[arg(long, value_enum, default_value_t = ArchitectureName::Events)]
-    pub architecture: ArchitectureName,
+    /// Model family [default: events]: `events` (model v2, the better one: a softmax over
+    /// note-off / note-on / step-end events, the notes of a step drawn one after another,
+    /// the input knows the bar and the beat) or `frame` (the prototype's network: a sigmoid
+    /// per pitch, pitches drawn independently). Fine-tuning keeps the start model's.
+    #[arg(long, value_enum)]
+    pub architecture: Option<ArchitectureName>,
     /// Event models: at most this many notes at once (1 = a melody model, monophonic by
     /// construction). Pieces with more keep their top voices.
     #[arg(long, default_value_t = 4)]
     pub max_voices: u8,
     /// Inverted dropout between LSTM layers and before the output layer [default: 0.2 for
-    /// event models, 0 for frame models].
+    /// event models, 0 for frame models; fine-tuning 0.3].
     #[arg(long)]
     pub dropout: Option<f32>,
     /// AdamW's decoupled weight decay: each step scales the weights by
-    /// 1 - learning-rate x weight-decay (0 = plain Adam).
-    #[arg(long, default_value_t = 0.0)]
-    pub weight_decay: f64,
+    /// 1 - learning-rate x weight-decay (0 = plain Adam) [default: 0.01 for event models,
+    /// 0 for frame models].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
     /// Stop after this many epochs without a better held-out loss; the best epoch is saved
-    /// either way (0 = run every epoch) [default: 5 for event models, 0 for frame models].
+    /// either way (0 = run every epoch) [default: 6 for event models, 0 for frame models;
+    /// fine-tuning 3].
     #[arg(long)]
     pub patience: Option<usize>,
+    /// An epoch is at least this many batches (windows are drawn at random), so a small
+    /// folder gets enough steps between held-out checks [default: 1; fine-tuning 16].
+    #[arg(long)]
+    pub min_batches_per_epoch: Option<usize>,
     /// Stacked LSTM layers.
     #[arg(long, default_value_t = 2)]
     pub layers: usize,
@@ -82,11 +96,13 @@ pub struct Args {
     /// Notes shorter than this many quarter notes are dropped when reading the data.
     #[arg(long, default_value_t = 0.25)]
     pub min_note_quarters: f64,
-    #[arg(long, default_value_t = 1e-3)]
-    pub learning_rate: f64,
-    /// Random transposition of each window by up to this many semitones (0 = off).
-    #[arg(long, default_value_t = 0)]
-    pub transpose: i32,
+    /// [default: 0.002 for event models, 0.001 for frame models; fine-tuning 0.0005]
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// Random transposition of each window by up to this many semitones (0 = off)
+    /// [default: 5 for event models, 0 for frame models and key-normalised models].
+    #[arg(long)]
+    pub transpose: Option<i32>,
     /// Move every piece home to C (its key signature's major tonic, else its found key's)
     /// before training: the model learns one key, and plays in the key asked for.
     #[arg(long)]
@@ -98,7 +114,7 @@ pub struct Args {
     #[arg(long)]
     pub threads: Option<usize>,
     /// `fused` (fast) or `candle` (candle's autograd step by step: the reference the fused
-    /// path is tested against, several times slower).
+    /// path is tested against, several times slower; frame models only).
     #[arg(long, value_enum, default_value_t = TrainEngine::Fused)]
     pub engine: TrainEngine,
     /// Model name shown to users (default: the file name).
@@ -114,11 +130,44 @@ pub enum ArchitectureName {
 }
 
 impl ArchitectureName {
-    /// Defaults that suit the family: (dropout, window, patience).
-    fn defaults(self) -> (f32, usize, usize) {
+    fn of(architecture: Architecture) -> Self {
+        match architecture {
+            Architecture::Frame => Self::Frame,
+            Architecture::Events { .. } => Self::Events,
+        }
+    }
+
+    /// The recipe for training a model of this family from scratch: the settings the
+    /// shipped v2 models were trained with (see `models/*.command.txt`).
+    fn recipe(self, key_normalised: bool) -> Recipe {
+        let threads = crate::train::trainer::default_threads();
         match self {
-            Self::Frame => (0.0, 32, 0),
-            Self::Events => (0.2, 128, 5),
+            Self::Frame => Recipe {
+                epochs: 30,
+                batch_size: 64,
+                window_events: 32,
+                learning_rate: 1e-3,
+                weight_decay: 0.0,
+                dropout: 0.0,
+                patience: 0,
+                min_batches_per_epoch: 1,
+                transpose_semitones: 0,
+                seed: 1,
+                threads,
+            },
+            Self::Events => Recipe {
+                epochs: 40,
+                batch_size: 32,
+                window_events: 128,
+                learning_rate: 2e-3,
+                weight_decay: 1e-2,
+                dropout: 0.2,
+                patience: 6,
+                min_batches_per_epoch: 1,
+                transpose_semitones: if key_normalised { 0 } else { 5 },
+                seed: 1,
+                threads,
+            },
         }
     }
 }
@@ -138,9 +187,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ");
-    let data = load_data(&args)?;
-    let config = model_config(&args, &data)?;
-    let options = train_options(&args, config)?;
+    let (data, options) = match &args.from {
+        None => {
+            let data = load_data(&args)?;
+            let config = model_config(&args, &data)?;
+            let architecture = ArchitectureName::of(config.architecture);
+            let recipe = with_overrides(&args, architecture.recipe(config.key_normalised));
+            (data, train_options(&args, config, &recipe)?)
+        }
+        Some(from) => fine_tune_setup(&args, from)?,
+    };
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -161,13 +217,48 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!(
             "interrupted after {} of {} epochs: {} holds the best epoch so far ({})",
             result.history.len(),
-            args.epochs,
+            options.epochs,
             model_path.display(),
             result.best_epoch
         );
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fine-tuning: the start model, the folder read as it hears music (what does not fit is
+/// said before any work), and the small-data recipe with the options given.
+fn fine_tune_setup(args: &Args, from: &str) -> anyhow::Result<(Dataset, TrainOptions)> {
+    let start = crate::builtin::read_model_choice(from)
+        .map_err(|e| anyhow::anyhow!("cannot load the model to start from: {e}"))?;
+    let family = ArchitectureName::of(start.config.architecture);
+    if let Some(asked) = args.architecture.filter(|a| *a != family) {
+        return Err(FineTuneError::OtherFamily {
+            model: from.to_string(),
+            family: value_name_static(family),
+            asked: value_name_static(asked),
+        }
+        .into());
+    }
+    if args.engine != TrainEngine::Fused {
+        anyhow::bail!("fine-tuning (--from) trains with the fused engine only");
+    }
+    let tune = FineTune::prepare(start, &args.data, args.seed)?;
+    for line in tune.report.lines() {
+        eprintln!("{line}");
+    }
+    let recipe = with_overrides(args, Recipe::for_model(&tune.start.config));
+    let options = tune.options(&model_name(args), &recipe);
+    check_options(&options)?;
+    Ok((tune.data, options))
+}
+
+/// How `--architecture` spells a family.
+fn value_name_static(a: ArchitectureName) -> &'static str {
+    match a {
+        ArchitectureName::Frame => "frame",
+        ArchitectureName::Events => "events",
+    }
 }
 
 /// Reads the data folder, saying what was skipped or read with warnings.
@@ -209,13 +300,19 @@ fn load_data(args: &Args) -> anyhow::Result<Dataset> {
         data.skipped.len(),
         data.train_frames()
     );
-    if args.batch_size == 0 || args.epochs == 0 {
-        anyhow::bail!("--batch-size and --epochs must be at least 1");
-    }
     if let Some(reason) = data.unusable_reason(&args.data) {
         anyhow::bail!(reason);
     }
     Ok(data)
+}
+
+/// The name users see: `--name`, else the output file's name.
+fn model_name(args: &Args) -> String {
+    args.name.clone().unwrap_or_else(|| {
+        args.out
+            .file_name()
+            .map_or("model".into(), |n| n.to_string_lossy().into_owned())
+    })
 }
 
 /// The model's shape and data contract from the options and the data.
@@ -224,19 +321,14 @@ fn model_config(args: &Args, data: &Dataset) -> anyhow::Result<ModelConfig> {
         .pitch_range
         .or_else(|| data.pitch_range())
         .context("the training data has no notes")?;
-    let name = args.name.clone().unwrap_or_else(|| {
-        args.out
-            .file_name()
-            .map_or("model".into(), |n| n.to_string_lossy().into_owned())
-    });
     let config = ModelConfig {
-        name,
+        name: model_name(args),
         layers: args.layers,
         hidden: args.hidden,
         representation: args.representation,
         steps_per_quarter: args.steps_per_quarter,
         pitch_range,
-        architecture: match args.architecture {
+        architecture: match args.architecture.unwrap_or(ArchitectureName::Events) {
             ArchitectureName::Frame => Architecture::Frame,
             ArchitectureName::Events => Architecture::Events {
                 max_voices: args.max_voices,
@@ -252,45 +344,73 @@ fn model_config(args: &Args, data: &Dataset) -> anyhow::Result<ModelConfig> {
     Ok(config)
 }
 
-/// The run's settings: the options given, the family's defaults for the others.
-fn train_options(args: &Args, config: ModelConfig) -> anyhow::Result<TrainOptions> {
-    let (dropout, window, patience) = args.architecture.defaults();
-    if args.architecture == ArchitectureName::Events && args.engine == TrainEngine::Candle {
+/// `recipe` with the options the command line gives in its place.
+fn with_overrides(args: &Args, recipe: Recipe) -> Recipe {
+    Recipe {
+        epochs: args.epochs.unwrap_or(recipe.epochs),
+        batch_size: args.batch_size.unwrap_or(recipe.batch_size),
+        window_events: args.window.unwrap_or(recipe.window_events),
+        learning_rate: args.learning_rate.unwrap_or(recipe.learning_rate),
+        weight_decay: args.weight_decay.unwrap_or(recipe.weight_decay),
+        dropout: args.dropout.unwrap_or(recipe.dropout),
+        patience: args.patience.unwrap_or(recipe.patience),
+        min_batches_per_epoch: args
+            .min_batches_per_epoch
+            .unwrap_or(recipe.min_batches_per_epoch),
+        transpose_semitones: args.transpose.unwrap_or(recipe.transpose_semitones),
+        seed: args.seed,
+        threads: args.threads.unwrap_or(recipe.threads),
+    }
+}
+
+/// A run from scratch: `config` trained with `recipe`.
+fn train_options(args: &Args, config: ModelConfig, recipe: &Recipe) -> anyhow::Result<TrainOptions> {
+    let events = matches!(config.architecture, Architecture::Events { .. });
+    if events && args.engine == TrainEngine::Candle {
         anyhow::bail!("--engine candle trains frame models only; event models train fused");
     }
-    let dropout = args.dropout.unwrap_or(dropout);
+    let options = TrainOptions {
+        model: config,
+        epochs: recipe.epochs,
+        batch_size: recipe.batch_size,
+        seq_len: recipe.window_events,
+        learning_rate: recipe.learning_rate,
+        seed: recipe.seed,
+        transpose_semitones: recipe.transpose_semitones,
+        threads: recipe.threads,
+        engine: args.engine,
+        weight_decay: recipe.weight_decay,
+        dropout: recipe.dropout,
+        patience: recipe.patience,
+        min_batches_per_epoch: recipe.min_batches_per_epoch,
+        start: None,
+    };
+    check_options(&options)?;
+    Ok(options)
+}
+
+/// Settings no run can use, refused before any work.
+fn check_options(options: &TrainOptions) -> anyhow::Result<()> {
+    if options.batch_size == 0 || options.epochs == 0 {
+        anyhow::bail!("--batch-size and --epochs must be at least 1");
+    }
+    let dropout = options.dropout;
     if !(0.0..1.0).contains(&dropout) {
         anyhow::bail!("--dropout {dropout}: use a rate from 0 up to (not including) 1");
     }
-    if dropout > 0.0 && args.engine == TrainEngine::Candle {
+    if dropout > 0.0 && options.engine == TrainEngine::Candle {
         anyhow::bail!("--dropout needs the fused engine");
     }
-    if !(0.0..=1.0 / args.learning_rate).contains(&args.weight_decay) {
+    if !(0.0..=1.0 / options.learning_rate).contains(&options.weight_decay) {
         anyhow::bail!(
             "--weight-decay {}: use 0 or more, at most 1 / learning rate",
-            args.weight_decay
+            options.weight_decay
         );
     }
-    let window = args.window.unwrap_or(window);
-    if window == 0 {
+    if options.seq_len == 0 {
         anyhow::bail!("--window must be at least 1");
     }
-    Ok(TrainOptions {
-        model: config,
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        seq_len: window,
-        learning_rate: args.learning_rate,
-        seed: args.seed,
-        transpose_semitones: args.transpose,
-        threads: args
-            .threads
-            .unwrap_or_else(crate::train::trainer::default_threads),
-        engine: args.engine,
-        weight_decay: args.weight_decay,
-        dropout,
-        patience: args.patience.unwrap_or(patience),
-    })
+    Ok(())
 }
 
 /// Trains with a progress bar, writing the CSV log, the loss plot and the best checkpoint
@@ -443,7 +563,8 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         "# resolved: --architecture {architecture} --layers {} --hidden {} --steps-per-quarter {} \
          --representation {} --pitch-range {}..{} --min-note-quarters {} --epochs {} \
          --batch-size {} --window {} --learning-rate {} --weight-decay {} --dropout {} \
-         --patience {} --transpose {}{} --seed {} --threads {} --engine {}",
+         --patience {} --min-batches-per-epoch {} --transpose {}{}{} --seed {} --threads {} \
+         --engine {}",
         m.layers,
         m.hidden,
         m.steps_per_quarter,
@@ -458,12 +579,16 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         options.weight_decay,
         options.dropout,
         options.patience,
+        options.min_batches_per_epoch,
         options.transpose_semitones,
         if m.key_normalised {
             " --normalise-key"
         } else {
             ""
         },
+        args.from
+            .as_ref()
+            .map_or(String::new(), |f| format!(" --from {f}")),
         options.seed,
         options.threads,
         value_name(options.engine),

@@ -138,6 +138,9 @@ pub fn train_until(
     if !(0.0..1.0).contains(&options.dropout) {
         return Err(TrainError::Dropout(options.dropout));
     }
+    if options.start.is_some() && options.engine != crate::train::TrainEngine::Fused {
+        return Err(TrainError::StartNeedsFused);
+    }
     let family = of(options.model.architecture);
     let mut training = family.training(&data, options)?;
     let (held_out, held_out_meters) = data.held_out();

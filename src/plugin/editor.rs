@@ -14,6 +14,8 @@ use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{Frame, NiceEguiApp};
 
 use crate::plugin::export::{export_dir, export_phrase};
+use crate::plugin::learn::LearnState;
+use crate::plugin::user_models::{list_models, models_dir};
 use crate::plugin::params::PhraseGenParams;
 use crate::plugin::worker::Shared;
 
@@ -28,14 +30,17 @@ pub use window::PhraseGenEditor;
 
 use roll_view::{Rect, RollGeometry};
 
-/// Height the parameter grid, bar locks, model picker and status line need below the roll.
-const CONTROLS_HEIGHT: f32 = 330.0;
+/// Height the parameter grid, bar locks, model picker, learn row and status line need below
+/// the roll.
+const CONTROLS_HEIGHT: f32 = 356.0;
 
 /// Editor state that lives as long as the plugin (the window may open and close).
 pub struct EditorApp {
     shared: Arc<Shared>,
     gui: Option<GuiContext>,
     model_path_input: String,
+    /// The folder typed for *Learn from folder…*.
+    learn_folder_input: String,
     /// Result of the last export: the path, or what went wrong.
     export_message: Option<Result<String, String>>,
     /// The phrase last exported, so a drag reuses its file instead of writing another.
@@ -51,6 +56,7 @@ impl EditorApp {
             shared,
             gui: None,
             model_path_input,
+            learn_folder_input: String::new(),
             export_message: None,
             exported_phrase: None,
             drag_message: Arc::default(),
@@ -128,7 +134,7 @@ impl EditorApp {
     }
 
     fn draw_roll(&self, ui: &mut egui::Ui) {
-        // The controls below need about 330 px; the roll takes the rest of the window.
+        // The controls below need about 356 px; the roll takes the rest of the window.
         let size = egui::vec2(
             ui.available_width(),
             (ui.available_height() - CONTROLS_HEIGHT).max(120.0),
@@ -218,7 +224,8 @@ impl EditorApp {
         }
     }
 
-    /// The built-in models to pick from and a field to load a model file of one's own.
+    /// The built-in models and the user's own (their models folder) to pick from, a field
+    /// to load any model file, and *Learn from folder…*.
     fn model_picker(&mut self, ui: &mut egui::Ui) {
         ui.label("Model:");
         let current = self.shared.params.model_path.read().clone();
@@ -233,14 +240,83 @@ impl EditorApp {
                 self.choose_model((i > 0).then(|| name.to_string()));
             }
         }
+        for path in list_models(&models_dir()) {
+            let path = path.display().to_string();
+            let label = std::path::Path::new(&path)
+                .file_stem()
+                .map_or(path.clone(), |s| s.to_string_lossy().into_owned());
+            let selected = current.as_deref() == Some(path.as_str());
+            if ui
+                .selectable_label(selected, label)
+                .on_hover_text(&path)
+                .clicked()
+            {
+                self.model_path_input.clear();
+                self.choose_model(Some(path));
+            }
+        }
         ui.add(
             egui::TextEdit::singleline(&mut self.model_path_input)
                 .hint_text("or a .safetensors file of your own")
-                .desired_width(320.0),
+                .desired_width(240.0),
         );
         if ui.button("Load").clicked() && !self.model_path_input.trim().is_empty() {
             let path = self.model_path_input.trim().to_string();
             self.choose_model(Some(path));
+        }
+    }
+
+    /// *Learn from folder…*: a folder of one's own MIDI teaches the model playing its style
+    /// in the background; progress, ETA and Cancel while it runs, then what came of it.
+    fn learn_row(&mut self, ui: &mut egui::Ui) {
+        let learning = self.shared.learning.lock().clone();
+        let view = learning.as_ref().map(|l| l.view());
+        let running = learning.as_ref().is_some_and(|l| l.is_running());
+        ui.label("Learn my style:");
+        if running {
+            let view = view.expect("a run under way has a view");
+            let eta = view
+                .eta
+                .map_or(String::new(), |d| format!(" · about {} s left", d.as_secs()));
+            ui.add(
+                egui::ProgressBar::new(view.fraction)
+                    .desired_width(220.0)
+                    .text(format!("learning {:.0}%{eta}", 100.0 * view.fraction)),
+            );
+            if ui.button("Cancel").clicked() {
+                if let Some(l) = &learning {
+                    l.cancel();
+                }
+            }
+            return;
+        }
+        ui.add(
+            egui::TextEdit::singleline(&mut self.learn_folder_input)
+                .hint_text("a folder of your MIDI clips")
+                .desired_width(240.0),
+        )
+        .on_hover_text(
+            "Ten to fifty of your own MIDI files teach the model playing your style, in the \
+             background while it keeps playing. The result goes to your models folder.",
+        );
+        let folder = self.learn_folder_input.trim().to_string();
+        if ui
+            .add_enabled(!folder.is_empty(), egui::Button::new("Learn from folder"))
+            .clicked()
+        {
+            self.shared.learn_from(folder.into(), models_dir());
+        }
+        match view.map(|v| v.state) {
+            Some(LearnState::Done(path)) => {
+                ui.label(format!("learned: {} (playing)", path.display()));
+            }
+            Some(LearnState::Cancelled) => {
+                ui.label("cancelled; nothing was saved");
+            }
+            Some(LearnState::Failed(why)) => {
+                ui.colored_label(Color32::LIGHT_RED, format!("could not learn: {why}"));
+            }
+            _ => {}
         }
     }
 }
@@ -487,6 +563,7 @@ impl NiceEguiApp for EditorApp {
         ui.columns(3, |cols| parameter_columns(cols, p, &setter));
         ui.horizontal(|ui| bar_lock_toggles(ui, p, &setter));
         ui.horizontal(|ui| self.model_picker(ui));
+        ui.horizontal(|ui| self.learn_row(ui));
         status_line(ui, &shared);
     }
 }

@@ -15,8 +15,10 @@ use nice_plug::prelude::*;
 pub mod editor;
 pub mod export;
 pub mod live;
+pub mod learn;
 pub mod live_engine;
 pub mod params;
+pub mod user_models;
 pub mod worker;
 
 use crate::phrase::TimeSignature;
@@ -100,6 +102,7 @@ impl Default for PhraseGen {
 impl Drop for PhraseGen {
     fn drop(&mut self) {
         self.shared.shut_down();
+        self.shared.stop_learning();
         if let Some(w) = self.worker.take() {
             let _ = w.join();
         }

@@ -8,6 +8,7 @@
 //! the same way to be freed here (the `realseq` shape).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
+use super::learn::Learning;
 use super::live_engine::{AnswerPlayer, LiveEngine};
 use super::params::{PhraseGenParams, PlayMode, SavedPhrase};
 use crate::family::{generate, LiveAccompanist, LiveHarmonizer, LiveSettings};
@@ -96,6 +98,8 @@ pub struct Shared {
     pub generated_id: AtomicU64,
     /// How many phrases the model has generated (restores and re-voicing are not counted).
     pub generations: AtomicU64,
+    /// The fine-tuning run the user started last (*Learn from folder…*), if any.
+    pub learning: Mutex<Option<Arc<Learning>>>,
 }
 
 impl Shared {
@@ -121,6 +125,7 @@ impl Shared {
             playing_id: AtomicU64::new(0),
             generated_id: AtomicU64::new(0),
             generations: AtomicU64::new(0),
+            learning: Mutex::new(None),
         })
     }
 
@@ -128,6 +133,36 @@ impl Shared {
     pub fn wake(&self) {
         *self.wake.0.lock() = true;
         self.wake.1.notify_one();
+    }
+
+    /// Starts fine-tuning the model playing on `folder` (see [`Learning`]); its result
+    /// becomes the model playing. A run under way is cancelled first.
+    pub fn learn_from(self: &Arc<Self>, folder: PathBuf, models_dir: PathBuf) {
+        self.stop_learning();
+        let start = self
+            .params
+            .model_path
+            .read()
+            .clone()
+            .unwrap_or_else(|| crate::builtin::builtin_names()[0].to_string());
+        let shared = Arc::downgrade(self);
+        let learning = Learning::start(start, folder, models_dir, move |path| {
+            if let Some(shared) = shared.upgrade() {
+                *shared.params.model_path.write() = Some(path.display().to_string());
+                shared.model_requests.fetch_add(1, Ordering::AcqRel);
+                shared.wake();
+            }
+        });
+        *self.learning.lock() = Some(learning);
+    }
+
+    /// Cancels the run under way, if any, and waits for its thread.
+    pub fn stop_learning(&self) {
+        let running = self.learning.lock().clone();
+        if let Some(l) = running {
+            l.cancel();
+            l.join();
+        }
     }
 
     /// Asks the worker to stop (it finishes its current job first).

@@ -50,6 +50,10 @@ pub struct Dataset {
     pub train_meters: Vec<MeterMap>,
     pub valid_meters: Vec<MeterMap>,
     pub test_meters: Vec<MeterMap>,
+    /// The file each piece of `train`, `valid` and `test` was read from (index for index).
+    pub train_paths: Vec<PathBuf>,
+    pub valid_paths: Vec<PathBuf>,
+    pub test_paths: Vec<PathBuf>,
     /// Files that failed, with the reason.
     pub skipped: Vec<(PathBuf, String)>,
     /// Files read (and used) despite faults, with what was recovered from.
@@ -72,6 +76,7 @@ impl Dataset {
         let mut read = |files: &[PathBuf]| {
             let mut rolls = Vec::new();
             let mut meters = Vec::new();
+            let mut paths = Vec::new();
             for f in files {
                 match midi::import_file(f, &import) {
                     Ok(imported) => {
@@ -81,6 +86,7 @@ impl Dataset {
                             false => roll,
                         });
                         meters.push(imported.meters);
+                        paths.push(f.clone());
                         if !imported.warnings.is_empty() {
                             read_with_warnings.push((f.clone(), imported.warnings));
                         }
@@ -88,16 +94,16 @@ impl Dataset {
                     Err(e) => skipped.push((f.clone(), e.to_string())),
                 }
             }
-            (rolls, meters)
+            (rolls, meters, paths)
         };
-        let (train, train_meters) = read(&split.train);
-        let (test, test_meters) = read(&split.test);
+        let (train, train_meters, train_paths) = read(&split.train);
+        let (test, test_meters, test_paths) = read(&split.test);
         // Without a folder split the validation files are the test files: read them once,
         // so each bad file is listed once.
-        let (valid, valid_meters) = if split.predefined {
+        let (valid, valid_meters, valid_paths) = if split.predefined {
             read(&split.valid)
         } else {
-            (test.clone(), test_meters.clone())
+            (test.clone(), test_meters.clone(), test_paths.clone())
         };
         Self {
             train,
@@ -106,6 +112,9 @@ impl Dataset {
             train_meters,
             valid_meters,
             test_meters,
+            train_paths,
+            valid_paths,
+            test_paths,
             skipped,
             read_with_warnings,
             split,

@@ -3,6 +3,7 @@
 
 use super::error::TrainError;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use candle_core::Tensor;
 use rand_pcg::Pcg64Mcg;
@@ -32,6 +33,34 @@ pub struct TrainOptions {
     /// Stop after this many epochs without a better held-out loss (0 = run every epoch).
     /// The best epoch is what is kept either way.
     pub patience: usize,
+    /// An epoch is at least this many batches (1 = one pass over the data). Windows are
+    /// drawn at random, so a folder of ten short clips still gets enough steps between two
+    /// held-out checks for early stopping to mean something.
+    pub min_batches_per_epoch: usize,
+    /// Weights to start from instead of random ones (fine-tuning; fused engine only). They
+    /// must fit `model`: same family, shape and vocabulary.
+    pub start: Option<StartWeights>,
+}
+
+/// A model's weights as the start of a run (shared: options are cloned per run).
+#[derive(Clone, Debug)]
+pub struct StartWeights(pub Arc<HashMap<String, Tensor>>);
+
+impl PartialEq for StartWeights {
+    /// The same weights, not equal numbers: options compare without reading tensors.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl TrainOptions {
+    /// The weights the run starts from: the given ones, else seeded random ones.
+    pub fn initial_tensors(&self) -> Result<HashMap<String, Tensor>, TrainError> {
+        match &self.start {
+            Some(w) => Ok((*w.0).clone()),
+            None => Ok(crate::model::PhraseModel::init_tensors(&self.model, self.seed)?),
+        }
+    }
 }
 
 /// Which implementation computes the gradients.
@@ -60,6 +89,8 @@ impl Default for TrainOptions {
             weight_decay: 0.0,
             dropout: 0.0,
             patience: 0,
+            min_batches_per_epoch: 1,
+            start: None,
         }
     }
 }

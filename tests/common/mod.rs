@@ -5,6 +5,7 @@
 #[path = "test_host.rs"]
 pub mod host;
 pub mod models;
+pub mod styles;
 
 /// A variable-length quantity as MIDI writes delta times.
 pub fn vlq(mut v: u32) -> Vec<u8> {

@@ -14,7 +14,7 @@ use rand_pcg::Pcg64Mcg;
 use super::event_piece;
 use crate::events::{encode_piece, EventCodec, EventContext};
 use crate::meter::MeterMap;
-use crate::model::{ModelConfig, PhraseModel};
+use crate::model::ModelConfig;
 use crate::roll::PianoRoll;
 use crate::train::dataset::transpose;
 use crate::train::fused_model::FusedPhraseModel;
@@ -74,7 +74,7 @@ impl<'a> EventTraining<'a> {
             ));
         }
         let total_tokens: usize = pieces.iter().map(Vec::len).sum();
-        let tensors = PhraseModel::init_tensors(cfg, options.seed)?;
+        let tensors = options.initial_tensors()?;
         let model = FusedPhraseModel::from_tensors(cfg, &tensors)?;
         let trainer = FusedTrainer::new(
             model,

@@ -119,7 +119,7 @@ impl Stepper {
         let cfg = &options.model;
         Ok(match options.engine {
             TrainEngine::Fused => {
-                let tensors = PhraseModel::init_tensors(cfg, options.seed)?;
+                let tensors = options.initial_tensors()?;
                 let model = FusedPhraseModel::from_tensors(cfg, &tensors)?;
                 Self::Fused(Box::new(FusedTrainer::new(
                     model,
