@@ -1,5 +1,6 @@
 //! Opens the real editor window outside a DAW (for `scripts/screenshot.sh` under Xvfb): the
 //! plugin runs in the DAW-imitating test host so the phrase and playhead are live.
+//! `PHRASEGEN_MODEL=path` opens it with that model file playing (the drop test's small model).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -46,7 +47,11 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(6.0);
-    let mut host = Host::new(PhraseGen::default(), 48_000.0, 512, 120.0);
+    let plugin = PhraseGen::default();
+    if let Some(model) = std::env::var_os("PHRASEGEN_MODEL") {
+        *plugin.shared().params.model_path.write() = Some(model.to_string_lossy().into_owned());
+    }
+    let mut host = Host::new(plugin, 48_000.0, 512, 120.0);
     host.run_until_playing(1, 5000);
     host.blocks(500);
     let executor = AsyncExecutor::new(Arc::new(|_| {}), Arc::new(|_| {}));

@@ -3,6 +3,8 @@
 //! the file as `text/uri-list` and finishes; a declining target and empty space get nothing.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -32,13 +34,18 @@ struct Xvfb {
 
 impl Xvfb {
     fn start(number: u32) -> Self {
+        Self::start_sized(number, "640x480x24")
+    }
+
+    /// A server whose screen is `size` (`WIDTHxHEIGHTxDEPTH`).
+    fn start_sized(number: u32, size: &str) -> Self {
         let display = format!(":{number}");
         let child = Command::new("Xvfb")
             .args([
                 &display,
                 "-screen",
                 "0",
-                "640x480x24",
+                size,
                 "-nolisten",
                 "tcp",
                 "-noreset",
@@ -349,13 +356,8 @@ fn a_declining_target_or_empty_space_gets_nothing() {
     assert_eq!(outcome, DragOutcome::NotAccepted);
 }
 
-/// The whole path a user takes: the real editor window (the `screenshot` example, with the
-/// plugin playing in a test host), a press on its "Drag .mid" button, a drag onto a drop
-/// target; the target receives a `.mid` file that exists and holds the current phrase.
-#[test]
-fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
-    let x = Xvfb::start(95);
-    let exports = tempfile::tempdir().unwrap();
+/// The `screenshot` example (the real editor window, the plugin playing in a test host).
+fn editor_example() -> std::path::PathBuf {
     let example = std::env::current_exe()
         .unwrap()
         .parent()
@@ -366,6 +368,87 @@ fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
         example.exists(),
         "cargo test builds the examples: {example:?}"
     );
+    example
+}
+
+/// Waits until the window at the top left of the screen has drawn around `at`.
+fn wait_until_drawn(conn: &RustConnection, root: Window, at: (i16, i16)) {
+    let started = Instant::now();
+    while !drawn_around(conn, root, at) {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the editor window never opened and drew around {at:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A folder dragged from elsewhere (PhraseGen's own XDND drag is the source, as a file
+/// manager's would be) and dropped on the real editor window: the window shows that it will
+/// take it, accepts the drop, and learns from the folder: a model fine-tuned on it appears in
+/// the user's models folder.
+#[test]
+fn a_folder_dropped_on_the_editor_window_is_learned_from() {
+    use common::styles::{arpeggio_piece, style_a_model, write_folder};
+    let x = Xvfb::start_sized(96, "1280x800x24");
+    let dir = tempfile::tempdir().unwrap();
+    let start = dir.path().join("scales.safetensors");
+    style_a_model(&start);
+    let clips = dir.path().join("my-clips");
+    write_folder(&clips, 12, |i| arpeggio_piece(4, i));
+    let models = dir.path().join("models");
+    let mut editor = Command::new(editor_example())
+        .arg("600")
+        .env("DISPLAY", &x.display)
+        .env("PHRASEGEN_MODEL", &start)
+        .env("PHRASEGEN_MODELS_DIR", &models)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The "Learn my style" row's folder field (see docs/screenshot.png): it turns into a
+    // green "drop here" while files hover over the window.
+    let learn_row = (200, 567);
+    let (conn, screen) = RustConnection::connect(Some(&x.display)).unwrap();
+    let root = conn.setup().roots[screen].root;
+    wait_until_drawn(&conn, root, learn_row);
+    let idle = pixels_around(&conn, root, learn_row).unwrap();
+
+    let mouse = FakeMouse::new(&x.display);
+    let outside = (1100, 700);
+    mouse.input(MOTION, 0, outside);
+    mouse.input(BUTTON_PRESS, 1, outside);
+    let (display, folder) = (x.display.clone(), clips.clone());
+    let drag = std::thread::spawn(move || drag_file(&folder, Some(&display)));
+    mouse.glide(outside, learn_row);
+    wait_for_redraw(&conn, root, learn_row, &idle, "the drop hint");
+    mouse.input(BUTTON_RELEASE, 1, learn_row);
+    assert_eq!(drag.join().unwrap().unwrap(), DragOutcome::Dropped);
+
+    let started = Instant::now();
+    let learned = loop {
+        let found = phrasegen::plugin::user_models::list_models(&models);
+        if let Some(f) = found.first() {
+            break f.clone();
+        }
+        assert!(started.elapsed() < DEADLINE, "no model was learned from the drop");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = editor.kill();
+    let _ = editor.wait();
+    let file = phrasegen::model::read_model_file(&learned).unwrap();
+    assert_eq!(file.config.name, "my-clips (from scales)");
+    assert!(file.config.training.unwrap().data.ends_with("my-clips"));
+}
+
+/// The whole path a user takes: the real editor window (the `screenshot` example, with the
+/// plugin playing in a test host), a press on its "Drag .mid" button, a drag onto a drop
+/// target; the target receives a `.mid` file that exists and holds the current phrase.
+#[test]
+fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
+    let x = Xvfb::start(95);
+    let exports = tempfile::tempdir().unwrap();
+    let example = editor_example();
     // The example exits on its own after this many seconds; the test kills it sooner.
     let mut editor = Command::new(&example)
         .arg("600")
@@ -381,14 +464,7 @@ fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
     // Wait for the window (top left, no window manager) to open and draw its top row.
     let (conn, screen) = RustConnection::connect(Some(&x.display)).unwrap();
     let root = conn.setup().roots[screen].root;
-    let started = Instant::now();
-    while !drawn_around(&conn, root, button) {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "the editor window never opened and drew its buttons"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_drawn(&conn, root, button);
     let target = spawn_target(&x.display, (600, 400), true);
     let mouse = FakeMouse::new(&x.display);
     let idle = pixels_around(&conn, root, button).unwrap();

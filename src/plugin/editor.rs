@@ -14,7 +14,7 @@ use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{Frame, NiceEguiApp};
 
 use crate::plugin::export::{export_dir, export_phrase};
-use crate::plugin::learn::LearnState;
+use crate::plugin::learn::{folder_for_drop, LearnState};
 use crate::plugin::user_models::{list_models, models_dir};
 use crate::plugin::params::PhraseGenParams;
 use crate::plugin::worker::Shared;
@@ -39,8 +39,10 @@ pub struct EditorApp {
     shared: Arc<Shared>,
     gui: Option<GuiContext>,
     model_path_input: String,
-    /// The folder typed for *Learn from folder…*.
+    /// The folder typed for *Learn from folder…* (or the one files were dropped into).
     learn_folder_input: String,
+    /// Why the last drop on the window could not be learned from.
+    drop_message: Option<String>,
     /// Result of the last export: the path, or what went wrong.
     export_message: Option<Result<String, String>>,
     /// The phrase last exported, so a drag reuses its file instead of writing another.
@@ -57,6 +59,7 @@ impl EditorApp {
             gui: None,
             model_path_input,
             learn_folder_input: String::new(),
+            drop_message: None,
             export_message: None,
             exported_phrase: None,
             drag_message: Arc::default(),
@@ -266,6 +269,29 @@ impl EditorApp {
         }
     }
 
+    /// Files or a folder dropped on the window: learning from them starts at once.
+    fn take_dropped_files(&mut self, ui: &egui::Ui) {
+        let dropped: Vec<std::path::PathBuf> = ui.ctx().input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if dropped.is_empty() {
+            return;
+        }
+        let models = models_dir();
+        match folder_for_drop(&dropped, &models.join("clips")) {
+            Ok(folder) => {
+                self.learn_folder_input = folder.display().to_string();
+                self.drop_message = None;
+                self.shared.learn_from(folder, models);
+            }
+            Err(why) => self.drop_message = Some(why),
+        }
+    }
+
     /// *Learn from folder…*: a folder of one's own MIDI teaches the model playing its style
     /// in the background; progress, ETA and Cancel while it runs, then what came of it.
     fn learn_row(&mut self, ui: &mut egui::Ui) {
@@ -273,6 +299,13 @@ impl EditorApp {
         let view = learning.as_ref().map(|l| l.view());
         let running = learning.as_ref().is_some_and(|l| l.is_running());
         ui.label("Learn my style:");
+        if ui.ctx().input(|i| !i.raw.hovered_files.is_empty()) {
+            ui.colored_label(Color32::LIGHT_GREEN, "drop here to learn from these files");
+            return;
+        }
+        if let Some(why) = &self.drop_message {
+            ui.colored_label(Color32::LIGHT_RED, why);
+        }
         if running {
             let view = view.expect("a run under way has a view");
             let eta = view
@@ -297,7 +330,8 @@ impl EditorApp {
         )
         .on_hover_text(
             "Ten to fifty of your own MIDI files teach the model playing your style, in the \
-             background while it keeps playing. The result goes to your models folder.",
+             background while it keeps playing. Type a folder, or drop MIDI files or a \
+             folder on the window. The result goes to your models folder.",
         );
         let folder = self.learn_folder_input.trim().to_string();
         if ui
@@ -563,6 +597,7 @@ impl NiceEguiApp for EditorApp {
         ui.columns(3, |cols| parameter_columns(cols, p, &setter));
         ui.horizontal(|ui| bar_lock_toggles(ui, p, &setter));
         ui.horizontal(|ui| self.model_picker(ui));
+        self.take_dropped_files(ui);
         ui.horizontal(|ui| self.learn_row(ui));
         status_line(ui, &shared);
     }

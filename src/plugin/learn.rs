@@ -199,6 +199,47 @@ impl Learning {
     }
 }
 
+/// The folder to learn from when `paths` are dropped on the window: a dropped folder itself;
+/// dropped MIDI files are copied into a new folder under `clips_dir` (kept beside the models,
+/// so what a model learned from stays at hand).
+pub fn folder_for_drop(paths: &[PathBuf], clips_dir: &Path) -> Result<PathBuf, String> {
+    if let [only] = paths {
+        if only.is_dir() {
+            return Ok(only.clone());
+        }
+    }
+    let is_midi = |p: &&PathBuf| {
+        p.is_file()
+            && p.extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("mid") || x.eq_ignore_ascii_case("midi"))
+    };
+    let files: Vec<&PathBuf> = paths.iter().filter(is_midi).collect();
+    if files.is_empty() {
+        return Err("drop MIDI files (.mid) or one folder of them to learn from".into());
+    }
+    let stem = files[0]
+        .parent()
+        .and_then(Path::file_name)
+        .map_or("dropped".into(), |n| shell_safe(&n.to_string_lossy()));
+    let folder = (1..)
+        .map(|i| clips_dir.join(format!("{stem}-clips-{i}")))
+        .find(|p| !p.exists())
+        .expect("some name is free");
+    std::fs::create_dir_all(&folder)
+        .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    for (i, file) in files.iter().enumerate() {
+        let name = file.file_name().map_or(format!("{i}.mid"), |n| n.to_string_lossy().into());
+        // Two dropped files of the same name from different folders both stay.
+        let target = match folder.join(&name).exists() {
+            true => folder.join(format!("{i}-{name}")),
+            false => folder.join(&name),
+        };
+        std::fs::copy(file, &target)
+            .map_err(|e| format!("cannot copy {}: {e}", file.display()))?;
+    }
+    Ok(folder)
+}
+
 /// `dir/stem.safetensors`, or `stem-2`, `stem-3` … when taken: an earlier model is never
 /// overwritten (a saved project may use it).
 fn unique_path(dir: &Path, stem: &str) -> PathBuf {
@@ -231,6 +272,37 @@ fn lower_this_threads_priority() {
 
 #[cfg(test)]
 mod tests {
+    use super::folder_for_drop;
+
+    #[test]
+    fn a_dropped_folder_is_used_and_dropped_files_are_gathered_into_a_new_one() {
+        let d = tempfile::tempdir().unwrap();
+        let mine = d.path().join("My Clips");
+        std::fs::create_dir(&mine).unwrap();
+        for f in ["a.mid", "b.MIDI", "notes.txt"] {
+            std::fs::write(mine.join(f), f).unwrap();
+        }
+        let clips = d.path().join("models/clips");
+        assert_eq!(folder_for_drop(&[mine.clone()], &clips).unwrap(), mine);
+
+        let dropped: Vec<_> = ["a.mid", "b.MIDI", "notes.txt"].map(|f| mine.join(f)).into();
+        let folder = folder_for_drop(&dropped, &clips).unwrap();
+        assert_eq!(folder, clips.join("my-clips-clips-1"));
+        let mut copied: Vec<_> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        copied.sort();
+        assert_eq!(copied, ["a.mid", "b.MIDI"]);
+        assert_eq!(
+            folder_for_drop(&dropped, &clips).unwrap(),
+            clips.join("my-clips-clips-2"),
+            "an earlier drop's folder is never reused"
+        );
+        let err = folder_for_drop(&[mine.join("notes.txt")], &clips).unwrap_err();
+        assert!(err.contains("drop MIDI files"), "{err}");
+    }
+
     #[test]
     fn names_are_never_reused() {
         let dir = tempfile::tempdir().unwrap();
