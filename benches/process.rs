@@ -27,7 +27,9 @@ fn benches(c: &mut Criterion) {
     time_blocks(c, &mut host, "process() per 512-sample block");
 
     let dir = tempfile::tempdir().unwrap();
-    styles::write_folder(&dir.path().join("clips"), 12, |i| styles::arpeggio_piece(4, i));
+    styles::write_folder(&dir.path().join("clips"), 12, |i| {
+        styles::arpeggio_piece(4, i)
+    });
     let learning = phrasegen::plugin::learn::Learning::start_with(
         "bach-chorales".into(),
         dir.path().join("clips"),
@@ -42,7 +44,11 @@ fn benches(c: &mut Criterion) {
         assert!(learning.is_running(), "{:?}", learning.view());
         host.blocks(10);
     }
-    time_blocks(c, &mut host, "process() per 512-sample block while learning");
+    time_blocks(
+        c,
+        &mut host,
+        "process() per 512-sample block while learning",
+    );
     learning.cancel();
     learning.join();
 }

@@ -29,7 +29,10 @@ for pair in "essen fiddle-tunes" "palestrina bach-chorales"; do
 --learning-rate 2e-3 --epochs 20 --patience 3
 --learning-rate 5e-4 --epochs 60 --patience 8
 --learning-rate 1e-3 --epochs 60 --patience 8
---learning-rate 1e-3 --epochs 60 --patience 8 --dropout 0.45
---learning-rate 1e-3 --epochs 60 --patience 8 --batch-size 8
+--learning-rate 5e-4 --epochs 20 --patience 3 --dropout 0.45
+--learning-rate 5e-4 --epochs 20 --patience 3 --batch-size 8
+--learning-rate 1e-3 --epochs 20 --patience 3 --batch-size 8
+--learning-rate 5e-4 --epochs 20 --patience 3 --min-batches-per-epoch 1
+--learning-rate 5e-4 --epochs 20 --patience 3 --transpose 0
 FLAGS
 done

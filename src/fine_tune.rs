@@ -105,7 +105,10 @@ pub fn fit_to_model(cfg: &ModelConfig, roll: &PianoRoll) -> Fit {
     let mask = pitch_span_mask(cfg.pitch_range.lo, cfg.pitch_range.hi);
     let total = notes(roll);
     let in_range = |r: &PianoRoll| -> usize {
-        r.onset.iter().map(|f| (f & mask).count_ones() as usize).sum()
+        r.onset
+            .iter()
+            .map(|f| (f & mask).count_ones() as usize)
+            .sum()
     };
     let shift = [0, -12, 12, -24, 24, -36, 36]
         .into_iter()
@@ -172,7 +175,10 @@ impl DataReport {
             if self.folder_split {
                 "the folder's own split".to_string()
             } else {
-                format!("a seeded 80:20 split of the files (seed {})", self.split_seed)
+                format!(
+                    "a seeded 80:20 split of the files (seed {})",
+                    self.split_seed
+                )
             }
         )];
         for (path, reason) in &self.unreadable {
@@ -253,7 +259,11 @@ impl FineTune {
     /// Reads `folder` as `start` hears music (its grid, its key normalisation), moves each
     /// piece by whole octaves into its range and leaves out (and lists) pieces it cannot
     /// hold. Fails before any training when too little is left.
-    pub fn prepare(start: ModelFile, folder: &Path, split_seed: u64) -> Result<Self, FineTuneError> {
+    pub fn prepare(
+        start: ModelFile,
+        folder: &Path,
+        split_seed: u64,
+    ) -> Result<Self, FineTuneError> {
         let cfg = &start.config;
         let mut data = Dataset::load(
             folder,
@@ -277,12 +287,20 @@ impl FineTune {
         let (train_notes, train_pieces) = fit_part(
             cfg,
             &mut report,
-            (&mut data.train, &mut data.train_meters, &mut data.train_paths),
+            (
+                &mut data.train,
+                &mut data.train_meters,
+                &mut data.train_paths,
+            ),
         );
         let (held_notes, held_pieces) = fit_part(
             cfg,
             &mut report,
-            (&mut data.valid, &mut data.valid_meters, &mut data.valid_paths),
+            (
+                &mut data.valid,
+                &mut data.valid_meters,
+                &mut data.valid_paths,
+            ),
         );
         if !data.split.predefined {
             // The held-out files serve as the test files too (see `Dataset::load`).

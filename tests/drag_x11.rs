@@ -431,7 +431,10 @@ fn a_folder_dropped_on_the_editor_window_is_learned_from() {
         if let Some(f) = found.first() {
             break f.clone();
         }
-        assert!(started.elapsed() < DEADLINE, "no model was learned from the drop");
+        assert!(
+            started.elapsed() < DEADLINE,
+            "no model was learned from the drop"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let _ = editor.kill();

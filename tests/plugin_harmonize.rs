@@ -8,8 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use common::host::{set_normalized, Host};
-use nice_plug::midi::{Channel, Key, VoiceID};
-use nice_plug::prelude::*;
 use phrasegen::plugin::params::PlayMode;
 use phrasegen::plugin::PhraseGen;
 use rand::{Rng, SeedableRng};
@@ -20,24 +18,9 @@ const ACCOMPANY: f32 = 2.0 / 3.0;
 const ANSWER: f32 = 1.0;
 
 fn key(host: &mut Host, timing: u32, pitch: u8, on: bool) {
-    let (channel, key) = (Channel::Number(0), Key::Number(pitch));
-    host.ctx.input.push_back(if on {
-        NoteEvent::NoteOn {
-            timing,
-            voice_id: VoiceID::Wildcard,
-            channel,
-            key,
-            velocity: 0.8,
-        }
-    } else {
-        NoteEvent::NoteOff {
-            timing,
-            voice_id: VoiceID::Wildcard,
-            channel,
-            key,
-            velocity: 0.0,
-        }
-    });
+    host.ctx
+        .input
+        .push_back(common::key_event(on, timing, pitch));
 }
 
 fn harmonizing_host() -> Host {

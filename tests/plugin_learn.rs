@@ -48,7 +48,11 @@ fn the_learned_model_plays_is_listed_and_reopens_with_the_project() {
     let LearnState::Done(path) = &view.state else {
         panic!("learning ended as {:?}: {:?}", view.state, view.lines)
     };
-    assert!(view.lines.iter().any(|l| l.contains("to learn from")), "{:?}", view.lines);
+    assert!(
+        view.lines.iter().any(|l| l.contains("to learn from")),
+        "{:?}",
+        view.lines
+    );
     assert_eq!(list_models(&models), vec![path.clone()]);
     h.run_until(
         |h| h.plugin.shared().status.lock().model_name == "my-clips (from scales)",
@@ -96,7 +100,10 @@ fn phrases_keep_coming_while_it_learns_and_cancel_leaves_no_file() {
     shared.regenerate_requests.fetch_add(1, Ordering::AcqRel);
     shared.wake();
     h.run_until_playing(before + 1, 2_000);
-    assert!(learning.is_running(), "the new phrase came while training went on");
+    assert!(
+        learning.is_running(),
+        "the new phrase came while training went on"
+    );
 
     learning.cancel();
     learning.join();
@@ -114,7 +121,15 @@ fn a_folder_it_cannot_learn_from_is_reported_and_the_model_stays() {
     let shared = h.plugin.shared();
     shared.learn_from(empty, dir.path().join("models"));
     h.run_until(
-        |h| !h.plugin.shared().learning.lock().clone().unwrap().is_running(),
+        |h| {
+            !h.plugin
+                .shared()
+                .learning
+                .lock()
+                .clone()
+                .unwrap()
+                .is_running()
+        },
         "learning ended",
     );
     let state = shared.learning.lock().clone().unwrap().view().state;

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use common::host::{restore_state, save_state, set_normalized, Host};
 use nice_plug::editor::Editor;
-use nice_plug::midi::{Channel, Key, VoiceID};
+use nice_plug::midi::Key;
 use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
 use phrasegen::phrase::TimeSignature;
@@ -297,26 +297,7 @@ fn a_damaged_restored_phrase_is_reported_and_replaced() {
     assert!(h.played.iter().any(|p| p.1));
 }
 
-fn note(on: bool, timing: u32, pitch: u8) -> NoteEvent<()> {
-    let (channel, key, voice_id) = (Channel::Number(0), Key::Number(pitch), VoiceID::Wildcard);
-    if on {
-        NoteEvent::NoteOn {
-            timing,
-            voice_id,
-            channel,
-            key,
-            velocity: 0.8,
-        }
-    } else {
-        NoteEvent::NoteOff {
-            timing,
-            voice_id,
-            channel,
-            key,
-            velocity: 0.0,
-        }
-    }
-}
+use common::key_event as note;
 
 #[test]
 fn midi_thru_passes_controllers_and_never_leaves_a_key_stuck() {

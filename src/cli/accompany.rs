@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::generate;
-use crate::cli::harmonize::{import_given, write_following};
+use crate::cli::harmonize::{import_given, write_following, FollowArgs};
 use crate::sample::chords::Chords;
 
 #[derive(Debug, clap::Args)]
@@ -16,18 +16,8 @@ pub struct Args {
     /// Where to write the line (with --variations N: NAME-1.mid ...).
     #[arg(short, long, default_value = "line.mid")]
     pub output: PathBuf,
-    /// An event model (a file or built-in name); default `fiddle-tunes`, a melody model.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// Creativity (0.05 to 3).
-    #[arg(short, long, default_value_t = 1.0)]
-    pub temperature: f32,
-    /// Random seed: the same seed and settings give the same line.
-    #[arg(short, long, default_value_t = 1)]
-    pub seed: u64,
-    /// Write this many different lines (seeds seed, seed+1 ...).
-    #[arg(long, default_value_t = 1)]
-    pub variations: usize,
+    #[command(flatten)]
+    pub follow: FollowArgs,
     /// Lowest and highest MIDI note of the line, e.g. 60..84.
     #[arg(long)]
     pub pitch_range: Option<crate::roll::PitchRange>,
@@ -40,11 +30,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let name = args
-        .model
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("fiddle-tunes"));
-    let model = generate::load_model(Some(&name))?;
+    let model = args.follow.load_model("fiddle-tunes")?;
     let spq = model.config.steps_per_quarter;
     let imported = import_given(&args.chords, "chords", spq)?;
     let chords = Chords {
@@ -53,10 +39,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         key_signature: imported.key_signature,
     };
     let mut gen_args = generate::Args::defaults();
-    gen_args.temperature = args.temperature;
+    gen_args.temperature = args.follow.temperature;
     gen_args.velocity = args.velocity;
     gen_args.pitch_range = args.pitch_range;
-    let mut params = generate::generate_params(&gen_args, spq, args.seed)?;
+    let mut params = generate::generate_params(&gen_args, spq, args.follow.seed)?;
     let phrase = &imported.phrase;
     params.time_signature = phrase.time_signature;
     params.tempo_bpm = phrase.tempo_bpm;
@@ -68,7 +54,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.with_chords {
         return write_with_chords(&args, &model, &params, phrase);
     }
-    write_following(&model, &params, &args.chords, &args.output, args.variations)?;
+    write_following(
+        &model,
+        &params,
+        &args.chords,
+        &args.output,
+        args.follow.variations,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -80,13 +72,13 @@ fn write_with_chords(
     chords: &crate::phrase::Phrase,
 ) -> anyhow::Result<ExitCode> {
     use anyhow::Context as _;
-    let lines = crate::family::generate_variations(model, params, args.variations.max(1))
+    let lines = crate::family::generate_variations(model, params, args.follow.variations.max(1))
         .with_context(|| format!("cannot follow {}", args.chords.display()))?;
     for (i, line) in lines.into_iter().enumerate() {
         let mut both = line;
         both.notes.extend(chords.notes.iter().copied());
         both.sort_notes();
-        let path = generate::output_path(&args.output, i, args.variations.max(1));
+        let path = generate::output_path(&args.output, i, args.follow.variations.max(1));
         crate::midi::export_file(&both, &format!("PhraseGen {}", model.config.name), &path)
             .with_context(|| format!("cannot write {}", path.display()))?;
         println!("wrote {} (the line and the chords)", path.display());

@@ -378,12 +378,8 @@ fn harmonize_rows(rows: &mut Vec<Row>) -> anyhow::Result<()> {
         crate::builtin::load_model_choice("bach-chorales").map_err(anyhow::Error::msg)?,
     );
     let settings = LiveSettings {
-        seed: 1,
-        voices: 4,
-        strict_voice_leading: true,
-        home_shift: 0,
         min_p: crate::plugin::worker::LIVE_MIN_P,
-        allowed: u128::MAX,
+        ..LiveSettings::default()
     };
     let mut harmonizer = LiveHarmonizer::new(model, settings)?;
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
@@ -432,12 +428,8 @@ fn accompany_row(rows: &mut Vec<Row>) -> anyhow::Result<()> {
         crate::builtin::load_model_choice("fiddle-tunes").map_err(anyhow::Error::msg)?,
     );
     let settings = LiveSettings {
-        seed: 1,
         voices: 1,
-        strict_voice_leading: true,
-        home_shift: 0,
-        min_p: 0.0,
-        allowed: u128::MAX,
+        ..LiveSettings::default()
     };
     let mut line = LiveAccompanist::new(model, settings)?;
     let meter = crate::phrase::TimeSignature::FOUR_FOUR;

@@ -22,15 +22,8 @@ pub struct Args {
     /// Where to write the harmonized MIDI file (with --variations N: NAME-1.mid ...).
     #[arg(short, long, default_value = "harmonized.mid")]
     pub output: PathBuf,
-    /// A model of several voices (a file or built-in name); default `bach-chorales`.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// Creativity of the voices under the melody (0.05 to 3).
-    #[arg(short, long, default_value_t = 1.0)]
-    pub temperature: f32,
-    /// Random seed: the same seed and settings give the same harmony. Default: 1.
-    #[arg(short, long, default_value_t = 1)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub follow: FollowArgs,
     /// Voices in all, the melody included (2 to the model's).
     #[arg(long, default_value_t = 4)]
     pub max_polyphony: usize,
@@ -45,16 +38,39 @@ pub struct Args {
     /// Never draw a note less likely than this share of the likeliest (min-p; 0 = off).
     #[arg(long, default_value_t = 0.2)]
     pub min_p: f32,
-    /// Write this many different harmonies (seeds seed, seed+1 ...).
-    #[arg(long, default_value_t = 1)]
-    pub variations: usize,
     /// Velocity of the added voices (1-127); the melody keeps its own.
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=127))]
     pub velocity: u8,
 }
 
+/// What `harmonize` and `accompany` share: the model and how it draws.
+#[derive(Debug, clap::Args)]
+pub struct FollowArgs {
+    /// The model (a file or a built-in model's name). Default: `bach-chorales` to
+    /// harmonize (it needs several voices), `fiddle-tunes` to accompany (a melody model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Creativity (0.05 to 3).
+    #[arg(short, long, default_value_t = 1.0)]
+    pub temperature: f32,
+    /// Random seed: the same seed and settings give the same result.
+    #[arg(short, long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write this many different results (seeds seed, seed+1 ...).
+    #[arg(long, default_value_t = 1)]
+    pub variations: usize,
+}
+
+impl FollowArgs {
+    /// The model asked for, or `default` (a built-in model's name).
+    pub fn load_model(&self, default: &str) -> anyhow::Result<FastLstm> {
+        let name = self.model.clone().unwrap_or_else(|| PathBuf::from(default));
+        generate::load_model(Some(&name))
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let model = generate::load_model(args.model.as_deref())?;
+    let model = args.follow.load_model("bach-chorales")?;
     let imported = import_given(&args.melody, "melody", model.config.steps_per_quarter)?;
     let melody = Melody::new(
         &imported.phrase,
@@ -63,7 +79,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let melody_notes = melody.phrase.notes.len();
     let params = harmonize_params(&args, melody, model.config.steps_per_quarter)?;
-    write_following(&model, &params, &args.melody, &args.output, args.variations)?;
+    write_following(
+        &model,
+        &params,
+        &args.melody,
+        &args.output,
+        args.follow.variations,
+    )?;
     println!("{melody_notes} of the notes are the melody's");
     Ok(ExitCode::SUCCESS)
 }
@@ -126,13 +148,13 @@ pub fn harmonize_params(
     steps_per_quarter: u32,
 ) -> anyhow::Result<GenerateParams> {
     let mut gen_args = generate::Args::defaults();
-    gen_args.temperature = args.temperature;
+    gen_args.temperature = args.follow.temperature;
     gen_args.max_polyphony = args.max_polyphony;
     gen_args.allow_parallels = args.allow_parallels;
     gen_args.candidates = args.candidates;
     gen_args.min_p = args.min_p;
     gen_args.velocity = args.velocity;
-    let mut params = generate::generate_params(&gen_args, steps_per_quarter, args.seed)?;
+    let mut params = generate::generate_params(&gen_args, steps_per_quarter, args.follow.seed)?;
     let phrase = &melody.phrase;
     params.time_signature = phrase.time_signature;
     params.tempo_bpm = phrase.tempo_bpm;

@@ -364,7 +364,11 @@ fn with_overrides(args: &Args, recipe: Recipe) -> Recipe {
 }
 
 /// A run from scratch: `config` trained with `recipe`.
-fn train_options(args: &Args, config: ModelConfig, recipe: &Recipe) -> anyhow::Result<TrainOptions> {
+fn train_options(
+    args: &Args,
+    config: ModelConfig,
+    recipe: &Recipe,
+) -> anyhow::Result<TrainOptions> {
     let events = matches!(config.architecture, Architecture::Events { .. });
     if events && args.engine == TrainEngine::Candle {
         anyhow::bail!("--engine candle trains frame models only; event models train fused");

@@ -15,8 +15,8 @@ use nice_plug_egui::{Frame, NiceEguiApp};
 
 use crate::plugin::export::{export_dir, export_phrase};
 use crate::plugin::learn::{folder_for_drop, LearnState};
-use crate::plugin::user_models::{list_models, models_dir};
 use crate::plugin::params::PhraseGenParams;
+use crate::plugin::user_models::{list_models, models_dir};
 use crate::plugin::worker::Shared;
 
 #[cfg(windows)]
@@ -308,9 +308,9 @@ impl EditorApp {
         }
         if running {
             let view = view.expect("a run under way has a view");
-            let eta = view
-                .eta
-                .map_or(String::new(), |d| format!(" · about {} s left", d.as_secs()));
+            let eta = view.eta.map_or(String::new(), |d| {
+                format!(" · about {} s left", d.as_secs())
+            });
             ui.add(
                 egui::ProgressBar::new(view.fraction)
                     .desired_width(220.0)

@@ -125,7 +125,10 @@ impl Learning {
     }
 
     pub fn view(&self) -> LearnView {
-        let (pos, len) = (self.progress.position(), self.progress.length().unwrap_or(0));
+        let (pos, len) = (
+            self.progress.position(),
+            self.progress.length().unwrap_or(0),
+        );
         LearnView {
             state: self.state.lock().clone(),
             fraction: if len == 0 {
@@ -228,14 +231,15 @@ pub fn folder_for_drop(paths: &[PathBuf], clips_dir: &Path) -> Result<PathBuf, S
     std::fs::create_dir_all(&folder)
         .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
     for (i, file) in files.iter().enumerate() {
-        let name = file.file_name().map_or(format!("{i}.mid"), |n| n.to_string_lossy().into());
+        let name = file
+            .file_name()
+            .map_or(format!("{i}.mid"), |n| n.to_string_lossy().into());
         // Two dropped files of the same name from different folders both stay.
         let target = match folder.join(&name).exists() {
             true => folder.join(format!("{i}-{name}")),
             false => folder.join(&name),
         };
-        std::fs::copy(file, &target)
-            .map_err(|e| format!("cannot copy {}: {e}", file.display()))?;
+        std::fs::copy(file, &target).map_err(|e| format!("cannot copy {}: {e}", file.display()))?;
     }
     Ok(folder)
 }
@@ -285,7 +289,9 @@ mod tests {
         let clips = d.path().join("models/clips");
         assert_eq!(folder_for_drop(&[mine.clone()], &clips).unwrap(), mine);
 
-        let dropped: Vec<_> = ["a.mid", "b.MIDI", "notes.txt"].map(|f| mine.join(f)).into();
+        let dropped: Vec<_> = ["a.mid", "b.MIDI", "notes.txt"]
+            .map(|f| mine.join(f))
+            .into();
         let folder = folder_for_drop(&dropped, &clips).unwrap();
         assert_eq!(folder, clips.join("my-clips-clips-1"));
         let mut copied: Vec<_> = std::fs::read_dir(&folder)

@@ -105,11 +105,6 @@ impl AnswerPlayer {
         }
     }
 
-    /// The notes still to strike or sounding.
-    pub fn is_done(&self) -> bool {
-        self.next >= self.notes.len() && self.sounding == 0
-    }
-
     /// Grid step `step` begins at `sample`: notes end and start. A jump on the timeline
     /// (loop, seek) ends what sounds; notes whose start has passed are not played late.
     pub fn step(&mut self, step: i64, sample: u32, channel: u8, out: &mut EventBuffer) {

@@ -14,8 +14,8 @@ use nice_plug::prelude::*;
 
 pub mod editor;
 pub mod export;
-pub mod live;
 pub mod learn;
+pub mod live;
 pub mod live_engine;
 pub mod params;
 pub mod user_models;

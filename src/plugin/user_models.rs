@@ -59,11 +59,17 @@ mod tests {
         let dir = |os, vars| models_dir_for(os, env(vars));
         assert_eq!(
             dir("windows", &[("APPDATA", r"C:\Users\a\AppData\Roaming")]),
-            Some(PathBuf::from(r"C:\Users\a\AppData\Roaming").join("PhraseGen").join("models"))
+            Some(
+                PathBuf::from(r"C:\Users\a\AppData\Roaming")
+                    .join("PhraseGen")
+                    .join("models")
+            )
         );
         assert_eq!(
             dir("macos", &[("HOME", "/Users/a")]),
-            Some(PathBuf::from("/Users/a/Library/Application Support/PhraseGen/models"))
+            Some(PathBuf::from(
+                "/Users/a/Library/Application Support/PhraseGen/models"
+            ))
         );
         assert_eq!(
             dir("linux", &[("HOME", "/home/a")]),
@@ -74,7 +80,10 @@ mod tests {
             Some(PathBuf::from("/d/PhraseGen/models"))
         );
         assert_eq!(
-            dir("linux", &[("PHRASEGEN_MODELS_DIR", "/m"), ("HOME", "/home/a")]),
+            dir(
+                "linux",
+                &[("PHRASEGEN_MODELS_DIR", "/m"), ("HOME", "/home/a")]
+            ),
             Some(PathBuf::from("/m"))
         );
         assert_eq!(dir("linux", &[("HOME", "")]), None);

@@ -471,7 +471,6 @@ impl Worker {
             return;
         }
         self.follow_model_choice();
-        self.update_live();
         let restores = self.shared.params.phrase.restore_count();
         if restores != self.restores_seen {
             self.restores_seen = restores;
@@ -485,6 +484,7 @@ impl Worker {
             self.collect_recording();
         }
         let request = self.request();
+        self.update_live(&request.generate);
         let voicing = self.voicing_now();
         let changed = self.last.as_ref() != Some(&request);
         if changed && !self.shared.params.lock.value() {
@@ -504,20 +504,18 @@ impl Worker {
     /// In Harmonize and Accompany modes, hands the audio thread a live engine built for the
     /// mode, the current model and settings (again whenever they change); a model that
     /// cannot play the mode is reported in the editor, and the keys then only pass through.
-    fn update_live(&mut self) {
-        let p = &self.shared.params;
-        let mode = p.mode.value();
+    fn update_live(&mut self, asked: &GenerateParams) {
+        let mode = self.shared.params.mode.value();
         if mode == PlayMode::Generate {
             self.live_built = None;
             self.shared.status.lock().live_error = None;
             return;
         }
-        let asked = generate_params(p, &self.model);
         let settings = LiveSettings {
             seed: asked.seed,
             voices: asked.max_polyphony.clamp(1, 16) as u8,
             strict_voice_leading: asked.strict_voice_leading,
-            home_shift: crate::sample::home_key::shift_from_home(&self.model.config, &asked),
+            home_shift: crate::sample::home_key::shift_from_home(&self.model.config, asked),
             // Harmonizing, min-p keeps the voices in key; a line needs the model's whole
             // tail (with it, the likeliest event, holding the note, would win every step).
             min_p: if mode == PlayMode::Harmonize {

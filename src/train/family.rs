@@ -58,7 +58,10 @@ impl TrainOptions {
     pub fn initial_tensors(&self) -> Result<HashMap<String, Tensor>, TrainError> {
         match &self.start {
             Some(w) => Ok((*w.0).clone()),
-            None => Ok(crate::model::PhraseModel::init_tensors(&self.model, self.seed)?),
+            None => Ok(crate::model::PhraseModel::init_tensors(
+                &self.model,
+                self.seed,
+            )?),
         }
     }
 }

@@ -81,7 +81,9 @@ pub fn run_epochs(
     mut on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> CheckpointResult,
 ) -> Result<TrainResult, TrainError> {
     let cfg = &options.model;
-    let batches = family.batches_per_epoch().max(options.min_batches_per_epoch);
+    let batches = family
+        .batches_per_epoch()
+        .max(options.min_batches_per_epoch);
     let mut rng = Pcg64Mcg::seed_from_u64(options.seed);
     let mut history: Vec<EpochStats> = Vec::new();
     let mut best: Option<(f64, usize, HashMap<String, Tensor>)> = None;

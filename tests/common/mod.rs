@@ -7,6 +7,42 @@ pub mod host;
 pub mod models;
 pub mod styles;
 
+/// A key pressed (`on`) or released on MIDI channel 1, as a host sends it to the plugin.
+pub fn key_event(on: bool, timing: u32, pitch: u8) -> nice_plug::midi::NoteEvent<()> {
+    use nice_plug::midi::{Channel, Key, NoteEvent, VoiceID};
+    let (channel, key, voice_id) = (Channel::Number(0), Key::Number(pitch), VoiceID::Wildcard);
+    if on {
+        NoteEvent::NoteOn {
+            timing,
+            voice_id,
+            channel,
+            key,
+            velocity: 0.8,
+        }
+    } else {
+        NoteEvent::NoteOff {
+            timing,
+            voice_id,
+            channel,
+            key,
+            velocity: 0.0,
+        }
+    }
+}
+
+/// Checks that the allocation checker is active (an allocation inside `assert_no_alloc` is
+/// counted), then clears its count: a test that proves "never allocates" can fail.
+pub fn assert_alloc_checker_active() {
+    use nice_assert_no_alloc::{assert_no_alloc, reset_violation_count, violation_count};
+    reset_violation_count();
+    assert_no_alloc(|| drop(std::hint::black_box(vec![1u8; 16])));
+    assert!(
+        violation_count() > 0,
+        "the allocation checker is not active"
+    );
+    reset_violation_count();
+}
+
 /// A variable-length quantity as MIDI writes delta times.
 pub fn vlq(mut v: u32) -> Vec<u8> {
     let mut bytes = vec![(v & 0x7f) as u8];

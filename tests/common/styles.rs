@@ -33,7 +33,12 @@ pub fn scale_piece(bars: u32, offset: usize) -> Phrase {
     for (i, start) in (0..p.total_steps()).step_by(4).enumerate() {
         let k = (i + offset) % 14;
         let degree = if k < 8 { k } else { 14 - k };
-        p.notes.push(Note { start_step: start, pitch: SCALE[degree], length_steps: 4, velocity: 90 });
+        p.notes.push(Note {
+            start_step: start,
+            pitch: SCALE[degree],
+            length_steps: 4,
+            velocity: 90,
+        });
     }
     p
 }
@@ -72,7 +77,9 @@ pub fn write_folder(dir: &Path, count: usize, piece: impl Fn(usize) -> Phrase) -
 /// A small melody model trained on style A, written to `path` (the start of fine-tuning).
 pub fn style_a_model(path: &Path) {
     let cfg = melody_config("scales");
-    let pieces: Vec<PianoRoll> = (0..8).map(|i| PianoRoll::from_phrase(&scale_piece(4, i))).collect();
+    let pieces: Vec<PianoRoll> = (0..8)
+        .map(|i| PianoRoll::from_phrase(&scale_piece(4, i)))
+        .collect();
     let meters = vec![MeterMap::constant(TimeSignature::FOUR_FOUR, 4); pieces.len()];
     let options = TrainOptions {
         model: cfg.clone(),
@@ -86,7 +93,13 @@ pub fn style_a_model(path: &Path) {
         dropout: 0.2,
         ..TrainOptions::default()
     };
-    let data = TrainData { train: &pieces, train_meters: &meters, valid: &pieces, valid_meters: &meters };
-    let result = phrasegen::family::train(data, &options, &ProgressBar::hidden(), |_, _| Ok(())).unwrap();
+    let data = TrainData {
+        train: &pieces,
+        train_meters: &meters,
+        valid: &pieces,
+        valid_meters: &meters,
+    };
+    let result =
+        phrasegen::family::train(data, &options, &ProgressBar::hidden(), |_, _| Ok(())).unwrap();
     phrasegen::model::write_model_file(path, &cfg, &result.tensors).unwrap();
 }

@@ -42,9 +42,24 @@ pub struct LiveSettings {
     pub allowed: PitchSet,
 }
 
+impl Default for LiveSettings {
+    /// Four voices in strict voice leading, seed 1, at home, every pitch, no min-p.
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            voices: 4,
+            strict_voice_leading: true,
+            home_shift: 0,
+            min_p: 0.0,
+            allowed: PitchSet::MAX,
+        }
+    }
+}
+
 /// The event model harmonizing the keys a player presses, step by step in real time.
 pub struct LiveHarmonizer {
     s: LiveStream,
+    /// As asked; the voices drawn are `s.voices` (at most the model's).
     settings: LiveSettings,
     /// The key being harmonized (as the player pressed it) and its pitch for the model.
     melody: Option<(u8, u8)>,
@@ -74,7 +89,7 @@ impl LiveHarmonizer {
         let voices = settings.voices.min(model_voices);
         Ok(Self {
             s: LiveStream::new(model, settings.seed, voices, settings.min_p),
-            settings: LiveSettings { voices, ..settings },
+            settings,
             melody: None,
             lower: 0,
             sent_as: [0; 128],
@@ -201,7 +216,7 @@ impl LiveHarmonizer {
         held: PitchSet,
         out: &mut impl FnMut(VoiceChange),
     ) {
-        let voices = u32::from(self.settings.voices);
+        let voices = u32::from(self.s.voices);
         let strict = self.settings.strict_voice_leading;
         let sent_as =
             |p: u8| (i32::from(key) - i32::from(melody) + i32::from(p)).clamp(0, 127) as u8;
