@@ -32,9 +32,11 @@ run() { # name start corpus scratch-shape-flags...
   $P train --from "$start" --data "$CORPORA/$corpus/train" --out "$OUT/$name-fine-tuned" \
     > "$OUT/$name-fine-tuned.log" 2>&1
   t1=$(date +%s.%N)
-  # The same shape, range and voices as the start model, random weights; the same epoch
-  # budget and patience as the fine-tune.
-  $P train "$@" --epochs 20 --patience 3 --data "$CORPORA/$corpus/train" \
+  # The same shape, range and voices as the start model, random weights; the same budget as
+  # the fine-tune (epochs, batches per epoch, batch size, patience), the from-scratch
+  # recipe's learning rate and dropout.
+  $P train "$@" --epochs 20 --patience 3 --batch-size 16 --min-batches-per-epoch 16 \
+    --data "$CORPORA/$corpus/train" \
     --out "$OUT/$name-scratch" > "$OUT/$name-scratch.log" 2>&1
   t2=$(date +%s.%N)
   {
@@ -57,6 +59,9 @@ run essen fiddle-tunes essen --max-voices 1 --pitch-range 53..93
 
 for pair in "palestrina bach-chorales" "essen fiddle-tunes"; do
   set -- $pair
+  # An empty valid/ makes train/ and test/ the corpus's own split: stats measures against
+  # test/ only, never the pieces the model learned from.
+  mkdir -p "$CORPORA/$1/valid"
   for m in "$2" "$OUT/$1-fine-tuned.safetensors"; do
     echo "# $P stats --model $m --data $CORPORA/$1 --phrases 100 --form none"
     $P stats --model "$m" --data "$CORPORA/$1" --phrases 100 --form none 2>&1
