@@ -15,7 +15,6 @@ use test_host::Host;
 mod test_host;
 
 /// Made-up clips to learn from.
-#[allow(dead_code)]
 #[path = "../tests/common/styles.rs"]
 mod styles;
 

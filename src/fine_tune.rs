@@ -443,7 +443,10 @@ mod tests {
         roll.add_note(44, 0, 8);
         roll.add_note(47, 0, 8);
         let fit = fit_to_model(&cfg, &roll);
-        assert_eq!((fit.notes, fit.shift_semitones, fit.outside_range), (6, 24, 0));
+        assert_eq!(
+            (fit.notes, fit.shift_semitones, fit.outside_range),
+            (6, 24, 0)
+        );
         assert_eq!(fit.over_voices, 4, "{fit:?}");
         assert!(fit.unfit_reason(&cfg).unwrap().contains("voice"));
     }

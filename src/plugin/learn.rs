@@ -287,7 +287,10 @@ mod tests {
             std::fs::write(mine.join(f), f).unwrap();
         }
         let clips = d.path().join("models/clips");
-        assert_eq!(folder_for_drop(&[mine.clone()], &clips).unwrap(), mine);
+        assert_eq!(
+            folder_for_drop(std::slice::from_ref(&mine), &clips).unwrap(),
+            mine
+        );
 
         let dropped: Vec<_> = ["a.mid", "b.MIDI", "notes.txt"]
             .map(|f| mine.join(f))
