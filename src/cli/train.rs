@@ -75,7 +75,8 @@ pub struct Args {
     #[arg(long)]
     pub patience: Option<usize>,
     /// An epoch is at least this many batches (windows are drawn at random), so a small
-    /// folder gets enough steps between held-out checks [default: 1; fine-tuning 16].
+    /// folder gets enough steps between held-out checks [default: 16 for event models, 1
+    /// for frame models].
     #[arg(long)]
     pub min_batches_per_epoch: Option<usize>,
     /// Stacked LSTM layers.
@@ -163,7 +164,9 @@ impl ArchitectureName {
                 weight_decay: 1e-2,
                 dropout: 0.2,
                 patience: 6,
-                min_batches_per_epoch: 1,
+                // A small folder still gets steps between held-out checks (a large one
+                // has far more batches than this).
+                min_batches_per_epoch: 16,
                 transpose_semitones: if key_normalised { 0 } else { 5 },
                 seed: 1,
                 threads,
