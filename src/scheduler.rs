@@ -377,7 +377,7 @@ impl Scheduler {
     fn tolerances(tempo_bpm: f64) -> (f64, f64) {
         let beats_per_ms = tempo_bpm / 60_000.0;
         (
-            ROUNDING_TOLERANCE_BEATS.max(ROUNDING_TOLERANCE_MS * beats_per_ms),
+            rounding_tolerance_beats(tempo_bpm),
             JUMP_TOLERANCE_BEATS.max(JUMP_TOLERANCE_MS * beats_per_ms),
         )
     }
@@ -788,6 +788,13 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// How far a host's position may be from a clock that ran on from the last block and still
+/// be that clock, rounded (beats, at `tempo_bpm`): [`ROUNDING_TOLERANCE_BEATS`] or
+/// [`ROUNDING_TOLERANCE_MS`], whichever is more.
+pub fn rounding_tolerance_beats(tempo_bpm: f64) -> f64 {
+    ROUNDING_TOLERANCE_BEATS.max(ROUNDING_TOLERANCE_MS * tempo_bpm / 60_000.0)
 }
 
 /// The host's position and tempo, if it is playing and gives both as usable numbers.

@@ -9,7 +9,7 @@
 
 use crate::family::VoiceChange;
 use crate::phrase::TimeSignature;
-use crate::scheduler::{EventBuffer, NoteEvent, TransportSnapshot};
+use crate::scheduler::{rounding_tolerance_beats, EventBuffer, NoteEvent, TransportSnapshot};
 
 use super::live_engine::{LiveEngine, STEPS_PER_QUARTER};
 use super::params::PlayMode;
@@ -30,6 +30,11 @@ pub struct LivePlayer {
     harmonizer: Option<Box<LiveEngine>>,
     /// Where the grid is when the host does not say (transport stopped): beats.
     clock_beats: f64,
+    /// Where the host's timeline should be at the next block's start, after a block that
+    /// played on it: the grid runs on this clock while the host's positions stay within
+    /// their rounding of it (hosts round positions to their tick, or jitter), so steps and
+    /// note lengths stay sample-exact; beyond that the host's position wins.
+    host_clock_beats: Option<f64>,
     /// The last grid step the harmonizer heard begin.
     last_step: Option<i64>,
     /// Velocity of the melody key, given to the voices under it.
@@ -85,13 +90,23 @@ impl LivePlayer {
             120.0
         };
         let beats_per_sample = tempo / 60.0 / snapshot.sample_rate.max(1.0);
-        let start_beats = match (snapshot.playing, snapshot.pos_beats) {
-            (true, Some(beats)) => beats,
-            _ => self.clock_beats,
+        let host = match (snapshot.playing, snapshot.pos_beats) {
+            (true, Some(beats)) if beats.is_finite() => Some(beats),
+            _ => None,
+        };
+        let start_beats = match (host, self.host_clock_beats) {
+            (Some(beats), Some(ours))
+                if (beats - ours).abs() <= rounding_tolerance_beats(tempo) =>
+            {
+                ours
+            }
+            (Some(beats), _) => beats,
+            (None, _) => self.clock_beats,
         };
         let block = snapshot.block_len_samples;
         self.held = keys_sounding;
         self.clock_beats = start_beats + f64::from(block) * beats_per_sample;
+        self.host_clock_beats = host.map(|_| self.clock_beats);
         shared
             .live_beats
             .store(start_beats.to_bits(), std::sync::atomic::Ordering::Release);

@@ -313,7 +313,11 @@ pub fn primer_from_recording(
 ) -> Option<Phrase> {
     let first = notes.iter().find(|n| n.on)?.beats;
     let bar_beats = if bar_beats > 0.0 { bar_beats } else { 4.0 };
-    let origin = (first / bar_beats).floor() * bar_beats;
+    // On the grid first: a downbeat played a hair early belongs to its bar, not the one
+    // before (the phrase would start with an empty bar).
+    let spq = f64::from(steps_per_quarter.max(1));
+    let first_on_grid = (first * spq).round() / spq;
+    let origin = (first_on_grid / bar_beats + 1e-9).floor() * bar_beats;
     let step = |b: f64| {
         ((b - origin) * f64::from(steps_per_quarter))
             .round()
@@ -819,6 +823,32 @@ mod tests {
     use nice_plug::prelude::Param;
 
     pub static PANIC_ON_NEXT_POLL: AtomicBool = AtomicBool::new(false);
+
+    #[test]
+    fn a_downbeat_played_a_hair_early_starts_its_own_bar() {
+        let key = |pitch, on, beats| RecordedNote {
+            pitch,
+            velocity: 0.8,
+            on,
+            beats,
+        };
+        // A one-bar call from beat 8, its first key a sample early (at 48 kHz, 120 BPM).
+        let early = 8.0 - 1.0 / 24_000.0;
+        let call = [
+            key(67, true, early),
+            key(67, false, 8.8),
+            key(72, true, 11.0),
+            key(72, false, 11.8),
+        ];
+        let primer = primer_from_recording(&call, 4, 4.0).unwrap();
+        assert_eq!(primer.bars, 1, "{primer:?}");
+        assert_eq!(primer.notes[0].start_step, 0);
+        assert_eq!(primer.notes[1].start_step, 12);
+        // Played a sixteenth and more early, the note is in the bar before.
+        let call = [key(67, true, 7.7), key(67, false, 8.8)];
+        let primer = primer_from_recording(&call, 4, 4.0).unwrap();
+        assert_eq!(primer.notes[0].start_step, 15);
+    }
 
     fn wait_for(what: impl Fn() -> bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
