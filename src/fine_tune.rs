@@ -236,6 +236,26 @@ pub struct Recipe {
 }
 
 impl Recipe {
+    /// Training options for a model of `config` with this recipe, from random weights.
+    pub fn options(&self, config: ModelConfig, engine: TrainEngine) -> TrainOptions {
+        TrainOptions {
+            model: config,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seq_len: self.window_events,
+            learning_rate: self.learning_rate,
+            seed: self.seed,
+            transpose_semitones: self.transpose_semitones,
+            threads: self.threads,
+            engine,
+            weight_decay: self.weight_decay,
+            dropout: self.dropout,
+            patience: self.patience,
+            min_batches_per_epoch: self.min_batches_per_epoch,
+            start: None,
+        }
+    }
+
     /// The recipe for fine-tuning `start`. A key-normalised model hears every piece at
     /// home, so it gets no transposition (that would teach it other keys again).
     pub fn for_model(start: &ModelConfig) -> Self {
@@ -343,20 +363,8 @@ impl FineTune {
         model.name = name.to_string();
         model.training = None;
         TrainOptions {
-            model,
-            epochs: recipe.epochs,
-            batch_size: recipe.batch_size,
-            seq_len: recipe.window_events,
-            learning_rate: recipe.learning_rate,
-            seed: recipe.seed,
-            transpose_semitones: recipe.transpose_semitones,
-            threads: recipe.threads,
-            engine: TrainEngine::Fused,
-            weight_decay: recipe.weight_decay,
-            dropout: recipe.dropout,
-            patience: recipe.patience,
-            min_batches_per_epoch: recipe.min_batches_per_epoch,
             start: Some(StartWeights(Arc::new(self.start.tensors.clone()))),
+            ..recipe.options(model, TrainEngine::Fused)
         }
     }
 }

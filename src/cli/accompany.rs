@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::generate;
-use crate::cli::harmonize::{import_given, write_following, FollowArgs};
+use crate::cli::harmonize::{follow_shape, import_given, write_following, FollowArgs};
 use crate::sample::chords::Chords;
 
 #[derive(Debug, clap::Args)]
@@ -44,12 +44,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     gen_args.pitch_range = args.pitch_range;
     let mut params = generate::generate_params(&gen_args, spq, args.follow.seed)?;
     let phrase = &imported.phrase;
-    params.time_signature = phrase.time_signature;
-    params.tempo_bpm = phrase.tempo_bpm;
-    let steps_per_bar = phrase.time_signature.steps_per_bar(spq);
     let end = phrase.notes.iter().map(|n| n.end_step()).max().unwrap_or(0);
-    params.bars = end.div_ceil(steps_per_bar).max(1);
-    params.form = crate::form::Form::through_composed();
+    follow_shape(&mut params, phrase, end);
     params.chords = Some(chords);
     if args.with_chords {
         return write_with_chords(&args, &model, &params, phrase);

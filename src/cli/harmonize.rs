@@ -12,6 +12,7 @@ use crate::cli::generate;
 use crate::family::generate_variations;
 use crate::infer::FastLstm;
 use crate::midi::{self, ImportOptions};
+use crate::phrase::Phrase;
 use crate::sample::melody::Melody;
 use crate::sample::GenerateParams;
 
@@ -155,12 +156,17 @@ pub fn harmonize_params(
     gen_args.min_p = args.min_p;
     gen_args.velocity = args.velocity;
     let mut params = generate::generate_params(&gen_args, steps_per_quarter, args.follow.seed)?;
-    let phrase = &melody.phrase;
-    params.time_signature = phrase.time_signature;
-    params.tempo_bpm = phrase.tempo_bpm;
-    let steps_per_bar = phrase.time_signature.steps_per_bar(steps_per_quarter);
-    params.bars = melody.length_steps().div_ceil(steps_per_bar).max(1);
-    params.form = crate::form::Form::through_composed();
+    follow_shape(&mut params, &melody.phrase, melody.length_steps());
     params.melody = Some(melody);
     Ok(params)
+}
+
+/// What follows `given` takes its metre, tempo and length (`length_steps`, on the model's
+/// grid, in whole bars) and repeats nothing of its own: the music followed has its form.
+pub fn follow_shape(params: &mut GenerateParams, given: &Phrase, length_steps: u32) {
+    params.time_signature = given.time_signature;
+    params.tempo_bpm = given.tempo_bpm;
+    let steps_per_bar = given.time_signature.steps_per_bar(given.steps_per_quarter);
+    params.bars = length_steps.div_ceil(steps_per_bar).max(1);
+    params.form = crate::form::Form::through_composed();
 }

@@ -376,22 +376,7 @@ fn train_options(
     if events && args.engine == TrainEngine::Candle {
         anyhow::bail!("--engine candle trains frame models only; event models train fused");
     }
-    let options = TrainOptions {
-        model: config,
-        epochs: recipe.epochs,
-        batch_size: recipe.batch_size,
-        seq_len: recipe.window_events,
-        learning_rate: recipe.learning_rate,
-        seed: recipe.seed,
-        transpose_semitones: recipe.transpose_semitones,
-        threads: recipe.threads,
-        engine: args.engine,
-        weight_decay: recipe.weight_decay,
-        dropout: recipe.dropout,
-        patience: recipe.patience,
-        min_batches_per_epoch: recipe.min_batches_per_epoch,
-        start: None,
-    };
+    let options = recipe.options(config, args.engine);
     check_options(&options)?;
     Ok(options)
 }
