@@ -3,8 +3,8 @@
 //! imprecise as real hosts' (beats rounded to the tick, seconds only, jitter). The answer
 //! comes after a bar's rest and is placed from a bar line of the host's timeline; its notes
 //! start and end on the grid (their lengths exact, not chopped by the host's rounding); it
-//! is no longer than the call (one bar, though its first key is played a hair early); and
-//! nothing is left sounding.
+//! is no longer than the call (in whole bars, though its first key is played a hair
+//! early), in 4/4 and 3/4; and nothing is left sounding.
 
 mod clap_host;
 
@@ -77,14 +77,20 @@ fn an_answer_follows_the_call_on_the_hosts_bars_with_exact_note_lengths() {
         ),
         (PositionStyle::SECONDS_ONLY, "seconds only", 1.0),
         (PositionStyle::jitter(4.0), "jitter of ±4 samples", 5.0),
+        (PositionStyle::ARDOUR, "3/4, beats rounded to 1/1920", 1.0),
     ];
     let mut failures = Vec::new();
     for (n, (style, what, tolerance)) in cases.into_iter().enumerate() {
         let tempo = 96.0 + 12.0 * n as f64;
         let mut sim = HostSim::new(SAMPLE_RATE, tempo, style, 0).with_seed(n as u64);
         sim.playing = true;
+        if what.starts_with("3/4") {
+            sim.time_signature = (3, 4);
+        }
         let spb = sim.samples_per_beat();
         let bar = sim.bar_beats();
+        // The call's length in whole bars (four beats: two bars of 3/4).
+        let call_bars = (CALL.len() as f64 / bar).ceil();
         let mut s = ClapSession::started(SAMPLE_RATE, 2048);
         let mode = s.param("Mode");
         let mut tracker = NoteTracker::new();
@@ -107,7 +113,13 @@ fn an_answer_follows_the_call_on_the_hosts_bars_with_exact_note_lengths() {
                 ]
             })
             .collect();
-        play_to(&mut s, &mut sim, &mut tracker, &keys, call_start + bar);
+        play_to(
+            &mut s,
+            &mut sim,
+            &mut tracker,
+            &keys,
+            call_start + call_bars * bar,
+        );
         let called = tracker.notes.len();
 
         // The rest, then blocks in step with the clock until the answer's first note.
@@ -127,11 +139,17 @@ fn an_answer_follows_the_call_on_the_hosts_bars_with_exact_note_lengths() {
         let answer_start = sim.beats_at(first.on_sample).expect("the host was playing");
         // The answer is placed from a bar line (its first note may come after a rest).
         let bar_line = ((answer_start + 0.01) / bar).floor() * bar;
-        play_to(&mut s, &mut sim, &mut tracker, &[], bar_line + 2.0 * bar);
+        play_to(
+            &mut s,
+            &mut sim,
+            &mut tracker,
+            &[],
+            bar_line + (call_bars + 1.0) * bar,
+        );
 
         let answer = &tracker.notes[called..];
         let mut errors = Vec::new();
-        if bar_line < call_start + 2.0 * bar - 1e-9 {
+        if bar_line < call_start + (call_bars + 1.0) * bar - 1e-9 {
             errors.push(format!(
                 "it began before a bar's rest: beat {answer_start:.4}"
             ));
@@ -151,8 +169,10 @@ fn an_answer_follows_the_call_on_the_hosts_bars_with_exact_note_lengths() {
                     errors.push(format!("{edge} of {note:?} off the grid: beat {beats:.5}"));
                 }
             }
-            if on >= bar_line + bar - 1e-9 {
-                errors.push(format!("{note:?} after a call's length (one bar)"));
+            if on >= bar_line + call_bars * bar - 1e-9 {
+                errors.push(format!(
+                    "{note:?} after the call's length ({call_bars} bars)"
+                ));
             }
         }
         tracker.expect_silence(s.now(), "after the answer");
