@@ -43,6 +43,11 @@ pub struct EditorApp {
     learn_folder_input: String,
     /// Why the last drop on the window could not be learned from.
     drop_message: Option<String>,
+    /// The user's models folder as listed when the window opened, or after a learning
+    /// run (not read every frame).
+    user_models: Vec<std::path::PathBuf>,
+    /// The learning run whose new model is already listed (by address).
+    user_models_seen_done: Option<usize>,
     /// Result of the last export: the path, or what went wrong.
     export_message: Option<Result<String, String>>,
     /// The phrase last exported, so a drag reuses its file instead of writing another.
@@ -60,6 +65,8 @@ impl EditorApp {
             model_path_input,
             learn_folder_input: String::new(),
             drop_message: None,
+            user_models: list_models(&models_dir()),
+            user_models_seen_done: None,
             export_message: None,
             exported_phrase: None,
             drag_message: Arc::default(),
@@ -243,7 +250,7 @@ impl EditorApp {
                 self.choose_model((i > 0).then(|| name.to_string()));
             }
         }
-        for path in list_models(&models_dir()) {
+        for path in self.user_models.clone() {
             let path = path.display().to_string();
             let label = std::path::Path::new(&path)
                 .file_stem()
@@ -297,7 +304,6 @@ impl EditorApp {
     fn learn_row(&mut self, ui: &mut egui::Ui) {
         let learning = self.shared.learning.lock().clone();
         let view = learning.as_ref().map(|l| l.view());
-        let running = learning.as_ref().is_some_and(|l| l.is_running());
         ui.label("Learn my style:");
         if ui.ctx().input(|i| !i.raw.hovered_files.is_empty()) {
             ui.colored_label(Color32::LIGHT_GREEN, "drop here to learn from these files");
@@ -306,8 +312,7 @@ impl EditorApp {
         if let Some(why) = &self.drop_message {
             ui.colored_label(Color32::LIGHT_RED, why);
         }
-        if running {
-            let view = view.expect("a run under way has a view");
+        if let Some(view) = view.as_ref().filter(|v| v.is_running()) {
             let eta = view.eta.map_or(String::new(), |d| {
                 format!(" · about {} s left", d.as_secs())
             });
@@ -322,6 +327,13 @@ impl EditorApp {
                 }
             }
             return;
+        }
+        if matches!(view.as_ref().map(|v| &v.state), Some(LearnState::Done(_)))
+            && self.user_models_seen_done != learning.as_ref().map(|l| Arc::as_ptr(l) as usize)
+        {
+            // A new model was written: the picker lists it.
+            self.user_models_seen_done = learning.as_ref().map(|l| Arc::as_ptr(l) as usize);
+            self.user_models = list_models(&models_dir());
         }
         ui.add(
             egui::TextEdit::singleline(&mut self.learn_folder_input)

@@ -41,6 +41,13 @@ pub struct LearnView {
     pub lines: Vec<String>,
 }
 
+impl LearnView {
+    /// True until the run has ended (done, cancelled or failed).
+    pub fn is_running(&self) -> bool {
+        matches!(self.state, LearnState::Preparing | LearnState::Training)
+    }
+}
+
 /// One run of fine-tuning in the background.
 pub struct Learning {
     pub folder: PathBuf,
@@ -111,10 +118,7 @@ impl Learning {
 
     /// True until the run has ended (done, cancelled or failed).
     pub fn is_running(&self) -> bool {
-        matches!(
-            *self.state.lock(),
-            LearnState::Preparing | LearnState::Training
-        )
+        self.view().is_running()
     }
 
     /// Waits for the run's thread to end.
