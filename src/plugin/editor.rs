@@ -453,6 +453,55 @@ fn labelled_slider<P: Param>(ui: &mut egui::Ui, label: &str, param: &P, setter: 
 }
 
 /// The mode first: one button per mode, the current one lit.
+/// The phrase history: back, next, a star, A/B between this phrase and the one before, and
+/// where in the history the phrase playing is (its settings on hover). A move brings the
+/// phrase back to play, as a new phrase would take over.
+fn history_controls(ui: &mut egui::Ui, shared: &Shared) {
+    let mut history = shared.params.history.write();
+    let len = history.entries.len();
+    let at = history.position.map_or(0, |p| p + 1);
+    ui.label("History");
+    let mut moved = false;
+    if ui
+        .add_enabled(at > 1, egui::Button::new("Back"))
+        .on_hover_text("Play the phrase before this one")
+        .clicked()
+    {
+        moved |= history.back().is_some();
+    }
+    if ui
+        .add_enabled(at < len, egui::Button::new("Next"))
+        .on_hover_text("Play the phrase after this one")
+        .clicked()
+    {
+        moved |= history.forward().is_some();
+    }
+    let starred = history.current().is_some_and(|e| e.starred);
+    if ui
+        .add_enabled(len > 0, egui::Button::selectable(starred, "Star"))
+        .on_hover_text("A starred phrase stays in the history (the newest 50 others do)")
+        .clicked()
+    {
+        history.toggle_star();
+    }
+    if ui
+        .add_enabled(history.other.is_some(), egui::Button::new("A/B"))
+        .on_hover_text("Switch between this phrase and the one you played before it")
+        .clicked()
+    {
+        moved |= history.swap_ab().is_some();
+    }
+    let label = history
+        .current()
+        .map_or("nothing generated yet".into(), |e| e.label.clone());
+    drop(history);
+    ui.label(format!("{at}/{len}")).on_hover_text(label);
+    if moved {
+        shared.history_requests.fetch_add(1, Ordering::AcqRel);
+        shared.wake();
+    }
+}
+
 fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
     use super::params::PlayMode;
     ui.label("Mode");
@@ -599,7 +648,11 @@ impl NiceEguiApp for EditorApp {
         let p = &shared.params;
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(33));
-        ui.horizontal(|ui| mode_buttons(ui, p, &setter));
+        ui.horizontal(|ui| {
+            mode_buttons(ui, p, &setter);
+            ui.separator();
+            history_controls(ui, &shared);
+        });
         ui.horizontal(|ui| {
             ui.heading("PhraseGen");
             phrase_buttons(ui, &shared, &setter);

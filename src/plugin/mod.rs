@@ -14,6 +14,7 @@ use nice_plug::prelude::*;
 
 pub mod editor;
 pub mod export;
+pub mod history;
 pub mod learn;
 pub mod live;
 pub mod live_engine;

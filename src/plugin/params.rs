@@ -10,6 +10,8 @@ use nice_plug::prelude::*;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
+use super::history::PhraseHistory;
+
 use crate::phrase::Phrase;
 use crate::scale::ScaleKind;
 use crate::scheduler::SwapAt;
@@ -268,6 +270,9 @@ pub struct PhraseGenParams {
     /// The editor window's size in logical pixels, kept with the project.
     #[persist = "editor_size"]
     pub editor_size: Arc<RwLock<(u32, u32)>>,
+    /// Every phrase generated here (bounded), stars and where the producer is in it.
+    #[persist = "history"]
+    pub history: Arc<RwLock<PhraseHistory>>,
 }
 
 impl Default for PhraseGenParams {
@@ -339,6 +344,7 @@ impl Default for PhraseGenParams {
             phrase: PhraseSlot::default(),
             model_path: Arc::new(RwLock::new(None)),
             editor_size: Arc::new(RwLock::new((900, 600))),
+            history: Arc::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
+use super::history::HistoryEntry;
 use super::learn::Learning;
 use super::live_engine::{AnswerPlayer, LiveEngine};
 use super::params::{PhraseGenParams, PlayMode, SavedPhrase};
@@ -78,6 +79,9 @@ pub struct Shared {
     pub regenerate_requests: AtomicU64,
     /// Bumped when the user picks a model (also the same file again, to reload it).
     pub model_requests: AtomicU64,
+    /// Bumped when the user moves in the phrase history (back, forward, A/B): the history
+    /// entry now current is brought back to play.
+    pub history_requests: AtomicU64,
     /// The host has activated the plugin (state restored): the worker may generate.
     pub ready: AtomicBool,
     running: AtomicBool,
@@ -114,6 +118,7 @@ impl Shared {
             status: Mutex::new(Status::default()),
             regenerate_requests: AtomicU64::new(0),
             model_requests: AtomicU64::new(0),
+            history_requests: AtomicU64::new(0),
             ready: AtomicBool::new(false),
             running: AtomicBool::new(true),
             wake: (Mutex::new(false), Condvar::new()),
@@ -371,6 +376,8 @@ pub struct Worker {
     next_id: u64,
     /// Restores of the host's state already handled.
     restores_seen: u64,
+    /// History moves already played.
+    history_seen: u64,
     playing_seen: u64,
     /// A phrase that did not fit in the queue yet.
     waiting: Option<Box<PlaybackPhrase>>,
@@ -398,6 +405,7 @@ impl Worker {
             primer_version: 0,
             next_id: 1,
             restores_seen: 0,
+            history_seen: 0,
             playing_seen: 0,
             waiting: None,
         }
@@ -478,9 +486,14 @@ impl Worker {
         let restores = self.shared.params.phrase.restore_count();
         if restores != self.restores_seen {
             self.restores_seen = restores;
+            let history = self.shared.params.history.read().clone().repaired();
+            *self.shared.params.history.write() = history;
             if self.restore() {
                 return;
             }
+        }
+        if self.bring_back_from_history() {
+            return;
         }
         if self.shared.params.mode.value() == PlayMode::Answer {
             self.listen_for_answer();
@@ -646,6 +659,27 @@ impl Worker {
 
     /// Offers `saved` under a fresh id (played with `voicing`, its velocities humanized from
     /// `seed`) and queues it for the audio thread.
+    /// After a move in the history (back, forward, A/B), plays the entry now current, as a
+    /// new phrase would take over; the settings of the moment count as the ones it was made
+    /// with, so it plays until they change. Returns whether it did.
+    fn bring_back_from_history(&mut self) -> bool {
+        let requests = self.shared.history_requests.load(Ordering::Acquire);
+        if requests == self.history_seen {
+            return false;
+        }
+        self.history_seen = requests;
+        let Some(entry) = self.shared.params.history.read().current().cloned() else {
+            return false;
+        };
+        let voicing = self.voicing_now();
+        let seed = entry.saved.seed.unwrap_or(1);
+        self.rerolls = entry.saved.rerolls;
+        self.publish(entry.saved, voicing, seed, Takeover::AtSwapPoint);
+        self.last = Some(self.request());
+        self.voicing = Some(voicing);
+        true
+    }
+
     fn publish(&mut self, saved: SavedPhrase, voicing: Voicing, seed: u64, takeover: Takeover) {
         let id = self.next_id;
         self.next_id += 1;
@@ -767,6 +801,19 @@ impl Worker {
                     rerolls: self.rerolls,
                     seed: Some(gp.seed),
                 };
+                let label = format!(
+                    "{} · {:?} {:?} · creativity {:.2} · seed {}",
+                    self.model.config.name,
+                    params.key.value(),
+                    params.scale.value(),
+                    gp.temperature,
+                    gp.seed
+                );
+                self.shared.params.history.write().push(HistoryEntry {
+                    saved: saved.clone(),
+                    label,
+                    starred: false,
+                });
                 self.publish(saved, voicing, gp.seed, Takeover::AtSwapPoint);
             }
             Err(e) => status.error = Some(format!("generation failed: {e}")),
