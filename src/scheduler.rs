@@ -533,6 +533,16 @@ impl Scheduler {
         }
     }
 
+    /// Moves the free-running clock to `beats` (an audition from a bar the user clicked):
+    /// the next block it plays starts there like a jump, releasing what sounds and striking
+    /// what sounds there.
+    pub fn seek_free_run(&mut self, beats: f64) {
+        if beats.is_finite() {
+            self.free_run_beats = beats.max(0.0);
+            self.expected_beats = None;
+        }
+    }
+
     /// Runs the free-running clock on by this block, or restarts it from zero while the host
     /// drives playback (so it starts from the top when the host stops).
     fn advance_free_run(&mut self, clock: &Clock, block_beats: f64) {

@@ -25,7 +25,8 @@ fn process_never_allocates() {
     let mut phrases_seen = 1;
     let mut generations_driven = 0;
     for i in 0..3000u64 {
-        // Automation every block, new phrases arriving, seeks, loops, stops, input notes.
+        // Automation every block, new phrases arriving, seeks, loops, stops, input notes,
+        // previews from clicked bars.
         set_normalized(&shared.params.temperature, (i % 100) as f32 / 100.0);
         if i % 500 == 250 {
             set_normalized(&shared.params.swap, 0.0); // immediately
@@ -35,6 +36,16 @@ fn process_never_allocates() {
         }
         host.playing = i % 700 < 650;
         host.loop_beats = (i % 1000 > 800).then_some((0.0, 3.0));
+        // Preview while stopped, with bars clicked on the roll.
+        set_normalized(
+            &shared.params.free_run,
+            if i % 700 >= 660 { 1.0 } else { 0.0 },
+        );
+        if i % 700 == 670 || i % 700 == 690 {
+            shared
+                .preview_from_bar
+                .store(1 + i % 4, std::sync::atomic::Ordering::Release);
+        }
         if i % 50 == 0 {
             host.ctx.input.push_back(NoteEvent::NoteOn {
                 timing: 3,

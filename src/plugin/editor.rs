@@ -143,13 +143,13 @@ impl EditorApp {
         });
     }
 
-    fn draw_roll(&self, ui: &mut egui::Ui) {
+    fn draw_roll(&self, ui: &mut egui::Ui, setter: &ParamSetter) {
         // The controls below need about 356 px; the roll takes the rest of the window.
         let size = egui::vec2(
             ui.available_width(),
             (ui.available_height() - CONTROLS_HEIGHT).max(120.0),
         );
-        let (response, painter) = ui.allocate_painter(size, Sense::hover());
+        let (response, painter) = ui.allocate_painter(size, Sense::click());
         let r = response.rect;
         painter.rect_filled(r, 0.0, Color32::from_rgb(24, 26, 32));
         let Some(phrase) = self.shared.params.phrase.phrase() else {
@@ -173,11 +173,28 @@ impl EditorApp {
         draw_grid(&painter, &g, r);
         draw_notes(&painter, &g, &phrase);
         self.draw_playhead(&painter, &g, r);
+        if response.clicked() {
+            if let Some(bar) = response.interact_pointer_pos().and_then(|p| g.bar_at(p.x)) {
+                self.audition_from(bar, setter);
+            }
+        }
         if let Some(pos) = response.hover_pos() {
             if let Some(i) = g.hit_test(&phrase, pos.x, pos.y) {
                 response.on_hover_text(note_description(&phrase, i));
             }
         }
+    }
+
+    /// A click on bar `bar` of the roll: Preview on, playing from that bar (with the host
+    /// stopped; a playing host keeps its own position).
+    fn audition_from(&self, bar: u32, setter: &ParamSetter) {
+        let preview = &self.shared.params.free_run;
+        if !preview.value() {
+            set_param(setter, preview, true);
+        }
+        self.shared
+            .preview_from_bar
+            .store(u64::from(bar) + 1, Ordering::Release);
     }
 
     /// The playhead line and, while the next phrase waits for its boundary (or is being
@@ -546,6 +563,23 @@ fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
 }
 
 /// Generate (flips the regenerate parameter, so hosts can automate it) and Lock.
+/// **Preview**: the phrase plays with the host stopped, at the free-run tempo (the *Play
+/// when stopped* parameter, here where a producer looks for it); a click on a bar of the
+/// roll plays from there.
+fn preview_button(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
+    let mut on = p.free_run.value();
+    if ui
+        .toggle_value(&mut on, "Preview")
+        .on_hover_text(
+            "Hear the phrase with the song stopped, at the free-run tempo. Click a bar on \
+             the roll to play from there.",
+        )
+        .changed()
+    {
+        set_param(setter, &p.free_run, on);
+    }
+}
+
 fn phrase_buttons(ui: &mut egui::Ui, shared: &Shared, setter: &ParamSetter) {
     let p = &shared.params;
     if ui.button("Generate").clicked() {
@@ -652,13 +686,15 @@ impl NiceEguiApp for EditorApp {
             mode_buttons(ui, p, &setter);
             ui.separator();
             history_controls(ui, &shared);
+            ui.separator();
+            preview_button(ui, p, &setter);
         });
         ui.horizontal(|ui| {
             ui.heading("PhraseGen");
             phrase_buttons(ui, &shared, &setter);
             self.export_controls(ui);
         });
-        self.draw_roll(ui);
+        self.draw_roll(ui, &setter);
         ui.columns(3, |cols| parameter_columns(cols, p, &setter));
         ui.horizontal(|ui| bar_lock_toggles(ui, p, &setter));
         ui.horizontal(|ui| self.model_picker(ui));

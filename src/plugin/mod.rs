@@ -264,6 +264,14 @@ impl PhraseGen {
         }
     }
 
+    /// A bar clicked on the roll: the free-running clock (Preview) plays from there.
+    fn audition_from_clicked_bar(&mut self) {
+        let bar = self.shared.preview_from_bar.swap(0, Ordering::AcqRel);
+        if let (Some(bar), Some(cur)) = (bar.checked_sub(1), self.current.as_deref()) {
+            self.scheduler.seek_free_run(bar as f64 * cur.bar_beats);
+        }
+    }
+
     /// This block's notes from the scheduler; a phrase it retires goes back to the worker
     /// (or waits in `retired` when the queue is full).
     fn schedule(&mut self, snapshot: &TransportSnapshot, free_run: Option<f64>) {
@@ -414,6 +422,7 @@ impl Plugin for PhraseGen {
         // Harmonizing, the melody is the player's: it goes through with its voices.
         let thru = self.params.midi_thru.value() || bypassed || harmonizing;
         if !bypassed && !harmonizing {
+            self.audition_from_clicked_bar();
             self.schedule(&snapshot, free_run);
         }
         let keys_sounding = self.thru_held.iter().fold(0, |all, channel| all | channel);

@@ -82,6 +82,9 @@ pub struct Shared {
     /// Bumped when the user moves in the phrase history (back, forward, A/B): the history
     /// entry now current is brought back to play.
     pub history_requests: AtomicU64,
+    /// Editor -> audio: the bar (plus one; 0 = none) to audition from, clicked on the roll.
+    /// The free-running clock jumps there (with the host stopped).
+    pub preview_from_bar: AtomicU64,
     /// The host has activated the plugin (state restored): the worker may generate.
     pub ready: AtomicBool,
     running: AtomicBool,
@@ -119,6 +122,7 @@ impl Shared {
             regenerate_requests: AtomicU64::new(0),
             model_requests: AtomicU64::new(0),
             history_requests: AtomicU64::new(0),
+            preview_from_bar: AtomicU64::new(0),
             ready: AtomicBool::new(false),
             running: AtomicBool::new(true),
             wake: (Mutex::new(false), Condvar::new()),

@@ -95,6 +95,15 @@ impl RollGeometry {
         self.area.left + (b / length) as f32 * (self.area.right - self.area.left)
     }
 
+    /// The bar under x, if x is over the roll.
+    pub fn bar_at(&self, x: f32) -> Option<u32> {
+        if x < self.area.left || x >= self.area.right {
+            return None;
+        }
+        let step = ((x - self.area.left) / self.step_width()) as u32;
+        Some(step.min(self.total_steps - 1) / self.steps_per_bar)
+    }
+
     /// Index of the note under (x, y).
     pub fn hit_test(&self, phrase: &Phrase, x: f32, y: f32) -> Option<usize> {
         phrase
@@ -134,6 +143,17 @@ mod tests {
         right: 320.0,
         bottom: 170.0,
     };
+
+    #[test]
+    fn a_click_names_the_bar_under_it() {
+        let g = RollGeometry::fit(&phrase(), AREA);
+        assert_eq!(g.bar_at(0.0), Some(0));
+        assert_eq!(g.bar_at(159.9), Some(0));
+        assert_eq!(g.bar_at(160.0), Some(1));
+        assert_eq!(g.bar_at(319.9), Some(1));
+        assert_eq!(g.bar_at(320.0), None);
+        assert_eq!(g.bar_at(-1.0), None);
+    }
 
     #[test]
     fn notes_map_to_rectangles_in_time_and_pitch() {
