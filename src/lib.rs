@@ -18,6 +18,7 @@ pub mod meter;
 pub mod midi;
 pub mod model;
 pub mod phrase;
+pub mod phrase_edit;
 pub mod plugin;
 pub mod roll;
 pub mod roll_image;

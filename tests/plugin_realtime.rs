@@ -63,6 +63,15 @@ fn process_never_allocates() {
             });
         }
         host.block_with(|process| assert_no_alloc(process));
+        if i % 300 == 150 {
+            // An edit on the roll (a note deleted), played at once; waited for outside.
+            if let Some(p) = shared.params.phrase.phrase() {
+                let edited = phrasegen::phrase_edit::delete_note(&p, 0);
+                *shared.edited.lock() = Some(edited);
+                shared.wake();
+                host.settle();
+            }
+        }
         if i % 300 == 299 {
             // Drive regeneration: a new seed, and wait (outside `process()`) until the
             // worker has made that phrase, so new phrases arrive during the run however

@@ -28,11 +28,15 @@ pub mod window;
 
 pub use window::PhraseGenEditor;
 
-use roll_view::{Rect, RollGeometry};
+use crate::phrase_edit::{change_note, delete_note, EditHistory};
+use roll_view::{Grab, Rect, RollGeometry};
 
 /// Height the parameter grid, bar locks, model picker, learn row and status line need below
 /// the roll.
 const CONTROLS_HEIGHT: f32 = 356.0;
+
+/// Height of the strip of bar numbers above the roll (a click keeps or frees a bar).
+const BAR_HEADER_HEIGHT: f32 = 16.0;
 
 /// Editor state that lives as long as the plugin (the window may open and close).
 pub struct EditorApp {
@@ -48,6 +52,11 @@ pub struct EditorApp {
     user_models: Vec<std::path::PathBuf>,
     /// The learning run whose new model is already listed (by address).
     user_models_seen_done: Option<usize>,
+    /// The note being dragged on the roll and what the drag changes.
+    dragging: Option<(usize, Grab)>,
+    /// Undo and redo of the edits on the roll, and [`EditorApp::epoch`] when last edited.
+    edits: EditHistory,
+    edits_epoch: (u64, u64, u64),
     /// Result of the last export: the path, or what went wrong.
     export_message: Option<Result<String, String>>,
     /// The phrase last exported, so a drag reuses its file instead of writing another.
@@ -67,6 +76,9 @@ impl EditorApp {
             drop_message: None,
             user_models: list_models(&models_dir()),
             user_models_seen_done: None,
+            dragging: None,
+            edits: EditHistory::default(),
+            edits_epoch: (0, 0, 0),
             export_message: None,
             exported_phrase: None,
             drag_message: Arc::default(),
@@ -143,13 +155,16 @@ impl EditorApp {
         });
     }
 
-    fn draw_roll(&self, ui: &mut egui::Ui, setter: &ParamSetter) {
+    /// The roll: bar numbers above it (a click keeps or frees that bar), the notes (a drag
+    /// moves a note's pitch, or from its end its length; a right click deletes it), the
+    /// playhead; a click elsewhere plays from that bar (Preview).
+    fn draw_roll(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
         // The controls below need about 356 px; the roll takes the rest of the window.
         let size = egui::vec2(
             ui.available_width(),
             (ui.available_height() - CONTROLS_HEIGHT).max(120.0),
         );
-        let (response, painter) = ui.allocate_painter(size, Sense::click());
+        let (response, painter) = ui.allocate_painter(size, Sense::click_and_drag());
         let r = response.rect;
         painter.rect_filled(r, 0.0, Color32::from_rgb(24, 26, 32));
         let Some(phrase) = self.shared.params.phrase.phrase() else {
@@ -164,24 +179,128 @@ impl EditorApp {
         };
         let area = Rect {
             left: r.left() + 28.0,
-            top: r.top(),
+            top: r.top() + BAR_HEADER_HEIGHT,
             right: r.right(),
             bottom: r.bottom(),
         };
         let g = RollGeometry::fit(&phrase, area);
+        let kept = |bar: u32| {
+            let locks = &self.shared.params.bar_locks;
+            locks.get(bar as usize).is_some_and(|l| l.keep.value())
+        };
+        draw_bar_header(&painter, &g, r, &kept);
         draw_keyboard(&painter, &g, r, area.left);
         draw_grid(&painter, &g, r);
         draw_notes(&painter, &g, &phrase);
         self.draw_playhead(&painter, &g, r);
-        if response.clicked() {
-            if let Some(bar) = response.interact_pointer_pos().and_then(|p| g.bar_at(p.x)) {
-                self.audition_from(bar, setter);
-            }
-        }
+        self.edit_on_roll(ui, &response, &g, &phrase, setter);
         if let Some(pos) = response.hover_pos() {
             if let Some(i) = g.hit_test(&phrase, pos.x, pos.y) {
                 response.on_hover_text(note_description(&phrase, i));
             }
+        }
+    }
+
+    /// What the pointer does on the roll (see [`EditorApp::draw_roll`]).
+    fn edit_on_roll(
+        &mut self,
+        ui: &egui::Ui,
+        response: &egui::Response,
+        g: &RollGeometry,
+        phrase: &crate::phrase::Phrase,
+        setter: &ParamSetter,
+    ) {
+        let origin = ui.input(|i| i.pointer.press_origin());
+        if response.drag_started() {
+            self.dragging = origin.and_then(|o| {
+                let i = g.hit_test(phrase, o.x, o.y)?;
+                Some((i, g.grab_at(&phrase.notes[i], o.x)))
+            });
+        }
+        if response.drag_stopped() {
+            let end = response.interact_pointer_pos();
+            if let (Some((i, grab)), Some(o), Some(end)) = (self.dragging.take(), origin, end) {
+                if let Some(note) = phrase.notes.get(i) {
+                    let (pitch, length) = g.dragged(note, grab, end.x - o.x, end.y - o.y);
+                    if (pitch, length) != (note.pitch, note.length_steps) {
+                        self.edit(phrase, change_note(phrase, i, pitch, length));
+                    }
+                }
+            }
+            return;
+        }
+        let Some(pos) = response.interact_pointer_pos() else {
+            return;
+        };
+        if response.secondary_clicked() {
+            if let Some(i) = g.hit_test(phrase, pos.x, pos.y) {
+                self.edit(phrase, delete_note(phrase, i));
+            }
+        } else if response.clicked() {
+            let Some(bar) = g.bar_at(pos.x) else { return };
+            if pos.y < g.area.top {
+                if let Some(lock) = self.shared.params.bar_locks.get(bar as usize) {
+                    set_param(setter, &lock.keep, !lock.keep.value());
+                }
+            } else if g.hit_test(phrase, pos.x, pos.y).is_none() {
+                self.audition_from(bar, setter);
+            }
+        }
+    }
+
+    /// Plays `edited` in place of `before` (the worker publishes it at once), undoable.
+    fn edit(&mut self, before: &crate::phrase::Phrase, edited: crate::phrase::Phrase) {
+        self.forget_edits_of_other_phrases();
+        self.edits.edited(before.clone());
+        self.submit_edit(edited);
+    }
+
+    fn submit_edit(&mut self, phrase: crate::phrase::Phrase) {
+        *self.shared.edited.lock() = Some(phrase);
+        self.shared.wake();
+        self.edits_epoch = self.epoch();
+    }
+
+    /// Undo and redo apply to the phrase they were made on: a new phrase or a move in the
+    /// history starts afresh.
+    fn forget_edits_of_other_phrases(&mut self) {
+        if self.edits_epoch != self.epoch() {
+            self.edits.clear();
+            self.edits_epoch = self.epoch();
+        }
+    }
+
+    /// Counts of what replaces the phrase playing other than an edit.
+    fn epoch(&self) -> (u64, u64, u64) {
+        (
+            self.shared.generations.load(Ordering::Acquire),
+            self.shared.history_requests.load(Ordering::Acquire),
+            self.shared.params.phrase.restore_count(),
+        )
+    }
+
+    /// Undo and Redo of the edits on the roll.
+    fn undo_redo(&mut self, ui: &mut egui::Ui) {
+        self.forget_edits_of_other_phrases();
+        let now = self.shared.params.phrase.phrase();
+        let undo = ui
+            .add_enabled(self.edits.can_undo(), egui::Button::new("Undo"))
+            .on_hover_text("Take back the last edit on the roll")
+            .clicked();
+        let redo = ui
+            .add_enabled(self.edits.can_redo(), egui::Button::new("Redo"))
+            .on_hover_text("Do again the edit just taken back")
+            .clicked();
+        let Some(now) = now else { return };
+        let replaced = if undo {
+            self.edits.undo(now)
+        } else if redo {
+            self.edits.redo(now)
+        } else {
+            None
+        };
+        if let Some(phrase) = replaced {
+            self.submit_edit(phrase);
         }
     }
 
@@ -410,6 +529,41 @@ fn draw_keyboard(painter: &egui::Painter, g: &RollGeometry, r: egui::Rect, roll_
                 },
             );
         }
+    }
+}
+
+/// The bar numbers above the roll, kept bars marked (a click there keeps or frees one).
+fn draw_bar_header(
+    painter: &egui::Painter,
+    g: &RollGeometry,
+    r: egui::Rect,
+    kept: &dyn Fn(u32) -> bool,
+) {
+    let bars = g.total_steps.div_ceil(g.steps_per_bar);
+    for bar in 0..bars {
+        let (left, right) = (
+            g.step_x(bar * g.steps_per_bar),
+            g.step_x(((bar + 1) * g.steps_per_bar).min(g.total_steps)),
+        );
+        let cell = egui::Rect::from_min_max(
+            Pos2::new(left, r.top()),
+            Pos2::new(right, r.top() + BAR_HEADER_HEIGHT),
+        );
+        let keep = kept(bar);
+        if keep {
+            painter.rect_filled(cell.shrink(1.0), 2.0, Color32::from_rgb(40, 90, 140));
+        }
+        painter.text(
+            Pos2::new(left + 4.0, cell.center().y),
+            egui::Align2::LEFT_CENTER,
+            if keep {
+                format!("{} kept", bar + 1)
+            } else {
+                format!("{}", bar + 1)
+            },
+            egui::FontId::proportional(11.0),
+            Color32::from_gray(190),
+        );
     }
 }
 
@@ -688,6 +842,8 @@ impl NiceEguiApp for EditorApp {
             history_controls(ui, &shared);
             ui.separator();
             preview_button(ui, p, &setter);
+            ui.separator();
+            self.undo_redo(ui);
         });
         ui.horizontal(|ui| {
             ui.heading("PhraseGen");

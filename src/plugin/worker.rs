@@ -82,6 +82,8 @@ pub struct Shared {
     /// Bumped when the user moves in the phrase history (back, forward, A/B): the history
     /// entry now current is brought back to play.
     pub history_requests: AtomicU64,
+    /// Editor -> worker: the phrase as the user edited it on the roll, to play at once.
+    pub edited: Mutex<Option<Phrase>>,
     /// Editor -> audio: the bar (plus one; 0 = none) to audition from, clicked on the roll.
     /// The free-running clock jumps there (with the host stopped).
     pub preview_from_bar: AtomicU64,
@@ -123,6 +125,7 @@ impl Shared {
             model_requests: AtomicU64::new(0),
             history_requests: AtomicU64::new(0),
             preview_from_bar: AtomicU64::new(0),
+            edited: Mutex::new(None),
             ready: AtomicBool::new(false),
             running: AtomicBool::new(true),
             wake: (Mutex::new(false), Condvar::new()),
@@ -496,7 +499,7 @@ impl Worker {
                 return;
             }
         }
-        if self.bring_back_from_history() {
+        if self.bring_back_from_history() || self.play_edit() {
             return;
         }
         if self.shared.params.mode.value() == PlayMode::Answer {
@@ -679,6 +682,33 @@ impl Worker {
         let seed = entry.saved.seed.unwrap_or(1);
         self.rerolls = entry.saved.rerolls;
         self.publish(entry.saved, voicing, seed, Takeover::AtSwapPoint);
+        self.last = Some(self.request());
+        self.voicing = Some(voicing);
+        true
+    }
+
+    /// Plays the phrase the user edited on the roll at once (what sounds is struck again as
+    /// edited). It is what is saved, exported and kept from now on, and it replaces its
+    /// entry in the history. Returns whether there was an edit.
+    fn play_edit(&mut self) -> bool {
+        let Some(phrase) = self.shared.edited.lock().take() else {
+            return false;
+        };
+        let mut saved = self.shared.params.phrase.saved().unwrap_or(SavedPhrase {
+            phrase: phrase.clone(),
+            rerolls: self.rerolls,
+            seed: None,
+        });
+        saved.phrase = phrase;
+        {
+            let mut history = self.shared.params.history.write();
+            if let Some(i) = history.position {
+                history.entries[i].saved = saved.clone();
+            }
+        }
+        let voicing = self.voicing_now();
+        let seed = saved.seed.unwrap_or(1);
+        self.publish(saved, voicing, seed, Takeover::Now);
         self.last = Some(self.request());
         self.voicing = Some(voicing);
         true

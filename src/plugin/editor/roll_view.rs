@@ -19,6 +19,13 @@ impl Rect {
     }
 }
 
+/// What a drag on a note changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grab {
+    Pitch,
+    Length,
+}
+
 /// Maps a phrase onto an area: time left to right, pitch bottom to top, with a margin of a
 /// few pitches around the notes so they never touch the edges.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -104,6 +111,32 @@ impl RollGeometry {
         Some(step.min(self.total_steps - 1) / self.steps_per_bar)
     }
 
+    /// What dragging `note` from x changes: its length from near its right end (the last
+    /// quarter, at least 4 px), else its pitch.
+    pub fn grab_at(&self, note: &Note, x: f32) -> Grab {
+        match self.note_rect(note) {
+            Some(r) if x >= r.right - ((r.right - r.left) * 0.25).max(4.0) => Grab::Length,
+            _ => Grab::Pitch,
+        }
+    }
+
+    /// `note`'s (pitch, length in steps) after a drag of (dx, dy) pixels holding `grab`:
+    /// whole rows and whole grid steps.
+    pub fn dragged(&self, note: &Note, grab: Grab, dx: f32, dy: f32) -> (u8, u32) {
+        match grab {
+            Grab::Pitch => {
+                let rows = (-dy / self.row_height()).round() as i32;
+                let pitch = (i32::from(note.pitch) + rows).clamp(0, 127) as u8;
+                (pitch, note.length_steps)
+            }
+            Grab::Length => {
+                let steps = (dx / self.step_width()).round() as i64;
+                let length = (i64::from(note.length_steps) + steps).max(1) as u32;
+                (note.pitch, length)
+            }
+        }
+    }
+
     /// Index of the note under (x, y).
     pub fn hit_test(&self, phrase: &Phrase, x: f32, y: f32) -> Option<usize> {
         phrase
@@ -143,6 +176,20 @@ mod tests {
         right: 320.0,
         bottom: 170.0,
     };
+
+    #[test]
+    fn dragging_a_note_moves_its_pitch_or_from_its_end_its_length() {
+        let p = phrase();
+        let g = RollGeometry::fit(&p, AREA);
+        let n = &p.notes[1]; // steps 16..32: x 160..320
+        assert_eq!(g.grab_at(n, 200.0), Grab::Pitch);
+        assert_eq!(g.grab_at(n, 300.0), Grab::Length);
+        let row = g.row_height();
+        assert_eq!(g.dragged(n, Grab::Pitch, 37.0, -2.0 * row - 1.0), (74, 16));
+        assert_eq!(g.dragged(n, Grab::Pitch, 0.0, 0.4 * row), (72, 16));
+        assert_eq!(g.dragged(n, Grab::Length, -4.0 * 10.0, 0.0), (72, 12));
+        assert_eq!(g.dragged(n, Grab::Length, -1000.0, 0.0), (72, 1));
+    }
 
     #[test]
     fn a_click_names_the_bar_under_it() {

@@ -1,0 +1,132 @@
+//! Editing a phrase by hand (the plugin window's roll): a note deleted, moved to another
+//! pitch, made longer or shorter on the grid. Every edit gives a valid phrase: notes inside
+//! its length, at least a step long, no two of one pitch overlapping, in time order.
+
+use crate::midi::quantize::resolve_overlaps;
+use crate::phrase::Phrase;
+
+/// `phrase` without note `index` (unchanged when there is no such note).
+pub fn delete_note(phrase: &Phrase, index: usize) -> Phrase {
+    let mut out = phrase.clone();
+    if index < out.notes.len() {
+        out.notes.remove(index);
+    }
+    out
+}
+
+/// `phrase` with note `index` moved to `pitch` and `length_steps` long (at least one step,
+/// ending by the phrase's end). A note of that pitch it now overlaps is cut short, as a
+/// second key down on a held key would.
+pub fn change_note(phrase: &Phrase, index: usize, pitch: u8, length_steps: u32) -> Phrase {
+    let mut out = phrase.clone();
+    let total = out.total_steps();
+    let Some(note) = out.notes.get_mut(index) else {
+        return out;
+    };
+    note.pitch = pitch.min(127);
+    note.length_steps = length_steps
+        .max(1)
+        .min(total.saturating_sub(note.start_step).max(1));
+    resolve_overlaps(&mut out.notes);
+    out.notes.sort_by_key(|n| (n.start_step, n.pitch));
+    out
+}
+
+/// Undo and redo over a phrase's edits, newest last.
+#[derive(Clone, Debug, Default)]
+pub struct EditHistory {
+    undo: Vec<Phrase>,
+    redo: Vec<Phrase>,
+}
+
+impl EditHistory {
+    /// Records `before`, the phrase an edit replaced (a new edit forgets what was undone).
+    pub fn edited(&mut self, before: Phrase) {
+        self.undo.push(before);
+        self.redo.clear();
+    }
+
+    /// The phrase before the last edit, given the phrase now (which redo brings back).
+    pub fn undo(&mut self, now: Phrase) -> Option<Phrase> {
+        let before = self.undo.pop()?;
+        self.redo.push(now);
+        Some(before)
+    }
+
+    /// The phrase the last undo replaced, given the phrase now.
+    pub fn redo(&mut self, now: Phrase) -> Option<Phrase> {
+        let after = self.redo.pop()?;
+        self.undo.push(now);
+        Some(after)
+    }
+
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        !self.redo.is_empty()
+    }
+
+    /// Forgets every edit (another phrase plays now).
+    pub fn clear(&mut self) {
+        self.undo.clear();
+        self.redo.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phrase::{Note, TimeSignature};
+
+    fn phrase() -> Phrase {
+        let mut p = Phrase::empty(1, 4, TimeSignature::FOUR_FOUR, 120.0);
+        for (start, pitch) in [(0, 60), (4, 64), (8, 67)] {
+            p.notes.push(Note {
+                start_step: start,
+                pitch,
+                length_steps: 4,
+                velocity: 90,
+            });
+        }
+        p
+    }
+
+    #[test]
+    fn notes_are_deleted_moved_and_resized_within_the_phrase() {
+        let p = phrase();
+        assert_eq!(delete_note(&p, 1).notes.len(), 2);
+        assert_eq!(delete_note(&p, 9), p);
+        let moved = change_note(&p, 1, 65, 2);
+        assert_eq!((moved.notes[1].pitch, moved.notes[1].length_steps), (65, 2));
+        let long = change_note(&p, 2, 67, 100);
+        assert_eq!(long.notes[2].end_step(), 16, "ends with the phrase");
+        assert_eq!(change_note(&p, 0, 60, 0).notes[0].length_steps, 1);
+        // Onto the pitch of the next note, longer than the gap: the earlier is cut short.
+        let onto = change_note(&p, 0, 64, 8);
+        let at = |step| onto.notes.iter().find(|n| n.start_step == step).unwrap();
+        assert_eq!((at(0).pitch, at(0).length_steps), (64, 4));
+        assert_eq!(at(4).pitch, 64);
+    }
+
+    #[test]
+    fn undo_and_redo_walk_the_edits() {
+        let p0 = phrase();
+        let p1 = delete_note(&p0, 0);
+        let p2 = change_note(&p1, 0, 70, 2);
+        let mut h = EditHistory::default();
+        assert!(!h.can_undo());
+        h.edited(p0.clone());
+        h.edited(p1.clone());
+        assert_eq!(h.undo(p2.clone()), Some(p1.clone()));
+        assert_eq!(h.undo(p1.clone()), Some(p0.clone()));
+        assert_eq!(h.undo(p0.clone()), None);
+        assert_eq!(h.redo(p0.clone()), Some(p1.clone()));
+        assert_eq!(h.redo(p1.clone()), Some(p2.clone()));
+        assert!(!h.can_redo());
+        h.undo(p2);
+        h.edited(p1);
+        assert!(!h.can_redo(), "a new edit forgets what was undone");
+    }
+}
