@@ -242,7 +242,9 @@ impl EditorApp {
                 if let Some(lock) = self.shared.params.bar_locks.get(bar as usize) {
                     set_param(setter, &lock.keep, !lock.keep.value());
                 }
-            } else if g.hit_test(phrase, pos.x, pos.y).is_none() {
+            } else if g.hit_test(phrase, pos.x, pos.y).is_none()
+                && !self.shared.host_playing.load(Ordering::Relaxed)
+            {
                 self.audition_from(bar, setter);
             }
         }
@@ -304,8 +306,8 @@ impl EditorApp {
         }
     }
 
-    /// A click on bar `bar` of the roll: Preview on, playing from that bar (with the host
-    /// stopped; a playing host keeps its own position).
+    /// A click on bar `bar` of the roll with the song stopped: Preview on, playing from that
+    /// bar (a playing song keeps its own position: the click does nothing then).
     fn audition_from(&self, bar: u32, setter: &ParamSetter) {
         let preview = &self.shared.params.free_run;
         if !preview.value() {

@@ -388,6 +388,9 @@ impl Plugin for PhraseGen {
         if let Some(ts) = snapshot.time_signature {
             self.shared.set_host_meter(ts);
         }
+        self.shared
+            .host_playing
+            .store(snapshot.playing, Ordering::Relaxed);
         let free_run = self
             .params
             .free_run

@@ -82,6 +82,9 @@ pub struct Shared {
     /// Bumped when the user moves in the phrase history (back, forward, A/B): the history
     /// entry now current is brought back to play.
     pub history_requests: AtomicU64,
+    /// Audio -> editor: whether the host's transport is playing (a click on the roll then
+    /// leaves playback to the host).
+    pub host_playing: AtomicBool,
     /// Editor -> worker: the phrase as the user edited it on the roll, to play at once.
     pub edited: Mutex<Option<Phrase>>,
     /// Editor -> audio: the bar (plus one; 0 = none) to audition from, clicked on the roll.
@@ -126,6 +129,7 @@ impl Shared {
             history_requests: AtomicU64::new(0),
             preview_from_bar: AtomicU64::new(0),
             edited: Mutex::new(None),
+            host_playing: AtomicBool::new(false),
             ready: AtomicBool::new(false),
             running: AtomicBool::new(true),
             wake: (Mutex::new(false), Condvar::new()),
