@@ -5,8 +5,10 @@
 
 mod common;
 
+use common::x11::*;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::{Duration, Instant};
 
@@ -16,62 +18,13 @@ use x11rb::protocol::xproto::{
     AtomEnum, ClientMessageData, ClientMessageEvent, ConnectionExt, CreateWindowAux, EventMask,
     PropMode, Window, WindowClass,
 };
-use x11rb::protocol::xtest::ConnectionExt as _;
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 use x11rb::CURRENT_TIME;
 
-/// How long a test waits for another process or thread (Xvfb, the editor, the drag, the
-/// target): generous for a busy machine; each wait ends as soon as its event happens.
-const DEADLINE: Duration = Duration::from_secs(60);
-
 /// How long the drop test waits for a small model to be fine-tuned in the background.
 const LEARNING_DEADLINE: Duration = Duration::from_secs(600);
-
-/// An Xvfb server on a display of its own, stopped when dropped.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start(number: u32) -> Self {
-        Self::start_sized(number, "640x480x24")
-    }
-
-    /// A server whose screen is `size` (`WIDTHxHEIGHTxDEPTH`).
-    fn start_sized(number: u32, size: &str) -> Self {
-        let display = format!(":{number}");
-        let child = Command::new("Xvfb")
-            .args([
-                &display,
-                "-screen",
-                "0",
-                size,
-                "-nolisten",
-                "tcp",
-                "-noreset",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb must be installed (apt-get install xvfb; .ci/run does it)");
-        let started = Instant::now();
-        while RustConnection::connect(Some(&display)).is_err() {
-            assert!(started.elapsed() < DEADLINE, "Xvfb did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child, display }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// What the drop target saw.
 #[derive(Debug, Default)]
@@ -228,78 +181,6 @@ fn run_target_at(
     seen
 }
 
-/// The pixels of the first top-level window in a strip around `at` (None before it is
-/// mapped).
-fn pixels_around(conn: &RustConnection, root: Window, at: (i16, i16)) -> Option<Vec<u8>> {
-    use x11rb::protocol::xproto::ImageFormat;
-    let tree = conn.query_tree(root).ok()?.reply().ok()?;
-    let &window = tree.children.first()?;
-    let (x, y) = ((at.0 - 40).max(0), (at.1 - 8).max(0));
-    let image = conn
-        .get_image(ImageFormat::Z_PIXMAP, window, x, y, 80, 16, !0)
-        .ok()?
-        .reply()
-        .ok()?;
-    Some(image.data)
-}
-
-/// Whether the strip around `at` shows more than one colour (the editor has drawn a frame
-/// with its buttons; before that it is one flat colour). Pixels are 32-bit at depth 24.
-fn drawn_around(conn: &RustConnection, root: Window, at: (i16, i16)) -> bool {
-    pixels_around(conn, root, at).is_some_and(|data| {
-        let first = data.get(..3).unwrap_or_default();
-        data.chunks(4).any(|p| &p[..3.min(p.len())] != first)
-    })
-}
-
-/// Waits until the strip around `at` differs from `before`: the editor has drawn the effect
-/// of the last input (a hover highlight, a pressed button), the event a user's hand follows.
-fn wait_for_redraw(conn: &RustConnection, root: Window, at: (i16, i16), before: &[u8], what: &str) {
-    let started = Instant::now();
-    while pixels_around(conn, root, at).as_deref() == Some(before) {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "the editor never showed {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-const BUTTON_PRESS: u8 = 4;
-const BUTTON_RELEASE: u8 = 5;
-const MOTION: u8 = 6;
-
-/// Synthetic mouse input through the XTEST extension, as a user's hand.
-struct FakeMouse {
-    conn: RustConnection,
-    root: Window,
-}
-
-impl FakeMouse {
-    fn new(display: &str) -> Self {
-        let (conn, screen) = RustConnection::connect(Some(display)).unwrap();
-        let root = conn.setup().roots[screen].root;
-        Self { conn, root }
-    }
-
-    fn input(&self, kind: u8, detail: u8, (x, y): (i16, i16)) {
-        self.conn
-            .xtest_fake_input(kind, detail, CURRENT_TIME, self.root, x, y, 0)
-            .unwrap();
-        self.conn.sync().unwrap();
-    }
-
-    /// Moves to `to` in five steps, 40 ms apart.
-    fn glide(&self, from: (i16, i16), to: (i16, i16)) {
-        for i in 1..=5 {
-            let x = from.0 + (to.0 - from.0) * i / 5;
-            let y = from.1 + (to.1 - from.1) * i / 5;
-            self.input(MOTION, 0, (x, y));
-            std::thread::sleep(Duration::from_millis(40));
-        }
-    }
-}
-
 /// Presses the button at `from`, starts the drag, glides to `to` and releases there: once
 /// `target` (the window at `to`, if any) has answered the drag, as a user waits for the drop
 /// highlight.
@@ -357,33 +238,6 @@ fn a_declining_target_or_empty_space_gets_nothing() {
     // Released where no window takes drops.
     let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (500, 400), None);
     assert_eq!(outcome, DragOutcome::NotAccepted);
-}
-
-/// The `screenshot` example (the real editor window, the plugin playing in a test host).
-fn editor_example() -> std::path::PathBuf {
-    let example = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples/screenshot");
-    assert!(
-        example.exists(),
-        "cargo test builds the examples: {example:?}"
-    );
-    example
-}
-
-/// Waits until the window at the top left of the screen has drawn around `at`.
-fn wait_until_drawn(conn: &RustConnection, root: Window, at: (i16, i16)) {
-    let started = Instant::now();
-    while !drawn_around(conn, root, at) {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "the editor window never opened and drew around {at:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A folder dragged from elsewhere (PhraseGen's own XDND drag is the source, as a file

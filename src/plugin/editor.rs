@@ -52,8 +52,8 @@ pub struct EditorApp {
     user_models: Vec<std::path::PathBuf>,
     /// The learning run whose new model is already listed (by address).
     user_models_seen_done: Option<usize>,
-    /// The note being dragged on the roll and what the drag changes.
-    dragging: Option<(usize, Grab)>,
+    /// The note being dragged on the roll, what the drag changes, and where it began.
+    dragging: Option<(usize, Grab, Pos2)>,
     /// Undo and redo of the edits on the roll, and [`EditorApp::epoch`] when last edited.
     edits: EditHistory,
     edits_epoch: (u64, u64, u64),
@@ -193,11 +193,42 @@ impl EditorApp {
         draw_grid(&painter, &g, r);
         draw_notes(&painter, &g, &phrase);
         self.draw_playhead(&painter, &g, r);
+        self.draw_drag(ui, &painter, &g, &phrase);
         self.edit_on_roll(ui, &response, &g, &phrase, setter);
         if let Some(pos) = response.hover_pos() {
             if let Some(i) = g.hit_test(&phrase, pos.x, pos.y) {
                 response.on_hover_text(note_description(&phrase, i));
             }
+        }
+    }
+
+    /// While a note is dragged: where it will go, outlined.
+    fn draw_drag(
+        &self,
+        ui: &egui::Ui,
+        painter: &egui::Painter,
+        g: &RollGeometry,
+        phrase: &crate::phrase::Phrase,
+    ) {
+        let Some((i, grab, origin)) = self.dragging else {
+            return;
+        };
+        let (Some(note), Some(now)) = (phrase.notes.get(i), ui.input(|i| i.pointer.latest_pos()))
+        else {
+            return;
+        };
+        let (pitch, length_steps) = g.dragged(note, grab, now.x - origin.x, now.y - origin.y);
+        let moved = crate::phrase::Note {
+            pitch,
+            length_steps,
+            ..*note
+        };
+        if let Some(nr) = g.note_rect(&moved) {
+            let rect = egui::Rect::from_min_max(
+                Pos2::new(nr.left, nr.top),
+                Pos2::new(nr.right, nr.bottom),
+            );
+            painter.rect_filled(rect, 1.0, Color32::from_rgb(255, 200, 60));
         }
     }
 
@@ -210,16 +241,30 @@ impl EditorApp {
         phrase: &crate::phrase::Phrase,
         setter: &ParamSetter,
     ) {
-        let origin = ui.input(|i| i.pointer.press_origin());
         if response.drag_started() {
+            let origin = ui.input(|i| i.pointer.press_origin());
             self.dragging = origin.and_then(|o| {
                 let i = g.hit_test(phrase, o.x, o.y)?;
-                Some((i, g.grab_at(&phrase.notes[i], o.x)))
+                Some((i, g.grab_at(&phrase.notes[i], o.x), o))
             });
         }
         if response.drag_stopped() {
-            let end = response.interact_pointer_pos();
-            if let (Some((i, grab)), Some(o), Some(end)) = (self.dragging.take(), origin, end) {
+            // Where the button was released (the pointer may have moved on in this frame).
+            let end = ui.input(|i| {
+                i.events
+                    .iter()
+                    .rev()
+                    .find_map(|e| match e {
+                        egui::Event::PointerButton {
+                            pos,
+                            pressed: false,
+                            ..
+                        } => Some(*pos),
+                        _ => None,
+                    })
+                    .or(i.pointer.latest_pos())
+            });
+            if let (Some((i, grab, o)), Some(end)) = (self.dragging.take(), end) {
                 if let Some(note) = phrase.notes.get(i) {
                     let (pitch, length) = g.dragged(note, grab, end.x - o.x, end.y - o.y);
                     if (pitch, length) != (note.pitch, note.length_steps) {
@@ -358,15 +403,24 @@ impl EditorApp {
             }
         }
         match &self.export_message {
+            // Long texts are cut to the window (the whole path on hover, and copied by the
+            // button): a row wider than the window would widen the roll past its edge.
             Some(Ok(path)) => {
-                ui.label("drag from your file manager:");
-                ui.add(egui::Label::new(egui::RichText::new(path).monospace()).selectable(true));
                 if ui.small_button("copy path").clicked() {
                     ui.ctx().copy_text(path.clone());
                 }
+                ui.add(
+                    egui::Label::new(egui::RichText::new(path).monospace())
+                        .truncate()
+                        .selectable(true),
+                )
+                .on_hover_text(format!("drag this file from your file manager: {path}"));
             }
             Some(Err(e)) => {
-                ui.colored_label(Color32::LIGHT_RED, e);
+                ui.add(
+                    egui::Label::new(egui::RichText::new(e).color(Color32::LIGHT_RED)).truncate(),
+                )
+                .on_hover_text(e);
             }
             None => {}
         }

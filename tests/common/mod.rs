@@ -6,6 +6,8 @@
 pub mod host;
 pub mod models;
 pub mod styles;
+#[cfg(target_os = "linux")]
+pub mod x11;
 
 /// A key pressed (`on`) or released on MIDI channel 1, as a host sends it to the plugin.
 pub fn key_event(on: bool, timing: u32, pitch: u8) -> nice_plug::midi::NoteEvent<()> {

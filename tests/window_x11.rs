@@ -1,0 +1,239 @@
+//! The real editor window driven by a mouse (XTest on Xvfb), checked by what the plugin then
+//! exports: Generate makes a new phrase, Back brings the first back, a click on a bar number
+//! keeps that bar through the next Generate, a right click deletes a note and a drag moves
+//! one up. Each result is read from the file the window's Export button writes, which is the
+//! phrase playing.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::x11::*;
+use phrasegen::phrase::Phrase;
+use phrasegen::phrase_edit::{change_note, delete_note};
+use phrasegen::plugin::editor::roll_view::{Rect, RollGeometry};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ConnectionExt, ImageFormat, Window};
+use x11rb::rust_connection::RustConnection;
+
+/// Buttons of the window at its default size (see docs/screenshot.png).
+const GENERATE: (i16, i16) = (129, 33);
+const EXPORT: (i16, i16) = (265, 33);
+const BACK: (i16, i16) = (440, 10);
+/// The keyboard strip's keys, as the window paints them.
+const KEY_COLOURS: [[u8; 3]; 2] = [[200, 200, 200], [40, 40, 40]];
+
+/// The window (the first child of the root) and a way to read its pixels.
+struct Screen {
+    conn: RustConnection,
+    root: Window,
+}
+
+impl Screen {
+    fn pixel(&self, (x, y): (i16, i16)) -> [u8; 3] {
+        let tree = self.conn.query_tree(self.root).unwrap().reply().unwrap();
+        let window = tree.children[0];
+        let image = self
+            .conn
+            .get_image(ImageFormat::Z_PIXMAP, window, x, y, 1, 1, !0)
+            .unwrap()
+            .reply()
+            .unwrap();
+        // 32-bit pixels, blue first.
+        [image.data[2], image.data[1], image.data[0]]
+    }
+
+    fn window_width(&self) -> u16 {
+        let tree = self.conn.query_tree(self.root).unwrap().reply().unwrap();
+        let geometry = self
+            .conn
+            .get_geometry(tree.children[0])
+            .unwrap()
+            .reply()
+            .unwrap();
+        geometry.width
+    }
+
+    /// Where the roll's notes are: the keyboard strip's keys span its rows exactly (the bar
+    /// numbers sit above them), from the keyboard to the window's right edge.
+    fn roll_area(&self) -> Rect {
+        let key = |y| KEY_COLOURS.contains(&self.pixel((10, y)));
+        let top = (30..400).find(|&y| key(y)).expect("the keyboard strip");
+        let bottom = (top..500).take_while(|&y| key(y)).last().unwrap() + 1;
+        // The roll spans the window's width (it is drawn without a margin).
+        let right = self.window_width();
+        Rect {
+            left: 28.0,
+            top: f32::from(top),
+            right: f32::from(right),
+            bottom: f32::from(bottom),
+        }
+    }
+}
+
+/// Clicks with `button` (1 left, 3 right) at `at`.
+fn click(mouse: &FakeMouse, button: u8, at: (i16, i16)) {
+    mouse.input(MOTION, 0, at);
+    std::thread::sleep(Duration::from_millis(60));
+    mouse.input(BUTTON_PRESS, button, at);
+    std::thread::sleep(Duration::from_millis(60));
+    mouse.input(BUTTON_RELEASE, button, at);
+    std::thread::sleep(Duration::from_millis(60));
+}
+
+/// Presses Export and reads the file it writes (the phrase playing).
+fn export(mouse: &FakeMouse, dir: &std::path::Path) -> Phrase {
+    let files = |d: &std::path::Path| -> BTreeSet<PathBuf> {
+        std::fs::read_dir(d)
+            .map(|r| r.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    };
+    let before = files(dir);
+    click(mouse, 1, EXPORT);
+    let started = Instant::now();
+    loop {
+        if let Some(new) = files(dir).difference(&before).next() {
+            let bytes = std::fs::read(new).unwrap();
+            return phrasegen::midi::import_bytes(&bytes, &Default::default())
+                .unwrap()
+                .phrase;
+        }
+        assert!(started.elapsed() < DEADLINE, "Export wrote no file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Exports until the phrase playing satisfies `wanted` (a new phrase takes over at the next
+/// bar line).
+fn export_until(
+    mouse: &FakeMouse,
+    dir: &std::path::Path,
+    what: &str,
+    wanted: impl Fn(&Phrase) -> bool,
+) -> Phrase {
+    let started = Instant::now();
+    loop {
+        let p = export(mouse, dir);
+        if wanted(&p) {
+            return p;
+        }
+        assert!(started.elapsed() < DEADLINE, "never exported {what}");
+    }
+}
+
+/// Notes as (start, pitch, length): what a round trip through a MIDI file keeps exactly.
+fn notes(p: &Phrase) -> Vec<(u32, u8, u32)> {
+    let mut n: Vec<_> = p
+        .notes
+        .iter()
+        .map(|n| (n.start_step, n.pitch, n.length_steps))
+        .collect();
+    n.sort_unstable();
+    n
+}
+
+#[test]
+fn generate_back_keep_a_bar_delete_and_move_a_note_with_the_mouse() {
+    let x = Xvfb::start_sized(92, "1000x700x24");
+    let exports = tempfile::tempdir().unwrap();
+    let mut editor = Command::new(editor_example())
+        .arg("600")
+        .env("DISPLAY", &x.display)
+        .env("PHRASEGEN_EXPORT_DIR", exports.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (conn, screen) = RustConnection::connect(Some(&x.display)).unwrap();
+    let root = conn.setup().roots[screen].root;
+    wait_until_drawn(&conn, root, EXPORT);
+    let screen = Screen { conn, root };
+    let mouse = FakeMouse::new(&x.display);
+    let dir = exports.path();
+
+    let first = export(&mouse, dir);
+    assert!(!first.notes.is_empty());
+    click(&mouse, 1, GENERATE);
+    let second = export_until(&mouse, dir, "a new phrase", |p| notes(p) != notes(&first));
+    click(&mouse, 1, BACK);
+    export_until(&mouse, dir, "the first phrase again", |p| {
+        notes(p) == notes(&first)
+    });
+
+    // Bar 2 kept (a click on its number), then Generate: bar 2 stays, the rest is new.
+    let g = RollGeometry::fit(&first, screen.roll_area());
+    let bar = first.steps_per_bar();
+    let header = (g.step_x(bar) as i16 + 12, g.area.top as i16 - 8);
+    click(&mouse, 1, header);
+    click(&mouse, 1, GENERATE);
+    let in_bar_2 = |p: &Phrase| -> Vec<_> {
+        notes(p)
+            .into_iter()
+            .filter(|n| (bar..2 * bar).contains(&n.0))
+            .collect()
+    };
+    let kept = export_until(&mouse, dir, "a phrase with bar 2 kept", |p| {
+        notes(p) != notes(&first) && notes(p) != notes(&second)
+    });
+    assert_eq!(in_bar_2(&kept), in_bar_2(&first), "bar 2 was kept");
+
+    // A right click on the longest note deletes it.
+    let g = RollGeometry::fit(&kept, screen.roll_area());
+    let longest = (0..kept.notes.len())
+        .max_by_key(|&i| kept.notes[i].length_steps)
+        .unwrap();
+    let r = g.note_rect(&kept.notes[longest]).unwrap();
+    let centre = (
+        ((r.left + r.right) / 2.0) as i16,
+        ((r.top + r.bottom) / 2.0) as i16,
+    );
+    click(&mouse, 3, centre);
+    let without = delete_note(&kept, longest);
+    let deleted = export_until(&mouse, dir, "the phrase without the note", |p| {
+        notes(p) != notes(&kept)
+    });
+    assert_eq!(notes(&deleted), notes(&without));
+
+    // A drag from the middle of a note two rows up moves it up two semitones.
+    let g = RollGeometry::fit(&deleted, screen.roll_area());
+    // The longest note away from the roll's edges (the redraw is watched around it).
+    let inside = |n: &&phrasegen::phrase::Note| {
+        g.note_rect(n).is_some_and(|r| {
+            r.left > 60.0 && r.right < 840.0 && r.top - 3.0 * (r.bottom - r.top) > g.area.top
+        })
+    };
+    let (i, note) = deleted
+        .notes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| inside(n))
+        .max_by_key(|(_, n)| n.length_steps)
+        .expect("a note away from the edges");
+    let r = g.note_rect(note).unwrap();
+    let from = (
+        (r.left + (r.right - r.left) * 0.4) as i16,
+        ((r.top + r.bottom) / 2.0) as i16,
+    );
+    let rows = 2.0 * (r.bottom - r.top);
+    let to = (from.0, from.1 - rows as i16);
+    mouse.input(MOTION, 0, from);
+    std::thread::sleep(Duration::from_millis(60));
+    let before = pixels_around(&screen.conn, screen.root, to).unwrap();
+    mouse.input(BUTTON_PRESS, 1, from);
+    mouse.glide(from, to);
+    // The window outlines where the note will go: the drag is under way.
+    wait_for_redraw(&screen.conn, screen.root, to, &before, "the dragged note");
+    mouse.input(BUTTON_RELEASE, 1, to);
+    let moved = export_until(&mouse, dir, "the phrase with the note moved", |p| {
+        notes(p) != notes(&deleted)
+    });
+    let expected = change_note(&deleted, i, note.pitch + 2, note.length_steps);
+    assert_eq!(notes(&moved), notes(&expected));
+
+    let _ = editor.kill();
+    let _ = editor.wait();
+}
