@@ -423,6 +423,7 @@ fn train_with_progress(
     let events = matches!(config.architecture, Architecture::Events { .. });
     let mut csv = String::from(csv_header(events));
     let mut history = Vec::new();
+    let mut plot_failed = false;
     let stop = stop_on_ctrl_c(progress.clone(), model_path.clone());
     let on_epoch = |stats: &EpochStats, best: Option<&HashMap<String, Tensor>>| {
         let saved = if best.is_some() {
@@ -435,12 +436,24 @@ fn train_with_progress(
         crate::fsutil::write_atomically(&csv_path, csv.as_bytes())?;
         history.push(*stats);
         let unit = if events { "event" } else { "step" };
-        plot_losses(
+        // The plot is a picture of the log: a system without fonts for it (a bare Wine
+        // prefix, a minimal container) still trains, with the reason said once.
+        let plotted = plot_losses(
             &png_path,
             &format!("{} training", config.name),
             unit,
             &history,
-        )?;
+        );
+        if let (Err(e), false) = (plotted, plot_failed) {
+            plot_failed = true;
+            say(
+                &progress,
+                format!(
+                    "warning: no loss plot ({e}); the log is in {}",
+                    csv_path.display()
+                ),
+            );
+        }
         if let Some(tensors) = best {
             write_model_file(&model_path, config, tensors)?;
         }
