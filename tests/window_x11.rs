@@ -61,7 +61,8 @@ impl Screen {
     /// Where the roll's notes are: the keyboard strip's keys span its rows exactly (the bar
     /// numbers sit above them), from the keyboard to the window's right edge.
     fn roll_area(&self) -> Rect {
-        let key = |y| KEY_COLOURS.contains(&self.pixel((10, y)));
+        // Left of the C tags drawn over the keys.
+        let key = |y| KEY_COLOURS.contains(&self.pixel((3, y)));
         let top = (30..400).find(|&y| key(y)).expect("the keyboard strip");
         let bottom = (top..500).take_while(|&y| key(y)).last().unwrap() + 1;
         // The roll spans the window's width (it is drawn without a margin).

@@ -586,6 +586,31 @@ fn draw_keyboard(painter: &egui::Painter, g: &RollGeometry, r: egui::Rect, roll_
             );
         }
     }
+    // Each C named (C4 is middle C) on a dark tag over the keys, so octaves read at a
+    // glance; drawn after the keys, which would cover it.
+    for pitch in (g.pitch_lo..=g.pitch_hi).filter(|p| p % 12 == 0) {
+        let key = crate::phrase::Note {
+            start_step: 0,
+            pitch,
+            length_steps: 1,
+            velocity: 1,
+        };
+        if let Some(k) = g.note_rect(&key) {
+            let y = (k.top + k.bottom) / 2.0;
+            let tag = egui::Rect::from_min_max(
+                Pos2::new(roll_left - 18.0, y - 5.0),
+                Pos2::new(roll_left - 2.0, y + 5.0),
+            );
+            painter.rect_filled(tag, 2.0, Color32::from_gray(30));
+            painter.text(
+                tag.center(),
+                egui::Align2::CENTER_CENTER,
+                crate::midi::summary::pitch_name(pitch),
+                egui::FontId::proportional(8.0),
+                Color32::from_gray(220),
+            );
+        }
+    }
 }
 
 /// The bar numbers above the roll, kept bars marked (a click there keeps or frees one).
@@ -674,12 +699,17 @@ fn set_param<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
 }
 
 /// A parameter's name above its slider.
-fn labelled_slider<P: Param>(ui: &mut egui::Ui, label: &str, param: &P, setter: &ParamSetter) {
-    ui.label(label);
-    ui.add(ParamSlider::for_param(param, setter));
+fn labelled_slider<P: Param>(
+    ui: &mut egui::Ui,
+    (label, tip): (&str, &str),
+    param: &P,
+    setter: &ParamSetter,
+) {
+    ui.label(label).on_hover_text(tip);
+    ui.add(ParamSlider::for_param(param, setter))
+        .on_hover_text(tip);
 }
 
-/// The mode first: one button per mode, the current one lit.
 /// The phrase history: back, next, a star, A/B between this phrase and the one before, and
 /// where in the history the phrase playing is (its settings on hover). A move brings the
 /// phrase back to play, as a new phrase would take over.
@@ -729,6 +759,7 @@ fn history_controls(ui: &mut egui::Ui, shared: &Shared) {
     }
 }
 
+/// The mode first: one button per mode, the current one lit.
 fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
     use super::params::PlayMode;
     ui.label("Mode");
@@ -805,30 +836,121 @@ fn phrase_buttons(ui: &mut egui::Ui, shared: &Shared, setter: &ParamSetter) {
 /// Every other parameter in three columns: what is generated, its pitches and form, and
 /// how it is played.
 fn parameter_columns(cols: &mut [egui::Ui], p: &PhraseGenParams, setter: &ParamSetter) {
-    labelled_slider(&mut cols[0], "Creativity", &p.temperature, setter);
-    labelled_slider(&mut cols[0], "Bars", &p.bars, setter);
-    labelled_slider(&mut cols[0], "Shortest note", &p.note_length, setter);
-    labelled_slider(&mut cols[0], "Max voices", &p.polyphony, setter);
-    labelled_slider(&mut cols[0], "Seed", &p.seed, setter);
-    labelled_slider(&mut cols[0], "Candidates", &p.candidates, setter);
-    labelled_slider(&mut cols[1], "Key", &p.key, setter);
-    labelled_slider(&mut cols[1], "Scale", &p.scale, setter);
-    labelled_slider(&mut cols[1], "Lowest note", &p.low_note, setter);
-    labelled_slider(&mut cols[1], "Highest note", &p.high_note, setter);
-    labelled_slider(&mut cols[1], "Form", &p.form, setter);
-    labelled_slider(&mut cols[1], "New phrase starts", &p.swap, setter);
-    labelled_slider(&mut cols[2], "Velocity", &p.velocity, setter);
-    labelled_slider(&mut cols[2], "Humanize", &p.humanize, setter);
-    labelled_slider(&mut cols[2], "MIDI channel", &p.channel, setter);
-    labelled_slider(&mut cols[2], "Free-run tempo", &p.tempo, setter);
-    for (label, param) in [
-        ("Play when stopped", &p.free_run),
-        ("Record primer", &p.record),
-        ("MIDI thru", &p.midi_thru),
-        ("Strict voice leading", &p.strict_voice_leading),
+    let c = |label, tip| (label, tip);
+    labelled_slider(&mut cols[0], c("Creativity", "How adventurous the phrase is: low plays the model's safest, most likely continuation; high takes risks (the sampling temperature)"), &p.temperature, setter);
+    labelled_slider(
+        &mut cols[0],
+        c("Bars", "How long the phrase is"),
+        &p.bars,
+        setter,
+    );
+    labelled_slider(
+        &mut cols[0],
+        c(
+            "Shortest note",
+            "The shortest note it may write: the grid it plays on",
+        ),
+        &p.note_length,
+        setter,
+    );
+    labelled_slider(
+        &mut cols[0],
+        c(
+            "Max voices",
+            "At most this many notes at once (1: a single line)",
+        ),
+        &p.polyphony,
+        setter,
+    );
+    labelled_slider(
+        &mut cols[0],
+        c(
+            "Seed",
+            "The dice: the same seed and settings give the same phrase",
+        ),
+        &p.seed,
+        setter,
+    );
+    labelled_slider(&mut cols[0], c("Candidates", "Draw this many phrases together and keep the one the model finds most likely: less wandering, a few ms more"), &p.candidates, setter);
+    labelled_slider(&mut cols[1], c("Key", "The key it plays in (bach-chorales plays in it; other models keep to its notes with the Scale)"), &p.key, setter);
+    labelled_slider(&mut cols[1], c("Scale", "Which notes of the key it may play (Chromatic: every note); major or minor also asks for that mode"), &p.scale, setter);
+    labelled_slider(
+        &mut cols[1],
+        c("Lowest note", "No note below this"),
+        &p.low_note,
+        setter,
+    );
+    labelled_slider(
+        &mut cols[1],
+        c("Highest note", "No note above this"),
+        &p.high_note,
+        setter,
+    );
+    labelled_slider(&mut cols[1], c("Form", "Which bars come back: AA'BA (the last A' with a new ending), AABA, ABAB, AAAB, or free"), &p.form, setter);
+    labelled_slider(
+        &mut cols[1],
+        c(
+            "New phrase starts",
+            "When a new phrase takes over: at once, at the next bar, or when this one ends",
+        ),
+        &p.swap,
+        setter,
+    );
+    labelled_slider(
+        &mut cols[2],
+        c("Velocity", "How hard the notes are played"),
+        &p.velocity,
+        setter,
+    );
+    labelled_slider(
+        &mut cols[2],
+        c(
+            "Humanize",
+            "Varies how hard each note is played, a little, as a player would",
+        ),
+        &p.humanize,
+        setter,
+    );
+    labelled_slider(
+        &mut cols[2],
+        c("MIDI channel", "The channel its notes go out on"),
+        &p.channel,
+        setter,
+    );
+    labelled_slider(
+        &mut cols[2],
+        c("Free-run tempo", "The tempo of Preview (Play when stopped)"),
+        &p.tempo,
+        setter,
+    );
+    for (label, param, tip) in [
+        (
+            "Play when stopped",
+            &p.free_run,
+            "Play the phrase with the song stopped, at the free-run tempo (the Preview button)",
+        ),
+        (
+            "Record primer",
+            &p.record,
+            "What you play while this is on becomes the start of the next phrase",
+        ),
+        (
+            "MIDI thru",
+            &p.midi_thru,
+            "Your keys go through to the instrument too",
+        ),
+        (
+            "Strict voice leading",
+            &p.strict_voice_leading,
+            "No two voices move in parallel fifths or octaves, as in Bach's chorales",
+        ),
     ] {
         let mut on = param.value();
-        if cols[2].checkbox(&mut on, label).changed() {
+        if cols[2]
+            .checkbox(&mut on, label)
+            .on_hover_text(tip)
+            .changed()
+        {
             set_param(setter, param, on);
         }
     }
