@@ -971,11 +971,18 @@ fn bar_lock_toggles(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter
 /// The model, the last generation's time and size, and any error in red.
 fn status_line(ui: &mut egui::Ui, shared: &Shared) {
     let status = shared.status.lock().clone();
+    let p = &shared.params;
     ui.horizontal(|ui| {
         ui.label(format!(
-            "model {} | last generation {:.1} ms | {} bars, {} notes",
-            status.model_name, status.last_generation_ms, status.bars, status.notes
+            "{} · {:?} {:?} · {} bars · {} notes · made in {:.0} ms",
+            status.model_name,
+            p.key.value(),
+            p.scale.value(),
+            status.bars,
+            status.notes,
+            status.last_generation_ms
         ));
+        // Cut to the window (whole on hover): a long message must not widen the layout.
         for e in [
             status.model_error,
             status.restore_error,
@@ -985,7 +992,8 @@ fn status_line(ui: &mut egui::Ui, shared: &Shared) {
         .into_iter()
         .flatten()
         {
-            ui.colored_label(Color32::LIGHT_RED, e);
+            ui.add(egui::Label::new(egui::RichText::new(&e).color(Color32::LIGHT_RED)).truncate())
+                .on_hover_text(e);
         }
     });
 }
