@@ -8,7 +8,6 @@ mod common;
 use common::x11::*;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::{Duration, Instant};
 
@@ -254,15 +253,13 @@ fn a_folder_dropped_on_the_editor_window_is_learned_from() {
     let clips = dir.path().join("my-clips");
     write_folder(&clips, 12, |i| arpeggio_piece(4, i));
     let models = dir.path().join("models");
-    let mut editor = Command::new(editor_example())
-        .arg("600")
-        .env("DISPLAY", &x.display)
-        .env("PHRASEGEN_MODEL", &start)
-        .env("PHRASEGEN_MODELS_DIR", &models)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let editor = EditorProcess::spawn(
+        &x.display,
+        &[
+            ("PHRASEGEN_MODEL", start.as_os_str()),
+            ("PHRASEGEN_MODELS_DIR", models.as_os_str()),
+        ],
+    );
     // The "Learn my style" row's folder field (see docs/screenshot.png): it turns into a
     // green "drop here" while files hover over the window.
     let learn_row = (200, 567);
@@ -295,8 +292,7 @@ fn a_folder_dropped_on_the_editor_window_is_learned_from() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    let _ = editor.kill();
-    let _ = editor.wait();
+    drop(editor);
     let file = phrasegen::model::read_model_file(&learned).unwrap();
     assert_eq!(file.config.name, "my-clips (from scales)");
     assert!(file.config.training.unwrap().data.ends_with("my-clips"));
@@ -309,16 +305,10 @@ fn a_folder_dropped_on_the_editor_window_is_learned_from() {
 fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
     let x = Xvfb::start(95);
     let exports = tempfile::tempdir().unwrap();
-    let example = editor_example();
-    // The example exits on its own after this many seconds; the test kills it sooner.
-    let mut editor = Command::new(&example)
-        .arg("600")
-        .env("DISPLAY", &x.display)
-        .env("PHRASEGEN_EXPORT_DIR", exports.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let editor = EditorProcess::spawn(
+        &x.display,
+        &[("PHRASEGEN_EXPORT_DIR", exports.path().as_os_str())],
+    );
     // The "Drag .mid" button, right of "Export MIDI" in the row under the mode buttons (see
     // docs/screenshot.png).
     let button = (340, 33);
@@ -338,8 +328,7 @@ fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
     target.wait_answered();
     mouse.input(BUTTON_RELEASE, 1, (700, 500));
     let seen = target.join();
-    let _ = editor.kill();
-    let _ = editor.wait();
+    drop(editor);
     let uri_list = seen.dropped_data.expect("the drop target received a file");
     let uri = uri_list.trim_end();
     let written: Vec<_> = std::fs::read_dir(exports.path())

@@ -9,7 +9,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::x11::*;
@@ -141,14 +140,10 @@ fn notes(p: &Phrase) -> Vec<(u32, u8, u32)> {
 fn generate_back_keep_a_bar_delete_and_move_a_note_with_the_mouse() {
     let x = Xvfb::start_sized(92, "1000x700x24");
     let exports = tempfile::tempdir().unwrap();
-    let mut editor = Command::new(editor_example())
-        .arg("600")
-        .env("DISPLAY", &x.display)
-        .env("PHRASEGEN_EXPORT_DIR", exports.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let _editor = EditorProcess::spawn(
+        &x.display,
+        &[("PHRASEGEN_EXPORT_DIR", exports.path().as_os_str())],
+    );
     let (conn, screen) = RustConnection::connect(Some(&x.display)).unwrap();
     let root = conn.setup().roots[screen].root;
     wait_until_drawn(&conn, root, EXPORT);
@@ -234,7 +229,4 @@ fn generate_back_keep_a_bar_delete_and_move_a_note_with_the_mouse() {
     });
     let expected = change_note(&deleted, i, note.pitch + 2, note.length_steps);
     assert_eq!(notes(&moved), notes(&expected));
-
-    let _ = editor.kill();
-    let _ = editor.wait();
 }

@@ -562,54 +562,32 @@ impl EditorApp {
 /// The keyboard strip left of the roll, one key per pitch row, black keys darker, so a
 /// note's pitch reads at a glance.
 fn draw_keyboard(painter: &egui::Painter, g: &RollGeometry, r: egui::Rect, roll_left: f32) {
-    for pitch in g.pitch_lo..=g.pitch_hi {
-        let key = crate::phrase::Note {
-            start_step: 0,
-            pitch,
-            length_steps: 1,
-            velocity: 1,
-        };
-        if let Some(k) = g.note_rect(&key) {
-            let black = matches!(pitch % 12, 1 | 3 | 6 | 8 | 10);
-            let rect = egui::Rect::from_min_max(
-                Pos2::new(r.left(), k.top),
-                Pos2::new(roll_left - 2.0, k.bottom),
-            );
-            painter.rect_filled(
-                rect,
-                0.0,
-                if black {
-                    Color32::from_gray(40)
-                } else {
-                    Color32::from_gray(200)
-                },
-            );
-        }
+    let keys: Vec<(u8, f32, f32)> = (g.pitch_lo..=g.pitch_hi)
+        .filter_map(|pitch| g.row(pitch).map(|(top, bottom)| (pitch, top, bottom)))
+        .collect();
+    for &(pitch, top, bottom) in &keys {
+        let black = matches!(pitch % 12, 1 | 3 | 6 | 8 | 10);
+        let rect =
+            egui::Rect::from_min_max(Pos2::new(r.left(), top), Pos2::new(roll_left - 2.0, bottom));
+        let shade = if black { 40 } else { 200 };
+        painter.rect_filled(rect, 0.0, Color32::from_gray(shade));
     }
     // Each C named (C4 is middle C) on a dark tag over the keys, so octaves read at a
     // glance; drawn after the keys, which would cover it.
-    for pitch in (g.pitch_lo..=g.pitch_hi).filter(|p| p % 12 == 0) {
-        let key = crate::phrase::Note {
-            start_step: 0,
-            pitch,
-            length_steps: 1,
-            velocity: 1,
-        };
-        if let Some(k) = g.note_rect(&key) {
-            let y = (k.top + k.bottom) / 2.0;
-            let tag = egui::Rect::from_min_max(
-                Pos2::new(roll_left - 18.0, y - 5.0),
-                Pos2::new(roll_left - 2.0, y + 5.0),
-            );
-            painter.rect_filled(tag, 2.0, Color32::from_gray(30));
-            painter.text(
-                tag.center(),
-                egui::Align2::CENTER_CENTER,
-                crate::midi::summary::pitch_name(pitch),
-                egui::FontId::proportional(8.0),
-                Color32::from_gray(220),
-            );
-        }
+    for &(pitch, top, bottom) in keys.iter().filter(|k| k.0 % 12 == 0) {
+        let y = (top + bottom) / 2.0;
+        let tag = egui::Rect::from_min_max(
+            Pos2::new(roll_left - 18.0, y - 5.0),
+            Pos2::new(roll_left - 2.0, y + 5.0),
+        );
+        painter.rect_filled(tag, 2.0, Color32::from_gray(30));
+        painter.text(
+            tag.center(),
+            egui::Align2::CENTER_CENTER,
+            crate::midi::summary::pitch_name(pitch),
+            egui::FontId::proportional(8.0),
+            Color32::from_gray(220),
+        );
     }
 }
 

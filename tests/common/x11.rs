@@ -13,6 +13,32 @@ use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 use x11rb::CURRENT_TIME;
 
+/// The editor window (the `screenshot` example) open on `display` with `envs` set; closed
+/// when dropped. It would exit on its own after ten minutes.
+pub struct EditorProcess(Child);
+
+impl EditorProcess {
+    pub fn spawn(display: &str, envs: &[(&str, &std::ffi::OsStr)]) -> Self {
+        let mut command = Command::new(editor_example());
+        command
+            .arg("600")
+            .env("DISPLAY", display)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        Self(command.spawn().expect("the editor example starts"))
+    }
+}
+
+impl Drop for EditorProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// How long a test waits for another process or thread (Xvfb, the editor, the drag, the
 /// target): generous for a busy machine; each wait ends as soon as its event happens.
 pub const DEADLINE: Duration = Duration::from_secs(60);

@@ -72,18 +72,23 @@ impl RollGeometry {
         self.area.left + step as f32 * self.step_width()
     }
 
-    /// The rectangle of a note, or `None` if its pitch is outside the view.
-    pub fn note_rect(&self, note: &Note) -> Option<Rect> {
-        if note.pitch < self.pitch_lo || note.pitch > self.pitch_hi {
+    /// The top and bottom of `pitch`'s row, or `None` if it is outside the view.
+    pub fn row(&self, pitch: u8) -> Option<(f32, f32)> {
+        if pitch < self.pitch_lo || pitch > self.pitch_hi {
             return None;
         }
-        let row = f32::from(self.pitch_hi - note.pitch);
-        let top = self.area.top + row * self.row_height();
+        let top = self.area.top + f32::from(self.pitch_hi - pitch) * self.row_height();
+        Some((top, top + self.row_height()))
+    }
+
+    /// The rectangle of a note, or `None` if its pitch is outside the view.
+    pub fn note_rect(&self, note: &Note) -> Option<Rect> {
+        let (top, bottom) = self.row(note.pitch)?;
         Some(Rect {
             left: self.step_x(note.start_step),
             top,
             right: self.step_x(note.end_step().min(self.total_steps)),
-            bottom: top + self.row_height(),
+            bottom,
         })
     }
 
