@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::params::SavedPhrase;
+use super::saved_phrase::SavedPhrase;
 
 /// Unstarred phrases kept (older ones are dropped as new ones come).
 pub const MAX_UNSTARRED: usize = 50;

@@ -19,6 +19,7 @@ pub mod learn;
 pub mod live;
 pub mod live_engine;
 pub mod params;
+pub mod saved_phrase;
 pub mod user_models;
 pub mod worker;
 

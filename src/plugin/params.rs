@@ -8,9 +8,9 @@ use std::sync::Arc;
 use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
-use serde::{Deserialize, Serialize};
 
 use super::history::PhraseHistory;
+pub use super::saved_phrase::SavedPhrase;
 
 use crate::phrase::Phrase;
 use crate::scale::ScaleKind;
@@ -386,22 +386,6 @@ pub fn parse_note_name(text: &str) -> Option<i32> {
     let octave: i32 = octave_text.trim().parse().ok()?;
     let pitch = (octave + 1) * 12 + pc;
     (0..=127).contains(&pitch).then_some(pitch)
-}
-
-/// What the project keeps of the playing phrase: the notes, and how they were rolled, so
-/// touching a knob after reopening continues from the same luck and humanized velocities
-/// come out the same. Older projects stored a bare phrase; those fields default.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SavedPhrase {
-    #[serde(flatten)]
-    pub phrase: Phrase,
-    /// How many times Generate was pressed before this phrase (it shifts the seed).
-    #[serde(default)]
-    pub rerolls: u64,
-    /// The seed the phrase was generated with (seed plus re-roll shift), which also seeds
-    /// its humanized velocities.
-    #[serde(default)]
-    pub seed: Option<u64>,
 }
 
 /// The persisted phrase: always the one playing. The worker offers each phrase it makes
