@@ -795,6 +795,7 @@ fn every_parameter_text_round_trips() {
 
 // ----- (j): state -----
 
+/// Also the phrase history: saved with the project, loaded back with it.
 #[test]
 fn a_saved_state_plays_the_same_phrase_in_a_fresh_and_in_an_active_instance() {
     // A phrase that the parameters alone do not reproduce: re-rolled twice.
@@ -822,6 +823,12 @@ fn a_saved_state_plays_the_same_phrase_in_a_fresh_and_in_an_active_instance() {
     }
     let saved = a.save_state();
     assert_eq!(phrase_from_state(&saved).unwrap(), phrase);
+    // The phrase history goes with it: the first phrase and both re-rolls, the last playing.
+    let history = history_from_state(&saved).expect("a history in the state");
+    let kept: Vec<_> = history.entries.iter().map(|e| &e.saved.phrase).collect();
+    assert_eq!(kept.len(), 3);
+    assert_eq!((kept[0], kept[2]), (&first, &phrase));
+    assert_eq!(history.position, Some(2));
     play_cycle_and_check(
         &mut a,
         &phrase,
@@ -851,6 +858,11 @@ fn a_saved_state_plays_the_same_phrase_in_a_fresh_and_in_an_active_instance() {
         phrase_from_state(&fresh.save_state()).unwrap(),
         phrase,
         "a fresh instance saves the phrase it loaded"
+    );
+    assert_eq!(
+        history_from_state(&fresh.save_state()),
+        Some(history),
+        "and the history it loaded"
     );
 
     // Into an instance that is already active and playing its own phrase (a preset load).

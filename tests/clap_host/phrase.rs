@@ -26,6 +26,12 @@ pub fn phrase_from_state(bytes: &[u8]) -> Result<Phrase, String> {
         .map_err(|e| format!("{e:#}"))
 }
 
+/// The phrase history held in a CLAP state blob (a persisted field, stored as a JSON string).
+pub fn history_from_state(bytes: &[u8]) -> Option<phrasegen::plugin::history::PhraseHistory> {
+    let v: serde_json::Value = serde_json::from_str(&state_json(bytes).ok()?).ok()?;
+    serde_json::from_str(v.pointer("/fields/history")?.as_str()?).ok()
+}
+
 /// A parameter's plain value in a saved state (nice-plug stores params by string id).
 pub fn state_param(bytes: &[u8], id: &str) -> Option<serde_json::Value> {
     let v: serde_json::Value = serde_json::from_str(&state_json(bytes).ok()?).ok()?;
