@@ -51,8 +51,8 @@ pub enum FineTuneError {
     )]
     OtherFamily {
         model: String,
-        family: &'static str,
-        asked: &'static str,
+        family: String,
+        asked: String,
     },
 }
 

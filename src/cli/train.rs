@@ -238,8 +238,8 @@ fn fine_tune_setup(args: &Args, from: &str) -> anyhow::Result<(Dataset, TrainOpt
     if let Some(asked) = args.architecture.filter(|a| *a != family) {
         return Err(FineTuneError::OtherFamily {
             model: from.to_string(),
-            family: value_name_static(family),
-            asked: value_name_static(asked),
+            family: value_name(family),
+            asked: value_name(asked),
         }
         .into());
     }
@@ -254,14 +254,6 @@ fn fine_tune_setup(args: &Args, from: &str) -> anyhow::Result<(Dataset, TrainOpt
     let options = tune.options(&model_name(args), &recipe);
     check_options(&options)?;
     Ok((tune.data, options))
-}
-
-/// How `--architecture` spells a family.
-fn value_name_static(a: ArchitectureName) -> &'static str {
-    match a {
-        ArchitectureName::Frame => "frame",
-        ArchitectureName::Events => "events",
-    }
 }
 
 /// Reads the data folder, saying what was skipped or read with warnings.

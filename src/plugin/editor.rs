@@ -504,7 +504,7 @@ impl EditorApp {
         if let Some(why) = &self.drop_message {
             ui.colored_label(Color32::LIGHT_RED, why);
         }
-        if let Some(view) = view.as_ref().filter(|v| v.is_running()) {
+        if let Some(view) = view.as_ref().filter(|v| v.state.is_running()) {
             let eta = view.eta.map_or(String::new(), |d| {
                 format!(" · about {} s left", d.as_secs())
             });

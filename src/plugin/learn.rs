@@ -30,6 +30,13 @@ pub enum LearnState {
     Failed(String),
 }
 
+impl LearnState {
+    /// True until the run has ended (done, cancelled or failed).
+    pub fn is_running(&self) -> bool {
+        matches!(self, Self::Preparing | Self::Training)
+    }
+}
+
 /// What the window shows of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LearnView {
@@ -39,13 +46,6 @@ pub struct LearnView {
     pub eta: Option<Duration>,
     /// The folder report, then the epochs' figures.
     pub lines: Vec<String>,
-}
-
-impl LearnView {
-    /// True until the run has ended (done, cancelled or failed).
-    pub fn is_running(&self) -> bool {
-        matches!(self.state, LearnState::Preparing | LearnState::Training)
-    }
 }
 
 /// One run of fine-tuning in the background.
@@ -118,7 +118,7 @@ impl Learning {
 
     /// True until the run has ended (done, cancelled or failed).
     pub fn is_running(&self) -> bool {
-        self.view().is_running()
+        self.state.lock().is_running()
     }
 
     /// Waits for the run's thread to end.

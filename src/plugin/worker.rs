@@ -668,11 +668,8 @@ impl Worker {
         }
     }
 
-    /// Offers `saved` under a fresh id (played with `voicing`, its velocities humanized from
-    /// `seed`) and queues it for the audio thread.
     /// After a move in the history (back, forward, A/B), plays the entry now current, as a
-    /// new phrase would take over; the settings of the moment count as the ones it was made
-    /// with, so it plays until they change. Returns whether it did.
+    /// new phrase would take over. Returns whether it did.
     fn bring_back_from_history(&mut self) -> bool {
         let requests = self.shared.history_requests.load(Ordering::Acquire);
         if requests == self.history_seen {
@@ -682,12 +679,8 @@ impl Worker {
         let Some(entry) = self.shared.params.history.read().current().cloned() else {
             return false;
         };
-        let voicing = self.voicing_now();
-        let seed = entry.saved.seed.unwrap_or(1);
         self.rerolls = entry.saved.rerolls;
-        self.publish(entry.saved, voicing, seed, Takeover::AtSwapPoint);
-        self.last = Some(self.request());
-        self.voicing = Some(voicing);
+        self.adopt(entry.saved, Takeover::AtSwapPoint);
         true
     }
 
@@ -710,14 +703,22 @@ impl Worker {
                 history.entries[i].saved = saved.clone();
             }
         }
-        let voicing = self.voicing_now();
-        let seed = saved.seed.unwrap_or(1);
-        self.publish(saved, voicing, seed, Takeover::Now);
-        self.last = Some(self.request());
-        self.voicing = Some(voicing);
+        self.adopt(saved, Takeover::Now);
         true
     }
 
+    /// Plays `saved` (the user chose it: from the history, or edited) as if the settings of
+    /// the moment had made it, so it plays until they change.
+    fn adopt(&mut self, saved: SavedPhrase, takeover: Takeover) {
+        let voicing = self.voicing_now();
+        let seed = saved.seed.unwrap_or(1);
+        self.publish(saved, voicing, seed, takeover);
+        self.last = Some(self.request());
+        self.voicing = Some(voicing);
+    }
+
+    /// Offers `saved` under a fresh id (played with `voicing`, its velocities humanized from
+    /// `seed`) and queues it for the audio thread.
     fn publish(&mut self, saved: SavedPhrase, voicing: Voicing, seed: u64, takeover: Takeover) {
         let id = self.next_id;
         self.next_id += 1;
