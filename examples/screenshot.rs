@@ -1,6 +1,7 @@
 //! Opens the real editor window outside a DAW (for `scripts/screenshot.sh` under Xvfb): the
 //! plugin runs in the DAW-imitating test host so the phrase and playhead are live.
-//! `PHRASEGEN_MODEL=path` opens it with that model file playing (the drop test's small model).
+//! `PHRASEGEN_MODEL=path` opens it with that model file playing (the drop test's small model);
+//! `PHRASEGEN_EDITOR_SIZE=WIDTHxHEIGHT` opens it at that size, as a project saved so would.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -50,6 +51,12 @@ fn main() {
     let plugin = PhraseGen::default();
     if let Some(model) = std::env::var_os("PHRASEGEN_MODEL") {
         *plugin.shared().params.model_path.write() = Some(model.to_string_lossy().into_owned());
+    }
+    if let Some(size) = std::env::var("PHRASEGEN_EDITOR_SIZE").ok().and_then(|s| {
+        let (w, h) = s.split_once('x')?;
+        Some((w.parse().ok()?, h.parse().ok()?))
+    }) {
+        *plugin.shared().params.editor_size.write() = size;
     }
     let mut host = Host::new(plugin, 48_000.0, 512, 120.0);
     host.run_until_playing(1, 5000);

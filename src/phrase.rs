@@ -71,6 +71,10 @@ pub struct Phrase {
     pub tempo_bpm: f64,
     /// Sorted by start step, then pitch.
     pub notes: Vec<Note>,
+    /// Notes muted by hand on the roll: shown greyed so they can be brought back, but not
+    /// played, exported or heard by the model (they are not in `notes`). Sorted likewise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub muted: Vec<Note>,
 }
 
 impl Default for Phrase {
@@ -81,6 +85,7 @@ impl Default for Phrase {
             bars: 4,
             tempo_bpm: 120.0,
             notes: Vec::new(),
+            muted: Vec::new(),
         }
     }
 }
@@ -88,16 +93,18 @@ impl Default for Phrase {
 impl Phrase {
     /// Every note moved by `semitones`; notes pushed off the keyboard (0..=127) are dropped.
     pub fn transposed(&self, semitones: i32) -> Phrase {
-        let notes = self
-            .notes
-            .iter()
-            .filter_map(|n| {
-                let pitch = u8::try_from(i32::from(n.pitch) + semitones).ok()?;
-                (pitch <= 127).then_some(Note { pitch, ..*n })
-            })
-            .collect();
+        let moved = |notes: &[Note]| -> Vec<Note> {
+            notes
+                .iter()
+                .filter_map(|n| {
+                    let pitch = u8::try_from(i32::from(n.pitch) + semitones).ok()?;
+                    (pitch <= 127).then_some(Note { pitch, ..*n })
+                })
+                .collect()
+        };
         Phrase {
-            notes,
+            notes: moved(&self.notes),
+            muted: moved(&self.muted),
             ..self.clone()
         }
     }
@@ -115,6 +122,7 @@ impl Phrase {
             bars,
             tempo_bpm,
             notes: Vec::new(),
+            muted: Vec::new(),
         }
     }
 

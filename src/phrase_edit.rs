@@ -1,6 +1,7 @@
-//! Editing a phrase by hand (the plugin window's roll): a note deleted, moved to another
-//! pitch, made longer or shorter on the grid. Every edit gives a valid phrase: notes inside
-//! its length, at least a step long, no two of one pitch overlapping, in time order.
+//! Editing a phrase by hand (the plugin window's roll): a note muted or brought back,
+//! deleted, moved to another pitch, made longer or shorter on the grid. Every edit gives a
+//! valid phrase: notes inside its length, at least a step long, no two of one pitch
+//! overlapping, in time order.
 
 use crate::midi::quantize::resolve_overlaps;
 use crate::phrase::Phrase;
@@ -10,6 +11,39 @@ pub fn delete_note(phrase: &Phrase, index: usize) -> Phrase {
     let mut out = phrase.clone();
     if index < out.notes.len() {
         out.notes.remove(index);
+    }
+    out
+}
+
+/// `phrase` with note `index` muted: it stays on the roll (in [`Phrase::muted`]) but no
+/// longer plays (unchanged when there is no such note).
+pub fn mute_note(phrase: &Phrase, index: usize) -> Phrase {
+    let mut out = phrase.clone();
+    if index < out.notes.len() {
+        let note = out.notes.remove(index);
+        out.muted.push(note);
+        out.muted.sort_unstable();
+    }
+    out
+}
+
+/// `phrase` with muted note `index` playing again. A note of that pitch added since and now
+/// overlapped is cut short, as for a moved note.
+pub fn unmute_note(phrase: &Phrase, index: usize) -> Phrase {
+    let mut out = phrase.clone();
+    if index < out.muted.len() {
+        let note = out.muted.remove(index);
+        out.notes.push(note);
+        resolve_overlaps(&mut out.notes);
+    }
+    out
+}
+
+/// `phrase` without muted note `index`.
+pub fn delete_muted_note(phrase: &Phrase, index: usize) -> Phrase {
+    let mut out = phrase.clone();
+    if index < out.muted.len() {
+        out.muted.remove(index);
     }
     out
 }
@@ -108,6 +142,25 @@ mod tests {
         let at = |step| onto.notes.iter().find(|n| n.start_step == step).unwrap();
         assert_eq!((at(0).pitch, at(0).length_steps), (64, 4));
         assert_eq!(at(4).pitch, 64);
+    }
+
+    #[test]
+    fn a_muted_note_stops_playing_stays_listed_and_comes_back() {
+        let p = phrase();
+        let muted = mute_note(&p, 1);
+        assert_eq!(muted.notes.len(), 2);
+        assert_eq!(muted.muted, vec![p.notes[1]]);
+        assert_eq!(mute_note(&p, 9), p);
+        let back = unmute_note(&muted, 0);
+        assert_eq!(back, p, "unmuted, the phrase is as before");
+        assert!(delete_muted_note(&muted, 0).muted.is_empty());
+        assert_eq!(delete_muted_note(&muted, 0).notes, muted.notes);
+        // Brought back over a note of its pitch written since: the earlier is cut short.
+        let over = change_note(&muted, 0, 64, 8);
+        let back = unmute_note(&over, 0);
+        let at = |step| back.notes.iter().find(|n| n.start_step == step).unwrap();
+        assert_eq!((at(0).pitch, at(0).length_steps), (64, 4));
+        assert_eq!((at(4).pitch, at(4).length_steps), (64, 4));
     }
 
     #[test]

@@ -877,6 +877,60 @@ fn a_saved_state_plays_the_same_phrase_in_a_fresh_and_in_an_active_instance() {
     );
 }
 
+/// A project saved after edits on the roll (a note muted, one deleted) and a star in the
+/// history: reopened, it plays the edited notes (not the muted one), shows the muted note
+/// again, and keeps the star. The state is the one the instance wrote, edited as the window
+/// edits it (`plugin_edit` checks that the window's edit is what the instance saves).
+#[test]
+fn edits_and_a_starred_phrase_survive_a_project_reopen() {
+    use phrasegen::phrase_edit::{delete_note, mute_note};
+    use phrasegen::plugin::saved_phrase::SavedPhrase;
+
+    let (mut a, first) = instance(1024);
+    assert!(first.notes.len() > 3, "test setup: a phrase of a few notes");
+    let edited = delete_note(&mute_note(&first, 0), 1);
+    let saved = a.save_state();
+    let mut state: serde_json::Value = serde_json::from_str(&state_json(&saved).unwrap()).unwrap();
+    let field = |state: &serde_json::Value, name: &str| -> String {
+        state["fields"][name].as_str().unwrap().to_string()
+    };
+    let mut phrase: SavedPhrase = serde_json::from_str(&field(&state, "phrase")).unwrap();
+    phrase.phrase = edited.clone();
+    let mut history: phrasegen::plugin::history::PhraseHistory =
+        serde_json::from_str(&field(&state, "history")).unwrap();
+    let at = history.position.unwrap();
+    history.entries[at].saved = phrase.clone();
+    history.entries[at].starred = true;
+    state["fields"]["phrase"] = serde_json::to_string(&phrase).unwrap().into();
+    state["fields"]["history"] = serde_json::to_string(&history).unwrap().into();
+    let json = state.to_string();
+    let mut reopened_state = (json.len() as u64).to_le_bytes().to_vec();
+    reopened_state.extend_from_slice(json.as_bytes());
+
+    let mut reopened = ClapSession::new();
+    reopened.load_state(&reopened_state);
+    reopened.activate(SAMPLE_RATE, 1, 1024);
+    reopened.start_processing();
+    let mut played = edited.clone();
+    played.muted.clear();
+    play_cycle_and_check(
+        &mut reopened,
+        &played,
+        PositionStyle::EXACT,
+        (4, 4),
+        512,
+        1.0,
+        "the reopened project with its edits",
+    );
+    let resaved = reopened.save_state();
+    let back = phrase_from_state(&resaved).unwrap();
+    assert_eq!(back, edited, "the muted note is still there to bring back");
+    assert_eq!(back.muted, vec![first.notes[0]]);
+    let history = history_from_state(&resaved).unwrap();
+    assert!(history.entries[at].starred, "the star survives");
+    assert_eq!(history.entries[at].saved.phrase, edited);
+}
+
 // ----- (k): deactivation -----
 
 #[test]

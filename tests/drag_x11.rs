@@ -262,7 +262,7 @@ fn a_folder_dropped_on_the_editor_window_is_learned_from() {
     );
     // The "Learn my style" row's folder field (see docs/screenshot.png): it turns into a
     // green "drop here" while files hover over the window.
-    let learn_row = (200, 567);
+    let learn_row = (560, 567);
     let (conn, screen) = RustConnection::connect(Some(&x.display)).unwrap();
     let root = conn.setup().roots[screen].root;
     wait_until_drawn(&conn, root, learn_row);
@@ -311,7 +311,7 @@ fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
     );
     // The "Drag .mid" button, right of "Export MIDI" in the row under the mode buttons (see
     // docs/screenshot.png).
-    let button = (340, 33);
+    let button = (252, 34);
     // Wait for the window (top left, no window manager) to open and draw its top row.
     let (conn, screen) = RustConnection::connect(Some(&x.display)).unwrap();
     let root = conn.setup().roots[screen].root;

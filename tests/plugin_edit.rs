@@ -1,6 +1,7 @@
 //! Edits on the roll, driven like a host: the edited phrase (as the window submits it: a
-//! note deleted, another moved and lengthened) plays at once, is what the project saves and
-//! the history keeps, and is what the model hears when its bars are kept.
+//! note deleted, another moved and lengthened, a third muted) plays at once, is what the
+//! project saves and the history keeps, and is what the model hears when its bars are kept
+//! (the muted note not at all).
 
 mod common;
 
@@ -8,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use common::host::{restore_state, save_state, set_normalized, Host};
 use phrasegen::phrase::Phrase;
-use phrasegen::phrase_edit::{change_note, delete_note};
+use phrasegen::phrase_edit::{change_note, delete_note, mute_note};
 use phrasegen::plugin::PhraseGen;
 
 fn playing(h: &Host) -> Option<Phrase> {
@@ -28,13 +29,22 @@ fn an_edited_phrase_plays_is_saved_kept_in_the_history_and_heard_in_kept_bars() 
         .position(|n| n.start_step < first_bar)
         .unwrap();
     let note = original.notes[in_bar_1];
-    let edited = change_note(
+    let changed = change_note(
         &delete_note(&original, original.notes.len() - 1),
         in_bar_1,
         note.pitch.saturating_sub(5),
         note.length_steps + 2,
     );
+    // Another note of bar 1 muted: it stays in the phrase's muted notes only.
+    let other_in_bar_1 = (0..changed.notes.len())
+        .find(|&i| {
+            changed.notes[i].start_step < first_bar && changed.notes[i] != changed.notes[in_bar_1]
+        })
+        .expect("test setup: two notes in bar 1");
+    let muted_note = changed.notes[other_in_bar_1];
+    let edited = mute_note(&changed, other_in_bar_1);
     assert_ne!(edited, original);
+    assert_eq!(edited.muted, vec![muted_note]);
     let generations = shared.generations.load(Ordering::Acquire);
     *shared.edited.lock() = Some(edited.clone());
     shared.wake();
@@ -83,7 +93,7 @@ fn an_edited_phrase_plays_is_saved_kept_in_the_history_and_heard_in_kept_bars() 
     assert_eq!(
         bar_1(&next),
         bar_1(&edited),
-        "the kept bar is the edited one"
+        "the kept bar is the edited one, without the muted note"
     );
     assert_ne!(next, edited, "the other bars are new");
 }

@@ -1,8 +1,9 @@
-//! The real editor window driven by a mouse (XTest on Xvfb), checked by what the plugin then
-//! exports: Generate makes a new phrase, Back brings the first back, a click on a bar number
-//! keeps that bar through the next Generate, a right click deletes a note and a drag moves
-//! one up. Each result is read from the file the window's Export button writes, which is the
-//! phrase playing.
+//! The real editor window driven by a mouse and a keyboard (XTest on Xvfb), checked by what
+//! the plugin then exports: Generate makes a new phrase, Back brings the first back (and the
+//! arrow keys walk the history), a click on a bar number keeps that bar through the next
+//! Generate (pressed as G), a right click deletes a note, a click mutes one and a second
+//! brings it back, and a drag moves one up; P lights Preview. Each result is read from the
+//! file the window's Export button writes, which is the phrase playing.
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -20,9 +21,10 @@ use x11rb::protocol::xproto::{ConnectionExt, ImageFormat, Window};
 use x11rb::rust_connection::RustConnection;
 
 /// Buttons of the window at its default size (see docs/screenshot.png).
-const GENERATE: (i16, i16) = (129, 33);
-const EXPORT: (i16, i16) = (265, 33);
-const BACK: (i16, i16) = (440, 10);
+const GENERATE: (i16, i16) = (338, 456);
+const EXPORT: (i16, i16) = (165, 34);
+const BACK: (i16, i16) = (492, 10);
+const PREVIEW: (i16, i16) = (738, 10);
 /// The keyboard strip's keys, as the window paints them.
 const KEY_COLOURS: [[u8; 3]; 2] = [[200, 200, 200], [40, 40, 40]];
 
@@ -137,7 +139,7 @@ fn notes(p: &Phrase) -> Vec<(u32, u8, u32)> {
 }
 
 #[test]
-fn generate_back_keep_a_bar_delete_and_move_a_note_with_the_mouse() {
+fn generate_go_back_keep_a_bar_delete_mute_and_move_a_note_with_mouse_and_keys() {
     let x = Xvfb::start_sized(92, "1000x700x24");
     let exports = tempfile::tempdir().unwrap();
     let _editor = EditorProcess::spawn(
@@ -149,6 +151,7 @@ fn generate_back_keep_a_bar_delete_and_move_a_note_with_the_mouse() {
     wait_until_drawn(&conn, root, EXPORT);
     let screen = Screen { conn, root };
     let mouse = FakeMouse::new(&x.display);
+    let keys = FakeKeyboard::new(&x.display);
     let dir = exports.path();
 
     let first = export(&mouse, dir);
@@ -159,13 +162,22 @@ fn generate_back_keep_a_bar_delete_and_move_a_note_with_the_mouse() {
     export_until(&mouse, dir, "the first phrase again", |p| {
         notes(p) == notes(&first)
     });
+    // The arrow keys walk the history too.
+    keys.tap(keysym::RIGHT);
+    export_until(&mouse, dir, "the second phrase (Right arrow)", |p| {
+        notes(p) == notes(&second)
+    });
+    keys.tap(keysym::LEFT);
+    export_until(&mouse, dir, "the first phrase (Left arrow)", |p| {
+        notes(p) == notes(&first)
+    });
 
     // Bar 2 kept (a click on its number), then Generate: bar 2 stays, the rest is new.
     let g = RollGeometry::fit(&first, screen.roll_area());
     let bar = first.steps_per_bar();
     let header = (g.step_x(bar) as i16 + 12, g.area.top as i16 - 8);
     click(&mouse, 1, header);
-    click(&mouse, 1, GENERATE);
+    keys.tap(keysym::G);
     let in_bar_2 = |p: &Phrase| -> Vec<_> {
         notes(p)
             .into_iter()
@@ -210,6 +222,22 @@ fn generate_back_keep_a_bar_delete_and_move_a_note_with_the_mouse() {
         .max_by_key(|(_, n)| n.length_steps)
         .expect("a note away from the edges");
     let r = g.note_rect(note).unwrap();
+    let centre = (
+        ((r.left + r.right) / 2.0) as i16,
+        ((r.top + r.bottom) / 2.0) as i16,
+    );
+
+    // A click mutes the note: it no longer plays (nor exports); a second brings it back.
+    click(&mouse, 1, centre);
+    let muted = export_until(&mouse, dir, "the phrase with the note muted", |p| {
+        notes(p) != notes(&deleted)
+    });
+    assert_eq!(notes(&muted), notes(&delete_note(&deleted, i)));
+    click(&mouse, 1, centre);
+    export_until(&mouse, dir, "the muted note back", |p| {
+        notes(p) == notes(&deleted)
+    });
+
     let from = (
         (r.left + (r.right - r.left) * 0.4) as i16,
         ((r.top + r.bottom) / 2.0) as i16,
@@ -229,4 +257,16 @@ fn generate_back_keep_a_bar_delete_and_move_a_note_with_the_mouse() {
     });
     let expected = change_note(&deleted, i, note.pitch + 2, note.length_steps);
     assert_eq!(notes(&moved), notes(&expected));
+
+    // P lights the Preview button.
+    mouse.input(MOTION, 0, (450, 200));
+    let before = pixels_around(&screen.conn, screen.root, PREVIEW).unwrap();
+    keys.tap(keysym::P);
+    wait_for_redraw(
+        &screen.conn,
+        screen.root,
+        PREVIEW,
+        &before,
+        "Preview lit by P",
+    );
 }

@@ -1,5 +1,7 @@
-//! The plugin window (egui): every parameter, the phrase as a piano roll with a playhead,
-//! Generate / Lock / Export, the model picker and a status line.
+//! The plugin window (egui): the mode, the history, Preview and Export on top; the phrase
+//! as a piano roll to edit (with a playhead); the controls grouped by what the producer is
+//! deciding ([`controls`]); the model file and *Learn my style*; a status line. Keyboard
+//! shortcuts ([`shortcuts`]) and a scale that follows the window's size ([`scale`]).
 //!
 //! Drawing goes through [`roll_view`] for all geometry, which is tested without a window.
 
@@ -8,35 +10,37 @@ use std::sync::Arc;
 
 use egui::{Color32, Pos2, Sense, Stroke};
 use nice_plug::context::gui::{GuiContext, ParamSetter};
-use nice_plug::params::Param;
 use nice_plug_egui::baseview::{self, WindowSize};
-use nice_plug_egui::widgets::ParamSlider;
-use nice_plug_egui::{Frame, NiceEguiApp};
+use nice_plug_egui::{Frame, KeyCapture, NiceEguiApp};
 
 use crate::plugin::export::{export_dir, export_phrase};
 use crate::plugin::learn::{folder_for_drop, LearnState};
-use crate::plugin::params::PhraseGenParams;
 use crate::plugin::user_models::{list_models, models_dir};
 use crate::plugin::worker::Shared;
 
+pub mod controls;
 #[cfg(windows)]
 pub mod drag_windows;
 #[cfg(target_os = "linux")]
 pub mod drag_x11;
+pub mod roll_paint;
 pub mod roll_view;
+pub mod scale;
+pub mod shortcuts;
 pub mod window;
 
 pub use window::PhraseGenEditor;
 
-use crate::phrase_edit::{change_note, delete_note, EditHistory};
+use crate::phrase_edit::{
+    change_note, delete_muted_note, delete_note, mute_note, unmute_note, EditHistory,
+};
+use controls::set_param;
+use roll_paint::BAR_HEADER_HEIGHT;
 use roll_view::{Grab, Rect, RollGeometry};
+use shortcuts::Shortcut;
 
-/// Height the parameter grid, bar locks, model picker, learn row and status line need below
-/// the roll.
-const CONTROLS_HEIGHT: f32 = 356.0;
-
-/// Height of the strip of bar numbers above the roll (a click keeps or frees a bar).
-const BAR_HEADER_HEIGHT: f32 = 16.0;
+/// The roll is never shorter than this (at scale 1), however small the window.
+const MIN_ROLL_HEIGHT: f32 = 120.0;
 
 /// Editor state that lives as long as the plugin (the window may open and close).
 pub struct EditorApp {
@@ -63,6 +67,11 @@ pub struct EditorApp {
     exported_phrase: Option<crate::phrase::Phrase>,
     /// How the last drag of the file out of the window ended (set by the drag's thread).
     drag_message: Arc<parking_lot::Mutex<Option<String>>>,
+    /// egui's own style, which [`scale::scaled_style`] scales, and the scale last applied.
+    base_style: Option<egui::Style>,
+    scale: f32,
+    /// Height the controls below the roll took in the last frame (the roll takes the rest).
+    controls_height: f32,
 }
 
 impl EditorApp {
@@ -82,6 +91,9 @@ impl EditorApp {
             export_message: None,
             exported_phrase: None,
             drag_message: Arc::default(),
+            base_style: None,
+            scale: 1.0,
+            controls_height: 300.0,
         }
     }
 
@@ -155,14 +167,15 @@ impl EditorApp {
         });
     }
 
-    /// The roll: bar numbers above it (a click keeps or frees that bar), the notes (a drag
-    /// moves a note's pitch, or from its end its length; a right click deletes it), the
-    /// playhead; a click elsewhere plays from that bar (Preview).
+    /// The roll: bar numbers above it (a click keeps or frees that bar), the notes (a click
+    /// mutes a note or brings a muted one back, a right click deletes it, a drag moves its
+    /// pitch or from its end its length), the playhead; a click elsewhere plays from that
+    /// bar (Preview). The name of the pitch under the pointer is lit on the keyboard.
     fn draw_roll(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
-        // The controls below need about 356 px; the roll takes the rest of the window.
+        // The controls below took `controls_height` last frame; the roll takes the rest.
         let size = egui::vec2(
             ui.available_width(),
-            (ui.available_height() - CONTROLS_HEIGHT).max(120.0),
+            (ui.available_height() - self.controls_height).max(MIN_ROLL_HEIGHT * self.scale),
         );
         let (response, painter) = ui.allocate_painter(size, Sense::click_and_drag());
         let r = response.rect;
@@ -172,14 +185,14 @@ impl EditorApp {
                 r.center(),
                 egui::Align2::CENTER_CENTER,
                 "generating...",
-                egui::FontId::proportional(16.0),
+                egui::FontId::proportional(16.0 * self.scale),
                 Color32::GRAY,
             );
             return;
         };
         let area = Rect {
-            left: r.left() + 28.0,
-            top: r.top() + BAR_HEADER_HEIGHT,
+            left: r.left() + 28.0 * self.scale,
+            top: r.top() + BAR_HEADER_HEIGHT * self.scale,
             right: r.right(),
             bottom: r.bottom(),
         };
@@ -188,16 +201,27 @@ impl EditorApp {
             let locks = &self.shared.params.bar_locks;
             locks.get(bar as usize).is_some_and(|l| l.keep.value())
         };
-        draw_bar_header(&painter, &g, r, &kept);
-        draw_keyboard(&painter, &g, r, area.left);
-        draw_grid(&painter, &g, r);
-        draw_notes(&painter, &g, &phrase);
+        let hover = response.hover_pos();
+        roll_paint::bar_header(&painter, &g, r, self.scale, &kept);
+        let hovered_pitch = hover
+            .filter(|p| p.x >= area.left)
+            .and_then(|p| g.pitch_at(p.y));
+        roll_paint::keyboard(&painter, &g, r, self.scale, hovered_pitch);
+        roll_paint::grid(&painter, &g, r);
+        roll_paint::notes(&painter, &g, &phrase);
         self.draw_playhead(&painter, &g, r);
         self.draw_drag(ui, &painter, &g, &phrase);
         self.edit_on_roll(ui, &response, &g, &phrase, setter);
-        if let Some(pos) = response.hover_pos() {
-            if let Some(i) = g.hit_test(&phrase, pos.x, pos.y) {
-                response.on_hover_text(note_description(&phrase, i));
+        if let Some(pos) = hover {
+            let playing = g
+                .hit_test(&phrase, pos.x, pos.y)
+                .map(|i| (phrase.notes[i], false));
+            let under = playing.or_else(|| {
+                g.hit_test_muted(&phrase, pos.x, pos.y)
+                    .map(|i| (phrase.muted[i], true))
+            });
+            if let Some((note, muted)) = under {
+                response.on_hover_text(roll_paint::note_description(&phrase, &note, muted));
             }
         }
     }
@@ -277,19 +301,29 @@ impl EditorApp {
         let Some(pos) = response.interact_pointer_pos() else {
             return;
         };
+        let playing = g.hit_test(phrase, pos.x, pos.y);
+        let muted = g.hit_test_muted(phrase, pos.x, pos.y);
         if response.secondary_clicked() {
-            if let Some(i) = g.hit_test(phrase, pos.x, pos.y) {
+            if let Some(i) = playing {
                 self.edit(phrase, delete_note(phrase, i));
+            } else if let Some(i) = muted {
+                self.edit(phrase, delete_muted_note(phrase, i));
             }
         } else if response.clicked() {
+            if let Some(i) = playing {
+                self.edit(phrase, mute_note(phrase, i));
+                return;
+            }
+            if let Some(i) = muted {
+                self.edit(phrase, unmute_note(phrase, i));
+                return;
+            }
             let Some(bar) = g.bar_at(pos.x) else { return };
             if pos.y < g.area.top {
                 if let Some(lock) = self.shared.params.bar_locks.get(bar as usize) {
                     set_param(setter, &lock.keep, !lock.keep.value());
                 }
-            } else if g.hit_test(phrase, pos.x, pos.y).is_none()
-                && !self.shared.host_playing.load(Ordering::Relaxed)
-            {
+            } else if !self.shared.host_playing.load(Ordering::Relaxed) {
                 self.audition_from(bar, setter);
             }
         }
@@ -329,25 +363,73 @@ impl EditorApp {
     /// Undo and Redo of the edits on the roll.
     fn undo_redo(&mut self, ui: &mut egui::Ui) {
         self.forget_edits_of_other_phrases();
-        let now = self.shared.params.phrase.phrase();
-        let undo = ui
+        if ui
             .add_enabled(self.edits.can_undo(), egui::Button::new("Undo"))
-            .on_hover_text("Take back the last edit on the roll")
-            .clicked();
-        let redo = ui
+            .on_hover_text(shortcuts::tip_with_key(
+                "Take back the last edit on the roll",
+                Shortcut::Undo,
+            ))
+            .clicked()
+        {
+            self.undo_or_redo(true);
+        }
+        if ui
             .add_enabled(self.edits.can_redo(), egui::Button::new("Redo"))
-            .on_hover_text("Do again the edit just taken back")
-            .clicked();
-        let Some(now) = now else { return };
+            .on_hover_text(shortcuts::tip_with_key(
+                "Do again the edit just taken back",
+                Shortcut::Redo,
+            ))
+            .clicked()
+        {
+            self.undo_or_redo(false);
+        }
+    }
+
+    fn undo_or_redo(&mut self, undo: bool) {
+        self.forget_edits_of_other_phrases();
+        let Some(now) = self.shared.params.phrase.phrase() else {
+            return;
+        };
         let replaced = if undo {
             self.edits.undo(now)
-        } else if redo {
-            self.edits.redo(now)
         } else {
-            None
+            self.edits.redo(now)
         };
         if let Some(phrase) = replaced {
             self.submit_edit(phrase);
+        }
+    }
+
+    /// The keyboard shortcuts pressed in this frame (none while a text field is typed in).
+    fn shortcuts(&mut self, ui: &egui::Ui, setter: &ParamSetter) {
+        if ui.ctx().egui_wants_keyboard_input() {
+            return;
+        }
+        let shared = self.shared.clone();
+        for action in ui.input(shortcuts::pressed) {
+            match action {
+                Shortcut::Generate => controls::generate(&shared, setter),
+                Shortcut::Back => controls::move_in_history(&shared, |h| h.back().is_some()),
+                Shortcut::Next => controls::move_in_history(&shared, |h| h.forward().is_some()),
+                Shortcut::Preview => controls::toggle_preview(&shared.params, setter),
+                Shortcut::Star => shared.params.history.write().toggle_star(),
+                Shortcut::Undo => self.undo_or_redo(true),
+                Shortcut::Redo => self.undo_or_redo(false),
+            }
+        }
+    }
+
+    /// Text and controls scaled to the window (see [`scale`]), set again when it changes.
+    fn apply_scale(&mut self, ctx: &egui::Context) {
+        let base = self
+            .base_style
+            .get_or_insert_with(|| (*ctx.global_style()).clone());
+        let size = ctx.content_rect().size();
+        let scale = scale::ui_scale(size.x, size.y);
+        if scale != self.scale {
+            let scaled = scale::scaled_style(base, scale);
+            ctx.all_styles_mut(|style| *style = scaled.clone());
+            self.scale = scale;
         }
     }
 
@@ -378,7 +460,7 @@ impl EditorApp {
                 r.right_top() + egui::vec2(-8.0, 8.0),
                 egui::Align2::RIGHT_TOP,
                 "next phrase ready: starts at the chosen boundary",
-                egui::FontId::proportional(13.0),
+                egui::FontId::proportional(13.0 * self.scale),
                 Color32::from_rgb(255, 200, 60),
             );
         }
@@ -426,41 +508,61 @@ impl EditorApp {
         }
     }
 
-    /// The built-in models and the user's own (their models folder) to pick from, a field
-    /// to load any model file, and *Learn from folder…*.
-    fn model_picker(&mut self, ui: &mut egui::Ui) {
-        ui.label("Model:");
+    /// The built-in models and the user's own (their models folder) to pick from.
+    fn model_choice(&mut self, ui: &mut egui::Ui) {
         let current = self.shared.params.model_path.read().clone();
-        for (i, name) in crate::builtin::builtin_names().into_iter().enumerate() {
-            // The default is stored as "no choice" so old projects keep working.
-            let selected = match &current {
-                None => i == 0,
-                Some(c) => c == name,
-            };
-            if ui.selectable_label(selected, name).clicked() {
-                self.model_path_input.clear();
-                self.choose_model((i > 0).then(|| name.to_string()));
-            }
+        let builtins = crate::builtin::builtin_names();
+        let user: Vec<(String, String)> = self
+            .user_models
+            .iter()
+            .map(|path| {
+                let path = path.display().to_string();
+                (file_label(&path), path)
+            })
+            .collect();
+        // The default is stored as "no choice" so old projects keep working.
+        let shown = match &current {
+            None => builtins[0].to_string(),
+            Some(c) => user
+                .iter()
+                .find(|(_, path)| path == c)
+                .map_or_else(|| file_label(c), |(label, _)| label.clone()),
+        };
+        let mut chosen = None;
+        egui::ComboBox::from_id_salt("model")
+            .selected_text(shown)
+            .width(ui.available_width().max(60.0))
+            .show_ui(ui, |ui| {
+                for (i, name) in builtins.iter().enumerate() {
+                    let selected = current.as_deref().map_or(i == 0, |c| c == *name);
+                    if ui.selectable_label(selected, *name).clicked() {
+                        chosen = Some((i > 0).then(|| name.to_string()));
+                    }
+                }
+                for (label, path) in &user {
+                    let selected = current.as_deref() == Some(path.as_str());
+                    if ui
+                        .selectable_label(selected, label)
+                        .on_hover_text(path)
+                        .clicked()
+                    {
+                        chosen = Some(Some(path.clone()));
+                    }
+                }
+            });
+        if let Some(choice) = chosen {
+            self.model_path_input.clear();
+            self.choose_model(choice);
         }
-        for path in self.user_models.clone() {
-            let path = path.display().to_string();
-            let label = std::path::Path::new(&path)
-                .file_stem()
-                .map_or(path.clone(), |s| s.to_string_lossy().into_owned());
-            let selected = current.as_deref() == Some(path.as_str());
-            if ui
-                .selectable_label(selected, label)
-                .on_hover_text(&path)
-                .clicked()
-            {
-                self.model_path_input.clear();
-                self.choose_model(Some(path));
-            }
-        }
+    }
+
+    /// A field to load any model file by its path.
+    fn model_file_row(&mut self, ui: &mut egui::Ui) {
+        ui.label("Model file");
         ui.add(
             egui::TextEdit::singleline(&mut self.model_path_input)
                 .hint_text("or a .safetensors file of your own")
-                .desired_width(240.0),
+                .desired_width(240.0 * self.scale),
         );
         if ui.button("Load").clicked() && !self.model_path_input.trim().is_empty() {
             let path = self.model_path_input.trim().to_string();
@@ -510,7 +612,7 @@ impl EditorApp {
             });
             ui.add(
                 egui::ProgressBar::new(view.fraction)
-                    .desired_width(220.0)
+                    .desired_width(220.0 * self.scale)
                     .text(format!("learning {:.0}%{eta}", 100.0 * view.fraction)),
             );
             if ui.button("Cancel").clicked() {
@@ -530,7 +632,7 @@ impl EditorApp {
         ui.add(
             egui::TextEdit::singleline(&mut self.learn_folder_input)
                 .hint_text("a folder of your MIDI clips")
-                .desired_width(240.0),
+                .desired_width(240.0 * self.scale),
         )
         .on_hover_text(
             "Ten to fifty of your own MIDI files teach the model playing your style, in the \
@@ -559,431 +661,18 @@ impl EditorApp {
     }
 }
 
-/// The keyboard strip left of the roll, one key per pitch row, black keys darker, so a
-/// note's pitch reads at a glance.
-fn draw_keyboard(painter: &egui::Painter, g: &RollGeometry, r: egui::Rect, roll_left: f32) {
-    let keys: Vec<(u8, f32, f32)> = (g.pitch_lo..=g.pitch_hi)
-        .filter_map(|pitch| g.row(pitch).map(|(top, bottom)| (pitch, top, bottom)))
-        .collect();
-    for &(pitch, top, bottom) in &keys {
-        let black = matches!(pitch % 12, 1 | 3 | 6 | 8 | 10);
-        let rect =
-            egui::Rect::from_min_max(Pos2::new(r.left(), top), Pos2::new(roll_left - 2.0, bottom));
-        let shade = if black { 40 } else { 200 };
-        painter.rect_filled(rect, 0.0, Color32::from_gray(shade));
-    }
-    // Each C named (C4 is middle C) on a dark tag over the keys, so octaves read at a
-    // glance; drawn after the keys, which would cover it.
-    for &(pitch, top, bottom) in keys.iter().filter(|k| k.0 % 12 == 0) {
-        let y = (top + bottom) / 2.0;
-        let tag = egui::Rect::from_min_max(
-            Pos2::new(roll_left - 18.0, y - 5.0),
-            Pos2::new(roll_left - 2.0, y + 5.0),
-        );
-        painter.rect_filled(tag, 2.0, Color32::from_gray(30));
-        painter.text(
-            tag.center(),
-            egui::Align2::CENTER_CENTER,
-            crate::midi::summary::pitch_name(pitch),
-            egui::FontId::proportional(8.0),
-            Color32::from_gray(220),
-        );
-    }
-}
-
-/// The bar numbers above the roll, kept bars marked (a click there keeps or frees one).
-fn draw_bar_header(
-    painter: &egui::Painter,
-    g: &RollGeometry,
-    r: egui::Rect,
-    kept: &dyn Fn(u32) -> bool,
-) {
-    let bars = g.total_steps.div_ceil(g.steps_per_bar);
-    for bar in 0..bars {
-        let (left, right) = (
-            g.step_x(bar * g.steps_per_bar),
-            g.step_x(((bar + 1) * g.steps_per_bar).min(g.total_steps)),
-        );
-        let cell = egui::Rect::from_min_max(
-            Pos2::new(left, r.top()),
-            Pos2::new(right, r.top() + BAR_HEADER_HEIGHT),
-        );
-        let keep = kept(bar);
-        if keep {
-            painter.rect_filled(cell.shrink(1.0), 2.0, Color32::from_rgb(40, 90, 140));
-        }
-        painter.text(
-            Pos2::new(left + 4.0, cell.center().y),
-            egui::Align2::LEFT_CENTER,
-            if keep {
-                format!("{} kept", bar + 1)
-            } else {
-                format!("{}", bar + 1)
-            },
-            egui::FontId::proportional(11.0),
-            Color32::from_gray(190),
-        );
-    }
-}
-
-/// Bar lines (lighter) and beat lines across the whole height of the roll.
-fn draw_grid(painter: &egui::Painter, g: &RollGeometry, r: egui::Rect) {
-    for (x, bar) in g.grid_lines() {
-        let color = if bar {
-            Color32::from_gray(110)
-        } else {
-            Color32::from_gray(55)
-        };
-        painter.line_segment(
-            [Pos2::new(x, r.top()), Pos2::new(x, r.bottom())],
-            Stroke::new(1.0, color),
-        );
-    }
-}
-
-/// The notes, inset by a pixel so neighbours stay apart, brighter the louder they are.
-fn draw_notes(painter: &egui::Painter, g: &RollGeometry, phrase: &crate::phrase::Phrase) {
-    for n in &phrase.notes {
-        if let Some(nr) = g.note_rect(n) {
-            let rect = egui::Rect::from_min_max(
-                Pos2::new(nr.left + 1.0, nr.top + 1.0),
-                Pos2::new(nr.right - 1.0, nr.bottom - 1.0),
-            );
-            let shade = 120 + (u16::from(n.velocity) * 135 / 127) as u8;
-            painter.rect_filled(rect, 2.0, Color32::from_rgb(70, shade, 230));
-        }
-    }
-}
-
-/// The tooltip of the note under the pointer: its name, place and length.
-fn note_description(phrase: &crate::phrase::Phrase, i: usize) -> String {
-    let n = phrase.notes[i];
-    format!(
-        "{} (MIDI {}), bar {} step {}, {} steps, velocity {}",
-        crate::midi::summary::pitch_name(n.pitch),
-        n.pitch,
-        n.start_step / phrase.steps_per_bar() + 1,
-        n.start_step % phrase.steps_per_bar() + 1,
-        n.length_steps,
-        n.velocity
-    )
-}
-
-/// Sets a parameter as one gesture (begin, set, end), as a host expects from a click.
-fn set_param<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
-    setter.begin_set_parameter(param);
-    setter.set_parameter(param, value);
-    setter.end_set_parameter(param);
-}
-
-/// A parameter's name above its slider.
-fn labelled_slider<P: Param>(
-    ui: &mut egui::Ui,
-    (label, tip): (&str, &str),
-    param: &P,
-    setter: &ParamSetter,
-) {
-    ui.label(label).on_hover_text(tip);
-    ui.add(ParamSlider::for_param(param, setter))
-        .on_hover_text(tip);
-}
-
-/// The phrase history: back, next, a star, A/B between this phrase and the one before, and
-/// where in the history the phrase playing is (its settings on hover). A move brings the
-/// phrase back to play, as a new phrase would take over.
-fn history_controls(ui: &mut egui::Ui, shared: &Shared) {
-    let mut history = shared.params.history.write();
-    let len = history.entries.len();
-    let at = history.position.map_or(0, |p| p + 1);
-    ui.label("History");
-    let mut moved = false;
-    if ui
-        .add_enabled(at > 1, egui::Button::new("Back"))
-        .on_hover_text("Play the phrase before this one")
-        .clicked()
-    {
-        moved |= history.back().is_some();
-    }
-    if ui
-        .add_enabled(at < len, egui::Button::new("Next"))
-        .on_hover_text("Play the phrase after this one")
-        .clicked()
-    {
-        moved |= history.forward().is_some();
-    }
-    let starred = history.current().is_some_and(|e| e.starred);
-    if ui
-        .add_enabled(len > 0, egui::Button::selectable(starred, "Star"))
-        .on_hover_text("A starred phrase stays in the history (the newest 50 others do)")
-        .clicked()
-    {
-        history.toggle_star();
-    }
-    if ui
-        .add_enabled(history.other.is_some(), egui::Button::new("A/B"))
-        .on_hover_text("Switch between this phrase and the one you played before it")
-        .clicked()
-    {
-        moved |= history.swap_ab().is_some();
-    }
-    let label = history
-        .current()
-        .map_or("nothing generated yet".into(), |e| e.label.clone());
-    drop(history);
-    ui.label(format!("{at}/{len}")).on_hover_text(label);
-    if moved {
-        shared.history_requests.fetch_add(1, Ordering::AcqRel);
-        shared.wake();
-    }
-}
-
-/// The mode first: one button per mode, the current one lit.
-fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
-    use super::params::PlayMode;
-    ui.label("Mode");
-    for (mode, label, tip) in [
-        (
-            PlayMode::Generate,
-            "Phrases",
-            "PhraseGen plays phrases of its own (Generate mode)",
-        ),
-        (
-            PlayMode::Harmonize,
-            "Harmonize",
-            "The key you play is the melody: voices start under it with each key and end \
-             when you let go (a model of several voices, e.g. bach-chorales)",
-        ),
-        (
-            PlayMode::Accompany,
-            "Accompany",
-            "Hold chords: the model plays a line over them in time with the song, chord \
-             tones on strong beats, and stops when you let go (e.g. fiddle-tunes)",
-        ),
-        (
-            PlayMode::Answer,
-            "Answer",
-            "Play a phrase and rest: PhraseGen answers with a phrase as long, continuing \
-             yours, from the next bar; it stops when you play again",
-        ),
-    ] {
-        if ui
-            .selectable_label(p.mode.value() == mode, label)
-            .on_hover_text(tip)
-            .clicked()
-        {
-            set_param(setter, &p.mode, mode);
-        }
-    }
-    if p.mode.value() == PlayMode::Answer {
-        ui.separator();
-        ui.label("Answer after");
-        ui.add(ParamSlider::for_param(&p.answer_after, setter));
-    }
-}
-
-/// Generate (flips the regenerate parameter, so hosts can automate it) and Lock.
-/// **Preview**: the phrase plays with the host stopped, at the free-run tempo (the *Play
-/// when stopped* parameter, here where a producer looks for it); a click on a bar of the
-/// roll plays from there.
-fn preview_button(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
-    let mut on = p.free_run.value();
-    if ui
-        .toggle_value(&mut on, "Preview")
-        .on_hover_text(
-            "Hear the phrase with the song stopped, at the free-run tempo. Click a bar on \
-             the roll to play from there.",
-        )
-        .changed()
-    {
-        set_param(setter, &p.free_run, on);
-    }
-}
-
-fn phrase_buttons(ui: &mut egui::Ui, shared: &Shared, setter: &ParamSetter) {
-    let p = &shared.params;
-    if ui.button("Generate").clicked() {
-        set_param(setter, &p.regenerate, !p.regenerate.value());
-        shared.wake();
-    }
-    let mut locked = p.lock.value();
-    if ui.toggle_value(&mut locked, "Lock").changed() {
-        set_param(setter, &p.lock, locked);
-    }
-}
-
-/// Every other parameter in three columns: what is generated, its pitches and form, and
-/// how it is played.
-fn parameter_columns(cols: &mut [egui::Ui], p: &PhraseGenParams, setter: &ParamSetter) {
-    let c = |label, tip| (label, tip);
-    labelled_slider(&mut cols[0], c("Creativity", "How adventurous the phrase is: low plays the model's safest, most likely continuation; high takes risks (the sampling temperature)"), &p.temperature, setter);
-    labelled_slider(
-        &mut cols[0],
-        c("Bars", "How long the phrase is"),
-        &p.bars,
-        setter,
-    );
-    labelled_slider(
-        &mut cols[0],
-        c(
-            "Shortest note",
-            "The shortest note it may write: the grid it plays on",
-        ),
-        &p.note_length,
-        setter,
-    );
-    labelled_slider(
-        &mut cols[0],
-        c(
-            "Max voices",
-            "At most this many notes at once (1: a single line)",
-        ),
-        &p.polyphony,
-        setter,
-    );
-    labelled_slider(
-        &mut cols[0],
-        c(
-            "Seed",
-            "The dice: the same seed and settings give the same phrase",
-        ),
-        &p.seed,
-        setter,
-    );
-    labelled_slider(&mut cols[0], c("Candidates", "Draw this many phrases together and keep the one the model finds most likely: less wandering, a few ms more"), &p.candidates, setter);
-    labelled_slider(&mut cols[1], c("Key", "The key it plays in (bach-chorales plays in it; other models keep to its notes with the Scale)"), &p.key, setter);
-    labelled_slider(&mut cols[1], c("Scale", "Which notes of the key it may play (Chromatic: every note); major or minor also asks for that mode"), &p.scale, setter);
-    labelled_slider(
-        &mut cols[1],
-        c("Lowest note", "No note below this"),
-        &p.low_note,
-        setter,
-    );
-    labelled_slider(
-        &mut cols[1],
-        c("Highest note", "No note above this"),
-        &p.high_note,
-        setter,
-    );
-    labelled_slider(&mut cols[1], c("Form", "Which bars come back: AA'BA (the last A' with a new ending), AABA, ABAB, AAAB, or free"), &p.form, setter);
-    labelled_slider(
-        &mut cols[1],
-        c(
-            "New phrase starts",
-            "When a new phrase takes over: at once, at the next bar, or when this one ends",
-        ),
-        &p.swap,
-        setter,
-    );
-    labelled_slider(
-        &mut cols[2],
-        c("Velocity", "How hard the notes are played"),
-        &p.velocity,
-        setter,
-    );
-    labelled_slider(
-        &mut cols[2],
-        c(
-            "Humanize",
-            "Varies how hard each note is played, a little, as a player would",
-        ),
-        &p.humanize,
-        setter,
-    );
-    labelled_slider(
-        &mut cols[2],
-        c("MIDI channel", "The channel its notes go out on"),
-        &p.channel,
-        setter,
-    );
-    labelled_slider(
-        &mut cols[2],
-        c("Free-run tempo", "The tempo of Preview (Play when stopped)"),
-        &p.tempo,
-        setter,
-    );
-    for (label, param, tip) in [
-        (
-            "Play when stopped",
-            &p.free_run,
-            "Play the phrase with the song stopped, at the free-run tempo (the Preview button)",
-        ),
-        (
-            "Record primer",
-            &p.record,
-            "What you play while this is on becomes the start of the next phrase",
-        ),
-        (
-            "MIDI thru",
-            &p.midi_thru,
-            "Your keys go through to the instrument too",
-        ),
-        (
-            "Strict voice leading",
-            &p.strict_voice_leading,
-            "No two voices move in parallel fifths or octaves, as in Bach's chorales",
-        ),
-    ] {
-        let mut on = param.value();
-        if cols[2]
-            .checkbox(&mut on, label)
-            .on_hover_text(tip)
-            .changed()
-        {
-            set_param(setter, param, on);
-        }
-    }
-}
-
-/// One toggle per bar of the phrase: a kept bar survives the next Generate.
-fn bar_lock_toggles(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
-    ui.label("Keep bars:");
-    let bars = p.bars.value().count() as usize;
-    for (i, lock) in p.bar_locks.iter().take(bars).enumerate() {
-        let mut keep = lock.keep.value();
-        if ui.toggle_value(&mut keep, format!("{}", i + 1)).changed() {
-            set_param(setter, &lock.keep, keep);
-        }
-    }
-}
-
-/// The model, the last generation's time and size, and any error in red.
-fn status_line(ui: &mut egui::Ui, shared: &Shared) {
-    let status = shared.status.lock().clone();
-    let p = &shared.params;
-    ui.horizontal(|ui| {
-        ui.label(format!(
-            "{} · {:?} {:?} · {} bars · {} notes · made in {:.0} ms",
-            status.model_name,
-            p.key.value(),
-            p.scale.value(),
-            status.bars,
-            status.notes,
-            status.last_generation_ms
-        ));
-        // Cut to the window (whole on hover): a long message must not widen the layout.
-        for e in [
-            status.model_error,
-            status.restore_error,
-            status.error,
-            status.live_error,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            ui.add(egui::Label::new(egui::RichText::new(&e).color(Color32::LIGHT_RED)).truncate())
-                .on_hover_text(e);
-        }
-    });
-}
-
 impl NiceEguiApp for EditorApp {
     fn build(
         &mut self,
         _ctx: egui::Context,
         gui: GuiContext,
-        _frame: &mut Frame,
+        frame: &mut Frame,
     ) -> Result<(), baseview::HandlerError> {
         self.gui = Some(gui);
+        // A new window has egui's own style: scale it afresh.
+        self.base_style = None;
+        self.scale = 1.0;
+        frame.set_key_capture(KeyCapture::CaptureKeys(shortcuts::captured_keys()));
         Ok(())
     }
 
@@ -1000,26 +689,44 @@ impl NiceEguiApp for EditorApp {
         let p = &shared.params;
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(33));
-        ui.horizontal(|ui| {
-            mode_buttons(ui, p, &setter);
-            ui.separator();
-            history_controls(ui, &shared);
-            ui.separator();
-            preview_button(ui, p, &setter);
-            ui.separator();
-            self.undo_redo(ui);
-        });
+        self.apply_scale(ui.ctx());
+        self.shortcuts(ui, &setter);
         ui.horizontal(|ui| {
             ui.heading("PhraseGen");
-            phrase_buttons(ui, &shared, &setter);
+            controls::mode_buttons(ui, p, &setter);
+            ui.separator();
+            controls::history_controls(ui, &shared);
+            ui.separator();
+            controls::preview_button(ui, p, &setter);
+        });
+        ui.horizontal(|ui| {
+            self.undo_redo(ui);
+            ui.separator();
             self.export_controls(ui);
         });
         self.draw_roll(ui, &setter);
-        ui.columns(3, |cols| parameter_columns(cols, p, &setter));
-        ui.horizontal(|ui| bar_lock_toggles(ui, p, &setter));
-        ui.horizontal(|ui| self.model_picker(ui));
+        let below_roll = ui.cursor().top();
+        // Four groups in three columns: Rhythm is short and sits above Phrase.
+        ui.columns(3, |cols| {
+            controls::music_group(&mut cols[0], p, &setter, |ui| self.model_choice(ui));
+            controls::rhythm_group(&mut cols[1], p, &setter);
+            controls::phrase_group(&mut cols[1], &shared, &setter);
+            controls::performance_group(&mut cols[2], p, &setter);
+        });
+        ui.horizontal(|ui| {
+            self.model_file_row(ui);
+            ui.separator();
+            self.learn_row(ui);
+        });
         self.take_dropped_files(ui);
-        ui.horizontal(|ui| self.learn_row(ui));
-        status_line(ui, &shared);
+        controls::status_line(ui, &shared);
+        self.controls_height = ui.cursor().top() - below_roll;
     }
+}
+
+/// A model file's name without its folder and extension.
+fn file_label(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_stem()
+        .map_or(path.to_string(), |s| s.to_string_lossy().into_owned())
 }

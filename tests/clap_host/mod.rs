@@ -34,7 +34,7 @@ pub mod transport;
 pub use notes::{NoteProblem, NoteTracker, PlayedNote};
 pub use phrase::{
     assert_notes_match, compare_notes, expected_notes, history_from_state, phrase_from_state, play,
-    play_block, play_until_beats, state_param, wait_for_phrase, wait_for_phrase_where,
+    play_block, play_until_beats, state_json, state_param, wait_for_phrase, wait_for_phrase_where,
     ExpectedNote,
 };
 pub use session::{scan, ClapSession, HostEvent, OutEvent, OutKind, ParamInfoOwned, PLUGIN_ID};

@@ -165,6 +165,63 @@ impl FakeMouse {
     }
 }
 
+pub const KEY_PRESS: u8 = 2;
+pub const KEY_RELEASE: u8 = 3;
+
+/// X keysyms of the keys the window tests press.
+pub mod keysym {
+    pub const G: u32 = 0x67;
+    pub const P: u32 = 0x70;
+    pub const LEFT: u32 = 0xff51;
+    pub const RIGHT: u32 = 0xff53;
+}
+
+/// Synthetic key presses through XTEST. With no window manager the keyboard goes to the
+/// window under the pointer.
+pub struct FakeKeyboard {
+    conn: RustConnection,
+    root: Window,
+}
+
+impl FakeKeyboard {
+    pub fn new(display: &str) -> Self {
+        let (conn, screen) = RustConnection::connect(Some(display)).unwrap();
+        let root = conn.setup().roots[screen].root;
+        Self { conn, root }
+    }
+
+    /// The key code the server's keyboard map gives `keysym`.
+    fn keycode(&self, keysym: u32) -> u8 {
+        let setup = self.conn.setup();
+        let (first, last) = (setup.min_keycode, setup.max_keycode);
+        let map = self
+            .conn
+            .get_keyboard_mapping(first, last - first + 1)
+            .unwrap()
+            .reply()
+            .unwrap();
+        let per = usize::from(map.keysyms_per_keycode);
+        let index = map
+            .keysyms
+            .iter()
+            .position(|&k| k == keysym)
+            .unwrap_or_else(|| panic!("no key for keysym {keysym:#x}"));
+        first + (index / per) as u8
+    }
+
+    /// Presses and releases the key of `keysym`, as a finger would.
+    pub fn tap(&self, keysym: u32) {
+        let code = self.keycode(keysym);
+        for kind in [KEY_PRESS, KEY_RELEASE] {
+            self.conn
+                .xtest_fake_input(kind, code, CURRENT_TIME, self.root, 0, 0, 0)
+                .unwrap();
+            self.conn.sync().unwrap();
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+}
+
 /// The `screenshot` example (the real editor window, the plugin playing in a test host).
 pub fn editor_example() -> std::path::PathBuf {
     let example = std::env::current_exe()

@@ -41,7 +41,9 @@ pub struct RollGeometry {
 impl RollGeometry {
     /// Fits `phrase` into `area` (an empty phrase shows the octaves around middle C).
     pub fn fit(phrase: &Phrase, area: Rect) -> Self {
-        let (lo, hi) = phrase.pitch_range().unwrap_or((60, 72));
+        // Muted notes are drawn too (greyed), so they count.
+        let pitches = || phrase.notes.iter().chain(&phrase.muted).map(|n| n.pitch);
+        let (lo, hi) = pitches().min().zip(pitches().max()).unwrap_or((60, 72));
         let (lo, hi) = (lo.saturating_sub(2), hi.saturating_add(2).min(127));
         // At least an octave tall, so a single note is not a full-height block.
         let (lo, hi) = if hi - lo < 12 {
@@ -79,6 +81,15 @@ impl RollGeometry {
         }
         let top = self.area.top + f32::from(self.pitch_hi - pitch) * self.row_height();
         Some((top, top + self.row_height()))
+    }
+
+    /// The pitch whose row is at y, if y is over the roll (the note name under the pointer).
+    pub fn pitch_at(&self, y: f32) -> Option<u8> {
+        if y < self.area.top || y >= self.area.bottom {
+            return None;
+        }
+        let rows_down = ((y - self.area.top) / self.row_height()) as u8;
+        Some(self.pitch_hi.saturating_sub(rows_down).max(self.pitch_lo))
     }
 
     /// The rectangle of a note, or `None` if its pitch is outside the view.
@@ -146,6 +157,15 @@ impl RollGeometry {
     pub fn hit_test(&self, phrase: &Phrase, x: f32, y: f32) -> Option<usize> {
         phrase
             .notes
+            .iter()
+            .position(|n| self.note_rect(n).is_some_and(|r| r.contains(x, y)))
+    }
+
+    /// The muted note under the mouse (index into [`Phrase::muted`]), if any; a playing note
+    /// drawn over it is found first by [`RollGeometry::hit_test`].
+    pub fn hit_test_muted(&self, phrase: &Phrase, x: f32, y: f32) -> Option<usize> {
+        phrase
+            .muted
             .iter()
             .position(|n| self.note_rect(n).is_some_and(|r| r.contains(x, y)))
     }
@@ -260,11 +280,33 @@ mod tests {
     }
 
     #[test]
+    fn the_pitch_under_the_pointer_is_its_row() {
+        let g = RollGeometry::fit(&phrase(), AREA);
+        for pitch in g.pitch_lo..=g.pitch_hi {
+            let (top, bottom) = g.row(pitch).unwrap();
+            assert_eq!(g.pitch_at(top + 0.1), Some(pitch));
+            assert_eq!(g.pitch_at((top + bottom) / 2.0), Some(pitch));
+        }
+        assert_eq!(g.pitch_at(AREA.top - 1.0), None);
+        assert_eq!(g.pitch_at(AREA.bottom), None);
+    }
+
+    #[test]
     fn hit_testing_finds_the_note_under_the_mouse() {
         let p = phrase();
         let g = RollGeometry::fit(&p, AREA);
+        let (lo, hi) = (g.pitch_lo, g.pitch_hi);
         assert_eq!(g.hit_test(&p, 10.0, 145.0), Some(0));
         assert_eq!(g.hit_test(&p, 200.0, 25.0), Some(1));
         assert_eq!(g.hit_test(&p, 100.0, 100.0), None);
+        let muted = crate::phrase_edit::mute_note(&p, 1);
+        let g = RollGeometry::fit(&muted, AREA);
+        assert_eq!(
+            (g.pitch_lo, g.pitch_hi),
+            (lo, hi),
+            "muted notes stay in view"
+        );
+        assert_eq!(g.hit_test(&muted, 200.0, 25.0), None);
+        assert_eq!(g.hit_test_muted(&muted, 200.0, 25.0), Some(0));
     }
 }

@@ -960,9 +960,17 @@ impl<A: App> WindowHandler for EguiWindow<A> {
         // For keyboard events, also check if egui actually wants keyboard input
         // This allows DAW shortcuts (spacebar, etc.) to pass through when no text field is focused
         match &event {
-            baseview::Event::Keyboard(_) => {
-                let egui_ctx = &self.inner.borrow().egui_ctx;
-                if return_status == EventStatus::Captured && !egui_ctx.egui_wants_keyboard_input() {
+            baseview::Event::Keyboard(event) => {
+                let inner = self.inner.borrow();
+                // PhraseGen patch: keys the app listed with `KeyCapture::CaptureKeys` are its
+                // shortcuts and stay captured when no text field has the focus.
+                let listed = matches!(&inner.frame.key_capture,
+                    KeyCapture::CaptureKeys(keys) if keys.contains(&event.key));
+                let egui_ctx = &inner.egui_ctx;
+                if return_status == EventStatus::Captured
+                    && !listed
+                    && !egui_ctx.egui_wants_keyboard_input()
+                {
                     EventStatus::Ignored
                 } else {
                     return_status
