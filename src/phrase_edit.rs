@@ -48,6 +48,28 @@ pub fn delete_muted_note(phrase: &Phrase, index: usize) -> Phrase {
     out
 }
 
+/// Gives `new` (generated with the bars in `kept_mask` kept from `before`) the notes muted in
+/// those bars, so a kept bar comes back as the producer left it. Nothing is carried when
+/// the grid or the meter changed (the kept bars were written anew on the new grid).
+pub fn carry_muted_notes(before: &Phrase, kept_mask: u64, new: &mut Phrase) {
+    if (before.steps_per_quarter, before.time_signature)
+        != (new.steps_per_quarter, new.time_signature)
+    {
+        return;
+    }
+    let bar_steps = new.steps_per_bar().max(1);
+    let total = new.total_steps();
+    new.muted = before
+        .muted
+        .iter()
+        .filter(|n| {
+            let bar = n.start_step / bar_steps;
+            bar < 64 && kept_mask & (1 << bar) != 0 && n.end_step() <= total
+        })
+        .copied()
+        .collect();
+}
+
 /// `phrase` with note `index` moved to `pitch` and `length_steps` long (at least one step,
 /// ending by the phrase's end). A note of that pitch it now overlaps is cut short, as a
 /// second key down on a held key would.
@@ -161,6 +183,28 @@ mod tests {
         let at = |step| back.notes.iter().find(|n| n.start_step == step).unwrap();
         assert_eq!((at(0).pitch, at(0).length_steps), (64, 4));
         assert_eq!((at(4).pitch, at(4).length_steps), (64, 4));
+    }
+
+    #[test]
+    fn muted_notes_of_kept_bars_are_carried_into_the_new_phrase() {
+        let mut before = phrase();
+        before.bars = 2;
+        before.notes.push(Note {
+            start_step: 20,
+            pitch: 72,
+            length_steps: 2,
+            velocity: 90,
+        });
+        let before = mute_note(&mute_note(&before, 3), 0);
+        assert_eq!(before.muted.len(), 2, "one in bar 1, one in bar 2");
+        let mut new = Phrase::empty(2, 4, TimeSignature::FOUR_FOUR, 120.0);
+        carry_muted_notes(&before, 0b10, &mut new);
+        assert_eq!(new.muted, vec![before.muted[1]], "bar 2 only");
+        carry_muted_notes(&before, 0b11, &mut new);
+        assert_eq!(new.muted, before.muted);
+        let mut other_grid = Phrase::empty(2, 2, TimeSignature::FOUR_FOUR, 120.0);
+        carry_muted_notes(&before, 0b11, &mut other_grid);
+        assert!(other_grid.muted.is_empty());
     }
 
     #[test]

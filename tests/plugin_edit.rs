@@ -95,5 +95,10 @@ fn an_edited_phrase_plays_is_saved_kept_in_the_history_and_heard_in_kept_bars() 
         bar_1(&edited),
         "the kept bar is the edited one, without the muted note"
     );
+    assert_eq!(
+        next.muted,
+        vec![muted_note],
+        "and its muted note is still there to bring back"
+    );
     assert_ne!(next, edited, "the other bars are new");
 }

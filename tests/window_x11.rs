@@ -89,13 +89,18 @@ fn click(mouse: &FakeMouse, button: u8, at: (i16, i16)) {
 
 /// Presses Export and reads the file it writes (the phrase playing).
 fn export(mouse: &FakeMouse, dir: &std::path::Path) -> Phrase {
+    export_at(mouse, dir, EXPORT)
+}
+
+/// Presses the Export button at `button` and reads the file it writes.
+fn export_at(mouse: &FakeMouse, dir: &std::path::Path, button: (i16, i16)) -> Phrase {
     let files = |d: &std::path::Path| -> BTreeSet<PathBuf> {
         std::fs::read_dir(d)
             .map(|r| r.map(|e| e.unwrap().path()).collect())
             .unwrap_or_default()
     };
     let before = files(dir);
-    click(mouse, 1, EXPORT);
+    click(mouse, 1, button);
     let started = Instant::now();
     loop {
         if let Some(new) = files(dir).difference(&before).next() {
@@ -269,4 +274,44 @@ fn generate_go_back_keep_a_bar_delete_mute_and_move_a_note_with_mouse_and_keys()
         &before,
         "Preview lit by P",
     );
+}
+
+/// A project saved with the window at twice the default size opens at that size with text
+/// and controls twice as large (Export is where it was, doubled), and the note name of the
+/// row under the pointer is lit on the keyboard.
+#[test]
+fn a_window_twice_the_size_scales_its_controls_and_names_the_pitch_under_the_pointer() {
+    let x = Xvfb::start_sized(93, "2000x1300x24");
+    let exports = tempfile::tempdir().unwrap();
+    let _editor = EditorProcess::spawn(
+        &x.display,
+        &[
+            ("PHRASEGEN_EXPORT_DIR", exports.path().as_os_str()),
+            ("PHRASEGEN_EDITOR_SIZE", std::ffi::OsStr::new("1800x1200")),
+        ],
+    );
+    let (conn, screen) = RustConnection::connect(Some(&x.display)).unwrap();
+    let root = conn.setup().roots[screen].root;
+    let export_button = (EXPORT.0 * 2, EXPORT.1 * 2);
+    wait_until_drawn(&conn, root, export_button);
+    let screen = Screen { conn, root };
+    assert_eq!(screen.window_width(), 1800, "the saved size");
+    let mouse = FakeMouse::new(&x.display);
+    let phrase = export_at(&mouse, exports.path(), export_button);
+    assert!(!phrase.notes.is_empty());
+
+    // The pointer over the roll: the key strip shows the pitch's name on a lit tag.
+    const LIT: [u8; 3] = [255, 200, 60];
+    let y = 400;
+    let tag_lit = |screen: &Screen| (20..52).any(|x| screen.pixel((x, y)) == LIT);
+    assert!(!tag_lit(&screen), "no tag lit before the pointer comes");
+    mouse.input(MOTION, 0, (900, y));
+    let started = Instant::now();
+    while !tag_lit(&screen) {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the pitch under the pointer was never named"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -831,7 +831,10 @@ impl Worker {
         let mut status = self.shared.status.lock();
         status.generating = false;
         match result {
-            Ok(phrase) => {
+            Ok(mut phrase) => {
+                if let Some((before, mask)) = &gp.keep_bars {
+                    crate::phrase_edit::carry_muted_notes(before, *mask, &mut phrase);
+                }
                 status.last_generation_ms = started.elapsed().as_secs_f64() * 1e3;
                 status.error = None;
                 drop(status);
