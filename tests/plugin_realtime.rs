@@ -64,9 +64,11 @@ fn process_never_allocates() {
         }
         host.block_with(|process| assert_no_alloc(process));
         if i % 300 == 150 {
-            // An edit on the roll (a note deleted), played at once; waited for outside.
+            // An edit on the roll (a note deleted, another muted), played at once; waited
+            // for outside.
             if let Some(p) = shared.params.phrase.phrase() {
-                let edited = phrasegen::phrase_edit::delete_note(&p, 0);
+                use phrasegen::phrase_edit::{delete_note, mute_note};
+                let edited = mute_note(&delete_note(&p, 0), 0);
                 *shared.edited.lock() = Some(edited);
                 shared.wake();
                 host.settle();
