@@ -6,6 +6,8 @@
 # `phrasegen accompany` over a chord progression (docs/examples/accompany/).
 #
 #   bash scripts/render-examples.sh        # after retraining, just run it again
+#   ONLY=harmonize bash scripts/render-examples.sh   # one part: a model's name, harmonize
+#                                                    # or accompany (after a sampler change)
 #
 # Needs the data in ../shared/data (or PHRASEGEN_DATA=folder), python3 (it writes the chords,
 # scripts/chords-midi.py) and the Debian packages fluidsynth, fluid-soundfont-gm,
@@ -108,8 +110,11 @@ example() {
     done
 }
 
-example bach-chorales bwv253.mid 1 19 "church organ"
-example fiddle-tunes AcrobatsHornpipe.mid 1 40 violin
+# The parts asked for by ONLY (all when it is unset).
+wanted() { [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ]; }
+
+wanted bach-chorales && example bach-chorales bwv253.mid 1 19 "church organ"
+wanted fiddle-tunes && example fiddle-tunes AcrobatsHornpipe.mid 1 40 violin
 
 # --- following given music: harmonize and accompany ---------------------------------------
 # `phrasegen harmonize`: 8 bars of a test chorale (Bach's own four parts) and the three voices
@@ -155,5 +160,5 @@ accompany_example() {
     echo "wrote $dir/line-with-chords.ogg (violin over piano)"
 }
 
-harmonize_example
-accompany_example
+if wanted harmonize; then harmonize_example; fi
+if wanted accompany; then accompany_example; fi

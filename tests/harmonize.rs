@@ -110,6 +110,21 @@ fn the_chorale_model_keeps_every_melody_note_and_stays_under_it() {
                 harmonized.notes.len() > melody.notes.len(),
                 "seed {seed} T {t}: nothing written under the melody"
             );
+            // While the melody sounds, at least three voices do (Bach's never thin to one
+            // or two).
+            let (roll, tune) = (
+                PianoRoll::from_phrase(&harmonized),
+                PianoRoll::from_phrase(&melody),
+            );
+            for step in 0..tune.len() {
+                if tune.active[step] != 0 {
+                    assert!(
+                        roll.active[step].count_ones() >= 3,
+                        "seed {seed} T {t} step {step}: {} voices",
+                        roll.active[step].count_ones()
+                    );
+                }
+            }
         }
     }
 }

@@ -217,6 +217,7 @@ impl LiveHarmonizer {
         out: &mut impl FnMut(VoiceChange),
     ) {
         let voices = u32::from(self.s.voices);
+        let full = u32::from(super::sample::FULL_UNDER_MELODY);
         let strict = self.settings.strict_voice_leading;
         let sent_as =
             |p: u8| (i32::from(key) - i32::from(melody) + i32::from(p)).clamp(0, 127) as u8;
@@ -231,7 +232,8 @@ impl LiveHarmonizer {
                             && taken & (1u128 << sent_as(p)) == 0
                             && !(strict && makes_parallels(entering, ctx.sounding, p))
                     }
-                    Event::Step => true,
+                    // As offline: the voices under the melody fill to three first.
+                    Event::Step => ctx.sounding.count_ones() >= voices.min(full),
                     Event::Off(_) => false,
                 });
             let Event::On(p) = self.s.codec.event(token) else {

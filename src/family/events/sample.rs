@@ -54,6 +54,10 @@ struct Draft {
     drawn: u32,
 }
 
+/// Voices (the melody's included) that sound whenever a melody being harmonized does: a
+/// step under it ends only when this many sound, unless nothing more may be struck.
+pub(crate) const FULL_UNDER_MELODY: u8 = 3;
+
 /// Limits that make up the rules, fixed for a whole generation.
 struct Rules {
     codec: EventCodec,
@@ -137,8 +141,14 @@ impl Rules {
             Event::Off(p) => melody.holds(t, p).then_some(false),
             // Voices sound only under the melody, and below it.
             Event::On(p) => melody.pitch[t].is_none_or(|m| p >= m).then_some(false),
-            // The melody decides where the music rests.
-            Event::Step => Some(true),
+            // The melody decides where the music rests; while it sounds, the step ends only
+            // with the voices under it filled to three (Bach's chorales never thin to one
+            // or two voices: 0.0% of the time), or as many as are allowed.
+            Event::Step => Some(
+                melody.pitch[t].is_none()
+                    || draft.ctx.sounding.count_ones()
+                        >= u32::from(self.voices.min(FULL_UNDER_MELODY)),
+            ),
         }
     }
 
