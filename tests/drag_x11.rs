@@ -190,7 +190,7 @@ fn drag_with_fake_mouse(
     to: (i16, i16),
     target: Option<&Target>,
 ) -> DragOutcome {
-    let mouse = FakeMouse::new(display);
+    let mouse = FakeInput::new(display);
     mouse.input(MOTION, 0, from);
     mouse.input(BUTTON_PRESS, 1, from);
     let (display_name, file) = (display.to_string(), path.to_path_buf());
@@ -268,7 +268,7 @@ fn a_folder_dropped_on_the_editor_window_is_learned_from() {
     wait_until_drawn(&conn, root, learn_row);
     let idle = pixels_around(&conn, root, learn_row).unwrap();
 
-    let mouse = FakeMouse::new(&x.display);
+    let mouse = FakeInput::new(&x.display);
     let outside = (1100, 700);
     mouse.input(MOTION, 0, outside);
     mouse.input(BUTTON_PRESS, 1, outside);
@@ -317,7 +317,7 @@ fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
     let root = conn.setup().roots[screen].root;
     wait_until_drawn(&conn, root, button);
     let target = spawn_target(&x.display, (600, 400), true);
-    let mouse = FakeMouse::new(&x.display);
+    let mouse = FakeInput::new(&x.display);
     let idle = pixels_around(&conn, root, button).unwrap();
     mouse.input(MOTION, 0, button);
     wait_for_redraw(&conn, root, button, &idle, "the button hovered");

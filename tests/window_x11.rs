@@ -78,7 +78,7 @@ impl Screen {
 }
 
 /// Clicks with `button` (1 left, 3 right) at `at`.
-fn click(mouse: &FakeMouse, button: u8, at: (i16, i16)) {
+fn click(mouse: &FakeInput, button: u8, at: (i16, i16)) {
     mouse.input(MOTION, 0, at);
     std::thread::sleep(Duration::from_millis(60));
     mouse.input(BUTTON_PRESS, button, at);
@@ -88,12 +88,12 @@ fn click(mouse: &FakeMouse, button: u8, at: (i16, i16)) {
 }
 
 /// Presses Export and reads the file it writes (the phrase playing).
-fn export(mouse: &FakeMouse, dir: &std::path::Path) -> Phrase {
+fn export(mouse: &FakeInput, dir: &std::path::Path) -> Phrase {
     export_at(mouse, dir, EXPORT)
 }
 
 /// Presses the Export button at `button` and reads the file it writes.
-fn export_at(mouse: &FakeMouse, dir: &std::path::Path, button: (i16, i16)) -> Phrase {
+fn export_at(mouse: &FakeInput, dir: &std::path::Path, button: (i16, i16)) -> Phrase {
     let files = |d: &std::path::Path| -> BTreeSet<PathBuf> {
         std::fs::read_dir(d)
             .map(|r| r.map(|e| e.unwrap().path()).collect())
@@ -117,7 +117,7 @@ fn export_at(mouse: &FakeMouse, dir: &std::path::Path, button: (i16, i16)) -> Ph
 /// Exports until the phrase playing satisfies `wanted` (a new phrase takes over at the next
 /// bar line).
 fn export_until(
-    mouse: &FakeMouse,
+    mouse: &FakeInput,
     dir: &std::path::Path,
     what: &str,
     wanted: impl Fn(&Phrase) -> bool,
@@ -155,8 +155,7 @@ fn generate_go_back_keep_a_bar_delete_mute_and_move_a_note_with_mouse_and_keys()
     let root = conn.setup().roots[screen].root;
     wait_until_drawn(&conn, root, EXPORT);
     let screen = Screen { conn, root };
-    let mouse = FakeMouse::new(&x.display);
-    let keys = FakeKeyboard::new(&x.display);
+    let mouse = FakeInput::new(&x.display);
     let dir = exports.path();
 
     let first = export(&mouse, dir);
@@ -168,11 +167,11 @@ fn generate_go_back_keep_a_bar_delete_mute_and_move_a_note_with_mouse_and_keys()
         notes(p) == notes(&first)
     });
     // The arrow keys walk the history too.
-    keys.tap(keysym::RIGHT);
+    mouse.tap(keysym::RIGHT);
     export_until(&mouse, dir, "the second phrase (Right arrow)", |p| {
         notes(p) == notes(&second)
     });
-    keys.tap(keysym::LEFT);
+    mouse.tap(keysym::LEFT);
     export_until(&mouse, dir, "the first phrase (Left arrow)", |p| {
         notes(p) == notes(&first)
     });
@@ -182,7 +181,7 @@ fn generate_go_back_keep_a_bar_delete_mute_and_move_a_note_with_mouse_and_keys()
     let bar = first.steps_per_bar();
     let header = (g.step_x(bar) as i16 + 12, g.area.top as i16 - 8);
     click(&mouse, 1, header);
-    keys.tap(keysym::G);
+    mouse.tap(keysym::G);
     let in_bar_2 = |p: &Phrase| -> Vec<_> {
         notes(p)
             .into_iter()
@@ -266,7 +265,7 @@ fn generate_go_back_keep_a_bar_delete_mute_and_move_a_note_with_mouse_and_keys()
     // P lights the Preview button.
     mouse.input(MOTION, 0, (450, 200));
     let before = pixels_around(&screen.conn, screen.root, PREVIEW).unwrap();
-    keys.tap(keysym::P);
+    mouse.tap(keysym::P);
     wait_for_redraw(
         &screen.conn,
         screen.root,
@@ -296,7 +295,7 @@ fn a_window_twice_the_size_scales_its_controls_and_names_the_pitch_under_the_poi
     wait_until_drawn(&conn, root, export_button);
     let screen = Screen { conn, root };
     assert_eq!(screen.window_width(), 1800, "the saved size");
-    let mouse = FakeMouse::new(&x.display);
+    let mouse = FakeInput::new(&x.display);
     let phrase = export_at(&mouse, exports.path(), export_button);
     assert!(!phrase.notes.is_empty());
 

@@ -363,25 +363,30 @@ impl EditorApp {
     /// Undo and Redo of the edits on the roll.
     fn undo_redo(&mut self, ui: &mut egui::Ui) {
         self.forget_edits_of_other_phrases();
-        if ui
-            .add_enabled(self.edits.can_undo(), egui::Button::new("Undo"))
-            .on_hover_text(shortcuts::tip_with_key(
+        let buttons = [
+            (
+                true,
+                self.edits.can_undo(),
+                "Undo",
                 "Take back the last edit on the roll",
                 Shortcut::Undo,
-            ))
-            .clicked()
-        {
-            self.undo_or_redo(true);
-        }
-        if ui
-            .add_enabled(self.edits.can_redo(), egui::Button::new("Redo"))
-            .on_hover_text(shortcuts::tip_with_key(
+            ),
+            (
+                false,
+                self.edits.can_redo(),
+                "Redo",
                 "Do again the edit just taken back",
                 Shortcut::Redo,
-            ))
-            .clicked()
-        {
-            self.undo_or_redo(false);
+            ),
+        ];
+        for (undo, enabled, label, tip, key) in buttons {
+            if ui
+                .add_enabled(enabled, egui::Button::new(label))
+                .on_hover_text(shortcuts::tip_with_key(tip, key))
+                .clicked()
+            {
+                self.undo_or_redo(undo);
+            }
         }
     }
 

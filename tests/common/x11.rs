@@ -134,13 +134,25 @@ pub const BUTTON_PRESS: u8 = 4;
 pub const BUTTON_RELEASE: u8 = 5;
 pub const MOTION: u8 = 6;
 
-/// Synthetic mouse input through the XTEST extension, as a user's hand.
-pub struct FakeMouse {
+pub const KEY_PRESS: u8 = 2;
+pub const KEY_RELEASE: u8 = 3;
+
+/// X keysyms of the keys the window tests press.
+pub mod keysym {
+    pub const G: u32 = 0x67;
+    pub const P: u32 = 0x70;
+    pub const LEFT: u32 = 0xff51;
+    pub const RIGHT: u32 = 0xff53;
+}
+
+/// Synthetic mouse and keyboard input through the XTEST extension, as a user's hands. With
+/// no window manager the keyboard goes to the window under the pointer.
+pub struct FakeInput {
     conn: RustConnection,
     root: Window,
 }
 
-impl FakeMouse {
+impl FakeInput {
     pub fn new(display: &str) -> Self {
         let (conn, screen) = RustConnection::connect(Some(display)).unwrap();
         let root = conn.setup().roots[screen].root;
@@ -162,32 +174,6 @@ impl FakeMouse {
             self.input(MOTION, 0, (x, y));
             std::thread::sleep(Duration::from_millis(40));
         }
-    }
-}
-
-pub const KEY_PRESS: u8 = 2;
-pub const KEY_RELEASE: u8 = 3;
-
-/// X keysyms of the keys the window tests press.
-pub mod keysym {
-    pub const G: u32 = 0x67;
-    pub const P: u32 = 0x70;
-    pub const LEFT: u32 = 0xff51;
-    pub const RIGHT: u32 = 0xff53;
-}
-
-/// Synthetic key presses through XTEST. With no window manager the keyboard goes to the
-/// window under the pointer.
-pub struct FakeKeyboard {
-    conn: RustConnection,
-    root: Window,
-}
-
-impl FakeKeyboard {
-    pub fn new(display: &str) -> Self {
-        let (conn, screen) = RustConnection::connect(Some(display)).unwrap();
-        let root = conn.setup().roots[screen].root;
-        Self { conn, root }
     }
 
     /// The key code the server's keyboard map gives `keysym`.
@@ -213,10 +199,7 @@ impl FakeKeyboard {
     pub fn tap(&self, keysym: u32) {
         let code = self.keycode(keysym);
         for kind in [KEY_PRESS, KEY_RELEASE] {
-            self.conn
-                .xtest_fake_input(kind, code, CURRENT_TIME, self.root, 0, 0, 0)
-                .unwrap();
-            self.conn.sync().unwrap();
+            self.input(kind, code, (0, 0));
             std::thread::sleep(Duration::from_millis(60));
         }
     }
