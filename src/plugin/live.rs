@@ -84,6 +84,44 @@ impl LivePlayer {
         channel: u8,
         out: &mut EventBuffer,
     ) {
+        let (start_beats, beats_per_sample) = self.advance_clock(snapshot);
+        self.held = keys_sounding;
+        shared
+            .live_beats
+            .store(start_beats.to_bits(), std::sync::atomic::Ordering::Release);
+        if mode == PlayMode::Answer {
+            record_for_answer(shared, keys, start_beats, beats_per_sample);
+        }
+        // The engine is taken out for the block (a pointer moved, nothing allocated) so it
+        // and the player's state can be borrowed together.
+        let mut engine = self.harmonizer.take();
+        if let Some(h) = engine.as_mut().filter(|h| h.plays(mode)) {
+            if !h.is_sounding() {
+                self.channel = channel;
+            }
+            let meter = snapshot.time_signature.unwrap_or(TimeSignature::FOUR_FOUR);
+            let grid = Grid {
+                meter,
+                bar_beats: meter.quarters_per_bar(),
+                bar_start_beats: snapshot.bar_start_beats.unwrap_or(0.0),
+            };
+            let block = Block {
+                start_beats,
+                beats_per_sample,
+                len_samples: snapshot.block_len_samples,
+                grid,
+                temperature,
+            };
+            self.play_block(h, &block, keys, out);
+        }
+        self.harmonizer = engine;
+    }
+
+    /// Where the block starts on the live grid, and beats per sample; moves the clock to
+    /// the block's end. The grid keeps its own clock while the host's position stays within
+    /// its rounding of it (see `host_clock_beats`), and runs on at the host's tempo when the
+    /// transport is stopped.
+    fn advance_clock(&mut self, snapshot: &TransportSnapshot) -> (f64, f64) {
         let tempo = if snapshot.tempo_bpm > 0.0 {
             snapshot.tempo_bpm
         } else {
@@ -103,46 +141,30 @@ impl LivePlayer {
             (Some(beats), _) => beats,
             (None, _) => self.clock_beats,
         };
-        let block = snapshot.block_len_samples;
-        self.held = keys_sounding;
-        self.clock_beats = start_beats + f64::from(block) * beats_per_sample;
+        self.clock_beats = start_beats + f64::from(snapshot.block_len_samples) * beats_per_sample;
         self.host_clock_beats = host.map(|_| self.clock_beats);
-        shared
-            .live_beats
-            .store(start_beats.to_bits(), std::sync::atomic::Ordering::Release);
-        if mode == PlayMode::Answer {
-            // The worker hears the player's phrase, timed on the live grid.
-            for key in keys {
-                let _ = shared.recorded.push(super::worker::RecordedNote {
-                    pitch: key.pitch,
-                    velocity: key.velocity,
-                    on: key.on,
-                    beats: start_beats + f64::from(key.sample) * beats_per_sample,
-                });
-            }
-        }
-        let Some(h) = self.harmonizer.as_mut().filter(|h| h.plays(mode)) else {
-            return;
-        };
-        if !h.is_sounding() {
-            self.channel = channel;
-        }
-        let channel = self.channel;
-        let meter = snapshot.time_signature.unwrap_or(TimeSignature::FOUR_FOUR);
-        let grid = Grid {
-            meter,
-            bar_beats: meter.quarters_per_bar(),
-            bar_start_beats: snapshot.bar_start_beats.unwrap_or(0.0),
-        };
+        (start_beats, beats_per_sample)
+    }
+
+    /// The grid steps beginning in the block and the keys, in time order (a step before a
+    /// key at the same sample), into `engine`.
+    fn play_block(
+        &mut self,
+        engine: &mut LiveEngine,
+        block: &Block,
+        keys: &[KeyEvent],
+        out: &mut EventBuffer,
+    ) {
         // The step under way at the block's start, then each step beginning in the block.
-        let first = grid.step_at(start_beats);
+        let first = block.grid.step_at(block.start_beats);
         let mut step_samples = (first..).map_while(|step| {
             let sample = if step == first {
                 0
             } else {
-                ((step as f64 / STEPS_PER_QUARTER - start_beats) / beats_per_sample).ceil() as u32
+                ((step as f64 / STEPS_PER_QUARTER - block.start_beats) / block.beats_per_sample)
+                    .ceil() as u32
             };
-            (sample < block.max(1)).then_some((step, sample))
+            (sample < block.len_samples.max(1)).then_some((step, sample))
         });
         let mut next_step = step_samples.next();
         let mut keys = keys.iter().peekable();
@@ -155,57 +177,98 @@ impl LivePlayer {
                 (None, None) => break,
             };
             if let Some((step, sample)) = next_step.filter(|_| step_first) {
-                if self.last_step != Some(step) {
-                    self.last_step = Some(step);
-                    let beats = step as f64 / STEPS_PER_QUARTER;
-                    let in_bar = grid.step_in_bar(beats);
-                    let (held, velocity) = (self.held, self.velocity);
-                    match h.as_mut() {
-                        LiveEngine::Harmonize(h) => h.step(meter, in_bar),
-                        LiveEngine::Accompany(a) => {
-                            a.step(meter, in_bar, held, temperature, &mut |change| {
-                                emit(change, sample, channel, velocity, out)
-                            })
-                        }
-                        LiveEngine::Answer(a) => a.step(step, sample, channel, out),
-                    }
-                }
+                self.play_step(engine, block, step, sample, out);
                 next_step = step_samples.next();
-                continue;
-            }
-            let key = *keys.next().expect("a key comes first");
-            let bit = 1u128 << key.pitch.min(127);
-            if key.on {
-                self.held |= bit;
-                self.velocity = key.velocity;
             } else {
-                self.held &= !bit;
-            }
-            // A harmonizer answers the key at once; an accompanist hears the chord at the
-            // next step, but gives up at once a pitch the player strikes.
-            match (h.as_mut(), key.on) {
-                (LiveEngine::Accompany(a), true) => a.yield_pitch(key.pitch, &mut |change| {
-                    emit(change, key.sample, channel, 0.0, out)
-                }),
-                // The player plays again: the answer stops.
-                (LiveEngine::Answer(a), true) => {
-                    a.stop(&mut |change| emit(change, key.sample, channel, 0.0, out))
-                }
-                _ => {}
-            }
-            if let LiveEngine::Harmonize(h) = h.as_mut() {
-                let (held, velocity) = (self.held, self.velocity);
-                if key.on {
-                    h.key_down(key.pitch, held, temperature, &mut |change| {
-                        emit(change, key.sample, channel, velocity, out)
-                    });
-                } else {
-                    h.key_up(key.pitch, &mut |change| {
-                        emit(change, key.sample, channel, 0.0, out)
-                    });
-                }
+                let key = *keys.next().expect("a key comes first");
+                self.play_key(engine, block.temperature, key, out);
             }
         }
+    }
+
+    /// Grid step `step` begins at `sample`: the engine hears it (once, however often a
+    /// block boundary repeats it).
+    fn play_step(
+        &mut self,
+        engine: &mut LiveEngine,
+        block: &Block,
+        step: i64,
+        sample: u32,
+        out: &mut EventBuffer,
+    ) {
+        if self.last_step == Some(step) {
+            return;
+        }
+        self.last_step = Some(step);
+        let in_bar = block.grid.step_in_bar(step as f64 / STEPS_PER_QUARTER);
+        let (meter, held, velocity, channel) =
+            (block.grid.meter, self.held, self.velocity, self.channel);
+        match engine {
+            LiveEngine::Harmonize(h) => h.step(meter, in_bar),
+            LiveEngine::Accompany(a) => a.step(meter, in_bar, held, block.temperature, &mut |c| {
+                emit(c, sample, channel, velocity, out)
+            }),
+            LiveEngine::Answer(a) => a.step(step, sample, channel, out),
+        }
+    }
+
+    /// A key pressed or released: a harmonizer answers it at once; an accompanist hears the
+    /// chord at the next step, but gives up at once a pitch the player strikes; an answer
+    /// stops when the player plays again.
+    fn play_key(
+        &mut self,
+        engine: &mut LiveEngine,
+        temperature: f32,
+        key: KeyEvent,
+        out: &mut EventBuffer,
+    ) {
+        let bit = 1u128 << key.pitch.min(127);
+        if key.on {
+            self.held |= bit;
+            self.velocity = key.velocity;
+        } else {
+            self.held &= !bit;
+        }
+        let (held, velocity, channel) = (self.held, self.velocity, self.channel);
+        match (engine, key.on) {
+            (LiveEngine::Accompany(a), true) => a.yield_pitch(key.pitch, &mut |change| {
+                emit(change, key.sample, channel, 0.0, out)
+            }),
+            (LiveEngine::Answer(a), true) => {
+                a.stop(&mut |change| emit(change, key.sample, channel, 0.0, out))
+            }
+            (LiveEngine::Harmonize(h), true) => {
+                h.key_down(key.pitch, held, temperature, &mut |c| {
+                    emit(c, key.sample, channel, velocity, out)
+                })
+            }
+            (LiveEngine::Harmonize(h), false) => {
+                h.key_up(key.pitch, &mut |c| emit(c, key.sample, channel, 0.0, out))
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What a block of the live modes plays against: where it starts on the grid, its length,
+/// the host's bars and the temperature.
+struct Block {
+    start_beats: f64,
+    beats_per_sample: f64,
+    len_samples: u32,
+    grid: Grid,
+    temperature: f32,
+}
+
+/// The player's phrase for Answer mode, timed on the live grid, to the worker.
+fn record_for_answer(shared: &Shared, keys: &[KeyEvent], start_beats: f64, beats_per_sample: f64) {
+    for key in keys {
+        let _ = shared.recorded.push(super::worker::RecordedNote {
+            pitch: key.pitch,
+            velocity: key.velocity,
+            on: key.on,
+            beats: start_beats + f64::from(key.sample) * beats_per_sample,
+        });
     }
 }
 
