@@ -57,6 +57,8 @@ pub struct EventCodec {
     pub range: PitchRange,
     pub steps_per_quarter: u32,
     pub representation: Representation,
+    /// The network hears 2/2 as 4/4 (see `ModelConfig::cut_time_as_common`).
+    pub cut_time_as_common: bool,
 }
 
 /// What the network is told before one event.
@@ -91,6 +93,7 @@ impl EventCodec {
             range: config.pitch_range,
             steps_per_quarter: config.steps_per_quarter,
             representation: config.representation,
+            cut_time_as_common: config.cut_time_as_common,
         }
     }
 
@@ -254,9 +257,13 @@ impl EventCodec {
         }
         let base = v + n;
         out[base + (ctx.step_in_bar as usize).min(BAR_POSITIONS - 1)] = 1.0;
+        let heard = match (meter.numerator, meter.denominator) {
+            (2, 2) if self.cut_time_as_common => (4, 4),
+            other => other,
+        };
         let meter_slot = METERS
             .iter()
-            .position(|&(num, den)| num == meter.numerator && den == meter.denominator)
+            .position(|&m| m == heard)
             .unwrap_or(METERS.len());
         out[base + BAR_POSITIONS + meter_slot] = 1.0;
         let beats = base + BAR_POSITIONS + METERS.len() + 1;
@@ -327,6 +334,35 @@ mod tests {
             ..ModelConfig::default()
         };
         EventCodec::new(&config)
+    }
+
+    #[test]
+    fn a_cut_time_model_hears_two_two_as_four_four_and_others_do_not() {
+        let input = |codec: &EventCodec, numerator, denominator| {
+            let ctx = EventContext {
+                meter: TimeSignature {
+                    numerator,
+                    denominator,
+                },
+                ..EventContext::START
+            };
+            let mut out = vec![0.0; codec.input_size()];
+            codec.write_input(&ctx, &mut out);
+            out
+        };
+        let plain = codec(Representation::ActiveAndOnset);
+        let cut = EventCodec {
+            cut_time_as_common: true,
+            ..plain.clone()
+        };
+        assert_ne!(input(&plain, 2, 2), input(&plain, 4, 4));
+        assert_eq!(input(&cut, 2, 2), input(&cut, 4, 4));
+        assert_eq!(
+            input(&cut, 3, 4),
+            input(&plain, 3, 4),
+            "other metres as before"
+        );
+        assert_eq!(input(&cut, 2, 4), input(&plain, 2, 4));
     }
 
     #[test]

@@ -31,6 +31,7 @@ fn config(max_voices: u8) -> ModelConfig {
         architecture: Architecture::Events { max_voices },
         training: None,
         key_normalised: false,
+        cut_time_as_common: false,
     }
 }
 

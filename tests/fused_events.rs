@@ -41,6 +41,7 @@ fn config(layers: usize, hidden: usize, max_voices: u8) -> ModelConfig {
         architecture: Architecture::Events { max_voices },
         training: None,
         key_normalised: false,
+        cut_time_as_common: false,
     }
 }
 

@@ -31,6 +31,7 @@ fn small_config(layers: usize, hidden: usize) -> ModelConfig {
         architecture: Default::default(),
         training: None,
         key_normalised: false,
+        cut_time_as_common: false,
     }
 }
 

@@ -20,6 +20,7 @@ fn small_config() -> ModelConfig {
         architecture: Default::default(),
         training: None,
         key_normalised: false,
+        cut_time_as_common: false,
     }
 }
 

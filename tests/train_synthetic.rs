@@ -46,6 +46,7 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
             architecture: Default::default(),
             training: None,
             key_normalised: false,
+            cut_time_as_common: false,
         },
         epochs: 150,
         batch_size: 16,
@@ -115,6 +116,7 @@ fn nll_and_frame_accuracy_match_a_hand_computation() {
         architecture: Default::default(),
         training: None,
         key_normalised: false,
+        cut_time_as_common: false,
     };
     let zeros =
         |shape: &[usize]| Tensor::zeros(shape, candle_core::DType::F32, &Device::Cpu).unwrap();

@@ -38,7 +38,8 @@ pub struct Args {
     /// folder is read as it hears music, and the small-data recipe is the default.
     #[arg(long, value_name = "MODEL",
           conflicts_with_all = ["max_voices", "layers", "hidden", "steps_per_quarter",
-                                "representation", "pitch_range", "normalise_key"])]
+                                "representation", "pitch_range", "normalise_key",
+                                "cut_time_as_common"])]
     pub from: Option<String>,
     /// Passes over the training data [default: 40; fine-tuning 20].
     #[arg(long)]
@@ -108,6 +109,10 @@ pub struct Args {
     /// before training: the model learns one key, and plays in the key asked for.
     #[arg(long)]
     pub normalise_key: bool,
+    /// The network hears 2/2 as 4/4, in training and when it plays (event models): tunes
+    /// written in either share one metre's rhythm.
+    #[arg(long)]
+    pub cut_time_as_common: bool,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// CPU threads for training (default: all cores). The result is deterministic for a
@@ -331,6 +336,7 @@ fn model_config(args: &Args, data: &Dataset) -> anyhow::Result<ModelConfig> {
         },
         training: None,
         key_normalised: args.normalise_key,
+        cut_time_as_common: args.cut_time_as_common,
     };
     crate::model::file::validate_config(&config)?;
     if matches!(config.architecture, Architecture::Events { max_voices: 0 }) {
@@ -560,7 +566,7 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         "# resolved: --architecture {architecture} --layers {} --hidden {} --steps-per-quarter {} \
          --representation {} --pitch-range {}..{} --min-note-quarters {} --epochs {} \
          --batch-size {} --window {} --learning-rate {} --weight-decay {} --dropout {} \
-         --patience {} --min-batches-per-epoch {} --transpose {}{}{} --seed {} --threads {} \
+         --patience {} --min-batches-per-epoch {} --transpose {}{}{}{} --seed {} --threads {} \
          --engine {}",
         m.layers,
         m.hidden,
@@ -580,6 +586,11 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         options.transpose_semitones,
         if m.key_normalised {
             " --normalise-key"
+        } else {
+            ""
+        },
+        if m.cut_time_as_common {
+            " --cut-time-as-common"
         } else {
             ""
         },

@@ -28,6 +28,11 @@ pub struct ModelConfig {
     /// moved to the key asked for (see `family::generate`). Older files: false.
     #[serde(default)]
     pub key_normalised: bool,
+    /// Trained hearing 2/2 as 4/4 (the same bar of four quarters): reels are written in
+    /// either, so the network learns their rhythm under one metre, and a 4/4 song gets it
+    /// (the fiddle data has 199 tunes in 2/2 and 30 in 4/4). Older files: false.
+    #[serde(default)]
+    pub cut_time_as_common: bool,
 }
 
 /// Provenance and held-out metrics, recorded by the trainer.
@@ -52,6 +57,7 @@ impl Default for ModelConfig {
             architecture: Architecture::Frame,
             training: None,
             key_normalised: false,
+            cut_time_as_common: false,
         }
     }
 }

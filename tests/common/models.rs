@@ -19,6 +19,7 @@ pub fn tiny_config(repr: Representation) -> ModelConfig {
         architecture: Default::default(),
         training: None,
         key_normalised: false,
+        cut_time_as_common: false,
     }
 }
 

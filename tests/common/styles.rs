@@ -23,6 +23,7 @@ pub fn melody_config(name: &str) -> ModelConfig {
         architecture: Architecture::Events { max_voices: 1 },
         training: None,
         key_normalised: false,
+        cut_time_as_common: false,
     }
 }
 
