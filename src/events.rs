@@ -353,7 +353,7 @@ mod tests {
         let plain = codec(Representation::ActiveAndOnset);
         let cut = EventCodec {
             cut_time_as_common: true,
-            ..plain.clone()
+            ..plain
         };
         assert_ne!(input(&plain, 2, 2), input(&plain, 4, 4));
         assert_eq!(input(&cut, 2, 2), input(&cut, 4, 4));
