@@ -205,7 +205,7 @@ fn drag_with_fake_mouse(
 
 #[test]
 fn dropping_on_an_accepting_target_hands_over_the_file() {
-    let x = Xvfb::start(93);
+    let x = Xvfb::start();
     let target = spawn_target(&x.display, (100, 100), true);
     let path = Path::new("/tmp/PhraseGen exports/phrasegen-bach-chorales-seed-7.mid");
     let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (180, 200), Some(&target));
@@ -224,7 +224,7 @@ fn dropping_on_an_accepting_target_hands_over_the_file() {
 
 #[test]
 fn a_declining_target_or_empty_space_gets_nothing() {
-    let x = Xvfb::start(94);
+    let x = Xvfb::start();
     let target = spawn_target(&x.display, (100, 100), false);
     let path = Path::new("/tmp/clip.mid");
     let outcome = drag_with_fake_mouse(&x.display, path, (20, 20), (180, 200), Some(&target));
@@ -246,7 +246,7 @@ fn a_declining_target_or_empty_space_gets_nothing() {
 #[test]
 fn a_folder_dropped_on_the_editor_window_is_learned_from() {
     use common::styles::{arpeggio_piece, style_a_model, write_folder};
-    let x = Xvfb::start_sized(96, "1280x800x24");
+    let x = Xvfb::start_sized("1280x800x24");
     let dir = tempfile::tempdir().unwrap();
     let start = dir.path().join("scales.safetensors");
     style_a_model(&start);
@@ -303,7 +303,7 @@ fn a_folder_dropped_on_the_editor_window_is_learned_from() {
 /// target; the target receives a `.mid` file that exists and holds the current phrase.
 #[test]
 fn the_editor_drag_button_hands_the_current_phrase_to_a_drop_target() {
-    let x = Xvfb::start(95);
+    let x = Xvfb::start();
     let exports = tempfile::tempdir().unwrap();
     let editor = EditorProcess::spawn(
         &x.display,

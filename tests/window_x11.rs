@@ -145,7 +145,7 @@ fn notes(p: &Phrase) -> Vec<(u32, u8, u32)> {
 
 #[test]
 fn generate_go_back_keep_a_bar_delete_mute_and_move_a_note_with_mouse_and_keys() {
-    let x = Xvfb::start_sized(92, "1000x700x24");
+    let x = Xvfb::start_sized("1000x700x24");
     let exports = tempfile::tempdir().unwrap();
     let _editor = EditorProcess::spawn(
         &x.display,
@@ -280,7 +280,7 @@ fn generate_go_back_keep_a_bar_delete_mute_and_move_a_note_with_mouse_and_keys()
 /// row under the pointer is lit on the keyboard.
 #[test]
 fn a_window_twice_the_size_scales_its_controls_and_names_the_pitch_under_the_pointer() {
-    let x = Xvfb::start_sized(93, "2000x1300x24");
+    let x = Xvfb::start_sized("2000x1300x24");
     let exports = tempfile::tempdir().unwrap();
     let _editor = EditorProcess::spawn(
         &x.display,

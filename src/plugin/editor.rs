@@ -474,7 +474,11 @@ impl EditorApp {
     /// Export MIDI, the drag handle (where the platform has one) and what the last export
     /// and drag did: the file's path to drag from a file manager, or the error.
     fn export_controls(&mut self, ui: &mut egui::Ui) {
-        if ui.button("Export MIDI").clicked() {
+        if ui
+            .button("Export MIDI")
+            .on_hover_text("Write the phrase playing (with your edits) to a .mid file")
+            .clicked()
+        {
             self.export();
         }
         #[cfg(any(target_os = "linux", windows))]
@@ -493,7 +497,11 @@ impl EditorApp {
             // Long texts are cut to the window (the whole path on hover, and copied by the
             // button): a row wider than the window would widen the roll past its edge.
             Some(Ok(path)) => {
-                if ui.small_button("copy path").clicked() {
+                if ui
+                    .small_button("copy path")
+                    .on_hover_text("Copy the exported file's path, to paste into a file dialog")
+                    .clicked()
+                {
                     ui.ctx().copy_text(path.clone());
                 }
                 ui.add(
@@ -563,13 +571,18 @@ impl EditorApp {
 
     /// A field to load any model file by its path.
     fn model_file_row(&mut self, ui: &mut egui::Ui) {
-        ui.label("Model file");
+        let tip = "A model you trained (phrasegen train) or were given: type its .safetensors \
+                   path and Load; it is loaded again when the project opens";
+        ui.label("Model file").on_hover_text(tip);
         ui.add(
             egui::TextEdit::singleline(&mut self.model_path_input)
                 .hint_text("or a .safetensors file of your own")
                 .desired_width(240.0 * self.scale),
-        );
-        if ui.button("Load").clicked() && !self.model_path_input.trim().is_empty() {
+        )
+        .on_hover_text(tip);
+        if ui.button("Load").on_hover_text(tip).clicked()
+            && !self.model_path_input.trim().is_empty()
+        {
             let path = self.model_path_input.trim().to_string();
             self.choose_model(Some(path));
         }
@@ -620,7 +633,11 @@ impl EditorApp {
                     .desired_width(220.0 * self.scale)
                     .text(format!("learning {:.0}%{eta}", 100.0 * view.fraction)),
             );
-            if ui.button("Cancel").clicked() {
+            if ui
+                .button("Cancel")
+                .on_hover_text("Stop learning; nothing is saved")
+                .clicked()
+            {
                 if let Some(l) = &learning {
                     l.cancel();
                 }
@@ -647,6 +664,10 @@ impl EditorApp {
         let folder = self.learn_folder_input.trim().to_string();
         if ui
             .add_enabled(!folder.is_empty(), egui::Button::new("Learn from folder"))
+            .on_hover_text(
+                "Teach the model playing the style of the MIDI files in this folder; it keeps \
+                 playing meanwhile",
+            )
             .clicked()
         {
             self.shared.learn_from(folder.into(), models_dir());

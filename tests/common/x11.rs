@@ -50,16 +50,19 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
-    pub fn start(number: u32) -> Self {
-        Self::start_sized(number, "640x480x24")
+    pub fn start() -> Self {
+        Self::start_sized("640x480x24")
     }
 
-    /// A server whose screen is `size` (`WIDTHxHEIGHTxDEPTH`).
-    pub fn start_sized(number: u32, size: &str) -> Self {
-        let display = format!(":{number}");
-        let child = Command::new("Xvfb")
+    /// A server whose screen is `size` (`WIDTHxHEIGHTxDEPTH`), on a display number the
+    /// server picks among the free ones (`-displayfd`): tests running at the same time, or
+    /// another program's X server, can never share it.
+    pub fn start_sized(size: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new("Xvfb")
             .args([
-                &display,
+                "-displayfd",
+                "1",
                 "-screen",
                 "0",
                 size,
@@ -67,10 +70,18 @@ impl Xvfb {
                 "tcp",
                 "-noreset",
             ])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb must be installed (apt-get install xvfb; .ci/run does it)");
+        // The server writes its display number once it accepts connections.
+        let mut number = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut number)
+            .expect("Xvfb's display number");
+        let number = number.trim();
+        assert!(!number.is_empty(), "Xvfb did not start");
+        let display = format!(":{number}");
         let started = Instant::now();
         while RustConnection::connect(Some(&display)).is_err() {
             assert!(started.elapsed() < DEADLINE, "Xvfb did not start");
