@@ -155,17 +155,18 @@ impl RollGeometry {
 
     /// Index of the note under (x, y).
     pub fn hit_test(&self, phrase: &Phrase, x: f32, y: f32) -> Option<usize> {
-        phrase
-            .notes
-            .iter()
-            .position(|n| self.note_rect(n).is_some_and(|r| r.contains(x, y)))
+        self.note_under(&phrase.notes, x, y)
     }
 
     /// The muted note under the mouse (index into [`Phrase::muted`]), if any; a playing note
     /// drawn over it is found first by [`RollGeometry::hit_test`].
     pub fn hit_test_muted(&self, phrase: &Phrase, x: f32, y: f32) -> Option<usize> {
-        phrase
-            .muted
+        self.note_under(&phrase.muted, x, y)
+    }
+
+    /// Index of the first of `notes` whose rectangle holds (x, y).
+    fn note_under(&self, notes: &[Note], x: f32, y: f32) -> Option<usize> {
+        notes
             .iter()
             .position(|n| self.note_rect(n).is_some_and(|r| r.contains(x, y)))
     }
