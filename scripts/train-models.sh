@@ -23,7 +23,10 @@ $P train "${COMMON[@]}" --max-voices 4 --epochs ${EPOCHS:-80} --patience 8 \
   --normalise-key --transpose 0 --dropout 0.45 \
   --data "$DATA/bach-chorales" --out "$OUT/bach-chorales" --name bach-chorales \
   > /tmp/train-bach-chorales.log 2>&1 &
+# Reels are written in 2/2 or 4/4 for the same music: the network hears cut time as common time
+# (models/README.md, "Cut time heard as common time").
 $P train "${COMMON[@]}" --dropout 0.2 --transpose 5 --max-voices 1 --epochs ${EPOCHS:-40} --patience 6 \
+  --cut-time-as-common \
   --data "$DATA/fiddle-tunes" --out "$OUT/fiddle-tunes" --name fiddle-tunes \
   > /tmp/train-fiddle-tunes.log 2>&1 &
 $P train "${COMMON[@]}" --dropout 0.2 --transpose 5 --max-voices 6 --epochs ${EPOCHS:-200} --patience 10 \

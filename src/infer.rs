@@ -95,6 +95,26 @@ pub struct FastState {
     pub logits: Vec<f32>,
 }
 
+impl FastState {
+    /// Makes sequence `to` continue from where sequence `from_row` of `from` stands
+    /// (recurrent state and last logits), as when a sampler tries continuations side by
+    /// side and keeps one. Both states belong to the same network.
+    pub fn copy_row(&mut self, to: usize, from: &FastState, from_row: usize) {
+        for (dst, src) in self
+            .h
+            .iter_mut()
+            .zip(&from.h)
+            .chain(self.c.iter_mut().zip(&from.c))
+        {
+            let n = dst.len() / self.batch;
+            dst[to * n..(to + 1) * n].copy_from_slice(&src[from_row * n..(from_row + 1) * n]);
+        }
+        let n = self.logits.len() / self.batch;
+        self.logits[to * n..(to + 1) * n]
+            .copy_from_slice(&from.logits[from_row * n..(from_row + 1) * n]);
+    }
+}
+
 /// A named tensor's values, checked for its shape (shared by the inference engine and the
 /// fused trainer, which read the same model files).
 pub(crate) fn tensor_values(

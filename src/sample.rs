@@ -11,6 +11,7 @@
 pub mod chords;
 pub mod home_key;
 pub mod melody;
+pub mod repeats;
 pub mod voice_leading;
 
 use rand::RngCore;
@@ -75,6 +76,9 @@ pub struct GenerateParams {
     /// strong beats, the chord's scale elsewhere; their bar lines replace
     /// `time_signature`'s, and form and kept bars do not apply.
     pub chords: Option<chords::Chords>,
+    /// Event models, free generation: how readily the phrase repeats its own bars, the
+    /// network choosing which (`sample::repeats`).
+    pub repeats: repeats::Repeats,
 }
 
 impl Default for GenerateParams {
@@ -100,6 +104,7 @@ impl Default for GenerateParams {
             min_p: 0.0,
             melody: None,
             chords: None,
+            repeats: repeats::Repeats::Auto,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::infer::FastLstm;
 use crate::midi::{self, ImportOptions};
 use crate::phrase::TimeSignature;
 use crate::roll::PitchRange;
+use crate::sample::repeats::Repeats;
 use crate::sample::{variation_seed, GenerateParams};
 use crate::scale::{Scale, ScaleKind};
 
@@ -83,6 +84,13 @@ pub struct Args {
     /// (min-p sampling; 0 = off, below 1).
     #[arg(long, default_value_t = GenerateParams::default().min_p)]
     pub min_p: f32,
+    /// Event models: each free bar is also tried as a repeat of each of the 6 bars before
+    /// it, and the repeat the network finds about as likely per event as the bar it drew
+    /// is kept. auto = the model's own setting with `--form none` (other forms decide the
+    /// repeats themselves), off, or a bias in nats per event in the repeat's favour, in
+    /// any form (below 0: a repeat must be likelier by that much).
+    #[arg(long, default_value = "auto", allow_hyphen_values = true)]
+    pub repeats: Repeats,
 }
 
 pub fn parse_time_signature(s: &str) -> Result<TimeSignature, String> {
@@ -216,6 +224,7 @@ pub fn generate_params(
         min_p: args.min_p,
         melody: None,
         chords: None,
+        repeats: args.repeats,
     })
 }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::cli::generate;
 use crate::family::generate_variations;
+use crate::sample::repeats::Repeats;
 use crate::sample::{MAX_BARS, TEMPERATURE_RANGE};
 use crate::stats::c2st::{self, C2stReport};
 use crate::stats::{
@@ -75,6 +76,9 @@ pub struct Args {
     /// Min-p sampling (as `generate --min-p`).
     #[arg(long, default_value_t = crate::sample::GenerateParams::default().min_p)]
     pub min_p: f32,
+    /// Repeats the network chooses (as `generate --repeats`).
+    #[arg(long, default_value = "auto", allow_hyphen_values = true)]
+    pub repeats: Repeats,
     /// Reduce the real music to its N highest notes at each step, as `train --max-voices N`
     /// reduces it: the music such a model learned from (a melody model: `--top-voices 1`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=16))]
@@ -342,6 +346,7 @@ fn generate_args(args: &Args) -> generate::Args {
     gen_args.allow_parallels = args.allow_parallels;
     gen_args.candidates = args.candidates;
     gen_args.min_p = args.min_p;
+    gen_args.repeats = args.repeats;
     if let Some(form) = &args.form {
         gen_args.form = form.clone();
     }
@@ -510,7 +515,7 @@ fn print_header(
 ) {
     println!(
         "model {} ({} steps/quarter, {:?}, pitches {}..{}); {} phrases of {} bars of {}/{} per \
-         temperature, seeds 1..{}, form {}, {}, {} candidate(s), min-p {}, other generate \
+         temperature, seeds 1..{}, form {}, {}, {} candidate(s), min-p {}, repeats {}, other generate \
          settings default\ndata {}: {}, \
          segments of {} quarter notes starting on bar lines{notes}\n",
         cfg.name,
@@ -531,6 +536,11 @@ fn print_header(
         },
         args.candidates,
         args.min_p,
+        match args.repeats.bias_for(cfg, &gen_args.form) {
+            Some(bias) if args.repeats == Repeats::Auto => format!("auto ({bias})"),
+            None if args.repeats == Repeats::Auto => "auto (off: the form decides)".into(),
+            _ => args.repeats.to_string(),
+        },
         args.data.display(),
         describe(test),
         segment_quarters

@@ -221,6 +221,10 @@ pub struct PhraseGenParams {
     pub scale: EnumParam<ScaleChoice>,
     #[id = "form"]
     pub form: EnumParam<FormChoice>,
+    /// With Form free, the model repeats earlier bars where it finds a repeat fits, as
+    /// tunes do (event models; `sample::repeats`).
+    #[id = "repeats"]
+    pub repeats: BoolParam,
     /// No parallel fifths or octaves between voices (event models).
     #[id = "voice_leading"]
     pub strict_voice_leading: BoolParam,
@@ -307,6 +311,7 @@ impl Default for PhraseGenParams {
             key: EnumParam::new("Key", KeyRoot::C),
             scale: EnumParam::new("Scale", ScaleChoice::Chromatic),
             form: EnumParam::new("Form", FormChoice::AabaVaried),
+            repeats: BoolParam::new("Repeats", true),
             strict_voice_leading: BoolParam::new("Strict voice leading", true),
             low_note: IntParam::new("Lowest note", 36, IntRange::Linear { min: 0, max: 127 })
                 .with_value_to_string(Arc::new(note_name))

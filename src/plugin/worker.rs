@@ -23,6 +23,7 @@ use super::params::{PhraseGenParams, PlayMode, SavedPhrase};
 use crate::family::{generate, LiveAccompanist, LiveHarmonizer, LiveSettings};
 use crate::infer::FastLstm;
 use crate::phrase::{Note, Phrase, TimeSignature};
+use crate::sample::repeats::Repeats;
 use crate::sample::GenerateParams;
 use crate::scale::Scale;
 use crate::scheduler::{PlaybackPhrase, Takeover};
@@ -317,6 +318,11 @@ pub fn generate_params(params: &PhraseGenParams, model: &FastLstm) -> GeneratePa
         form: params.form.value().form(),
         strict_voice_leading: params.strict_voice_leading.value(),
         candidates: params.candidates.value().max(1) as u32,
+        repeats: if params.repeats.value() {
+            Repeats::Auto
+        } else {
+            Repeats::Off
+        },
         ..GenerateParams::default()
     }
 }

@@ -10,6 +10,8 @@
 //! a voice above it). Kept bars, repeats of the form and the primer are fed to the
 //! network as forced events, so it hears them and what follows fits them.
 
+mod repeats;
+
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
@@ -27,6 +29,7 @@ use crate::sample::{
 };
 
 /// One variation being written.
+#[derive(Clone)]
 struct Draft {
     ctx: EventContext,
     /// The step being written.
@@ -52,6 +55,9 @@ struct Draft {
     /// allow) of the events drawn so far, and how many: how candidates are ranked.
     log_prob: f64,
     drawn: u32,
+    /// A trial repeat (`repeats`): the earlier bar this bar copies, every event forced and
+    /// scored as if drawn.
+    trial_source: Option<u32>,
 }
 
 /// Voices (the melody's included) that sound whenever a melody being harmonized does: a
@@ -211,7 +217,13 @@ impl Rules {
             voices: model_voices.min(params.max_polyphony.clamp(1, 128) as u8),
             min_note_steps: params.min_note_steps.max(1),
             max_note_steps: (2 * steps_per_bar as u32).max(params.min_note_steps),
-            max_rest_steps: beat_steps(meter, spq),
+            // A line over chords never rests a whole beat (it accompanies); free phrases
+            // may rest up to a beat.
+            max_rest_steps: if chords.is_some() {
+                beat_steps(meter, spq).saturating_sub(1)
+            } else {
+                beat_steps(meter, spq)
+            },
             strict_voice_leading: params.strict_voice_leading,
             free_steps,
             melody,
@@ -298,20 +310,23 @@ pub(super) fn generate(
             rng: Pcg64Mcg::seed_from_u64(variation_seed(params.seed, i)),
             log_prob: 0.0,
             drawn: 0,
+            trial_source: None,
         })
         .collect();
     for draft in &mut drafts {
         plan_step(draft, &rules, kept.as_ref());
     }
-    write_drafts(
+    let writer = Writer {
         model,
         params,
-        &rules,
-        kept.as_ref(),
-        &mut drafts,
-        &mut inputs,
-        &mut state,
-    );
+        rules: &rules,
+        kept: kept.as_ref(),
+    };
+    let free = params.melody.is_none() && params.chords.is_none();
+    match params.repeats.bias_for(cfg, &params.form).filter(|_| free) {
+        Some(bias) => repeats::write(&writer, &mut drafts, &mut state, bias),
+        None => writer.write(&mut drafts, &mut inputs, &mut state, rules.total_steps),
+    }
     let phrase = Phrase::empty(
         params.bars,
         cfg.steps_per_quarter,
@@ -387,51 +402,78 @@ fn hear_primer(
     ctx
 }
 
-/// Steps the network and draws (or plays forced) events until every draft is written.
-fn write_drafts(
-    model: &FastLstm,
-    params: &GenerateParams,
-    rules: &Rules,
-    kept: Option<&(PianoRoll, u64)>,
-    drafts: &mut [Draft],
-    inputs: &mut [f32],
-    state: &mut FastState,
-) {
-    let codec = &rules.codec;
-    let (width, vocab) = (model.input_size(), codec.vocab_size());
-    let copied_tail_start = rules.copied_tail_start();
-    let inv_t = 1.0 / params.temperature;
-    let ranked = params.candidates > 1;
-    while drafts.iter().any(|d| d.step < rules.total_steps) {
-        let only_copies_left = drafts.iter().all(|d| d.step >= copied_tail_start);
-        if !only_copies_left {
-            for (b, draft) in drafts.iter().enumerate() {
-                codec.write_input(&draft.ctx, &mut inputs[b * width..(b + 1) * width]);
+/// What every draft of one generation is written with.
+struct Writer<'a> {
+    model: &'a FastLstm,
+    params: &'a GenerateParams,
+    rules: &'a Rules,
+    kept: Option<&'a (PianoRoll, u64)>,
+}
+
+impl Writer<'_> {
+    /// Steps the network and draws (or plays forced) events until every draft has written
+    /// the steps before `end`. A draft that gets there first waits: its recurrent state is
+    /// put back as it was when it arrived, so stopping at a bar line and going on gives
+    /// the same phrase as writing straight through.
+    fn write(&self, drafts: &mut [Draft], inputs: &mut [f32], state: &mut FastState, end: usize) {
+        let (model, params, rules) = (self.model, self.params, self.rules);
+        let codec = &rules.codec;
+        let (width, vocab) = (model.input_size(), codec.vocab_size());
+        let copied_tail_start = rules.copied_tail_start();
+        let inv_t = 1.0 / params.temperature;
+        let ranked = params.candidates > 1
+            || params
+                .repeats
+                .bias_for(&model.config, &params.form)
+                .is_some();
+        let mut parked = (end < rules.total_steps).then(|| state.clone());
+        let active = |d: &Draft| d.step < end;
+        while drafts.iter().any(active) {
+            let only_copies_left = drafts
+                .iter()
+                .filter(|d| active(d))
+                .all(|d| d.step >= copied_tail_start);
+            if !only_copies_left {
+                for (b, draft) in drafts.iter().enumerate() {
+                    codec.write_input(&draft.ctx, &mut inputs[b * width..(b + 1) * width]);
+                }
+                model.step(inputs, state);
             }
-            model.step(inputs, state);
-        }
-        for (b, draft) in drafts.iter_mut().enumerate() {
-            if draft.step >= rules.total_steps {
-                continue;
-            }
-            let token = if draft.next_forced < draft.forced.len() {
-                draft.next_forced += 1;
-                draft.forced[draft.next_forced - 1]
-            } else {
-                debug_assert!(!only_copies_left, "a copied step forces all its tokens");
+            for (b, draft) in drafts.iter_mut().enumerate() {
+                if !active(draft) {
+                    continue;
+                }
                 let logits = &state.logits[b * vocab..(b + 1) * vocab];
-                let u = uniform(&mut draft.rng);
-                let (token, log_prob) = draw(logits, inv_t, params.min_p, u, ranked, |token| {
-                    rules.allows(draft, token)
-                });
-                draft.log_prob += log_prob;
-                draft.drawn += 1;
-                token
-            };
-            apply(draft, token, rules);
-            if draft.ctx.previous == codec.step_token() && draft.step < rules.total_steps {
-                plan_step(draft, rules, kept);
+                let token = if draft.next_forced < draft.forced.len() {
+                    draft.next_forced += 1;
+                    let token = draft.forced[draft.next_forced - 1];
+                    if draft.trial_source.is_some() {
+                        let log_prob = score(logits, token, |t| rules.allows(draft, t));
+                        draft.log_prob += log_prob;
+                        draft.drawn += 1;
+                    }
+                    token
+                } else {
+                    debug_assert!(!only_copies_left, "a copied step forces all its tokens");
+                    let u = uniform(&mut draft.rng);
+                    let (token, log_prob) = draw(logits, inv_t, params.min_p, u, ranked, |token| {
+                        rules.allows(draft, token)
+                    });
+                    draft.log_prob += log_prob;
+                    draft.drawn += 1;
+                    token
+                };
+                apply(draft, token, rules);
+                if draft.ctx.previous == codec.step_token() && draft.step < rules.total_steps {
+                    plan_step(draft, rules, self.kept);
+                }
+                if let Some(parked) = parked.as_mut().filter(|_| !active(draft)) {
+                    parked.copy_row(b, state, b);
+                }
             }
+        }
+        if let Some(parked) = parked {
+            *state = parked;
         }
     }
 }
@@ -515,6 +557,23 @@ fn log_prob(logits: &[f32], allowed: &[bool], best: f32, token: usize) -> f64 {
         .map(|(&z, _)| f64::from(exp_f32(z - best)))
         .sum();
     f64::from(logits[token] - best) - libm::log(total)
+}
+
+/// `ln p(token)` at temperature 1 over the tokens `allowed` keeps: how a forced token is
+/// scored as if it had been drawn.
+fn score(logits: &[f32], token: usize, allowed: impl Fn(usize) -> bool) -> f64 {
+    let mut mask = [false; MAX_VOCAB];
+    let mut best = f32::NEG_INFINITY;
+    for (t, &z) in logits.iter().enumerate().take(MAX_VOCAB) {
+        mask[t] = allowed(t);
+        if mask[t] && z > best {
+            best = z;
+        }
+    }
+    if best == f32::NEG_INFINITY {
+        best = logits[token];
+    }
+    log_prob(logits, &mask[..logits.len()], best, token)
 }
 
 /// Plays `token` in `draft`; a step end writes the step into the roll.
@@ -622,10 +681,14 @@ fn copied_frame(
     let bar = (t / spb) as u32;
     let is_kept = |b: u32| kept.is_some_and(|(_, mask)| b < 64 && mask & (1 << b) != 0);
     let source_of = |b: u32| rules.sources.get(b as usize).copied().flatten();
-    let source = source_of(bar)?;
+    let source = draft.trial_source.or_else(|| source_of(bar))?;
     let s = source as usize * spb + t % spb;
-    let continues =
-        bar > 0 && !is_kept(bar - 1) && source > 0 && source_of(bar - 1) == Some(source - 1);
+    // A trial repeat strikes its notes afresh, or a held note could outlast every limit.
+    let continues = draft.trial_source.is_none()
+        && bar > 0
+        && !is_kept(bar - 1)
+        && source > 0
+        && source_of(bar - 1) == Some(source - 1);
     let restart = t.is_multiple_of(spb) && !continues;
     let active = draft.roll.active[s];
     Some((

@@ -136,6 +136,11 @@ pub fn music_group(
             "At most this many notes at once (1: a single line)",
             &p.polyphony,
         );
+        rows.checkbox(
+            "Repeats",
+            "With Form free: the model repeats an earlier bar where it finds the repeat fits, as tunes do (off: every bar new)",
+            &p.repeats,
+        );
         rows.slider("Candidates", "Draw this many phrases together and keep the one the model finds most likely: less wandering, a few ms more", &p.candidates);
         rows.checkbox(
             "Strict voice leading",

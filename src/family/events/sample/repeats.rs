@@ -1,0 +1,100 @@
+//! Repeats the network chooses: real tunes repeat a bar within eight bars in four phrases
+//! of five, mostly four bars back (a phrase played again), and chorales in one of three;
+//! a network drawing event by event almost never does (6% of fiddle phrases), because it
+//! cannot recall a bar exactly. So each bar it writes freely is also tried as a repeat of
+//! each of the `REPEAT_REACH` bars before it, all of them side by side in one batch, and
+//! the network scores each try as it scores its own draws (mean log-probability per
+//! event, temperature 1, over the events the rules allow). The likeliest repeat replaces
+//! the fresh bar when it scores at least as well, give or take the bias. The network hears
+//! the bar it keeps, so what follows fits it.
+
+use super::{plan_step, Draft, Writer};
+use crate::infer::FastState;
+
+/// How many bars back a bar may be repeated from (real tunes and chorales repeat mostly
+/// four bars back, some one, two, five or six).
+pub const REPEAT_REACH: u32 = 6;
+
+/// Writes every draft bar by bar, keeping a repeat of an earlier bar where the network
+/// finds it likelier per event (plus `bias` nats) than the bar it drew.
+pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState, bias: f32) {
+    let rules = writer.rules;
+    let spb = rules.steps_per_bar;
+    let width = writer.model.input_size();
+    let mut inputs = vec![0.0f32; drafts.len() * width];
+    for bar in 0..rules.total_steps.div_ceil(spb) {
+        let end = ((bar + 1) * spb).min(rules.total_steps);
+        // Bars the form or the user already fixed are not tried.
+        let free = bar > 0 && rules.free_steps[bar * spb] > 0;
+        let start = free.then(|| (drafts.to_vec(), state.clone()));
+        writer.write(drafts, &mut inputs, state, end);
+        if let Some((start, start_state)) = start {
+            keep_likelier_repeats(writer, bar, &start, &start_state, drafts, state, bias);
+        }
+    }
+}
+
+/// Tries each draft's bar `bar` as a repeat of each earlier bar in reach, from where the
+/// draft stood at the bar line (`start`, `start_state`), and swaps in the likeliest repeat
+/// where it wins.
+fn keep_likelier_repeats(
+    writer: &Writer,
+    bar: usize,
+    start: &[Draft],
+    start_state: &FastState,
+    drafts: &mut [Draft],
+    state: &mut FastState,
+    bias: f32,
+) {
+    let rules = writer.rules;
+    let spb = rules.steps_per_bar;
+    let reach = REPEAT_REACH.min(bar as u32);
+    let sources: Vec<u32> = (1..=reach).map(|back| bar as u32 - back).collect();
+    let n = sources.len();
+    let mut trials = Vec::with_capacity(start.len() * n);
+    let mut trial_state = writer.model.state(start.len() * n);
+    for (i, draft) in start.iter().enumerate() {
+        for &source in &sources {
+            let mut trial = draft.clone();
+            trial.trial_source = Some(source);
+            (trial.log_prob, trial.drawn) = (0.0, 0);
+            plan_step(&mut trial, rules, writer.kept);
+            trial_state.copy_row(trials.len(), start_state, i);
+            trials.push(trial);
+        }
+    }
+    let mut inputs = vec![0.0f32; trials.len() * writer.model.input_size()];
+    let end = ((bar + 1) * spb).min(rules.total_steps);
+    writer.write(&mut trials, &mut inputs, &mut trial_state, end);
+    let mean = |log_prob: f64, drawn: u32| log_prob / f64::from(drawn.max(1));
+    for (i, draft) in drafts.iter_mut().enumerate() {
+        let fresh = mean(
+            draft.log_prob - start[i].log_prob,
+            draft.drawn - start[i].drawn,
+        );
+        let (best, best_score) = (i * n..(i + 1) * n)
+            .map(|k| (k, mean(trials[k].log_prob, trials[k].drawn)))
+            .fold((usize::MAX, f64::NEG_INFINITY), |a, b| {
+                if b.1 > a.1 {
+                    b
+                } else {
+                    a
+                }
+            });
+        if best == usize::MAX || best_score + f64::from(bias) < fresh {
+            continue;
+        }
+        let trial = &trials[best];
+        let mut kept = trial.clone();
+        // The fresh bar's draws are spent: what follows draws on from there.
+        kept.rng = draft.rng.clone();
+        kept.trial_source = None;
+        kept.log_prob = start[i].log_prob + trial.log_prob;
+        kept.drawn = start[i].drawn + trial.drawn;
+        if kept.step < rules.total_steps {
+            plan_step(&mut kept, rules, writer.kept);
+        }
+        *draft = kept;
+        state.copy_row(i, &trial_state, best);
+    }
+}
