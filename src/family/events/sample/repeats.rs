@@ -2,7 +2,7 @@
 //! of five, mostly four bars back (a phrase played again), and chorales in one of three;
 //! a network drawing event by event almost never does (6% of fiddle phrases), because it
 //! cannot recall a bar exactly. So each bar it writes freely is also tried as a repeat of
-//! each of the `REPEAT_REACH` bars before it, all of them side by side in one batch, and
+//! each of the six bars before it, all of them side by side in one batch, and
 //! the network scores each try as it scores its own draws (mean log-probability per
 //! event, temperature 1, over the events the rules allow). The likeliest repeat replaces
 //! the fresh bar when it scores at least as well, give or take the bias. The network hears
@@ -12,8 +12,9 @@ use super::{plan_step, Draft, Writer};
 use crate::infer::FastState;
 
 /// How many bars back a bar may be repeated from (real tunes and chorales repeat mostly
-/// four bars back, some one, two, five or six).
-pub const REPEAT_REACH: u32 = 6;
+/// four bars back, some one, two, five or six). Trying only one, two and four back cost
+/// nearly as much (the batch's steps, not its rows, take the time).
+pub const REPEAT_DISTANCES: [u32; 6] = [1, 2, 3, 4, 5, 6];
 
 /// Writes every draft bar by bar, keeping a repeat of an earlier bar where the network
 /// finds it likelier per event (plus `bias` nats) than the bar it drew.
@@ -48,19 +49,41 @@ fn keep_likelier_repeats(
 ) {
     let rules = writer.rules;
     let spb = rules.steps_per_bar;
-    let reach = REPEAT_REACH.min(bar as u32);
-    let sources: Vec<u32> = (1..=reach).map(|back| bar as u32 - back).collect();
-    let n = sources.len();
-    let mut trials = Vec::with_capacity(start.len() * n);
-    let mut trial_state = writer.model.state(start.len() * n);
-    for (i, draft) in start.iter().enumerate() {
-        for &source in &sources {
+    let mut trials = Vec::with_capacity(start.len() * REPEAT_DISTANCES.len());
+    // Per draft, where its trials sit in `trials`.
+    let mut spans = Vec::with_capacity(start.len());
+    for draft in start {
+        let first = trials.len();
+        let mut tried: Vec<usize> = Vec::with_capacity(REPEAT_DISTANCES.len());
+        for back in REPEAT_DISTANCES
+            .iter()
+            .filter(|&&back| back as usize <= bar)
+        {
+            let source = bar as u32 - back;
+            // A bar that sounds like one already tried (often a repeat itself) is not
+            // tried again: the network would score the same events the same way.
+            let s = source as usize * spb;
+            let same = |t: &usize| {
+                let roll = &draft.roll;
+                roll.active[s..s + spb] == roll.active[*t..*t + spb]
+                    && roll.onset[s..s + spb] == roll.onset[*t..*t + spb]
+            };
+            if tried.iter().any(same) {
+                continue;
+            }
+            tried.push(s);
             let mut trial = draft.clone();
             trial.trial_source = Some(source);
             (trial.log_prob, trial.drawn) = (0.0, 0);
             plan_step(&mut trial, rules, writer.kept);
-            trial_state.copy_row(trials.len(), start_state, i);
             trials.push(trial);
+        }
+        spans.push(first..trials.len());
+    }
+    let mut trial_state = writer.model.state(trials.len());
+    for (i, span) in spans.iter().enumerate() {
+        for k in span.clone() {
+            trial_state.copy_row(k, start_state, i);
         }
     }
     let mut inputs = vec![0.0f32; trials.len() * writer.model.input_size()];
@@ -72,7 +95,8 @@ fn keep_likelier_repeats(
             draft.log_prob - start[i].log_prob,
             draft.drawn - start[i].drawn,
         );
-        let (best, best_score) = (i * n..(i + 1) * n)
+        let (best, best_score) = spans[i]
+            .clone()
             .map(|k| (k, mean(trials[k].log_prob, trials[k].drawn)))
             .fold((usize::MAX, f64::NEG_INFINITY), |a, b| {
                 if b.1 > a.1 {
