@@ -12,6 +12,7 @@ pub mod chords;
 pub mod home_key;
 pub mod melody;
 pub mod repeats;
+pub mod span;
 pub mod voice_leading;
 
 use rand::RngCore;
@@ -79,6 +80,9 @@ pub struct GenerateParams {
     /// Event models, free generation: how readily the phrase repeats its own bars, the
     /// network choosing which (`sample::repeats`).
     pub repeats: repeats::Repeats,
+    /// Event models: no note-on spreads the phrase wider than this, lowest note to highest
+    /// (`sample::span`).
+    pub span: span::Span,
 }
 
 impl Default for GenerateParams {
@@ -105,6 +109,7 @@ impl Default for GenerateParams {
             melody: None,
             chords: None,
             repeats: repeats::Repeats::Auto,
+            span: span::Span::Auto,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Repeats the network chooses (`sample::repeats`): trying repeats must not change what the
 //! sampler writes when none is kept, a kept repeat is an earlier bar note for note, and the
-//! rules still hold in every bar.
+//! rules still hold in every bar; and the span a phrase may spread over (`sample::span`).
 
 use phrasegen::builtin::load_model_choice;
 use phrasegen::family::generate_variations;
@@ -115,4 +115,50 @@ fn repeats_parse_as_the_cli_writes_them() {
         .parse::<Repeats>()
         .unwrap_err()
         .contains("auto, off"));
+}
+
+/// Lowest note to highest, in semitones.
+fn spread(phrase: &Phrase) -> u8 {
+    let lo = phrase.notes.iter().map(|n| n.pitch).min().unwrap_or(0);
+    let hi = phrase.notes.iter().map(|n| n.pitch).max().unwrap_or(0);
+    hi - lo
+}
+
+#[test]
+fn no_phrase_spreads_wider_than_its_span() {
+    use phrasegen::sample::span::Span;
+    let model = load_model_choice("bach-chorales").unwrap();
+    let mut wider_without = 0;
+    for seed in 1..=10 {
+        for t in [0.7f32, 1.0, 2.0] {
+            let p = |span| GenerateParams {
+                temperature: t,
+                span,
+                ..params(seed, Repeats::Auto)
+            };
+            let capped = &generate_variations(&model, &p(Span::Auto), 1).unwrap()[0];
+            assert!(
+                spread(capped) <= 36,
+                "seed {seed} T {t}: {} semitones",
+                spread(capped)
+            );
+            assert!(
+                capped.notes.len() >= 4 * 8,
+                "seed {seed} T {t}: too few notes"
+            );
+            let narrow = &generate_variations(&model, &p(Span::Semitones(24)), 1).unwrap()[0];
+            assert!(
+                spread(narrow) <= 24,
+                "seed {seed} T {t}: {} semitones",
+                spread(narrow)
+            );
+            let free = &generate_variations(&model, &p(Span::Off), 1).unwrap()[0];
+            wider_without += usize::from(spread(free) > 36);
+        }
+    }
+    // Without the limit the network does spread wider: the limit is doing the work.
+    assert!(
+        wider_without >= 5,
+        "only {wider_without} of 30 wider than 36 without a span"
+    );
 }

@@ -13,6 +13,7 @@ use crate::midi::{self, ImportOptions};
 use crate::phrase::TimeSignature;
 use crate::roll::PitchRange;
 use crate::sample::repeats::Repeats;
+use crate::sample::span::Span;
 use crate::sample::{variation_seed, GenerateParams};
 use crate::scale::{Scale, ScaleKind};
 
@@ -91,6 +92,11 @@ pub struct Args {
     /// any form (below 0: a repeat must be likelier by that much).
     #[arg(long, default_value = "auto", allow_hyphen_values = true)]
     pub repeats: Repeats,
+    /// Event models: no note widens the phrase beyond this many semitones, lowest note to
+    /// highest. auto = the model's own limit (36 for bach-chorales, none for the others),
+    /// off, or a number of semitones (12 to 127).
+    #[arg(long, default_value = "auto")]
+    pub span: Span,
 }
 
 pub fn parse_time_signature(s: &str) -> Result<TimeSignature, String> {
@@ -225,6 +231,7 @@ pub fn generate_params(
         melody: None,
         chords: None,
         repeats: args.repeats,
+        span: args.span,
     })
 }
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::cli::generate;
 use crate::family::generate_variations;
 use crate::sample::repeats::Repeats;
+use crate::sample::span::Span;
 use crate::sample::{MAX_BARS, TEMPERATURE_RANGE};
 use crate::stats::c2st::{self, C2stReport};
 use crate::stats::{
@@ -79,6 +80,9 @@ pub struct Args {
     /// Repeats the network chooses (as `generate --repeats`).
     #[arg(long, default_value = "auto", allow_hyphen_values = true)]
     pub repeats: Repeats,
+    /// The widest a phrase may spread (as `generate --span`).
+    #[arg(long, default_value = "auto")]
+    pub span: Span,
     /// Reduce the real music to its N highest notes at each step, as `train --max-voices N`
     /// reduces it: the music such a model learned from (a melody model: `--top-voices 1`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=16))]
@@ -347,6 +351,7 @@ fn generate_args(args: &Args) -> generate::Args {
     gen_args.candidates = args.candidates;
     gen_args.min_p = args.min_p;
     gen_args.repeats = args.repeats;
+    gen_args.span = args.span;
     if let Some(form) = &args.form {
         gen_args.form = form.clone();
     }
@@ -515,7 +520,7 @@ fn print_header(
 ) {
     println!(
         "model {} ({} steps/quarter, {:?}, pitches {}..{}); {} phrases of {} bars of {}/{} per \
-         temperature, seeds 1..{}, form {}, {}, {} candidate(s), min-p {}, repeats {}, other generate \
+         temperature, seeds 1..{}, form {}, {}, {} candidate(s), min-p {}, repeats {}, span {}, other generate \
          settings default\ndata {}: {}, \
          segments of {} quarter notes starting on bar lines{notes}\n",
         cfg.name,
@@ -540,6 +545,11 @@ fn print_header(
             Some(bias) if args.repeats == Repeats::Auto => format!("auto ({bias})"),
             None if args.repeats == Repeats::Auto => "auto (off: the form decides)".into(),
             _ => args.repeats.to_string(),
+        },
+        match args.span.semitones_for(cfg) {
+            Some(s) if args.span == Span::Auto => format!("auto ({s})"),
+            None if args.span == Span::Auto => "auto (none)".into(),
+            _ => args.span.to_string(),
         },
         args.data.display(),
         describe(test),

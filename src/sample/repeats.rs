@@ -1,6 +1,6 @@
 //! How readily a phrase repeats its own bars (event models, free generation): each bar the
 //! network writes is also tried as a repeat of the bars before it, and a repeat it finds
-//! about as likely replaces the fresh bar (`family::events::repeats`). The bias is in nats
+//! about as likely replaces the fresh bar (`family::events::sample::repeats`). The bias is in nats
 //! per event in the repeat's favour; below zero a repeat must be likelier than the fresh
 //! bar by that much.
 //!

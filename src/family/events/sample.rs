@@ -39,6 +39,8 @@ struct Draft {
     held: [u32; 128],
     /// Pitches struck in the step being written.
     struck: PitchSet,
+    /// Every pitch struck in the phrase so far.
+    played: PitchSet,
     /// Pitches sounding when the step being written began (the previous sonority).
     entering: PitchSet,
     /// Whole steps of silence just before this one.
@@ -75,6 +77,8 @@ struct Rules {
     max_note_steps: u32,
     max_rest_steps: u32,
     strict_voice_leading: bool,
+    /// Widest the phrase may spread, lowest note to highest, in semitones.
+    max_span: u8,
     /// Per step, the steps left before a copied step (kept bar or repeat) or the end: a
     /// note must fit before the copy takes over, or it would be cut short.
     free_steps: Vec<u32>,
@@ -105,6 +109,7 @@ impl Rules {
                         chords.allows(draft.step, p, draft.ctx.meter, draft.ctx.step_in_bar)
                     })
                     && remaining >= self.min_note_steps
+                    && within_span(draft.played, p, self.max_span)
                     && !(self.strict_voice_leading
                         && makes_parallels(draft.entering, draft.ctx.sounding, p))
             }
@@ -225,6 +230,11 @@ impl Rules {
                 beat_steps(meter, spq)
             },
             strict_voice_leading: params.strict_voice_leading,
+            // Free phrases only: a melody or chords being followed set the compass.
+            max_span: (!follows)
+                .then(|| params.span.semitones_for(cfg))
+                .flatten()
+                .unwrap_or(127),
             free_steps,
             melody,
             chords,
@@ -248,6 +258,17 @@ impl Rules {
             .rposition(|&free| free > 0)
             .map_or(0, |last_free| last_free + 1)
     }
+}
+
+/// Whether striking `p` keeps the phrase's pitches (`played`) within `max_span` semitones
+/// (a pitch inside what has sounded always may: kept bars can be wider than the span).
+fn within_span(played: PitchSet, p: u8, max_span: u8) -> bool {
+    let (lo, hi) = (
+        played.trailing_zeros(),
+        127u32.saturating_sub(played.leading_zeros()),
+    );
+    let p = u32::from(p);
+    played == 0 || (lo..=hi).contains(&p) || hi.max(p) - lo.min(p) <= u32::from(max_span)
 }
 
 /// Keeps only the repeats that run on for two bars or more (a line sung again; a single
@@ -299,6 +320,7 @@ pub(super) fn generate(
             roll: PianoRoll::new(rules.total_steps),
             held: [0; 128],
             struck: 0,
+            played: 0,
             entering: ctx.sounding,
             // A phrase starts on its downbeat: no rest before the first note (models learn
             // silent pickup bars at the start of pieces).
@@ -580,7 +602,10 @@ fn score(logits: &[f32], token: usize, allowed: impl Fn(usize) -> bool) -> f64 {
 fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
     let codec = &rules.codec;
     match codec.event(token) {
-        Event::On(p) => draft.struck |= 1u128 << p,
+        Event::On(p) => {
+            draft.struck |= 1u128 << p;
+            draft.played |= 1u128 << p;
+        }
         Event::Off(p) => draft.must_end &= !(1u128 << p),
         Event::Step => {}
     }

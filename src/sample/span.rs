@@ -1,0 +1,89 @@
+//! How far a phrase may spread from its lowest note to its highest (event models): no
+//! note-on widens the phrase beyond the span. The network writes four-part chorales three
+//! semitones wider than Bach (36.9 against 33.0 over 8 bars; its voices stray to the edges
+//! of their registers), which was the first thing a classifier told them apart by once they
+//! repeated their bars; three octaves (the compass of a choir's four voices) brings them in
+//! (models/README.md, "Span").
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::model::ModelConfig;
+
+/// Span: no limit, the model's own, or a limit in semitones given by the user.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Span {
+    Off,
+    /// The limit chosen for the model (`Span::semitones_for`); none for most.
+    #[default]
+    Auto,
+    Semitones(u8),
+}
+
+/// The built-in models' limits, chosen against the training split (the valid split holds
+/// too few chorales to tell settings apart). A melody model keeps to its tunes' range by
+/// itself, so `fiddle-tunes` has none.
+const BUILT_IN_SPANS: [(&str, u8); 1] = [("bach-chorales", 36)];
+
+impl Span {
+    /// The limit this setting gives with `config`'s model, `None` for no limit.
+    pub fn semitones_for(self, config: &ModelConfig) -> Option<u8> {
+        match self {
+            Self::Off => None,
+            Self::Semitones(s) => Some(s),
+            Self::Auto => BUILT_IN_SPANS
+                .iter()
+                .find(|(name, _)| *name == config.name)
+                .map(|&(_, s)| s),
+        }
+    }
+}
+
+impl FromStr for Span {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(Self::Off),
+            "auto" => Ok(Self::Auto),
+            _ => match s.parse::<u8>() {
+                Ok(n) if (12..=127).contains(&n) => Ok(Self::Semitones(n)),
+                _ => Err(format!(
+                    "`{s}`: write auto, off, or a span in semitones from 12 to 127"
+                )),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Self::Off => write!(f, "off"),
+            Self::Auto => write!(f, "auto"),
+            Self::Semitones(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_is_the_models_own_limit_and_text_round_trips() {
+        let mut cfg = ModelConfig {
+            name: "bach-chorales".into(),
+            ..ModelConfig::default()
+        };
+        assert_eq!(Span::Auto.semitones_for(&cfg), Some(36));
+        cfg.name = "fiddle-tunes".into();
+        assert_eq!(Span::Auto.semitones_for(&cfg), None);
+        assert_eq!(Span::Semitones(24).semitones_for(&cfg), Some(24));
+        for text in ["off", "auto", "30"] {
+            assert_eq!(text.parse::<Span>().unwrap().to_string(), text);
+        }
+        assert!("7".parse::<Span>().is_err());
+        assert!("wide".parse::<Span>().is_err());
+    }
+}
