@@ -1,6 +1,7 @@
 //! Repeats the network chooses (`sample::repeats`): trying repeats must not change what the
 //! sampler writes when none is kept, a kept repeat is an earlier bar note for note, and the
-//! rules still hold in every bar; and the span a phrase may spread over (`sample::span`).
+//! rules still hold in every bar; the span a phrase may spread over (`sample::span`); and a
+//! single line holds no pitch on and on.
 
 use phrasegen::builtin::load_model_choice;
 use phrasegen::family::generate_variations;
@@ -161,4 +162,39 @@ fn no_phrase_spreads_wider_than_its_span() {
         wider_without >= 5,
         "only {wider_without} of 30 wider than 36 without a span"
     );
+}
+
+#[test]
+fn a_single_line_holds_no_pitch_longer_than_a_bar() {
+    // The cut-time fiddle network drew drones: one pitch held or struck again for bars.
+    let model = load_model_choice("fiddle-tunes").unwrap();
+    for seed in 1..=10 {
+        for (t, repeats) in [
+            (0.5f32, Repeats::Off),
+            (1.0, Repeats::Auto),
+            (2.0, Repeats::Off),
+        ] {
+            let p = GenerateParams {
+                temperature: t,
+                ..params(seed, repeats)
+            };
+            let phrase = &generate_variations(&model, &p, 1).unwrap()[0];
+            let spb = phrase.steps_per_bar();
+            let mut notes = phrase.notes.clone();
+            notes.sort_by_key(|n| n.start_step);
+            for pair in notes.windows(2) {
+                let (a, b) = (pair[0], pair[1]);
+                assert!(
+                    a.length_steps <= spb,
+                    "seed {seed} T {t}: {a:?} outlasts a bar"
+                );
+                let struck_again =
+                    b.pitch == a.pitch && b.start_step == a.start_step + a.length_steps;
+                assert!(
+                    !(struck_again && a.length_steps == spb),
+                    "seed {seed} T {t}: {a:?} held a bar, then struck again at once"
+                );
+            }
+        }
+    }
 }

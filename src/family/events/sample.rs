@@ -5,8 +5,8 @@
 //! deleting notes afterwards: key/scale and range (which note-ons exist), max voices (no
 //! note-on while that many sound), shortest note (no note-off before it has lasted that
 //! long), longest rest (no step end while silence has lasted a beat, so no temperature
-//! gives an empty phrase), longest note (a note held two bars is ended) and, unless
-//! turned off, strict voice leading (no note-on moving in parallel fifths or octaves with
+//! gives an empty phrase), longest note (a note held two bars is ended; in a single line,
+//! one bar, and not struck again at once) and, unless turned off, strict voice leading (no note-on moving in parallel fifths or octaves with
 //! a voice above it). Kept bars, repeats of the form and the primer are fed to the
 //! network as forced events, so it hears them and what follows fits them.
 
@@ -51,6 +51,8 @@ struct Draft {
     /// melody's note it must strike first.
     must_end: PitchSet,
     must_strike: Option<u8>,
+    /// Pitches the longest-note rule ended as this step began: not struck again at once.
+    worn_out: PitchSet,
     next_forced: usize,
     rng: Pcg64Mcg,
     /// Natural log-probability under the model (temperature 1, over the events the rules
@@ -105,6 +107,7 @@ impl Rules {
         match self.codec.event(token) {
             Event::On(p) => {
                 self.allowed_pitches & (1u128 << p) != 0
+                    && draft.worn_out & (1u128 << p) == 0
                     && self.chords.as_ref().is_none_or(|chords| {
                         chords.allows(draft.step, p, draft.ctx.meter, draft.ctx.step_in_bar)
                     })
@@ -214,14 +217,23 @@ impl Rules {
                 free_steps[t + 1] + 1
             };
         }
+        let voices = model_voices.min(params.max_polyphony.clamp(1, 128) as u8);
         Self {
             codec: EventCodec::new(cfg),
             total_steps,
             steps_per_bar,
             allowed_pitches,
-            voices: model_voices.min(params.max_polyphony.clamp(1, 128) as u8),
+            voices,
             min_note_steps: params.min_note_steps.max(1),
-            max_note_steps: (2 * steps_per_bar as u32).max(params.min_note_steps),
+            // A line holds no note longer than a bar (the tunes do in 3% of 8-bar segments,
+            // the cut-time fiddle network drew drones in 15% of its phrases); chords may
+            // hold for two.
+            max_note_steps: if voices == 1 {
+                steps_per_bar as u32
+            } else {
+                2 * steps_per_bar as u32
+            }
+            .max(params.min_note_steps),
             // A line over chords never rests a whole beat (it accompanies); free phrases
             // may rest up to a beat.
             max_rest_steps: if chords.is_some() {
@@ -329,6 +341,7 @@ pub(super) fn generate(
             next_forced: 0,
             must_end: 0,
             must_strike: None,
+            worn_out: 0,
             rng: Pcg64Mcg::seed_from_u64(variation_seed(params.seed, i)),
             log_prob: 0.0,
             drawn: 0,
@@ -669,11 +682,16 @@ fn plan_step(draft: &mut Draft, rules: &Rules, kept: Option<&(PianoRoll, u64)>) 
     }
     let owned = if t > 0 { draft.roll.active[t - 1] } else { 0 };
     let mut must_end: PitchSet = 0;
+    draft.worn_out = 0;
     for p in codec.range.pitches() {
         let bit = 1u128 << p;
         let too_long = draft.held[usize::from(p)] >= rules.max_note_steps;
         if sounding & bit != 0 && (owned & bit == 0 || too_long) {
             must_end |= bit;
+        }
+        // A single line may not hold one pitch on and on by striking it again.
+        if sounding & bit != 0 && too_long && rules.voices == 1 {
+            draft.worn_out |= bit;
         }
     }
     if let Some(melody) = &rules.melody {

@@ -16,6 +16,9 @@ use crate::infer::FastState;
 /// nearly as much (the batch's steps, not its rows, take the time).
 pub const REPEAT_DISTANCES: [u32; 6] = [1, 2, 3, 4, 5, 6];
 
+/// Fewest notes a bar must strike to be repeated.
+const MIN_STRIKES: u32 = 2;
+
 /// Writes every draft bar by bar, keeping a repeat of an earlier bar where the network
 /// finds it likelier per event (plus `bias` nats) than the bar it drew.
 pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState, bias: f32) {
@@ -68,7 +71,13 @@ fn keep_likelier_repeats(
                 roll.active[s..s + spb] == roll.active[*t..*t + spb]
                     && roll.onset[s..s + spb] == roll.onset[*t..*t + spb]
             };
-            if tried.iter().any(same) {
+            // A bar of one held note scores high on few, sure events: repeated, it would
+            // make a drone. Only a bar that strikes two notes or more is repeated.
+            let strikes: u32 = draft.roll.onset[s..s + spb]
+                .iter()
+                .map(|o| o.count_ones())
+                .sum();
+            if strikes < MIN_STRIKES || tried.iter().any(same) {
                 continue;
             }
             tried.push(s);
