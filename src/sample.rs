@@ -12,6 +12,7 @@ pub mod chords;
 pub mod home_key;
 pub mod melody;
 pub mod repeats;
+pub mod setting;
 pub mod span;
 pub mod voice_leading;
 

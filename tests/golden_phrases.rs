@@ -95,7 +95,7 @@ fn cases(model: &FastLstm, seed: u64) -> Vec<(&'static str, GenerateParams, usiz
                 bars: 8,
                 keep_bars: Some((earlier.clone(), 0b0000_0110)),
                 candidates: 3,
-                repeats: Repeats::Bias(0.0),
+                repeats: Repeats::Value(0.0),
                 ..base.clone()
             },
             2,

@@ -50,7 +50,7 @@ fn trying_repeats_and_keeping_none_writes_what_writing_straight_through_does() {
             let mut off = params(seed, Repeats::Off);
             off.candidates = 3;
             let never = GenerateParams {
-                repeats: Repeats::Bias(-1e6),
+                repeats: Repeats::Value(-1e6),
                 ..off.clone()
             };
             assert_eq!(
@@ -75,7 +75,7 @@ fn repeats_come_back_note_for_note_and_keep_every_rule() {
                 &generate_variations(&model, &params(seed, Repeats::Auto), 1).unwrap()[0],
             );
             // A bias every repeat wins by: each bar after the first repeats one.
-            let p = params(seed, Repeats::Bias(1e6));
+            let p = params(seed, Repeats::Value(1e6));
             let phrase = &generate_variations(&model, &p, 1).unwrap()[0];
             always += repeated_bars(phrase);
             let spb = phrase.steps_per_bar();
@@ -111,7 +111,7 @@ fn repeats_come_back_note_for_note_and_keep_every_rule() {
 #[test]
 fn repeats_parse_as_the_cli_writes_them() {
     assert_eq!("auto".parse::<Repeats>().unwrap(), Repeats::Auto);
-    assert_eq!("-0.15".parse::<Repeats>().unwrap(), Repeats::Bias(-0.15));
+    assert_eq!("-0.15".parse::<Repeats>().unwrap(), Repeats::Value(-0.15));
     assert!("sometimes"
         .parse::<Repeats>()
         .unwrap_err()
@@ -147,7 +147,7 @@ fn no_phrase_spreads_wider_than_its_span() {
                 capped.notes.len() >= 4 * 8,
                 "seed {seed} T {t}: too few notes"
             );
-            let narrow = &generate_variations(&model, &p(Span::Semitones(24)), 1).unwrap()[0];
+            let narrow = &generate_variations(&model, &p(Span::Value(24)), 1).unwrap()[0];
             assert!(
                 spread(narrow) <= 24,
                 "seed {seed} T {t}: {} semitones",

@@ -1,29 +1,20 @@
 //! How readily a phrase repeats its own bars (event models, free generation): each bar the
 //! network writes is also tried as a repeat of the bars before it, and a repeat it finds
-//! about as likely replaces the fresh bar (`family::events::sample::repeats`). The bias is in nats
-//! per event in the repeat's favour; below zero a repeat must be likelier than the fresh
-//! bar by that much.
+//! about as likely replaces the fresh bar (`family::events::sample::repeats`). The bias is
+//! in nats per event in the repeat's favour; below zero a repeat must be likelier than the
+//! fresh bar by that much.
 //!
 //! By default (`Auto`) the network chooses its repeats when the form leaves every bar free
 //! (form none); a form such as AA'BA already says what repeats, and repeats on top of it
 //! measured no closer to the music (models/README.md, "Repeats").
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::form::Form;
 use crate::model::ModelConfig;
+use crate::sample::setting::{Setting, SettingValue};
 
-/// Repeats: off, the model's own setting, or a bias given by the user.
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-pub enum Repeats {
-    Off,
-    /// The bias chosen for the model, when the form leaves every bar free
-    /// (`Repeats::bias_for`).
-    #[default]
-    Auto,
-    Bias(f32),
-}
+/// Repeats: off, the model's own bias when the form leaves every bar free (`Auto`,
+/// `Repeats::bias_for`), or a bias in nats per event given by the user, in any form.
+pub type Repeats = Setting<f32>;
 
 /// The built-in models' biases, each chosen on its data's valid split so that phrases
 /// repeat a bar as often as the music does (fiddle tunes: 78% of 8-bar segments, and the
@@ -33,13 +24,13 @@ const BUILT_IN_BIASES: [(&str, f32); 2] = [("fiddle-tunes", -0.15), ("bach-chora
 /// Any other event model's: between the two.
 const OTHER_MODELS_BIAS: f32 = -0.2;
 
-impl Repeats {
+impl Setting<f32> {
     /// The bias this setting gives with `config`'s model and `form`, `None` when nothing is
     /// tried.
     pub fn bias_for(self, config: &ModelConfig, form: &Form) -> Option<f32> {
         match self {
             Self::Off => None,
-            Self::Bias(b) => Some(b),
+            Self::Value(b) => Some(b),
             Self::Auto if !form.is_through_composed() => None,
             Self::Auto => Some(
                 BUILT_IN_BIASES
@@ -51,29 +42,11 @@ impl Repeats {
     }
 }
 
-impl FromStr for Repeats {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "off" => Ok(Self::Off),
-            "auto" => Ok(Self::Auto),
-            _ => match s.parse::<f32>() {
-                Ok(b) if b.is_finite() && b.abs() <= 10.0 => Ok(Self::Bias(b)),
-                _ => Err(format!(
-                    "`{s}`: write auto, off, or a bias in nats per event from -10 to 10"
-                )),
-            },
-        }
-    }
-}
-
-impl fmt::Display for Repeats {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self {
-            Self::Off => write!(f, "off"),
-            Self::Auto => write!(f, "auto"),
-            Self::Bias(b) => write!(f, "{b}"),
+impl SettingValue for f32 {
+    fn parse_value(text: &str) -> Result<Self, String> {
+        match text.parse::<f32>() {
+            Ok(b) if b.is_finite() && b.abs() <= 10.0 => Ok(b),
+            _ => Err("a bias in nats per event from -10 to 10".into()),
         }
     }
 }
@@ -95,7 +68,7 @@ mod tests {
             None
         );
         assert_eq!(
-            Repeats::Bias(0.5).bias_for(&cfg, &Form::default_for_phrases()),
+            Repeats::Value(0.5).bias_for(&cfg, &Form::default_for_phrases()),
             Some(0.5)
         );
         cfg.name = "my-tunes".into();

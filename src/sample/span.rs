@@ -5,32 +5,24 @@
 //! repeated their bars; three octaves (the compass of a choir's four voices) brings them in
 //! (models/README.md, "Span").
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::model::ModelConfig;
+use crate::sample::setting::{Setting, SettingValue};
 
-/// Span: no limit, the model's own, or a limit in semitones given by the user.
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-pub enum Span {
-    Off,
-    /// The limit chosen for the model (`Span::semitones_for`); none for most.
-    #[default]
-    Auto,
-    Semitones(u8),
-}
+/// Span: no limit, the model's own (`Auto`, `Span::semitones_for`; none for most), or a
+/// limit in semitones given by the user.
+pub type Span = Setting<u8>;
 
 /// The built-in models' limits, chosen against the training split (the valid split holds
 /// too few chorales to tell settings apart). A melody model keeps to its tunes' range by
 /// itself, so `fiddle-tunes` has none.
 const BUILT_IN_SPANS: [(&str, u8); 1] = [("bach-chorales", 36)];
 
-impl Span {
+impl Setting<u8> {
     /// The limit this setting gives with `config`'s model, `None` for no limit.
     pub fn semitones_for(self, config: &ModelConfig) -> Option<u8> {
         match self {
             Self::Off => None,
-            Self::Semitones(s) => Some(s),
+            Self::Value(s) => Some(s),
             Self::Auto => BUILT_IN_SPANS
                 .iter()
                 .find(|(name, _)| *name == config.name)
@@ -39,29 +31,11 @@ impl Span {
     }
 }
 
-impl FromStr for Span {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "off" => Ok(Self::Off),
-            "auto" => Ok(Self::Auto),
-            _ => match s.parse::<u8>() {
-                Ok(n) if (12..=127).contains(&n) => Ok(Self::Semitones(n)),
-                _ => Err(format!(
-                    "`{s}`: write auto, off, or a span in semitones from 12 to 127"
-                )),
-            },
-        }
-    }
-}
-
-impl fmt::Display for Span {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self {
-            Self::Off => write!(f, "off"),
-            Self::Auto => write!(f, "auto"),
-            Self::Semitones(s) => write!(f, "{s}"),
+impl SettingValue for u8 {
+    fn parse_value(text: &str) -> Result<Self, String> {
+        match text.parse::<u8>() {
+            Ok(n) if (12..=127).contains(&n) => Ok(n),
+            _ => Err("a span in semitones from 12 to 127".into()),
         }
     }
 }
@@ -79,7 +53,7 @@ mod tests {
         assert_eq!(Span::Auto.semitones_for(&cfg), Some(36));
         cfg.name = "fiddle-tunes".into();
         assert_eq!(Span::Auto.semitones_for(&cfg), None);
-        assert_eq!(Span::Semitones(24).semitones_for(&cfg), Some(24));
+        assert_eq!(Span::Value(24).semitones_for(&cfg), Some(24));
         for text in ["off", "auto", "30"] {
             assert_eq!(text.parse::<Span>().unwrap().to_string(), text);
         }

@@ -1,0 +1,44 @@
+//! A sampler setting a user can turn off, leave to the model, or give a value (`--repeats`,
+//! `--span`): written and parsed as `off`, `auto` or the value.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Off, the model's own choice, or a value given by the user.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Setting<T> {
+    Off,
+    #[default]
+    Auto,
+    Value(T),
+}
+
+/// A value a `Setting` can hold, read from the command line.
+pub trait SettingValue: Sized + fmt::Display {
+    /// The value `text` names, or what a value must be.
+    fn parse_value(text: &str) -> Result<Self, String>;
+}
+
+impl<T: SettingValue> FromStr for Setting<T> {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(Self::Off),
+            "auto" => Ok(Self::Auto),
+            _ => T::parse_value(s)
+                .map(Self::Value)
+                .map_err(|what| format!("`{s}`: write auto, off, or {what}")),
+        }
+    }
+}
+
+impl<T: SettingValue> fmt::Display for Setting<T> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Self::Off => write!(f, "off"),
+            Self::Auto => write!(f, "auto"),
+            Self::Value(v) => write!(f, "{v}"),
+        }
+    }
+}
