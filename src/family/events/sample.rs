@@ -6,9 +6,11 @@
 //! note-on while that many sound), shortest note (no note-off before it has lasted that
 //! long), longest rest (no step end while silence has lasted a beat, so no temperature
 //! gives an empty phrase), longest note (a note held two bars is ended; in a single line,
-//! one bar, and not struck again at once) and, unless turned off, strict voice leading (no note-on moving in parallel fifths or octaves with
-//! a voice above it). Kept bars, repeats of the form and the primer are fed to the
-//! network as forced events, so it hears them and what follows fits them.
+//! one bar, and not struck again at once), span (no note-on widens the phrase beyond the
+//! model's compass) and, unless turned off, strict voice leading (no note-on moving in
+//! parallel fifths or octaves with a voice above it). Kept bars, repeats of the form and
+//! the primer are fed to the network as forced events, so it hears them and what follows
+//! fits them; so are the repeats the network chooses (`repeats`).
 
 mod repeats;
 
@@ -51,7 +53,8 @@ struct Draft {
     /// melody's note it must strike first.
     must_end: PitchSet,
     must_strike: Option<u8>,
-    /// Pitches the longest-note rule ended as this step began: not struck again at once.
+    /// In a single line, pitches the longest-note rule ended as this step began: not struck
+    /// again at once.
     worn_out: PitchSet,
     next_forced: usize,
     rng: Pcg64Mcg,
@@ -351,14 +354,16 @@ pub(super) fn generate(
     for draft in &mut drafts {
         plan_step(draft, &rules, kept.as_ref());
     }
+    let free = params.melody.is_none() && params.chords.is_none();
+    let repeat_bias = params.repeats.bias_for(cfg, &params.form).filter(|_| free);
     let writer = Writer {
         model,
         params,
         rules: &rules,
         kept: kept.as_ref(),
+        scored: params.candidates > 1 || repeat_bias.is_some(),
     };
-    let free = params.melody.is_none() && params.chords.is_none();
-    match params.repeats.bias_for(cfg, &params.form).filter(|_| free) {
+    match repeat_bias {
         Some(bias) => repeats::write(&writer, &mut drafts, &mut state, bias),
         None => writer.write(&mut drafts, &mut inputs, &mut state, rules.total_steps),
     }
@@ -443,6 +448,8 @@ struct Writer<'a> {
     params: &'a GenerateParams,
     rules: &'a Rules,
     kept: Option<&'a (PianoRoll, u64)>,
+    /// Whether drawn events are scored (candidates and repeats are ranked by the score).
+    scored: bool,
 }
 
 impl Writer<'_> {
@@ -456,11 +463,6 @@ impl Writer<'_> {
         let (width, vocab) = (model.input_size(), codec.vocab_size());
         let copied_tail_start = rules.copied_tail_start();
         let inv_t = 1.0 / params.temperature;
-        let ranked = params.candidates > 1
-            || params
-                .repeats
-                .bias_for(&model.config, &params.form)
-                .is_some();
         let mut parked = (end < rules.total_steps).then(|| state.clone());
         let active = |d: &Draft| d.step < end;
         while drafts.iter().any(active) {
@@ -491,9 +493,10 @@ impl Writer<'_> {
                 } else {
                     debug_assert!(!only_copies_left, "a copied step forces all its tokens");
                     let u = uniform(&mut draft.rng);
-                    let (token, log_prob) = draw(logits, inv_t, params.min_p, u, ranked, |token| {
-                        rules.allows(draft, token)
-                    });
+                    let (token, log_prob) =
+                        draw(logits, inv_t, params.min_p, u, self.scored, |token| {
+                            rules.allows(draft, token)
+                        });
                     draft.log_prob += log_prob;
                     draft.drawn += 1;
                     token
