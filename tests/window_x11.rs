@@ -302,7 +302,11 @@ fn a_window_twice_the_size_scales_its_controls_and_names_the_pitch_under_the_poi
     // The pointer over the roll: the key strip shows the pitch's name on a lit tag.
     const LIT: [u8; 3] = [255, 200, 60];
     let y = 400;
-    let tag_lit = |screen: &Screen| (20..52).any(|x| screen.pixel((x, y)) == LIT);
+    // The tag sits on the centre of the pitch row under the pointer, which can be a few
+    // pixels from the pointer itself (rows are about 15 px high at this size).
+    let tag_lit = |screen: &Screen| {
+        (y - 10..=y + 10).any(|row| (20..52).any(|x| screen.pixel((x, row)) == LIT))
+    };
     assert!(!tag_lit(&screen), "no tag lit before the pointer comes");
     mouse.input(MOTION, 0, (900, y));
     let started = Instant::now();
