@@ -541,16 +541,11 @@ fn print_header(
         },
         args.candidates,
         args.min_p,
-        match args.repeats.bias_for(cfg, &gen_args.form) {
-            Some(bias) if args.repeats == Repeats::Auto => format!("auto ({bias})"),
-            None if args.repeats == Repeats::Auto => "auto (off: the form decides)".into(),
-            _ => args.repeats.to_string(),
-        },
-        match args.span.semitones_for(cfg) {
-            Some(s) if args.span == Span::Auto => format!("auto ({s})"),
-            None if args.span == Span::Auto => "auto (none)".into(),
-            _ => args.span.to_string(),
-        },
+        args.repeats.describe(
+            args.repeats.bias_for(cfg, &gen_args.form),
+            "off: the form decides"
+        ),
+        args.span.describe(args.span.semitones_for(cfg), "none"),
         args.data.display(),
         describe(test),
         segment_quarters

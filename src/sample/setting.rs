@@ -19,6 +19,19 @@ pub trait SettingValue: Sized + fmt::Display {
     fn parse_value(text: &str) -> Result<Self, String>;
 }
 
+impl<T: fmt::Display> Setting<T> {
+    /// How the setting reads once resolved for a model: `auto (<value>)` where the model's
+    /// own choice is a value, `auto (<when_none>)` where it is none, else as written.
+    pub fn describe(&self, resolved: Option<impl fmt::Display>, when_none: &str) -> String {
+        match (self, resolved) {
+            (Self::Auto, Some(value)) => format!("auto ({value})"),
+            (Self::Auto, None) => format!("auto ({when_none})"),
+            (Self::Off, _) => "off".into(),
+            (Self::Value(v), _) => v.to_string(),
+        }
+    }
+}
+
 impl<T: SettingValue> FromStr for Setting<T> {
     type Err = String;
 

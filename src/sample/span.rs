@@ -60,4 +60,12 @@ mod tests {
         assert!("7".parse::<Span>().is_err());
         assert!("wide".parse::<Span>().is_err());
     }
+
+    #[test]
+    fn describe_names_what_auto_resolved_to() {
+        assert_eq!(Span::Auto.describe(Some(36), "none"), "auto (36)");
+        assert_eq!(Span::Auto.describe(None::<u8>, "none"), "auto (none)");
+        assert_eq!(Span::Off.describe(Some(36), "none"), "off");
+        assert_eq!(Span::Value(30).describe(Some(30), "none"), "30");
+    }
 }
