@@ -8,6 +8,8 @@
 //! the fresh bar when it scores at least as well, give or take the bias. The network hears
 //! the bar it keeps, so what follows fits it.
 
+use std::ops::Range;
+
 use super::{plan_step, Draft, Writer};
 use crate::infer::FastState;
 
@@ -20,7 +22,10 @@ pub const REPEAT_DISTANCES: [u32; 6] = [1, 2, 3, 4, 5, 6];
 const MIN_STRIKES: u32 = 2;
 
 /// Writes every draft bar by bar, keeping a repeat of an earlier bar where the network
-/// finds it likelier per event (plus `bias` nats) than the bar it drew.
+/// finds it likelier per event (plus `bias` nats) than the bar it drew. The fresh bars and
+/// their trials are written side by side in one batch: a step of the batch costs little
+/// more than a step of one row, so this halves the steps a bar takes (each row's numbers
+/// are the same in any batch).
 pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState, bias: f32) {
     let rules = writer.rules;
     let spb = rules.steps_per_bar;
@@ -30,30 +35,44 @@ pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState
         let end = ((bar + 1) * spb).min(rules.total_steps);
         // Bars the form or the user already fixed are not tried.
         let free = bar > 0 && rules.free_steps[bar * spb] > 0;
-        let start = free.then(|| (drafts.to_vec(), state.clone()));
-        writer.write(drafts, &mut inputs, state, end);
-        if let Some((start, start_state)) = start {
-            keep_likelier_repeats(writer, bar, &start, &start_state, drafts, state, bias);
+        let (trials, spans) = if free {
+            trials_of(writer, bar, drafts)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        if trials.is_empty() {
+            writer.write(drafts, &mut inputs, state, end);
+            continue;
         }
+        let n = drafts.len();
+        let start: Vec<(f64, u32)> = drafts.iter().map(|d| (d.log_prob, d.drawn)).collect();
+        let mut all: Vec<Draft> = drafts.iter().cloned().chain(trials).collect();
+        let mut all_state = writer.model.state(all.len());
+        for (i, span) in spans.iter().enumerate() {
+            all_state.copy_row(i, state, i);
+            for k in span.clone() {
+                all_state.copy_row(n + k, state, i);
+            }
+        }
+        let mut all_inputs = vec![0.0f32; all.len() * width];
+        writer.write(&mut all, &mut all_inputs, &mut all_state, end);
+        let trials = all.split_off(n);
+        for (i, draft) in all.into_iter().enumerate() {
+            drafts[i] = draft;
+            state.copy_row(i, &all_state, i);
+        }
+        keep_likelier(
+            writer, &start, &trials, &spans, drafts, state, &all_state, bias,
+        );
     }
 }
 
-/// Tries each draft's bar `bar` as a repeat of each earlier bar in reach, from where the
-/// draft stood at the bar line (`start`, `start_state`), and swaps in the likeliest repeat
-/// where it wins.
-fn keep_likelier_repeats(
-    writer: &Writer,
-    bar: usize,
-    start: &[Draft],
-    start_state: &FastState,
-    drafts: &mut [Draft],
-    state: &mut FastState,
-    bias: f32,
-) {
+/// Each draft's bar `bar` as a repeat of each earlier bar in reach, from where the draft
+/// stands at the bar line, and per draft where its trials sit in the list.
+fn trials_of(writer: &Writer, bar: usize, start: &[Draft]) -> (Vec<Draft>, Vec<Range<usize>>) {
     let rules = writer.rules;
     let spb = rules.steps_per_bar;
     let mut trials = Vec::with_capacity(start.len() * REPEAT_DISTANCES.len());
-    // Per draft, where its trials sit in `trials`.
     let mut spans = Vec::with_capacity(start.len());
     for draft in start {
         let first = trials.len();
@@ -89,21 +108,26 @@ fn keep_likelier_repeats(
         }
         spans.push(first..trials.len());
     }
-    let mut trial_state = writer.model.state(trials.len());
-    for (i, span) in spans.iter().enumerate() {
-        for k in span.clone() {
-            trial_state.copy_row(k, start_state, i);
-        }
-    }
-    let mut inputs = vec![0.0f32; trials.len() * writer.model.input_size()];
-    let end = ((bar + 1) * spb).min(rules.total_steps);
-    writer.write(&mut trials, &mut inputs, &mut trial_state, end);
+    (trials, spans)
+}
+
+/// Swaps in, per draft, its likeliest trial where that wins against the fresh bar (whose
+/// log-probability and count stood at `start` at the bar line).
+#[allow(clippy::too_many_arguments)]
+fn keep_likelier(
+    writer: &Writer,
+    start: &[(f64, u32)],
+    trials: &[Draft],
+    spans: &[Range<usize>],
+    drafts: &mut [Draft],
+    state: &mut FastState,
+    all_state: &FastState,
+    bias: f32,
+) {
+    let (rules, n) = (writer.rules, drafts.len());
     let mean = |log_prob: f64, drawn: u32| log_prob / f64::from(drawn.max(1));
     for (i, draft) in drafts.iter_mut().enumerate() {
-        let fresh = mean(
-            draft.log_prob - start[i].log_prob,
-            draft.drawn - start[i].drawn,
-        );
+        let fresh = mean(draft.log_prob - start[i].0, draft.drawn - start[i].1);
         let (best, best_score) = spans[i]
             .clone()
             .map(|k| (k, mean(trials[k].log_prob, trials[k].drawn)))
@@ -122,12 +146,12 @@ fn keep_likelier_repeats(
         // The fresh bar's draws are spent: what follows draws on from there.
         kept.rng = draft.rng.clone();
         kept.trial_source = None;
-        kept.log_prob = start[i].log_prob + trial.log_prob;
-        kept.drawn = start[i].drawn + trial.drawn;
+        kept.log_prob = start[i].0 + trial.log_prob;
+        kept.drawn = start[i].1 + trial.drawn;
         if kept.step < rules.total_steps {
             plan_step(&mut kept, rules, writer.kept);
         }
         *draft = kept;
-        state.copy_row(i, &trial_state, best);
+        state.copy_row(i, all_state, n + best);
     }
 }
