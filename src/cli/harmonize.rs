@@ -32,12 +32,12 @@ pub struct Args {
     #[arg(long)]
     pub allow_parallels: bool,
     /// Draw this many harmonies and keep the one the model finds most likely. 1 to 16.
-    /// With `--min-p 0.2`, four keep the harmony in key as Bach does (models/README.md,
+    /// With `--min-p 0.1`, four keep the harmony in key as Bach does (models/README.md,
     /// "Harmonizing").
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub candidates: u32,
     /// Never draw a note less likely than this share of the likeliest (min-p; 0 = off).
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.1)]
     pub min_p: f32,
     /// Velocity of the added voices (1-127); the melody keeps its own.
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=127))]
