@@ -115,6 +115,28 @@ impl FastState {
     }
 }
 
+impl FastState {
+    /// Exchanges the recurrent state and last logits of sequences `a` and `b`.
+    pub fn swap_rows(&mut self, a: usize, b: usize) {
+        if a == b {
+            return;
+        }
+        let (lo, hi) = (a.min(b), a.max(b));
+        for buf in self.h.iter_mut().chain(self.c.iter_mut()) {
+            let n = buf.len() / self.batch;
+            swap_chunks(buf, n, lo, hi);
+        }
+        let n = self.logits.len() / self.batch;
+        swap_chunks(&mut self.logits, n, lo, hi);
+    }
+}
+
+/// Swaps chunks `lo < hi` of width `n` in `buf`.
+fn swap_chunks(buf: &mut [f32], n: usize, lo: usize, hi: usize) {
+    let (first, second) = buf.split_at_mut(hi * n);
+    first[lo * n..(lo + 1) * n].swap_with_slice(&mut second[..n]);
+}
+
 /// A named tensor's values, checked for its shape (shared by the inference engine and the
 /// fused trainer, which read the same model files).
 pub(crate) fn tensor_values(
@@ -230,12 +252,22 @@ impl FastLstm {
     /// of the next step (`[batch, output_size]`) are left in `state.logits`. Allocates
     /// nothing.
     pub fn step(&self, frames: &[f32], state: &mut FastState) {
-        self.step_with(Kernel::detect(), frames, state);
+        let batch = state.batch;
+        self.step_with(Kernel::detect(), frames, state, batch);
+    }
+
+    /// Advances only the first `rows` sequences (`frames` is `[rows, input_size]`), as when
+    /// the others have finished: a sampler keeps the sequences still running at the front
+    /// ([`FastState::swap_rows`]), and each row's numbers are the same in any batch.
+    pub fn step_rows(&self, frames: &[f32], state: &mut FastState, rows: usize) {
+        assert!(rows <= state.batch);
+        self.step_with(Kernel::detect(), frames, state, rows);
     }
 
     /// The same step with the portable kernel only: tests prove both paths agree exactly.
     pub fn step_portable(&self, frames: &[f32], state: &mut FastState) {
-        self.step_with(Kernel::Portable, frames, state);
+        let batch = state.batch;
+        self.step_with(Kernel::Portable, frames, state, batch);
     }
 
     /// The names of the kernels this machine can run; [`FastLstm::step_named`] runs one.
@@ -253,12 +285,12 @@ impl FastLstm {
             .into_iter()
             .find(|(name, _)| *name == kernel)
             .expect("a kernel from kernel_names()");
-        self.step_with(k, frames, state);
+        let batch = state.batch;
+        self.step_with(k, frames, state, batch);
     }
 
-    fn step_with(&self, kernel: Kernel, frames: &[f32], state: &mut FastState) {
+    fn step_with(&self, kernel: Kernel, frames: &[f32], state: &mut FastState, batch: usize) {
         let hidden = self.config.hidden;
-        let batch = state.batch;
         assert_eq!(frames.len(), batch * self.input_size());
         for (l, layer) in self.layers.iter().enumerate() {
             let rows = layer.weights.rows;
@@ -289,7 +321,7 @@ impl FastLstm {
         for b in 0..batch {
             state.y[b * pitch..(b + 1) * pitch].copy_from_slice(&self.out_b);
         }
-        let top = &state.h[self.layers.len() - 1];
+        let top = &state.h[self.layers.len() - 1][..batch * hidden];
         kernel.matmul(&mut state.y[..batch * pitch], top, batch, &self.out_weights);
         for b in 0..batch {
             state.logits[b * outputs..(b + 1) * outputs]

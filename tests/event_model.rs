@@ -137,6 +137,69 @@ fn every_kernel_gives_the_same_bits_for_batched_event_inputs() {
     }
 }
 
+/// A sampler steps only the sequences still running (`step_rows`), kept at the front of
+/// the batch by swapping rows (`swap_rows`): every sequence must get the same bits as when
+/// it is stepped alone, however the rows move and the batch shrinks.
+#[test]
+fn stepping_the_front_rows_of_a_shuffled_batch_matches_each_sequence_alone() {
+    let cfg = event_config(2, 64, 4);
+    let fast = FastLstm::from_tensors(&cfg, &random_tensors(&cfg, 11)).unwrap();
+    let inputs = piece_inputs(&cfg);
+    let width = cfg.input_size();
+    let steps = inputs.len() / width;
+    let batch = 6;
+    // Sequence `s` reads the piece from `3 * s` and runs for `steps - 4 * s` steps.
+    let input_of = |s: usize, t: usize| {
+        let u = (t + 3 * s) % steps;
+        &inputs[u * width..(u + 1) * width]
+    };
+    let lengths: Vec<usize> = (0..batch).map(|s| steps - 4 * s).collect();
+    let alone: Vec<Vec<f32>> = (0..batch)
+        .map(|s| {
+            let mut state = fast.state(1);
+            for t in 0..lengths[s] {
+                fast.step(input_of(s, t), &mut state);
+            }
+            state.logits.clone()
+        })
+        .collect();
+    let mut state = fast.state(batch);
+    // `order[r]`: the sequence in row `r` (every row starts from the same zero state, so
+    // any order will do); the rows before `live` are still running.
+    let mut order: Vec<usize> = (0..batch).rev().collect();
+    let mut live = batch;
+    let mut x = vec![0.0; batch * width];
+    for t in 0.. {
+        let mut r = 0;
+        while r < live {
+            if t < lengths[order[r]] {
+                r += 1;
+            } else {
+                live -= 1;
+                state.swap_rows(r, live);
+                order.swap(r, live);
+            }
+        }
+        if live == 0 {
+            break;
+        }
+        for (r, &s) in order[..live].iter().enumerate() {
+            x[r * width..(r + 1) * width].copy_from_slice(input_of(s, t));
+        }
+        fast.step_rows(&x[..live * width], &mut state, live);
+    }
+    let outputs = state.logits.len() / batch;
+    for (r, &s) in order.iter().enumerate() {
+        let got = &state.logits[r * outputs..(r + 1) * outputs];
+        assert!(
+            got.iter()
+                .zip(&alone[s])
+                .all(|(p, q)| p.to_bits() == q.to_bits()),
+            "sequence {s} (row {r})"
+        );
+    }
+}
+
 #[test]
 fn a_model_file_without_an_architecture_is_a_frame_model() {
     let cfg = tiny_config(Representation::ActiveAndOnset);

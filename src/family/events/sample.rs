@@ -454,32 +454,45 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     /// Steps the network and draws (or plays forced) events until every draft has written
-    /// the steps before `end`. A draft that gets there first waits: its recurrent state is
-    /// put back as it was when it arrived, so stopping at a bar line and going on gives
-    /// the same phrase as writing straight through.
+    /// the steps before `end`. A draft that gets there first waits, and the network steps
+    /// only the drafts still writing: a finished one costs nothing, and its recurrent state
+    /// stays as it was when it arrived, so stopping at a bar line and going on gives the
+    /// same phrase as writing straight through.
     fn write(&self, drafts: &mut [Draft], inputs: &mut [f32], state: &mut FastState, end: usize) {
         let (model, params, rules) = (self.model, self.params, self.rules);
         let codec = &rules.codec;
         let (width, vocab) = (model.input_size(), codec.vocab_size());
         let copied_tail_start = rules.copied_tail_start();
         let inv_t = 1.0 / params.temperature;
-        let mut parked = (end < rules.total_steps).then(|| state.clone());
         let active = |d: &Draft| d.step < end;
-        while drafts.iter().any(active) {
-            let only_copies_left = drafts
-                .iter()
-                .filter(|d| active(d))
-                .all(|d| d.step >= copied_tail_start);
+        // The drafts still writing sit at the front, the network steps only them, and a
+        // finished draft's state stays as it was when it reached `end` (where the next
+        // write goes on from). `order[r]` is the draft now in row `r`.
+        let mut order: Vec<usize> = (0..drafts.len()).collect();
+        let mut live = drafts.len();
+        let mut compact = |drafts: &mut [Draft], state: &mut FastState, live: &mut usize| {
+            let mut r = 0;
+            while r < *live {
+                if active(&drafts[r]) {
+                    r += 1;
+                } else {
+                    *live -= 1;
+                    drafts.swap(r, *live);
+                    state.swap_rows(r, *live);
+                    order.swap(r, *live);
+                }
+            }
+        };
+        compact(drafts, state, &mut live);
+        while live > 0 {
+            let only_copies_left = drafts[..live].iter().all(|d| d.step >= copied_tail_start);
             if !only_copies_left {
-                for (b, draft) in drafts.iter().enumerate() {
+                for (b, draft) in drafts[..live].iter().enumerate() {
                     codec.write_input(&draft.ctx, &mut inputs[b * width..(b + 1) * width]);
                 }
-                model.step(inputs, state);
+                model.step_rows(&inputs[..live * width], state, live);
             }
-            for (b, draft) in drafts.iter_mut().enumerate() {
-                if !active(draft) {
-                    continue;
-                }
+            for (b, draft) in drafts[..live].iter_mut().enumerate() {
                 let logits = &state.logits[b * vocab..(b + 1) * vocab];
                 let token = if draft.next_forced < draft.forced.len() {
                     draft.next_forced += 1;
@@ -505,13 +518,18 @@ impl Writer<'_> {
                 if draft.ctx.previous == codec.step_token() && draft.step < rules.total_steps {
                     plan_step(draft, rules, self.kept);
                 }
-                if let Some(parked) = parked.as_mut().filter(|_| !active(draft)) {
-                    parked.copy_row(b, state, b);
-                }
             }
+            compact(drafts, state, &mut live);
         }
-        if let Some(parked) = parked {
-            *state = parked;
+        drop(compact);
+        // Back in the caller's order.
+        for r in 0..order.len() {
+            while order[r] != r {
+                let to = order[r];
+                drafts.swap(r, to);
+                state.swap_rows(r, to);
+                order.swap(r, to);
+            }
         }
     }
 }
