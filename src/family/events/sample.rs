@@ -521,7 +521,6 @@ impl Writer<'_> {
             }
             compact(drafts, state, &mut live);
         }
-        drop(compact);
         // Back in the caller's order.
         for r in 0..order.len() {
             while order[r] != r {
