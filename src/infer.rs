@@ -113,9 +113,7 @@ impl FastState {
         self.logits[to * n..(to + 1) * n]
             .copy_from_slice(&from.logits[from_row * n..(from_row + 1) * n]);
     }
-}
 
-impl FastState {
     /// Exchanges the recurrent state and last logits of sequences `a` and `b`.
     pub fn swap_rows(&mut self, a: usize, b: usize) {
         if a == b {

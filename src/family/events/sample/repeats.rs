@@ -14,8 +14,9 @@ use super::{plan_step, Draft, Writer};
 use crate::infer::FastState;
 
 /// How many bars back a bar may be repeated from (real tunes and chorales repeat mostly
-/// four bars back, some one, two, five or six). Trying only one, two and four back cost
-/// nearly as much (the batch's steps, not its rows, take the time).
+/// four bars back, some one, two, five or six). Each source tried is a row of the batch,
+/// and a row costs its own multiply-adds over the weights (docs/PERFORMANCE.md, "Repeats,
+/// cheaper").
 pub const REPEAT_DISTANCES: [u32; 6] = [1, 2, 3, 4, 5, 6];
 
 /// Fewest notes a bar must strike to be repeated.
@@ -23,9 +24,8 @@ const MIN_STRIKES: u32 = 2;
 
 /// Writes every draft bar by bar, keeping a repeat of an earlier bar where the network
 /// finds it likelier per event (plus `bias` nats) than the bar it drew. The fresh bars and
-/// their trials are written side by side in one batch: a step of the batch costs little
-/// more than a step of one row, so this halves the steps a bar takes (each row's numbers
-/// are the same in any batch).
+/// their trials are written side by side in one batch, one pass of steps over the bar
+/// instead of two (each row's numbers are the same in any batch).
 pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState, bias: f32) {
     let rules = writer.rules;
     let spb = rules.steps_per_bar;
