@@ -541,11 +541,20 @@ fn print_header(
         },
         args.candidates,
         args.min_p,
-        args.repeats.describe(
-            args.repeats.bias_for(cfg, &gen_args.form),
-            "off: the form decides"
-        ),
-        args.span.describe(args.span.semitones_for(cfg), "none"),
+        if args.harmonize {
+            // The melody sets the form and the compass.
+            "off (a melody is followed)".into()
+        } else {
+            args.repeats.describe(
+                args.repeats.bias_for(cfg, &gen_args.form),
+                "off: the form decides",
+            )
+        },
+        if args.harmonize {
+            "off (a melody is followed)".into()
+        } else {
+            args.span.describe(args.span.semitones_for(cfg), "none")
+        },
         args.data.display(),
         describe(test),
         segment_quarters
