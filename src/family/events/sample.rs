@@ -65,6 +65,8 @@ struct Draft {
     /// A trial repeat (`repeats`): the earlier bar this bar copies, every event forced and
     /// scored as if drawn.
     trial_source: Option<u32>,
+    /// A trial repeat's bar against the fresh one: it stops once it can no longer win.
+    contest: Option<repeats::Contest>,
 }
 
 /// Voices (the melody's included) that sound whenever a melody being harmonized does: a
@@ -349,6 +351,7 @@ pub(super) fn generate(
             log_prob: 0.0,
             drawn: 0,
             trial_source: None,
+            contest: None,
         })
         .collect();
     for draft in &mut drafts {
@@ -454,8 +457,9 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     /// Steps the network and draws (or plays forced) events until every draft has written
-    /// the steps before `end`. A draft that gets there first waits, and the network steps
-    /// only the drafts still writing: a finished one costs nothing, and its recurrent state
+    /// the steps before `end`. A draft that gets there first waits (as does a trial repeat
+    /// that has lost, `repeats::Contest`), and the network steps only the drafts still
+    /// writing: a finished one costs nothing, and its recurrent state
     /// stays as it was when it arrived, so stopping at a bar line and going on gives the
     /// same phrase as writing straight through.
     fn write(&self, drafts: &mut [Draft], inputs: &mut [f32], state: &mut FastState, end: usize) {
@@ -464,7 +468,7 @@ impl Writer<'_> {
         let (width, vocab) = (model.input_size(), codec.vocab_size());
         let copied_tail_start = rules.copied_tail_start();
         let inv_t = 1.0 / params.temperature;
-        let active = |d: &Draft| d.step < end;
+        let active = |d: &Draft| d.step < end && !d.contest.is_some_and(|c| c.lost);
         // The drafts still writing sit at the front, the network steps only them, and a
         // finished draft's state stays as it was when it reached `end` (where the next
         // write goes on from). `order[r]` is the draft now in row `r`.
@@ -501,6 +505,9 @@ impl Writer<'_> {
                         let log_prob = score(logits, token, |t| rules.allows(draft, t));
                         draft.log_prob += log_prob;
                         draft.drawn += 1;
+                        if let Some(contest) = &mut draft.contest {
+                            contest.lost = contest.cannot_win(draft.log_prob, draft.drawn);
+                        }
                     }
                     token
                 } else {
@@ -514,10 +521,7 @@ impl Writer<'_> {
                     draft.drawn += 1;
                     token
                 };
-                apply(draft, token, rules);
-                if draft.ctx.previous == codec.step_token() && draft.step < rules.total_steps {
-                    plan_step(draft, rules, self.kept);
-                }
+                play(draft, token, rules, self.kept);
             }
             compact(drafts, state, &mut live);
         }
@@ -629,6 +633,14 @@ fn score(logits: &[f32], token: usize, allowed: impl Fn(usize) -> bool) -> f64 {
         best = logits[token];
     }
     log_prob(logits, &mask[..logits.len()], best, token)
+}
+
+/// Plays `token` in `draft` and, when it ends a step, plans the next one.
+fn play(draft: &mut Draft, token: usize, rules: &Rules, kept: Option<&(PianoRoll, u64)>) {
+    apply(draft, token, rules);
+    if draft.ctx.previous == rules.codec.step_token() && draft.step < rules.total_steps {
+        plan_step(draft, rules, kept);
+    }
 }
 
 /// Plays `token` in `draft`; a step end writes the step into the roll.

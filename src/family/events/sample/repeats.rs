@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use super::{plan_step, Draft, Writer};
+use super::{plan_step, play, Draft, Writer};
 use crate::infer::FastState;
 
 /// How many bars back a bar may be repeated from (real tunes and chorales repeat mostly
@@ -23,9 +23,10 @@ pub const REPEAT_DISTANCES: [u32; 6] = [1, 2, 3, 4, 5, 6];
 const MIN_STRIKES: u32 = 2;
 
 /// Writes every draft bar by bar, keeping a repeat of an earlier bar where the network
-/// finds it likelier per event (plus `bias` nats) than the bar it drew. The fresh bars and
-/// their trials are written side by side in one batch, one pass of steps over the bar
-/// instead of two (each row's numbers are the same in any batch).
+/// finds it likelier per event (plus `bias` nats) than the bar it drew. The fresh bars are
+/// written first; then their trials, side by side, each stopping as soon as it can no
+/// longer beat its fresh bar (`Contest`): most are out within a third of the bar, and the
+/// kept bars are the same as if every trial ran to its end.
 pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState, bias: f32) {
     let rules = writer.rules;
     let spb = rules.steps_per_bar;
@@ -35,8 +36,8 @@ pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState
         let end = ((bar + 1) * spb).min(rules.total_steps);
         // Bars the form or the user already fixed are not tried.
         let free = bar > 0 && rules.free_steps[bar * spb] > 0;
-        let (trials, spans) = if free {
-            trials_of(writer, bar, drafts)
+        let (mut trials, spans) = if free {
+            trials_of(writer, bar, drafts, end)
         } else {
             (Vec::new(), Vec::new())
         };
@@ -44,32 +45,102 @@ pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState
             writer.write(drafts, &mut inputs, state, end);
             continue;
         }
-        let n = drafts.len();
         let start: Vec<(f64, u32)> = drafts.iter().map(|d| (d.log_prob, d.drawn)).collect();
-        let mut all: Vec<Draft> = drafts.iter().cloned().chain(trials).collect();
-        let mut all_state = writer.model.state(all.len());
+        let mut trial_state = writer.model.state(trials.len());
         for (i, span) in spans.iter().enumerate() {
-            all_state.copy_row(i, state, i);
             for k in span.clone() {
-                all_state.copy_row(n + k, state, i);
+                trial_state.copy_row(k, state, i);
             }
         }
-        let mut all_inputs = vec![0.0f32; all.len() * width];
-        writer.write(&mut all, &mut all_inputs, &mut all_state, end);
-        let trials = all.split_off(n);
-        for (i, draft) in all.into_iter().enumerate() {
-            drafts[i] = draft;
-            state.copy_row(i, &all_state, i);
+        writer.write(drafts, &mut inputs, state, end);
+        for (i, span) in spans.iter().enumerate() {
+            let fresh = mean(
+                drafts[i].log_prob - start[i].0,
+                drafts[i].drawn - start[i].1,
+            );
+            for trial in &mut trials[span.clone()] {
+                if let Some(contest) = &mut trial.contest {
+                    (contest.fresh_mean, contest.bias) = (fresh, f64::from(bias));
+                }
+            }
         }
-        keep_likelier(
-            writer, &start, &trials, &spans, drafts, state, &all_state, bias,
-        );
+        let mut trial_inputs = vec![0.0f32; trials.len() * width];
+        writer.write(&mut trials, &mut trial_inputs, &mut trial_state, end);
+        keep_likelier(writer, &start, &trials, &spans, drafts, state, &trial_state);
+    }
+}
+
+/// Mean log-probability per event.
+fn mean(log_prob: f64, drawn: u32) -> f64 {
+    log_prob / f64::from(drawn.max(1))
+}
+
+/// Most a scored event may add to a log-probability: an event the rules allow scores
+/// `ln p <= 0`, give or take rounding far below this.
+const ROUNDING_SLACK: f64 = 1e-6;
+
+/// A trial repeat against the fresh bar it would replace. The trial wins only if its mean
+/// log-probability per event, plus the bias, reaches the fresh bar's; every event it has
+/// yet to score adds at most `ln 1 = 0`, so once even a perfect rest of the bar could not
+/// get it there, it has lost and need not be written on.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Contest {
+    fresh_mean: f64,
+    bias: f64,
+    /// Events the trial scores in its bar (all forced, so known before it is written).
+    events: u32,
+    /// How many of them have been scored when every event left is one the rules allow
+    /// (a forced event the rules forbid can score above 0, so no bound holds before).
+    bounded_after: u32,
+    pub lost: bool,
+}
+
+impl Contest {
+    /// Whether the trial, `log_prob` over `drawn` of its events so far, can no longer win.
+    pub fn cannot_win(&self, log_prob: f64, drawn: u32) -> bool {
+        drawn >= self.bounded_after && {
+            let left = f64::from(self.events.saturating_sub(drawn));
+            let best = (log_prob + ROUNDING_SLACK * left) / f64::from(self.events);
+            best + self.bias < self.fresh_mean
+        }
+    }
+}
+
+/// A trial's contest: how many events its bar forces (to `end`), and after how many of
+/// them only events the rules allow remain, found by playing them without the network.
+fn contest_of(trial: &Draft, writer: &Writer, end: usize) -> Contest {
+    let mut d = trial.clone();
+    let (mut events, mut bounded_after) = (0, 0);
+    while d.step < end {
+        let Some(&token) = d.forced.get(d.next_forced) else {
+            // Not every event forced: no bound (never the case for a trial).
+            bounded_after = u32::MAX;
+            break;
+        };
+        d.next_forced += 1;
+        events += 1;
+        if !writer.rules.allows(&d, token) {
+            bounded_after = events;
+        }
+        play(&mut d, token, writer.rules, writer.kept);
+    }
+    Contest {
+        fresh_mean: f64::INFINITY,
+        bias: 0.0,
+        events,
+        bounded_after,
+        lost: false,
     }
 }
 
 /// Each draft's bar `bar` as a repeat of each earlier bar in reach, from where the draft
 /// stands at the bar line, and per draft where its trials sit in the list.
-fn trials_of(writer: &Writer, bar: usize, start: &[Draft]) -> (Vec<Draft>, Vec<Range<usize>>) {
+fn trials_of(
+    writer: &Writer,
+    bar: usize,
+    start: &[Draft],
+    end: usize,
+) -> (Vec<Draft>, Vec<Range<usize>>) {
     let rules = writer.rules;
     let spb = rules.steps_per_bar;
     let mut trials = Vec::with_capacity(start.len() * REPEAT_DISTANCES.len());
@@ -104,6 +175,7 @@ fn trials_of(writer: &Writer, bar: usize, start: &[Draft]) -> (Vec<Draft>, Vec<R
             trial.trial_source = Some(source);
             (trial.log_prob, trial.drawn) = (0.0, 0);
             plan_step(&mut trial, rules, writer.kept);
+            trial.contest = Some(contest_of(&trial, writer, end));
             trials.push(trial);
         }
         spans.push(first..trials.len());
@@ -112,8 +184,8 @@ fn trials_of(writer: &Writer, bar: usize, start: &[Draft]) -> (Vec<Draft>, Vec<R
 }
 
 /// Swaps in, per draft, its likeliest trial where that wins against the fresh bar (whose
-/// log-probability and count stood at `start` at the bar line).
-#[allow(clippy::too_many_arguments)]
+/// log-probability and count stood at `start` at the bar line): a trial that lost its
+/// contest scores below the fresh bar, so it could not have been the one kept.
 fn keep_likelier(
     writer: &Writer,
     start: &[(f64, u32)],
@@ -121,15 +193,13 @@ fn keep_likelier(
     spans: &[Range<usize>],
     drafts: &mut [Draft],
     state: &mut FastState,
-    all_state: &FastState,
-    bias: f32,
+    trial_state: &FastState,
 ) {
-    let (rules, n) = (writer.rules, drafts.len());
-    let mean = |log_prob: f64, drawn: u32| log_prob / f64::from(drawn.max(1));
+    let rules = writer.rules;
     for (i, draft) in drafts.iter_mut().enumerate() {
-        let fresh = mean(draft.log_prob - start[i].0, draft.drawn - start[i].1);
         let (best, best_score) = spans[i]
             .clone()
+            .filter(|&k| trials[k].contest.is_some_and(|c| !c.lost))
             .map(|k| (k, mean(trials[k].log_prob, trials[k].drawn)))
             .fold((usize::MAX, f64::NEG_INFINITY), |a, b| {
                 if b.1 > a.1 {
@@ -138,20 +208,51 @@ fn keep_likelier(
                     a
                 }
             });
-        if best == usize::MAX || best_score + f64::from(bias) < fresh {
+        let contest = trials.get(best).and_then(|t| t.contest);
+        if contest.is_none_or(|c| best_score + c.bias < c.fresh_mean) {
             continue;
         }
         let trial = &trials[best];
+        debug_assert_eq!(Some(trial.drawn), contest.map(|c| c.events));
         let mut kept = trial.clone();
         // The fresh bar's draws are spent: what follows draws on from there.
         kept.rng = draft.rng.clone();
         kept.trial_source = None;
+        kept.contest = None;
         kept.log_prob = start[i].0 + trial.log_prob;
         kept.drawn = start[i].1 + trial.drawn;
         if kept.step < rules.total_steps {
             plan_step(&mut kept, rules, writer.kept);
         }
         *draft = kept;
-        state.copy_row(i, all_state, n + best);
+        state.copy_row(i, trial_state, best);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trial_loses_once_a_perfect_rest_of_its_bar_could_not_win() {
+        // A bias of -0.25 asks the trial for a mean of -0.75 over its 10 events: -7.5.
+        let contest = Contest {
+            fresh_mean: -1.0,
+            bias: -0.25,
+            events: 10,
+            bounded_after: 0,
+            lost: false,
+        };
+        assert!(!contest.cannot_win(-7.0, 5));
+        assert!(contest.cannot_win(-7.6, 5));
+        // A tie wins.
+        assert!(!contest.cannot_win(-7.5, 10));
+        // An event the rules forbid, still ahead, can score above 0: no bound before it.
+        let ahead = Contest {
+            bounded_after: 7,
+            ..contest
+        };
+        assert!(!ahead.cannot_win(-20.0, 6));
+        assert!(ahead.cannot_win(-20.0, 7));
     }
 }
