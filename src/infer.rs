@@ -1,4 +1,5 @@
-//! Fast inference: the LSTM step in plain f32 buffers, for generation.
+//! Fast inference: the LSTM step in plain f32 buffers, for generation (weights held as f16
+//! when every value is one: the same numbers in half the bytes, see [`Weights`]).
 //!
 //! A batch-1 LSTM step is tiny, so candle's per-op overhead would dominate; here each step
 //! is a few register-blocked passes over contiguous, transposed weights, with nothing
@@ -12,6 +13,7 @@
 use std::collections::HashMap;
 
 use candle_core::Tensor;
+use half::f16;
 
 use crate::model::{ModelConfig, ModelError};
 
@@ -27,7 +29,100 @@ struct Panels {
     /// Leading rows fed by piano-roll frames: mostly zero, so worth testing for zero.
     sparse_rows: usize,
     cols: usize,
-    data: Vec<f32>,
+    data: Weights,
+}
+
+/// A matrix's values: f32, or f16 when every value is exactly one (a model whose weights were
+/// rounded to half precision, `model::round_weights_to_f16`). The f16 copy holds the same
+/// numbers in half the bytes, and f16 to f32 is exact, so both give the same bits; a
+/// one-sequence step is bound by the bytes it streams from memory, not by its arithmetic.
+#[derive(Clone, Debug)]
+enum Weights {
+    F32(Vec<f32>),
+    F16(Vec<f16>),
+}
+
+impl Weights {
+    /// The f16 form when it holds every value exactly, else the values as they are.
+    fn compact(values: Vec<f32>) -> Self {
+        if values.iter().all(|&v| f16::from_f32(v).to_f32() == v) {
+            Self::F16(values.iter().map(|&v| f16::from_f32(v)).collect())
+        } else {
+            Self::F32(values)
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::F32(v) => v.len(),
+            Self::F16(v) => v.len(),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Self::F32(v) => 4 * v.len(),
+            Self::F16(v) => 2 * v.len(),
+        }
+    }
+
+    fn widened(&self) -> Self {
+        match self {
+            Self::F16(v) => Self::F32(v.iter().map(|w| w.to_f32()).collect()),
+            same => same.clone(),
+        }
+    }
+}
+
+/// A stored weight: read as f32, one at a time or eight and sixteen to a register.
+trait Weight: Copy {
+    fn value(self) -> f32;
+    /// Eight weights from `p` as f32 lanes (the caller enables AVX2, FMA and F16C).
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256;
+    /// Sixteen weights from `p` as f32 lanes (the caller enables AVX-512F).
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load16(p: *const Self) -> std::arch::x86_64::__m512;
+}
+
+impl Weight for f32 {
+    #[inline(always)]
+    fn value(self) -> f32 {
+        self
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256 {
+        // SAFETY: the caller's pointer holds eight values.
+        unsafe { std::arch::x86_64::_mm256_loadu_ps(p) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load16(p: *const Self) -> std::arch::x86_64::__m512 {
+        // SAFETY: the caller's pointer holds sixteen values.
+        unsafe { std::arch::x86_64::_mm512_loadu_ps(p) }
+    }
+}
+
+impl Weight for f16 {
+    #[inline(always)]
+    fn value(self) -> f32 {
+        self.to_f32()
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256 {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller's pointer holds eight values (16 bytes).
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load16(p: *const Self) -> std::arch::x86_64::__m512 {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller's pointer holds sixteen values (32 bytes).
+        unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p.cast())) }
+    }
 }
 
 impl Panels {
@@ -51,7 +146,7 @@ impl Panels {
             rows,
             sparse_rows,
             cols,
-            data,
+            data: Weights::compact(data),
         }
     }
 
@@ -204,6 +299,30 @@ impl FastLstm {
     pub fn from_model_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         let file = crate::model::read_model_bytes(bytes)?;
         Self::from_tensors(&file.config, &file.tensors)
+    }
+
+    /// Bytes of weights one step reads: half as many when the model's weights are f16
+    /// values ([`Weights`]).
+    pub fn weight_bytes(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.weights.data.bytes())
+            .chain([self.out_weights.data.bytes()])
+            .sum()
+    }
+
+    /// The same network with every matrix held as f32, to show the f16 copies change nothing.
+    pub fn widened(&self) -> Self {
+        let widen = |p: &Panels| Panels {
+            data: p.data.widened(),
+            ..p.clone()
+        };
+        let mut wide = self.clone();
+        for layer in &mut wide.layers {
+            layer.weights = widen(&layer.weights);
+        }
+        wide.out_weights = widen(&self.out_weights);
+        wide
     }
 
     pub fn frame_size(&self) -> usize {
@@ -398,11 +517,18 @@ enum Kernel {
     Avx512,
 }
 
+/// AVX2 with FMA and F16C (every AVX2 processor has F16C): what the SIMD kernels need.
+#[cfg(target_arch = "x86_64")]
+fn simd_available() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+        && std::arch::is_x86_feature_detected!("f16c")
+}
+
 impl Kernel {
     fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if simd_available() {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 return Self::Avx512;
             }
@@ -415,8 +541,7 @@ impl Kernel {
     fn available() -> Vec<(&'static str, Self)> {
         let mut kernels = vec![("portable", Self::Portable)];
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if simd_available() {
             kernels.push(("avx2", Self::Avx2Fma));
             if std::arch::is_x86_feature_detected!("avx512f") {
                 kernels.push(("avx512", Self::Avx512));
@@ -432,17 +557,32 @@ impl Kernel {
         assert_eq!(x.len(), batch * w.rows);
         assert_eq!(y.len(), batch * w.padded_cols());
         assert_eq!(w.data.len(), w.rows * w.padded_cols());
+        match &w.data {
+            Weights::F32(data) => self.matmul_with(y, x, batch, w, data),
+            Weights::F16(data) => self.matmul_with(y, x, batch, w, data),
+        }
+    }
+
+    #[inline]
+    fn matmul_with<W: Weight>(
+        self,
+        y: &mut [f32],
+        x: &[f32],
+        batch: usize,
+        w: &Panels,
+        data: &[W],
+    ) {
         match self {
-            Self::Portable => matmul_portable(y, x, batch, w),
-            // SAFETY: AVX2 and FMA support were checked at run time in `detect`; the
-            // buffer lengths the kernel relies on are asserted above.
+            Self::Portable => matmul_portable(y, x, batch, w, data),
+            // SAFETY: AVX2, FMA and F16C support were checked at run time in `detect`; the
+            // buffer lengths the kernel relies on are asserted by the caller.
             #[cfg(target_arch = "x86_64")]
-            Self::Avx2Fma => unsafe { matmul_avx2_fma(y, x, batch, w) },
+            Self::Avx2Fma => unsafe { matmul_avx2_fma(y, x, batch, w, data) },
             // SAFETY: as above, with AVX-512F also checked in `detect`.
             #[cfg(target_arch = "x86_64")]
-            Self::Avx512 if batch > 1 => unsafe { matmul_avx512(y, x, batch, w) },
+            Self::Avx512 if batch > 1 => unsafe { matmul_avx512(y, x, batch, w, data) },
             #[cfg(target_arch = "x86_64")]
-            Self::Avx512 => unsafe { matmul_avx2_fma(y, x, batch, w) },
+            Self::Avx512 => unsafe { matmul_avx2_fma(y, x, batch, w, data) },
         }
     }
 
@@ -486,20 +626,20 @@ unsafe fn cell_avx2_fma(gates: &[f32], c: &mut [f32], h: &mut [f32]) {
 /// with fused multiply-adds ([`fma_f32`]: exactly rounded everywhere), skipping zero inputs (piano-roll
 /// frames are mostly zeros, and `+ 0 * w` changes nothing). The SIMD kernel does exactly
 /// these operations per output, so the two agree bit for bit.
-fn matmul_portable(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
+fn matmul_portable<W: Weight>(y: &mut [f32], x: &[f32], batch: usize, w: &Panels, data: &[W]) {
     let (rows, pitch) = (w.rows, w.padded_cols());
     for b in 0..batch {
         let xb = &x[b * rows..(b + 1) * rows];
         let yb = &mut y[b * pitch..(b + 1) * pitch];
         for (p, y_panel) in yb.chunks_exact_mut(PANEL).enumerate() {
-            let panel = &w.data[p * rows * PANEL..(p + 1) * rows * PANEL];
+            let panel = &data[p * rows * PANEL..(p + 1) * rows * PANEL];
             for (j, &xj) in xb.iter().enumerate() {
                 if xj == 0.0 {
                     continue;
                 }
                 let row = &panel[j * PANEL..(j + 1) * PANEL];
                 for (acc, &wk) in y_panel.iter_mut().zip(row) {
-                    *acc = fma_f32(xj, wk, *acc);
+                    *acc = fma_f32(xj, wk.value(), *acc);
                 }
             }
         }
@@ -515,11 +655,17 @@ const CHUNK: usize = 4;
 /// so each weight row is fetched from memory once per step for the whole batch (the other
 /// chunks re-read it from cache).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn matmul_avx2_fma(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn matmul_avx2_fma<W: Weight>(
+    y: &mut [f32],
+    x: &[f32],
+    batch: usize,
+    w: &Panels,
+    data: &[W],
+) {
     let (rows, pitch, sparse) = (w.rows, w.padded_cols(), w.sparse_rows);
     for p in 0..pitch / PANEL {
-        let panel = &w.data[p * rows * PANEL..(p + 1) * rows * PANEL];
+        let panel = &data[p * rows * PANEL..(p + 1) * rows * PANEL];
         if batch == 1 {
             // SAFETY: `panel` holds `rows` rows of 64, `x` holds `rows` values and `y`
             // holds the panel's 64 columns at `p * 64` (lengths asserted by the caller).
@@ -534,10 +680,10 @@ unsafe fn matmul_avx2_fma(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
                 // `p * 64 + sub * 16 ..+16`, all inside the asserted buffers.
                 unsafe {
                     match n {
-                        1 => panel_chunk_avx2::<1>(y, x, b0, p, sub, rows, sparse, pitch, panel),
-                        2 => panel_chunk_avx2::<2>(y, x, b0, p, sub, rows, sparse, pitch, panel),
-                        3 => panel_chunk_avx2::<3>(y, x, b0, p, sub, rows, sparse, pitch, panel),
-                        _ => panel_chunk_avx2::<4>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                        1 => panel_chunk_avx2::<1, W>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                        2 => panel_chunk_avx2::<2, W>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                        3 => panel_chunk_avx2::<3, W>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                        _ => panel_chunk_avx2::<4, W>(y, x, b0, p, sub, rows, sparse, pitch, panel),
                     }
                 }
                 b0 += n;
@@ -548,8 +694,8 @@ unsafe fn matmul_avx2_fma(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
 
 /// One sequence, one panel: `y[0..64] += sum_j x[j] * panel[j][0..64]`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn panel_one_avx2(y: &mut [f32], x: &[f32], panel: &[f32]) {
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn panel_one_avx2<W: Weight>(y: &mut [f32], x: &[f32], panel: &[W]) {
     use std::arch::x86_64::*;
     debug_assert!(y.len() == PANEL && panel.len() == x.len() * PANEL);
     // SAFETY: row `j` of the panel is `panel[j * 64..j * 64 + 64]` with `j < x.len()`, and
@@ -567,7 +713,7 @@ unsafe fn panel_one_avx2(y: &mut [f32], x: &[f32], panel: &[f32]) {
             let xv = _mm256_set1_ps(xj);
             let wp = panel.as_ptr().add(j * PANEL);
             for (r, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wp.add(8 * r)), *a);
+                *a = _mm256_fmadd_ps(xv, W::load8(wp.add(8 * r)), *a);
             }
         }
         for (r, a) in acc.iter().enumerate() {
@@ -579,9 +725,9 @@ unsafe fn panel_one_avx2(y: &mut [f32], x: &[f32], panel: &[f32]) {
 /// `N` sequences from `b0`, 16 columns (`sub`) of panel `p`. A row is skipped when it is
 /// zero for all `N`; otherwise a zero input adds `0 * w`, which changes no value.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn panel_chunk_avx2<const N: usize>(
+unsafe fn panel_chunk_avx2<const N: usize, W: Weight>(
     y: &mut [f32],
     x: &[f32],
     b0: usize,
@@ -590,7 +736,7 @@ unsafe fn panel_chunk_avx2<const N: usize>(
     rows: usize,
     sparse_rows: usize,
     pitch: usize,
-    panel: &[f32],
+    panel: &[W],
 ) {
     use std::arch::x86_64::*;
     debug_assert!((b0 + N) * rows <= x.len() && (b0 + N) * pitch <= y.len());
@@ -609,7 +755,7 @@ unsafe fn panel_chunk_avx2<const N: usize>(
         macro_rules! row {
             ($j:expr) => {{
                 let wp = panel.as_ptr().add($j * PANEL + sub * 16);
-                let (w0, w1) = (_mm256_loadu_ps(wp), _mm256_loadu_ps(wp.add(8)));
+                let (w0, w1) = (W::load8(wp), W::load8(wp.add(8)));
                 for (n, a) in acc.iter_mut().enumerate() {
                     let xv = _mm256_broadcast_ss(&*xp.add(n * rows + $j));
                     a[0] = _mm256_fmadd_ps(xv, w0, a[0]);
@@ -639,11 +785,11 @@ unsafe fn panel_chunk_avx2<const N: usize>(
 /// 16 registers, so the FMA latency is hidden and each weight row is loaded once per step
 /// for the whole batch. Same per-output operations as [`matmul_portable`].
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn matmul_avx512(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
+#[target_feature(enable = "avx512f,avx2,fma,f16c")]
+unsafe fn matmul_avx512<W: Weight>(y: &mut [f32], x: &[f32], batch: usize, w: &Panels, data: &[W]) {
     let (rows, pitch, sparse) = (w.rows, w.padded_cols(), w.sparse_rows);
     for p in 0..pitch / PANEL {
-        let panel = &w.data[p * rows * PANEL..(p + 1) * rows * PANEL];
+        let panel = &data[p * rows * PANEL..(p + 1) * rows * PANEL];
         for sub in 0..PANEL / 32 {
             let mut b0 = 0;
             while b0 < batch {
@@ -653,14 +799,14 @@ unsafe fn matmul_avx512(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
                 // inside the buffers whose lengths the caller asserted.
                 unsafe {
                     match n {
-                        1 => panel_chunk_avx512::<1>(y, x, args, &panel[sub * 32..]),
-                        2 => panel_chunk_avx512::<2>(y, x, args, &panel[sub * 32..]),
-                        3 => panel_chunk_avx512::<3>(y, x, args, &panel[sub * 32..]),
-                        4 => panel_chunk_avx512::<4>(y, x, args, &panel[sub * 32..]),
-                        5 => panel_chunk_avx512::<5>(y, x, args, &panel[sub * 32..]),
-                        6 => panel_chunk_avx512::<6>(y, x, args, &panel[sub * 32..]),
-                        7 => panel_chunk_avx512::<7>(y, x, args, &panel[sub * 32..]),
-                        _ => panel_chunk_avx512::<8>(y, x, args, &panel[sub * 32..]),
+                        1 => panel_chunk_avx512::<1, W>(y, x, args, &panel[sub * 32..]),
+                        2 => panel_chunk_avx512::<2, W>(y, x, args, &panel[sub * 32..]),
+                        3 => panel_chunk_avx512::<3, W>(y, x, args, &panel[sub * 32..]),
+                        4 => panel_chunk_avx512::<4, W>(y, x, args, &panel[sub * 32..]),
+                        5 => panel_chunk_avx512::<5, W>(y, x, args, &panel[sub * 32..]),
+                        6 => panel_chunk_avx512::<6, W>(y, x, args, &panel[sub * 32..]),
+                        7 => panel_chunk_avx512::<7, W>(y, x, args, &panel[sub * 32..]),
+                        _ => panel_chunk_avx512::<8, W>(y, x, args, &panel[sub * 32..]),
                     }
                 }
                 b0 += n;
@@ -673,12 +819,12 @@ unsafe fn matmul_avx512(y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
 /// column of row 0 (rows are [`PANEL`] apart). Zero frame rows are skipped as in
 /// [`panel_chunk_avx2`].
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn panel_chunk_avx512<const N: usize>(
+#[target_feature(enable = "avx512f,avx2,fma,f16c")]
+unsafe fn panel_chunk_avx512<const N: usize, W: Weight>(
     y: &mut [f32],
     x: &[f32],
     (b0, col, rows, sparse_rows, pitch): (usize, usize, usize, usize, usize),
-    panel: &[f32],
+    panel: &[W],
 ) {
     use std::arch::x86_64::*;
     debug_assert!((b0 + N) * rows <= x.len() && (b0 + N) * pitch <= y.len());
@@ -697,7 +843,7 @@ unsafe fn panel_chunk_avx512<const N: usize>(
         macro_rules! row {
             ($j:expr) => {{
                 let wp = panel.as_ptr().add($j * PANEL);
-                let (w0, w1) = (_mm512_loadu_ps(wp), _mm512_loadu_ps(wp.add(16)));
+                let (w0, w1) = (W::load16(wp), W::load16(wp.add(16)));
                 for (n, a) in acc.iter_mut().enumerate() {
                     let xv = _mm512_set1_ps(*xp.add(n * rows + $j));
                     a[0] = _mm512_fmadd_ps(xv, w0, a[0]);

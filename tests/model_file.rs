@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor};
 use phrasegen::infer::FastLstm;
 use phrasegen::model::file::{model_bytes, CONFIG_KEY};
-use phrasegen::model::{read_model_bytes, ModelConfig, ModelError, PhraseModel};
+use phrasegen::model::{
+    read_model_bytes, round_weights_to_f16, ModelConfig, ModelError, ModelFile, PhraseModel,
+};
 use phrasegen::roll::{PitchRange, Representation};
 
 fn small_config() -> ModelConfig {
@@ -182,6 +184,81 @@ fn random_frames(steps: usize, width: usize, seed: u64) -> Vec<f32> {
 
 /// Runs both engines over `frames` (one sequence) and returns the largest difference between
 /// their predicted probabilities.
+fn rounded_to_f16(cfg: &ModelConfig, tensors: &HashMap<String, Tensor>) -> HashMap<String, Tensor> {
+    let file = ModelFile {
+        config: cfg.clone(),
+        tensors: tensors.clone(),
+    };
+    round_weights_to_f16(&file).unwrap().tensors
+}
+
+#[test]
+fn half_weights_take_half_the_bytes_and_give_the_same_bits() {
+    let cfg = ModelConfig {
+        hidden: 40,
+        ..small_config()
+    };
+    let tensors = random_model(&cfg, 13);
+    let full = FastLstm::from_tensors(&cfg, &tensors).unwrap();
+    let halves = rounded_to_f16(&cfg, &tensors);
+    let half = FastLstm::from_tensors(&cfg, &halves).unwrap();
+    assert_eq!(2 * half.weight_bytes(), full.weight_bytes());
+    let wide = half.widened();
+    assert_eq!(wide.weight_bytes(), full.weight_bytes());
+    let f = cfg.frame_size();
+    for batch in [1, 3, 8] {
+        let frames = random_frames(25, f * batch, 21);
+        let (mut a, mut b) = (half.state(batch), wide.state(batch));
+        for t in 0..25 {
+            let x = &frames[t * batch * f..(t + 1) * batch * f];
+            half.step(x, &mut a);
+            wide.step(x, &mut b);
+            assert!(
+                a.logits
+                    .iter()
+                    .zip(&b.logits)
+                    .all(|(p, q)| p.to_bits() == q.to_bits()),
+                "batch {batch}, step {t}"
+            );
+        }
+    }
+    // The candle network, reading the same rounded values, agrees as it does with f32.
+    let candle = PhraseModel::from_tensors(&cfg, &halves).unwrap();
+    let frames = random_frames(40, f, 3);
+    let worst = max_probability_difference(&candle, &half, &frames);
+    assert!(worst < 1e-5, "max difference {worst}");
+    // Rounding moves the network itself only a little.
+    let before = PhraseModel::from_tensors(&cfg, &tensors).unwrap();
+    let moved = max_probability_difference(&before, &half, &frames);
+    assert!(
+        moved > 0.0 && moved < 1e-2,
+        "rounding moved probabilities by {moved}"
+    );
+}
+
+#[test]
+fn a_weight_beyond_half_precision_is_reported() {
+    let cfg = small_config();
+    let mut tensors = random_model(&cfg, 4);
+    let name = "lstm.weight_hh_l1";
+    let mut values: Vec<f32> = tensors[name].flatten_all().unwrap().to_vec1().unwrap();
+    values[5] = 1e5;
+    let dims = tensors[name].dims().to_vec();
+    tensors.insert(
+        name.into(),
+        Tensor::from_vec(values, dims, &Device::Cpu).unwrap(),
+    );
+    let file = ModelFile {
+        config: cfg,
+        tensors,
+    };
+    let err = round_weights_to_f16(&file).unwrap_err();
+    assert!(
+        matches!(&err, ModelError::BeyondHalf { name: n, index: 5, .. } if n == name),
+        "{err}"
+    );
+}
+
 fn max_probability_difference(candle: &PhraseModel, fast: &FastLstm, frames: &[f32]) -> f32 {
     let f = fast.frame_size();
     let steps = frames.len() / f;
@@ -238,22 +315,30 @@ fn every_kernel_agrees_with_the_portable_one_bit_for_bit() {
             hidden,
             ..small_config()
         };
-        let fast = FastLstm::from_tensors(&cfg, &random_model(&cfg, 11)).unwrap();
-        let f = cfg.frame_size();
-        let frames = random_frames(30, f * batch, 5);
-        for kernel in &kernels[1..] {
-            let (mut a, mut b) = (fast.state(batch), fast.state(batch));
-            for t in 0..30 {
-                let x = &frames[t * batch * f..(t + 1) * batch * f];
-                fast.step_named(kernel, x, &mut a);
-                fast.step_portable(x, &mut b);
-                let same = a
-                    .logits
-                    .iter()
-                    .zip(&b.logits)
-                    .all(|(x, y)| x.to_bits() == y.to_bits());
-                assert!(same, "{kernel}: hidden {hidden}, batch {batch}, step {t}");
-            }
+        // With f32 weights, and rounded to f16 (which the engine holds as f16).
+        let tensors = random_model(&cfg, 11);
+        for tensors in [rounded_to_f16(&cfg, &tensors), tensors] {
+            let fast = FastLstm::from_tensors(&cfg, &tensors).unwrap();
+            all_kernels_agree(&fast, &kernels, hidden, batch);
+        }
+    }
+}
+
+fn all_kernels_agree(fast: &FastLstm, kernels: &[&str], hidden: usize, batch: usize) {
+    let f = fast.config.frame_size();
+    let frames = random_frames(30, f * batch, 5);
+    for kernel in &kernels[1..] {
+        let (mut a, mut b) = (fast.state(batch), fast.state(batch));
+        for t in 0..30 {
+            let x = &frames[t * batch * f..(t + 1) * batch * f];
+            fast.step_named(kernel, x, &mut a);
+            fast.step_portable(x, &mut b);
+            let same = a
+                .logits
+                .iter()
+                .zip(&b.logits)
+                .all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{kernel}: hidden {hidden}, batch {batch}, step {t}");
         }
     }
 }

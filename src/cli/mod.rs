@@ -9,6 +9,7 @@ pub mod bench;
 pub mod eval;
 pub mod export_state;
 pub mod generate;
+pub mod half_weights;
 pub mod harmonize;
 pub mod inspect;
 pub mod key_scale;
@@ -43,6 +44,8 @@ pub enum Command {
     ExportState(export_state::Args),
     /// Train a model on a folder of MIDI files (writes the model, a loss log and a loss plot).
     Train(train::Args),
+    /// Round a model's weights to half precision (f16): a step then reads half the bytes.
+    HalfWeights(half_weights::Args),
     /// Measure a model on held-out MIDI files: NLL in nats per step and frame accuracy.
     Eval(eval::Args),
     /// Musical statistics of generated phrases beside real music of the same length: notes
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::ExportState(args) => export_state::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::HalfWeights(args) => half_weights::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Roll(args) => roll::run(args),

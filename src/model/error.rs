@@ -32,6 +32,14 @@ pub enum ModelError {
         index: usize,
         value: f32,
     },
+    #[error(
+        "tensor `{name}` holds {value} at index {index}: beyond half precision's range (65504)"
+    )]
+    BeyondHalf {
+        name: String,
+        index: usize,
+        value: f32,
+    },
     #[error("model computation failed: {0}")]
     Compute(String),
 }

@@ -156,3 +156,30 @@ pub fn write_model_file(
         source,
     })
 }
+
+/// The model with every weight matrix rounded to the nearest f16 value (biases as they are),
+/// still stored as f32: every reader sees the same numbers, and the generator holds them in
+/// half the bytes (`infer::FastLstm::weight_bytes`), which is what a one-phrase step costs.
+/// A weight beyond f16's range (65504) is an error, not infinity.
+pub fn round_weights_to_f16(file: &ModelFile) -> Result<ModelFile, ModelError> {
+    let mut tensors = file.tensors.clone();
+    for (name, tensor) in tensors.iter_mut().filter(|(n, _)| n.contains("weight")) {
+        let values: Vec<f32> = tensor.flatten_all()?.to_vec1()?;
+        let rounded: Vec<f32> = values
+            .iter()
+            .map(|&v| half::f16::from_f32(v).to_f32())
+            .collect();
+        if let Some(index) = rounded.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::BeyondHalf {
+                name: name.clone(),
+                index,
+                value: values[index],
+            });
+        }
+        *tensor = Tensor::from_vec(rounded, tensor.dims(), &Device::Cpu)?;
+    }
+    Ok(ModelFile {
+        config: file.config.clone(),
+        tensors,
+    })
+}

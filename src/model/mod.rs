@@ -18,5 +18,7 @@ pub mod lstm;
 
 pub use config::{Architecture, ModelConfig, TrainingInfo};
 pub use error::ModelError;
-pub use file::{read_model_bytes, read_model_file, write_model_file, ModelFile};
+pub use file::{
+    read_model_bytes, read_model_file, round_weights_to_f16, write_model_file, ModelFile,
+};
 pub use lstm::PhraseModel;
