@@ -32,44 +32,41 @@ struct Panels {
     data: Weights,
 }
 
-/// A matrix's values: f32, or f16 when every value is exactly one (a model whose weights were
-/// rounded to half precision, `model::round_weights_to_f16`). The f16 copy holds the same
-/// numbers in half the bytes, and f16 to f32 is exact, so both give the same bits; a
-/// one-sequence step is bound by the bytes it streams from memory, not by its arithmetic.
+/// A matrix's values: f32, and also f16 when every value is exactly one (a model whose
+/// weights were rounded to half precision, `model::round_weights_to_f16`). The f16 copy holds
+/// the same numbers in half the bytes, and f16 to f32 is exact, so both give the same bits.
+/// A one-sequence step is bound by the bytes it streams from memory and reads the f16 copy;
+/// several sequences share each weight read, are bound by arithmetic instead, and read the
+/// f32 values, which need no conversion (measured: docs/PERFORMANCE.md).
 #[derive(Clone, Debug)]
-enum Weights {
-    F32(Vec<f32>),
-    F16(Vec<f16>),
+struct Weights {
+    wide: Vec<f32>,
+    half: Option<Vec<f16>>,
 }
 
 impl Weights {
-    /// The f16 form when it holds every value exactly, else the values as they are.
-    fn compact(values: Vec<f32>) -> Self {
-        if values.iter().all(|&v| f16::from_f32(v).to_f32() == v) {
-            Self::F16(values.iter().map(|&v| f16::from_f32(v)).collect())
-        } else {
-            Self::F32(values)
-        }
+    /// With the f16 copy when it holds every value exactly.
+    fn compact(wide: Vec<f32>) -> Self {
+        let exact = wide.iter().all(|&v| f16::from_f32(v).to_f32() == v);
+        let half = exact.then(|| wide.iter().map(|&v| f16::from_f32(v)).collect());
+        Self { wide, half }
     }
 
     fn len(&self) -> usize {
-        match self {
-            Self::F32(v) => v.len(),
-            Self::F16(v) => v.len(),
-        }
+        self.wide.len()
     }
 
+    /// Bytes a one-sequence step reads.
     fn bytes(&self) -> usize {
-        match self {
-            Self::F32(v) => 4 * v.len(),
-            Self::F16(v) => 2 * v.len(),
-        }
+        self.half
+            .as_ref()
+            .map_or(4 * self.wide.len(), |h| 2 * h.len())
     }
 
     fn widened(&self) -> Self {
-        match self {
-            Self::F16(v) => Self::F32(v.iter().map(|w| w.to_f32()).collect()),
-            same => same.clone(),
+        Self {
+            wide: self.wide.clone(),
+            half: None,
         }
     }
 }
@@ -301,8 +298,8 @@ impl FastLstm {
         Self::from_tensors(&file.config, &file.tensors)
     }
 
-    /// Bytes of weights one step reads: half as many when the model's weights are f16
-    /// values ([`Weights`]).
+    /// Bytes of weights a step of one sequence reads: half as many when the model's weights
+    /// are f16 values ([`Weights`]).
     pub fn weight_bytes(&self) -> usize {
         self.layers
             .iter()
@@ -557,9 +554,9 @@ impl Kernel {
         assert_eq!(x.len(), batch * w.rows);
         assert_eq!(y.len(), batch * w.padded_cols());
         assert_eq!(w.data.len(), w.rows * w.padded_cols());
-        match &w.data {
-            Weights::F32(data) => self.matmul_with(y, x, batch, w, data),
-            Weights::F16(data) => self.matmul_with(y, x, batch, w, data),
+        match &w.data.half {
+            Some(half) if batch == 1 => self.matmul_with(y, x, batch, w, half),
+            _ => self.matmul_with(y, x, batch, w, &w.data.wide),
         }
     }
 

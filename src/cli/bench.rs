@@ -63,13 +63,20 @@ fn phrase_params(model: &FastLstm) -> GenerateParams {
     }
 }
 
-/// The built-in models and, when run from the repository, the v1 (frame) models kept in
-/// `models/` for comparison.
+/// The built-in models (one held as f16 also held as f32, side by side: the same phrases)
+/// and, when run from the repository, the v1 (frame) models kept in `models/` for comparison.
 fn phrase_cost_models() -> Vec<(String, FastLstm)> {
     let mut out = Vec::new();
     for (name, bytes) in crate::builtin::BUILTIN_MODELS {
         if let Ok(m) = FastLstm::from_model_bytes(bytes) {
-            out.push((format!("{name} ({})", architecture_name(&m.config)), m));
+            let label = format!("{name} ({}", architecture_name(&m.config));
+            let wide = m.widened();
+            if wide.weight_bytes() > m.weight_bytes() {
+                out.push((format!("{label}, f16 weights)"), m));
+                out.push((format!("{label}, the same weights as f32)"), wide));
+            } else {
+                out.push((format!("{label})"), m));
+            }
         }
     }
     for name in ["bach-chorales-v1", "fiddle-tunes-v1"] {
