@@ -38,8 +38,12 @@ fn the_line_follows_the_chords_held() {
     let mut in_scale = (0, 0);
     for model_name in ["fiddle-tunes", "bach-chorales"] {
         let model = Arc::new(load_model_choice(model_name).unwrap());
+        // The line is stepped on its model's grid (the plugin's live grid follows it).
+        let spq = model.config.steps_per_quarter;
+        let (bar_steps, beat) = (4 * spq as usize, spq as usize);
         for (k, tonic) in [0u8, 7, 2, 5, 9].into_iter().enumerate() {
             let mut line = LiveAccompanist::new(model.clone(), settings(k as u64)).unwrap();
+            assert_eq!(line.steps_per_quarter(), spq);
             // I vi IV V, a bar each, twice, then the keys let go.
             let chords = [(0, false), (9, true), (5, false), (7, false)];
             let key = Key {
@@ -48,15 +52,15 @@ fn the_line_follows_the_chords_held() {
             };
             let mut sounding: Option<u8> = None;
             let mut silent = 0;
-            for step in 0..(8 * 16 + 4) {
-                let bar = step / 16;
+            for step in 0..(8 * bar_steps + beat) {
+                let bar = step / bar_steps;
                 let held = if bar < 8 {
                     let (degree, minor) = chords[bar % 4];
                     triad((tonic + degree) % 12, minor)
                 } else {
                     0
                 };
-                let in_bar = (step % 16) as u32;
+                let in_bar = (step % bar_steps) as u32;
                 let mut changes = Vec::new();
                 line.step(four, in_bar, held, 1.0, &mut |c| changes.push(c));
                 for c in changes {
@@ -69,7 +73,7 @@ fn the_line_follows_the_chords_held() {
                             let chord = pitch_classes(held);
                             in_scale.0 += usize::from(chord_scale(Some(key), chord) & pc != 0);
                             in_scale.1 += 1;
-                            if is_strong_beat(four, in_bar, 4) {
+                            if is_strong_beat(four, in_bar, spq) {
                                 strong.0 += usize::from(chord & pc != 0);
                                 strong.1 += 1;
                             }
@@ -82,9 +86,9 @@ fn the_line_follows_the_chords_held() {
                 }
                 assert_eq!(line.sounding(), sounding);
                 silent = if sounding.is_none() { silent + 1 } else { 0 };
-                if bar < 8 && step >= 4 {
+                if bar < 8 && step >= beat {
                     assert!(
-                        silent < 4,
+                        silent < beat,
                         "{model_name} key {tonic}: a beat of silence at {step}"
                     );
                 }
@@ -102,6 +106,7 @@ fn the_line_follows_the_chords_held() {
 #[test]
 fn a_step_never_allocates() {
     let model = Arc::new(load_model_choice("fiddle-tunes").unwrap());
+    let bar_steps = 4 * model.config.steps_per_quarter;
     let mut line = LiveAccompanist::new(model, settings(2)).unwrap();
     common::assert_alloc_checker_active();
     let mut changes = 0;
@@ -112,9 +117,13 @@ fn a_step_never_allocates() {
             } else {
                 0
             };
-            line.step(TimeSignature::FOUR_FOUR, step % 16, held, 1.2, &mut |_| {
-                changes += 1
-            });
+            line.step(
+                TimeSignature::FOUR_FOUR,
+                step % bar_steps,
+                held,
+                1.2,
+                &mut |_| changes += 1,
+            );
         }
         line.release_all(&mut |_| changes += 1);
     });

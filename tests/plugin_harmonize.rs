@@ -226,11 +226,29 @@ fn a_held_chord_gets_a_line_over_it_that_stops_when_let_go() {
         .filter(|e| e.1 && !chord.contains(&e.2))
         .map(|e| e.2)
         .collect();
+    // A reel's pace: about eight notes a bar (on a grid of the wrong size it would be slower
+    // or faster by its ratio).
     assert!(
-        line.len() >= 4,
+        line.len() >= 8,
         "a line that moves over the chord: {line:?}"
     );
     assert!(line.iter().all(|&p| p > 62), "above the chord: {line:?}");
+    // On the model's own grid: twelve steps a quarter note (2,000 samples), so its triplets
+    // fall where it plays them, not rounded to 16ths.
+    let spq = phrasegen::builtin::load_model_choice("fiddle-tunes")
+        .unwrap()
+        .config
+        .steps_per_quarter;
+    assert_eq!(spq, 12);
+    let onsets: Vec<u64> = host.played[start..]
+        .iter()
+        .filter(|e| e.1 && !chord.contains(&e.2))
+        .map(|e| e.0)
+        .collect();
+    assert!(
+        onsets.iter().all(|s| s % 2_000 == 0),
+        "on the 1/12 grid: {onsets:?}"
+    );
     let open = sounding(&host.played);
     let over: Vec<_> = open.keys().filter(|(p, _)| !chord.contains(p)).collect();
     assert!(over.len() <= 1, "one voice: {over:?}");

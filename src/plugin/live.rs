@@ -11,7 +11,7 @@ use crate::family::VoiceChange;
 use crate::phrase::TimeSignature;
 use crate::scheduler::{rounding_tolerance_beats, EventBuffer, NoteEvent, TransportSnapshot};
 
-use super::live_engine::{LiveEngine, STEPS_PER_QUARTER};
+use super::live_engine::LiveEngine;
 use super::params::PlayMode;
 use super::worker::Shared;
 
@@ -101,6 +101,7 @@ impl LivePlayer {
             }
             let meter = snapshot.time_signature.unwrap_or(TimeSignature::FOUR_FOUR);
             let grid = Grid {
+                steps_per_quarter: f64::from(h.steps_per_quarter()),
                 meter,
                 bar_beats: meter.quarters_per_bar(),
                 bar_start_beats: snapshot.bar_start_beats.unwrap_or(0.0),
@@ -161,8 +162,10 @@ impl LivePlayer {
             let sample = if step == first {
                 0
             } else {
-                ((step as f64 / STEPS_PER_QUARTER - block.start_beats) / block.beats_per_sample)
-                    .ceil() as u32
+                // A hair early counts, as in `step_at`: a twelfth of a beat is not exact.
+                let samples =
+                    (block.grid.beats_at(step) - block.start_beats) / block.beats_per_sample;
+                (samples - 1e-6).ceil() as u32
             };
             (sample < block.len_samples.max(1)).then_some((step, sample))
         });
@@ -200,7 +203,7 @@ impl LivePlayer {
             return;
         }
         self.last_step = Some(step);
-        let in_bar = block.grid.step_in_bar(step as f64 / STEPS_PER_QUARTER);
+        let in_bar = block.grid.step_in_bar(block.grid.beats_at(step));
         let (meter, held, velocity, channel) =
             (block.grid.meter, self.held, self.velocity, self.channel);
         match engine {
@@ -272,8 +275,9 @@ fn record_for_answer(shared: &Shared, keys: &[KeyEvent], start_beats: f64, beats
     }
 }
 
-/// The host's bars on the live grid.
+/// The host's bars on the live grid, which has the engine's steps per quarter note.
 struct Grid {
+    steps_per_quarter: f64,
     meter: TimeSignature,
     bar_beats: f64,
     bar_start_beats: f64,
@@ -282,14 +286,19 @@ struct Grid {
 impl Grid {
     /// The grid step at `beats` (a hair early counts: hosts round positions).
     fn step_at(&self, beats: f64) -> i64 {
-        (beats * STEPS_PER_QUARTER + 1e-6).floor() as i64
+        (beats * self.steps_per_quarter + 1e-6).floor() as i64
+    }
+
+    /// Where grid step `step` begins, in beats.
+    fn beats_at(&self, step: i64) -> f64 {
+        step as f64 / self.steps_per_quarter
     }
 
     /// Steps since the bar line of the step beginning at `beats`.
     fn step_in_bar(&self, beats: f64) -> u32 {
         let in_bar = (beats - self.bar_start_beats).rem_euclid(self.bar_beats);
-        let steps_per_bar = self.meter.steps_per_bar(STEPS_PER_QUARTER as u32);
-        ((in_bar * STEPS_PER_QUARTER + 1e-6).floor() as u32).min(steps_per_bar - 1)
+        let steps_per_bar = self.meter.steps_per_bar(self.steps_per_quarter as u32);
+        ((in_bar * self.steps_per_quarter + 1e-6).floor() as u32).min(steps_per_bar - 1)
     }
 }
 

@@ -7,9 +7,6 @@ use crate::scheduler::{EventBuffer, NoteEvent};
 
 use super::params::PlayMode;
 
-/// Grid steps per quarter note of the live grid (the models' 16ths).
-pub const STEPS_PER_QUARTER: f64 = 4.0;
-
 /// What plays live: one per mode that follows the player.
 // Engines travel boxed through the worker's queues: the sizes of the variants never move.
 #[allow(clippy::large_enum_variant)]
@@ -38,6 +35,17 @@ impl LiveEngine {
         )
     }
 
+    /// Grid steps per quarter note this engine is stepped at: its model's grid (16ths, or
+    /// twelfths of a quarter for a model that plays triplets), or its answer's.
+    pub fn steps_per_quarter(&self) -> u32 {
+        match self {
+            Self::Harmonize(h) => h.steps_per_quarter(),
+            Self::Accompany(a) => a.steps_per_quarter(),
+            Self::Answer(a) => a.steps_per_quarter,
+        }
+        .max(1)
+    }
+
     pub fn is_sounding(&mut self) -> bool {
         match self {
             Self::Harmonize(h) => h.sounding().next().is_some(),
@@ -47,7 +55,8 @@ impl LiveEngine {
     }
 }
 
-/// A note of an answer on the live grid: sixteenths counted from beat 0 of the timeline.
+/// A note of an answer on the live grid: its phrase's steps counted from beat 0 of the
+/// timeline.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AnswerNote {
     pub start_step: i64,
@@ -65,6 +74,8 @@ pub struct AnswerPlayer {
     sounding: u128,
     ends: [i64; 128],
     last_step: Option<i64>,
+    /// The grid the answer is stepped at: its phrase's.
+    pub steps_per_quarter: u32,
 }
 
 impl Default for AnswerPlayer {
@@ -76,6 +87,7 @@ impl Default for AnswerPlayer {
             sounding: 0,
             ends: [0; 128],
             last_step: None,
+            steps_per_quarter: crate::phrase::DEFAULT_STEPS_PER_QUARTER,
         }
     }
 }
@@ -84,10 +96,9 @@ impl AnswerPlayer {
     /// `phrase` placed to start at `start_beats` of the timeline (allocates: the worker's
     /// side).
     pub fn new(phrase: &crate::phrase::Phrase, start_beats: f64) -> Self {
-        let per_step = STEPS_PER_QUARTER / f64::from(phrase.steps_per_quarter.max(1));
-        let at = |step: u32| {
-            (start_beats * STEPS_PER_QUARTER + f64::from(step) * per_step).round() as i64
-        };
+        let spq = phrase.steps_per_quarter.max(1);
+        let origin = (start_beats * f64::from(spq)).round() as i64;
+        let at = |step: u32| origin + i64::from(step);
         let mut notes: Vec<AnswerNote> = phrase
             .notes
             .iter()
@@ -101,6 +112,7 @@ impl AnswerPlayer {
         notes.sort_by_key(|n| (n.start_step, n.pitch));
         Self {
             notes,
+            steps_per_quarter: spq,
             ..Self::default()
         }
     }

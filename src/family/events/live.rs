@@ -97,6 +97,11 @@ impl LiveHarmonizer {
         })
     }
 
+    /// Grid steps per quarter note the harmonizer is stepped at: its model's.
+    pub fn steps_per_quarter(&self) -> u32 {
+        self.s.codec.steps_per_quarter
+    }
+
     /// The voices sounding under the melody, as sent (the player's pitches).
     pub fn sounding(&self) -> impl Iterator<Item = u8> + '_ {
         (0..128u8)

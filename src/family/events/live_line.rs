@@ -60,6 +60,11 @@ impl LiveAccompanist {
         })
     }
 
+    /// Grid steps per quarter note the line is stepped at: its model's.
+    pub fn steps_per_quarter(&self) -> u32 {
+        self.s.codec.steps_per_quarter
+    }
+
     /// The line's note sounding, as sent.
     pub fn sounding(&self) -> Option<u8> {
         self.note.map(|(_, sent)| sent)
