@@ -21,10 +21,12 @@ fn triad(tonic: u8, degree: usize) -> [u8; 3] {
     [at(degree), at(degree + 2), at(degree + 4)]
 }
 
-/// A progression of triads (root position, around C3) of `steps` steps each.
-fn chords(tonic: u8, degrees: &[usize], meter: TimeSignature, steps: u32) -> Chords {
-    let bars = (degrees.len() as u32 * steps).div_ceil(meter.steps_per_bar(4));
-    let mut phrase = Phrase::empty(bars, 4, meter, 100.0);
+/// A progression of triads (root position, around C3) of `sixteenths` 1/16 notes each, on
+/// a grid of `spq` steps per quarter (the model's, as `phrasegen accompany` reads them).
+fn chords(tonic: u8, degrees: &[usize], meter: TimeSignature, sixteenths: u32, spq: u32) -> Chords {
+    let steps = sixteenths * spq / 4;
+    let bars = (degrees.len() as u32 * steps).div_ceil(meter.steps_per_bar(spq));
+    let mut phrase = Phrase::empty(bars, spq, meter, 100.0);
     for (i, &d) in degrees.iter().enumerate() {
         for pitch in triad(48 + tonic % 12, d) {
             phrase.notes.push(Note {
@@ -37,7 +39,7 @@ fn chords(tonic: u8, degrees: &[usize], meter: TimeSignature, steps: u32) -> Cho
     }
     Chords {
         phrase,
-        meters: MeterMap::constant(meter, 4),
+        meters: MeterMap::constant(meter, spq),
         key_signature: None,
     }
 }
@@ -66,6 +68,7 @@ struct Tally {
 #[test]
 fn a_melody_model_over_chords_in_several_keys() {
     let model = load_model_choice("fiddle-tunes").unwrap();
+    let spq = model.config.steps_per_quarter;
     let four = TimeSignature::FOUR_FOUR;
     let three = TimeSignature {
         numerator: 3,
@@ -80,14 +83,14 @@ fn a_melody_model_over_chords_in_several_keys() {
     for (k, tonic) in [0u8, 7, 2, 5, 10, 9, 4].into_iter().enumerate() {
         for (p, &(degrees, meter, steps)) in progressions.iter().enumerate() {
             for t in [0.7f32, 1.0, 1.5] {
-                let chords = chords(tonic, degrees, meter, steps);
+                let chords = chords(tonic, degrees, meter, steps, spq);
                 let track = ChordTrack::new(&chords, chords.phrase.total_steps() as usize);
                 let seed = (k * 10 + p) as u64;
                 let line = generate(&model, &params(chords.clone(), seed, t)).unwrap();
                 let roll = PianoRoll::from_phrase(&line);
                 for (step, active) in roll.active.iter().enumerate() {
                     assert!(active.count_ones() <= 1, "the line is one voice");
-                    let beat = phrasegen::meter::beat_steps(meter, 4) as usize;
+                    let beat = phrasegen::meter::beat_steps(meter, spq) as usize;
                     if step >= beat {
                         let silent = roll.active[step + 1 - beat..=step].iter().all(|a| *a == 0);
                         assert!(
@@ -101,8 +104,8 @@ fn a_melody_model_over_chords_in_several_keys() {
                     let pc = 1u16 << (n.pitch % 12);
                     tally.notes += 1;
                     tally.in_scale += usize::from(track.scale[s] & pc != 0);
-                    let in_bar = n.start_step % meter.steps_per_bar(4);
-                    if is_strong_beat(meter, in_bar, 4) {
+                    let in_bar = n.start_step % meter.steps_per_bar(spq);
+                    if is_strong_beat(meter, in_bar, spq) {
                         tally.strong += 1;
                         tally.strong_chord_tones += usize::from(track.tones[s] & pc != 0);
                     }
@@ -123,7 +126,7 @@ fn a_melody_model_over_chords_in_several_keys() {
 #[test]
 fn what_cannot_be_accompanied_says_why() {
     let fiddle = load_model_choice("fiddle-tunes").unwrap();
-    let c = chords(0, &[0, 4], TimeSignature::FOUR_FOUR, 16);
+    let c = chords(0, &[0, 4], TimeSignature::FOUR_FOUR, 16, 4);
     let mut empty = c.clone();
     empty.phrase.notes.clear();
     assert_eq!(
@@ -148,7 +151,7 @@ fn what_cannot_be_accompanied_says_why() {
 #[test]
 fn the_accompany_command_writes_a_line_over_a_chord_file() {
     let dir = tempfile::tempdir().unwrap();
-    let c = chords(7, &[0, 5, 3, 4], TimeSignature::FOUR_FOUR, 16);
+    let c = chords(7, &[0, 5, 3, 4], TimeSignature::FOUR_FOUR, 16, 4);
     let input = dir.path().join("chords.mid");
     std::fs::write(&input, phrasegen::midi::export_bytes(&c.phrase, "chords")).unwrap();
     let output = dir.path().join("line.mid");
