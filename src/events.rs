@@ -51,6 +51,10 @@ const BEAT_FEATURES: usize = 2;
 /// how long the current chord or note has lasted, which decides when it changes.
 pub const ONSET_AGES: usize = 17;
 
+/// With `ModelConfig::onset_age_beats`, ages past [`ONSET_AGES`] steps are also told apart
+/// by whole quarter notes, this many (later ones share the last).
+pub const ONSET_AGE_BEATS: usize = 8;
+
 /// The event vocabulary and input layout of one model (its pitch range and grid).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EventCodec {
@@ -59,6 +63,8 @@ pub struct EventCodec {
     pub representation: Representation,
     /// The network hears 2/2 as 4/4 (see `ModelConfig::cut_time_as_common`).
     pub cut_time_as_common: bool,
+    /// Onset ages past the per-step ones in quarter notes (`ModelConfig::onset_age_beats`).
+    pub onset_age_beats: bool,
 }
 
 /// What the network is told before one event.
@@ -83,7 +89,8 @@ impl EventContext {
         sounding: 0,
         step_in_bar: 0,
         meter: TimeSignature::FOUR_FOUR,
-        steps_since_onset: ONSET_AGES as u32,
+        // Longer than any age the input tells apart (the last slot), with room to count on.
+        steps_since_onset: u32::MAX / 2,
     };
 }
 
@@ -94,6 +101,7 @@ impl EventCodec {
             steps_per_quarter: config.steps_per_quarter,
             representation: config.representation,
             cut_time_as_common: config.cut_time_as_common,
+            onset_age_beats: config.onset_age_beats,
         }
     }
 
@@ -116,6 +124,31 @@ impl EventCodec {
             + 1
             + BEAT_FEATURES
             + ONSET_AGES
+            + if self.onset_age_beats {
+                ONSET_AGE_BEATS
+            } else {
+                0
+            }
+    }
+
+    /// The longest onset age the context counts, in steps: past it, all ages look alike.
+    fn max_onset_age(&self) -> u32 {
+        let beats = if self.onset_age_beats {
+            ONSET_AGE_BEATS as u32 * self.steps_per_quarter
+        } else {
+            0
+        };
+        ONSET_AGES as u32 + beats
+    }
+
+    /// The input slot (after the onset-age base) of `steps` since the last note-on.
+    fn onset_age_slot(&self, steps: u32) -> usize {
+        let fine = ONSET_AGES as u32 - 1;
+        if !self.onset_age_beats || steps <= fine {
+            return steps.min(fine) as usize;
+        }
+        let beats = (steps - ONSET_AGES as u32) / self.steps_per_quarter.max(1);
+        ONSET_AGES + (beats as usize).min(ONSET_AGE_BEATS - 1)
     }
 
     /// The token of the step end.
@@ -205,7 +238,7 @@ impl EventCodec {
             }
             Event::Step => {
                 next.step_in_bar = (ctx.step_in_bar + 1) % steps_per_bar.max(1);
-                next.steps_since_onset = (ctx.steps_since_onset + 1).min(ONSET_AGES as u32);
+                next.steps_since_onset = (ctx.steps_since_onset + 1).min(self.max_onset_age());
             }
         }
         next
@@ -276,7 +309,7 @@ impl EventCodec {
             out[beats + 1] = 1.0;
         }
         let ages = beats + BEAT_FEATURES;
-        out[ages + (ctx.steps_since_onset as usize).min(ONSET_AGES - 1)] = 1.0;
+        out[ages + self.onset_age_slot(ctx.steps_since_onset)] = 1.0;
     }
 }
 
@@ -519,5 +552,57 @@ mod tests {
         assert_eq!(beat_steps(ts(3, 8), 4), 2);
         assert_eq!(beat_steps(ts(2, 2), 4), 4);
         assert_eq!(beat_steps(ts(4, 4), 1), 1);
+    }
+
+    #[test]
+    fn onset_ages_in_beats_tell_long_notes_apart_and_older_models_hear_what_they_did() {
+        let base = ModelConfig {
+            pitch_range: PitchRange { lo: 60, hi: 72 },
+            representation: Representation::ActiveAndOnset,
+            architecture: Architecture::Events { max_voices: 1 },
+            steps_per_quarter: 12,
+            ..ModelConfig::default()
+        };
+        let old = EventCodec::new(&base);
+        let new = EventCodec::new(&ModelConfig {
+            onset_age_beats: true,
+            ..base
+        });
+        assert_eq!(new.input_size(), old.input_size() + ONSET_AGE_BEATS);
+        // The onset-age slot the input sets for a note held `steps` steps.
+        let slot = |codec: &EventCodec, steps: u32| {
+            let ctx = EventContext {
+                steps_since_onset: steps,
+                ..EventContext::START
+            };
+            let mut input = vec![0.0; codec.input_size()];
+            codec.write_input(&ctx, &mut input);
+            let ages = codec.input_size() - ONSET_AGES - (codec.input_size() - old.input_size());
+            let set: Vec<usize> = (ages..input.len()).filter(|&i| input[i] == 1.0).collect();
+            assert_eq!(set.len(), 1);
+            set[0] - ages
+        };
+        for steps in [0, 5, 16, 17, 40, 500] {
+            assert_eq!(slot(&old, steps), (steps as usize).min(16));
+        }
+        assert_eq!(slot(&new, 16), 16);
+        assert_eq!(slot(&new, 17), 17); // past the per-step ages, under a quarter more
+        assert_eq!(slot(&new, 28), 17);
+        assert_eq!(slot(&new, 29), 18); // a quarter note more
+        assert_eq!(slot(&new, 48), 19); // a bar of 4/4
+        assert_eq!(slot(&new, 10_000), 17 + ONSET_AGE_BEATS - 1);
+        assert_eq!(slot(&new, EventContext::START.steps_since_onset), 24);
+        // A held note's age counts on as far as the input can tell, and no further.
+        let on = new.token(Event::On(64)).unwrap();
+        let (mut a, mut b) = (
+            new.advance(EventContext::START, on, 48),
+            old.advance(EventContext::START, on, 48),
+        );
+        for _ in 0..200 {
+            a = new.advance(a, new.step_token(), 48);
+            b = old.advance(b, old.step_token(), 48);
+        }
+        assert_eq!(a.steps_since_onset, 17 + 8 * 12);
+        assert_eq!(b.steps_since_onset, 17);
     }
 }

@@ -32,6 +32,7 @@ fn config(max_voices: u8) -> ModelConfig {
         training: None,
         key_normalised: false,
         cut_time_as_common: false,
+        onset_age_beats: false,
     }
 }
 

@@ -42,6 +42,7 @@ fn config(layers: usize, hidden: usize, max_voices: u8) -> ModelConfig {
         training: None,
         key_normalised: false,
         cut_time_as_common: false,
+        onset_age_beats: false,
     }
 }
 

@@ -32,6 +32,7 @@ fn small_config(layers: usize, hidden: usize) -> ModelConfig {
         training: None,
         key_normalised: false,
         cut_time_as_common: false,
+        onset_age_beats: false,
     }
 }
 

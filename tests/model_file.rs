@@ -23,6 +23,7 @@ fn small_config() -> ModelConfig {
         training: None,
         key_normalised: false,
         cut_time_as_common: false,
+        onset_age_beats: false,
     }
 }
 

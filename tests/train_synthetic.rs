@@ -47,6 +47,7 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
             training: None,
             key_normalised: false,
             cut_time_as_common: false,
+            onset_age_beats: false,
         },
         epochs: 150,
         batch_size: 16,
@@ -117,6 +118,7 @@ fn nll_and_frame_accuracy_match_a_hand_computation() {
         training: None,
         key_normalised: false,
         cut_time_as_common: false,
+        onset_age_beats: false,
     };
     let zeros =
         |shape: &[usize]| Tensor::zeros(shape, candle_core::DType::F32, &Device::Cpu).unwrap();

@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long, value_name = "MODEL",
           conflicts_with_all = ["max_voices", "layers", "hidden", "steps_per_quarter",
                                 "representation", "pitch_range", "normalise_key",
-                                "cut_time_as_common"])]
+                                "cut_time_as_common", "onset_age_beats"])]
     pub from: Option<String>,
     /// Passes over the training data [default: 40; fine-tuning 20].
     #[arg(long)]
@@ -113,6 +113,10 @@ pub struct Args {
     /// written in either share one metre's rhythm.
     #[arg(long)]
     pub cut_time_as_common: bool,
+    /// The network also hears how long the current note has lasted in quarter notes, past
+    /// the 17 per-step ages (event models; for fine grids, where 17 steps are short).
+    #[arg(long)]
+    pub onset_age_beats: bool,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// CPU threads for training (default: all cores). The result is deterministic for a
@@ -337,6 +341,7 @@ fn model_config(args: &Args, data: &Dataset) -> anyhow::Result<ModelConfig> {
         training: None,
         key_normalised: args.normalise_key,
         cut_time_as_common: args.cut_time_as_common,
+        onset_age_beats: args.onset_age_beats,
     };
     crate::model::file::validate_config(&config)?;
     if matches!(config.architecture, Architecture::Events { max_voices: 0 }) {
@@ -566,7 +571,7 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         "# resolved: --architecture {architecture} --layers {} --hidden {} --steps-per-quarter {} \
          --representation {} --pitch-range {}..{} --min-note-quarters {} --epochs {} \
          --batch-size {} --window {} --learning-rate {} --weight-decay {} --dropout {} \
-         --patience {} --min-batches-per-epoch {} --transpose {}{}{}{} --seed {} --threads {} \
+         --patience {} --min-batches-per-epoch {} --transpose {}{}{}{}{} --seed {} --threads {} \
          --engine {}",
         m.layers,
         m.hidden,
@@ -591,6 +596,11 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         },
         if m.cut_time_as_common {
             " --cut-time-as-common"
+        } else {
+            ""
+        },
+        if m.onset_age_beats {
+            " --onset-age-beats"
         } else {
             ""
         },

@@ -33,6 +33,12 @@ pub struct ModelConfig {
     /// (the fiddle data has 199 tunes in 2/2 and 30 in 4/4). Older files: false.
     #[serde(default)]
     pub cut_time_as_common: bool,
+    /// Event models: the input also tells how long the current note has lasted in quarter
+    /// notes once it is past the per-step ages (`events::ONSET_AGE_BEATS`): on a fine grid
+    /// the 17 per-step ages cover little (1.42 beats at 12 steps a quarter). Older files:
+    /// false, and their input is as it was.
+    #[serde(default)]
+    pub onset_age_beats: bool,
 }
 
 /// Provenance and held-out metrics, recorded by the trainer.
@@ -58,6 +64,7 @@ impl Default for ModelConfig {
             training: None,
             key_normalised: false,
             cut_time_as_common: false,
+            onset_age_beats: false,
         }
     }
 }

@@ -20,6 +20,7 @@ pub fn tiny_config(repr: Representation) -> ModelConfig {
         training: None,
         key_normalised: false,
         cut_time_as_common: false,
+        onset_age_beats: false,
     }
 }
 

@@ -24,6 +24,7 @@ pub fn melody_config(name: &str) -> ModelConfig {
         training: None,
         key_normalised: false,
         cut_time_as_common: false,
+        onset_age_beats: false,
     }
 }
 
