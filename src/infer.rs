@@ -77,9 +77,6 @@ trait Weight: Copy {
     /// Eight weights from `p` as f32 lanes (the caller enables AVX2, FMA and F16C).
     #[cfg(target_arch = "x86_64")]
     unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256;
-    /// Sixteen weights from `p` as f32 lanes (the caller enables AVX-512F).
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn load16(p: *const Self) -> std::arch::x86_64::__m512;
 }
 
 impl Weight for f32 {
@@ -92,12 +89,6 @@ impl Weight for f32 {
     unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256 {
         // SAFETY: the caller's pointer holds eight values.
         unsafe { std::arch::x86_64::_mm256_loadu_ps(p) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn load16(p: *const Self) -> std::arch::x86_64::__m512 {
-        // SAFETY: the caller's pointer holds sixteen values.
-        unsafe { std::arch::x86_64::_mm512_loadu_ps(p) }
     }
 }
 
@@ -112,13 +103,6 @@ impl Weight for f16 {
         use std::arch::x86_64::*;
         // SAFETY: the caller's pointer holds eight values (16 bytes).
         unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn load16(p: *const Self) -> std::arch::x86_64::__m512 {
-        use std::arch::x86_64::*;
-        // SAFETY: the caller's pointer holds sixteen values (32 bytes).
-        unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p.cast())) }
     }
 }
 
@@ -554,32 +538,23 @@ impl Kernel {
         assert_eq!(x.len(), batch * w.rows);
         assert_eq!(y.len(), batch * w.padded_cols());
         assert_eq!(w.data.len(), w.rows * w.padded_cols());
-        match &w.data.half {
-            Some(half) if batch == 1 => self.matmul_with(y, x, batch, w, half),
-            _ => self.matmul_with(y, x, batch, w, &w.data.wide),
-        }
-    }
-
-    #[inline]
-    fn matmul_with<W: Weight>(
-        self,
-        y: &mut [f32],
-        x: &[f32],
-        batch: usize,
-        w: &Panels,
-        data: &[W],
-    ) {
-        match self {
-            Self::Portable => matmul_portable(y, x, batch, w, data),
+        let wide = &w.data.wide;
+        match (self, &w.data.half) {
+            (Self::Portable, Some(half)) if batch == 1 => matmul_portable(y, x, 1, w, half),
+            (Self::Portable, _) => matmul_portable(y, x, batch, w, wide),
             // SAFETY: AVX2, FMA and F16C support were checked at run time in `detect`; the
-            // buffer lengths the kernel relies on are asserted by the caller.
+            // buffer lengths the kernels rely on are asserted above.
             #[cfg(target_arch = "x86_64")]
-            Self::Avx2Fma => unsafe { matmul_avx2_fma(y, x, batch, w, data) },
+            (Self::Avx2Fma | Self::Avx512, Some(half)) if batch == 1 => unsafe {
+                matmul_one_avx2(y, x, w, half)
+            },
+            #[cfg(target_arch = "x86_64")]
+            (Self::Avx2Fma, _) => unsafe { matmul_avx2_fma(y, x, batch, w, wide) },
             // SAFETY: as above, with AVX-512F also checked in `detect`.
             #[cfg(target_arch = "x86_64")]
-            Self::Avx512 if batch > 1 => unsafe { matmul_avx512(y, x, batch, w, data) },
+            (Self::Avx512, _) if batch > 1 => unsafe { matmul_avx512(y, x, batch, w, wide) },
             #[cfg(target_arch = "x86_64")]
-            Self::Avx512 => unsafe { matmul_avx2_fma(y, x, batch, w, data) },
+            (Self::Avx512, _) => unsafe { matmul_avx2_fma(y, x, batch, w, wide) },
         }
     }
 
@@ -653,22 +628,14 @@ const CHUNK: usize = 4;
 /// chunks re-read it from cache).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn matmul_avx2_fma<W: Weight>(
-    y: &mut [f32],
-    x: &[f32],
-    batch: usize,
-    w: &Panels,
-    data: &[W],
-) {
+unsafe fn matmul_avx2_fma(y: &mut [f32], x: &[f32], batch: usize, w: &Panels, data: &[f32]) {
+    if batch == 1 {
+        // SAFETY: as the caller's.
+        return unsafe { matmul_one_avx2(y, x, w, data) };
+    }
     let (rows, pitch, sparse) = (w.rows, w.padded_cols(), w.sparse_rows);
     for p in 0..pitch / PANEL {
         let panel = &data[p * rows * PANEL..(p + 1) * rows * PANEL];
-        if batch == 1 {
-            // SAFETY: `panel` holds `rows` rows of 64, `x` holds `rows` values and `y`
-            // holds the panel's 64 columns at `p * 64` (lengths asserted by the caller).
-            unsafe { panel_one_avx2(&mut y[p * PANEL..(p + 1) * PANEL], x, panel) };
-            continue;
-        }
         for sub in 0..PANEL / 16 {
             let mut b0 = 0;
             while b0 < batch {
@@ -677,15 +644,28 @@ unsafe fn matmul_avx2_fma<W: Weight>(
                 // `p * 64 + sub * 16 ..+16`, all inside the asserted buffers.
                 unsafe {
                     match n {
-                        1 => panel_chunk_avx2::<1, W>(y, x, b0, p, sub, rows, sparse, pitch, panel),
-                        2 => panel_chunk_avx2::<2, W>(y, x, b0, p, sub, rows, sparse, pitch, panel),
-                        3 => panel_chunk_avx2::<3, W>(y, x, b0, p, sub, rows, sparse, pitch, panel),
-                        _ => panel_chunk_avx2::<4, W>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                        1 => panel_chunk_avx2::<1>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                        2 => panel_chunk_avx2::<2>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                        3 => panel_chunk_avx2::<3>(y, x, b0, p, sub, rows, sparse, pitch, panel),
+                        _ => panel_chunk_avx2::<4>(y, x, b0, p, sub, rows, sparse, pitch, panel),
                     }
                 }
                 b0 += n;
             }
         }
+    }
+}
+
+/// One sequence, with weights of either kind: each panel's 64 columns in 8 registers.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn matmul_one_avx2<W: Weight>(y: &mut [f32], x: &[f32], w: &Panels, data: &[W]) {
+    let rows = w.rows;
+    for p in 0..w.padded_cols() / PANEL {
+        let panel = &data[p * rows * PANEL..(p + 1) * rows * PANEL];
+        // SAFETY: `panel` holds `rows` rows of 64, `x` holds `rows` values and `y` holds the
+        // panel's 64 columns at `p * 64` (lengths asserted by the caller).
+        unsafe { panel_one_avx2(&mut y[p * PANEL..(p + 1) * PANEL], x, panel) };
     }
 }
 
@@ -722,9 +702,9 @@ unsafe fn panel_one_avx2<W: Weight>(y: &mut [f32], x: &[f32], panel: &[W]) {
 /// `N` sequences from `b0`, 16 columns (`sub`) of panel `p`. A row is skipped when it is
 /// zero for all `N`; otherwise a zero input adds `0 * w`, which changes no value.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,f16c")]
+#[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn panel_chunk_avx2<const N: usize, W: Weight>(
+unsafe fn panel_chunk_avx2<const N: usize>(
     y: &mut [f32],
     x: &[f32],
     b0: usize,
@@ -733,7 +713,7 @@ unsafe fn panel_chunk_avx2<const N: usize, W: Weight>(
     rows: usize,
     sparse_rows: usize,
     pitch: usize,
-    panel: &[W],
+    panel: &[f32],
 ) {
     use std::arch::x86_64::*;
     debug_assert!((b0 + N) * rows <= x.len() && (b0 + N) * pitch <= y.len());
@@ -752,7 +732,7 @@ unsafe fn panel_chunk_avx2<const N: usize, W: Weight>(
         macro_rules! row {
             ($j:expr) => {{
                 let wp = panel.as_ptr().add($j * PANEL + sub * 16);
-                let (w0, w1) = (W::load8(wp), W::load8(wp.add(8)));
+                let (w0, w1) = (_mm256_loadu_ps(wp), _mm256_loadu_ps(wp.add(8)));
                 for (n, a) in acc.iter_mut().enumerate() {
                     let xv = _mm256_broadcast_ss(&*xp.add(n * rows + $j));
                     a[0] = _mm256_fmadd_ps(xv, w0, a[0]);
@@ -782,8 +762,8 @@ unsafe fn panel_chunk_avx2<const N: usize, W: Weight>(
 /// 16 registers, so the FMA latency is hidden and each weight row is loaded once per step
 /// for the whole batch. Same per-output operations as [`matmul_portable`].
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma,f16c")]
-unsafe fn matmul_avx512<W: Weight>(y: &mut [f32], x: &[f32], batch: usize, w: &Panels, data: &[W]) {
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn matmul_avx512(y: &mut [f32], x: &[f32], batch: usize, w: &Panels, data: &[f32]) {
     let (rows, pitch, sparse) = (w.rows, w.padded_cols(), w.sparse_rows);
     for p in 0..pitch / PANEL {
         let panel = &data[p * rows * PANEL..(p + 1) * rows * PANEL];
@@ -796,14 +776,14 @@ unsafe fn matmul_avx512<W: Weight>(y: &mut [f32], x: &[f32], batch: usize, w: &P
                 // inside the buffers whose lengths the caller asserted.
                 unsafe {
                     match n {
-                        1 => panel_chunk_avx512::<1, W>(y, x, args, &panel[sub * 32..]),
-                        2 => panel_chunk_avx512::<2, W>(y, x, args, &panel[sub * 32..]),
-                        3 => panel_chunk_avx512::<3, W>(y, x, args, &panel[sub * 32..]),
-                        4 => panel_chunk_avx512::<4, W>(y, x, args, &panel[sub * 32..]),
-                        5 => panel_chunk_avx512::<5, W>(y, x, args, &panel[sub * 32..]),
-                        6 => panel_chunk_avx512::<6, W>(y, x, args, &panel[sub * 32..]),
-                        7 => panel_chunk_avx512::<7, W>(y, x, args, &panel[sub * 32..]),
-                        _ => panel_chunk_avx512::<8, W>(y, x, args, &panel[sub * 32..]),
+                        1 => panel_chunk_avx512::<1>(y, x, args, &panel[sub * 32..]),
+                        2 => panel_chunk_avx512::<2>(y, x, args, &panel[sub * 32..]),
+                        3 => panel_chunk_avx512::<3>(y, x, args, &panel[sub * 32..]),
+                        4 => panel_chunk_avx512::<4>(y, x, args, &panel[sub * 32..]),
+                        5 => panel_chunk_avx512::<5>(y, x, args, &panel[sub * 32..]),
+                        6 => panel_chunk_avx512::<6>(y, x, args, &panel[sub * 32..]),
+                        7 => panel_chunk_avx512::<7>(y, x, args, &panel[sub * 32..]),
+                        _ => panel_chunk_avx512::<8>(y, x, args, &panel[sub * 32..]),
                     }
                 }
                 b0 += n;
@@ -816,12 +796,12 @@ unsafe fn matmul_avx512<W: Weight>(y: &mut [f32], x: &[f32], batch: usize, w: &P
 /// column of row 0 (rows are [`PANEL`] apart). Zero frame rows are skipped as in
 /// [`panel_chunk_avx2`].
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma,f16c")]
-unsafe fn panel_chunk_avx512<const N: usize, W: Weight>(
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn panel_chunk_avx512<const N: usize>(
     y: &mut [f32],
     x: &[f32],
     (b0, col, rows, sparse_rows, pitch): (usize, usize, usize, usize, usize),
-    panel: &[W],
+    panel: &[f32],
 ) {
     use std::arch::x86_64::*;
     debug_assert!((b0 + N) * rows <= x.len() && (b0 + N) * pitch <= y.len());
@@ -840,7 +820,7 @@ unsafe fn panel_chunk_avx512<const N: usize, W: Weight>(
         macro_rules! row {
             ($j:expr) => {{
                 let wp = panel.as_ptr().add($j * PANEL);
-                let (w0, w1) = (W::load16(wp), W::load16(wp.add(16)));
+                let (w0, w1) = (_mm512_loadu_ps(wp), _mm512_loadu_ps(wp.add(16)));
                 for (n, a) in acc.iter_mut().enumerate() {
                     let xv = _mm512_set1_ps(*xp.add(n * rows + $j));
                     a[0] = _mm512_fmadd_ps(xv, w0, a[0]);
