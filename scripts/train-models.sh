@@ -37,7 +37,9 @@ $P train "${COMMON[@]}" --threads 1 --dropout 0.2 --transpose 5 --max-voices 6 -
   --data "$DATA/bach-chorales" --out "$OUT/jsb-quarter-events" --name jsb-quarter-events \
   > /tmp/train-jsb-quarter-events.log 2>&1 &
 wait
-# The tunes' weights are rounded to f16: a step streams half the bytes (models/README.md,
-# "Half-precision weights").
-$P half-weights "$OUT/fiddle-tunes.safetensors" -o "$OUT/fiddle-tunes.safetensors"
+# The built-in models' weights are rounded to f16: a step streams half the bytes
+# (models/README.md, "Half-precision weights").
+for name in fiddle-tunes bach-chorales; do
+  $P half-weights "$OUT/$name.safetensors" -o "$OUT/$name.safetensors"
+done
 echo "done: see $OUT/*.train.csv and /tmp/train-*.log"
