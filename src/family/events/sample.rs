@@ -393,7 +393,7 @@ pub(super) fn generate(
 /// The candidate with the highest mean log-probability per drawn event (the first on a
 /// tie), among those in the preferred key if any is.
 fn most_likely(candidates: &[Draft], prefer_key: Option<Key>) -> &Draft {
-    let mean = |d: &Draft| d.log_prob / f64::from(d.drawn.max(1));
+    let mean = |d: &Draft| mean_log_prob(d.log_prob, d.drawn);
     let in_key = |d: &Draft| {
         prefer_key.is_some_and(|key| {
             key_of_notes(&d.roll.to_notes(Representation::ActiveAndOnset, 100)) == Some(key)
@@ -409,6 +409,12 @@ fn most_likely(candidates: &[Draft], prefer_key: Option<Key>) -> &Draft {
         }
     }
     best.1
+}
+
+/// Mean log-probability per event of `drawn` events scoring `log_prob` in all: how
+/// candidates and trial repeats are ranked.
+fn mean_log_prob(log_prob: f64, drawn: u32) -> f64 {
+    log_prob / f64::from(drawn.max(1))
 }
 
 /// The primer: every variation hears it, event by event. Returns the context after it.

@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use super::{plan_step, play, Draft, Writer};
+use super::{mean_log_prob, plan_step, play, Draft, Writer};
 use crate::infer::FastState;
 
 /// How many bars back a bar may be repeated from (real tunes and chorales repeat mostly
@@ -32,12 +32,16 @@ pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState
     let spb = rules.steps_per_bar;
     let width = writer.model.input_size();
     let mut inputs = vec![0.0f32; drafts.len() * width];
+    // Room for every draft's trials, sized once for the phrase.
+    let most_trials = drafts.len() * REPEAT_DISTANCES.len();
+    let mut trial_state = writer.model.state(most_trials);
+    let mut trial_inputs = vec![0.0f32; most_trials * width];
     for bar in 0..rules.total_steps.div_ceil(spb) {
         let end = ((bar + 1) * spb).min(rules.total_steps);
         // Bars the form or the user already fixed are not tried.
         let free = bar > 0 && rules.free_steps[bar * spb] > 0;
         let (mut trials, spans) = if free {
-            trials_of(writer, bar, drafts, end)
+            trials_of(writer, bar, drafts)
         } else {
             (Vec::new(), Vec::new())
         };
@@ -46,33 +50,25 @@ pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState
             continue;
         }
         let start: Vec<(f64, u32)> = drafts.iter().map(|d| (d.log_prob, d.drawn)).collect();
-        let mut trial_state = writer.model.state(trials.len());
         for (i, span) in spans.iter().enumerate() {
             for k in span.clone() {
                 trial_state.copy_row(k, state, i);
             }
         }
         writer.write(drafts, &mut inputs, state, end);
+        // Each trial now contests the fresh bar its draft wrote.
         for (i, span) in spans.iter().enumerate() {
-            let fresh = mean(
+            let fresh_mean = mean_log_prob(
                 drafts[i].log_prob - start[i].0,
                 drafts[i].drawn - start[i].1,
             );
             for trial in &mut trials[span.clone()] {
-                if let Some(contest) = &mut trial.contest {
-                    (contest.fresh_mean, contest.bias) = (fresh, f64::from(bias));
-                }
+                trial.contest = Some(contest_of(trial, writer, end, fresh_mean, bias));
             }
         }
-        let mut trial_inputs = vec![0.0f32; trials.len() * width];
         writer.write(&mut trials, &mut trial_inputs, &mut trial_state, end);
         keep_likelier(writer, &start, &trials, &spans, drafts, state, &trial_state);
     }
-}
-
-/// Mean log-probability per event.
-fn mean(log_prob: f64, drawn: u32) -> f64 {
-    log_prob / f64::from(drawn.max(1))
 }
 
 /// Most a scored event may add to a log-probability: an event the rules allow scores
@@ -106,9 +102,10 @@ impl Contest {
     }
 }
 
-/// A trial's contest: how many events its bar forces (to `end`), and after how many of
-/// them only events the rules allow remain, found by playing them without the network.
-fn contest_of(trial: &Draft, writer: &Writer, end: usize) -> Contest {
+/// A trial's contest against a fresh bar scoring `fresh_mean` per event: how many events
+/// the trial's bar forces (to `end`), and after how many of them only events the rules
+/// allow remain, found by playing them without the network.
+fn contest_of(trial: &Draft, writer: &Writer, end: usize, fresh_mean: f64, bias: f32) -> Contest {
     let mut d = trial.clone();
     let (mut events, mut bounded_after) = (0, 0);
     while d.step < end {
@@ -125,8 +122,8 @@ fn contest_of(trial: &Draft, writer: &Writer, end: usize) -> Contest {
         play(&mut d, token, writer.rules, writer.kept);
     }
     Contest {
-        fresh_mean: f64::INFINITY,
-        bias: 0.0,
+        fresh_mean,
+        bias: f64::from(bias),
         events,
         bounded_after,
         lost: false,
@@ -135,12 +132,7 @@ fn contest_of(trial: &Draft, writer: &Writer, end: usize) -> Contest {
 
 /// Each draft's bar `bar` as a repeat of each earlier bar in reach, from where the draft
 /// stands at the bar line, and per draft where its trials sit in the list.
-fn trials_of(
-    writer: &Writer,
-    bar: usize,
-    start: &[Draft],
-    end: usize,
-) -> (Vec<Draft>, Vec<Range<usize>>) {
+fn trials_of(writer: &Writer, bar: usize, start: &[Draft]) -> (Vec<Draft>, Vec<Range<usize>>) {
     let rules = writer.rules;
     let spb = rules.steps_per_bar;
     let mut trials = Vec::with_capacity(start.len() * REPEAT_DISTANCES.len());
@@ -175,7 +167,6 @@ fn trials_of(
             trial.trial_source = Some(source);
             (trial.log_prob, trial.drawn) = (0.0, 0);
             plan_step(&mut trial, rules, writer.kept);
-            trial.contest = Some(contest_of(&trial, writer, end));
             trials.push(trial);
         }
         spans.push(first..trials.len());
@@ -200,7 +191,7 @@ fn keep_likelier(
         let (best, best_score) = spans[i]
             .clone()
             .filter(|&k| trials[k].contest.is_some_and(|c| !c.lost))
-            .map(|k| (k, mean(trials[k].log_prob, trials[k].drawn)))
+            .map(|k| (k, mean_log_prob(trials[k].log_prob, trials[k].drawn)))
             .fold((usize::MAX, f64::NEG_INFINITY), |a, b| {
                 if b.1 > a.1 {
                     b
