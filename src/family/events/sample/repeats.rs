@@ -19,8 +19,8 @@ use crate::infer::FastState;
 /// cheaper").
 pub const REPEAT_DISTANCES: [u32; 6] = [1, 2, 3, 4, 5, 6];
 
-/// Fewest notes a bar must strike to be repeated.
-const MIN_STRIKES: u32 = 2;
+/// Fewest moments (steps) a bar must strike at to be repeated.
+const MIN_STRIKING_STEPS: usize = 2;
 
 /// Writes every draft bar by bar, keeping a repeat of an earlier bar where the network
 /// finds it likelier per event (plus `bias` nats) than the bar it drew. The fresh bars are
@@ -153,13 +153,15 @@ fn trials_of(writer: &Writer, bar: usize, start: &[Draft]) -> (Vec<Draft>, Vec<R
                 roll.active[s..s + spb] == roll.active[*t..*t + spb]
                     && roll.onset[s..s + spb] == roll.onset[*t..*t + spb]
             };
-            // A bar of one held note scores high on few, sure events: repeated, it would
-            // make a drone. Only a bar that strikes two notes or more is repeated.
-            let strikes: u32 = draft.roll.onset[s..s + spb]
+            // A bar that strikes once and holds (one note, or one chord) scores high on few,
+            // sure events: repeated, it would make a drone, which the music never does
+            // (no chorale repeats a held chord in the next bar). Only a bar that strikes at
+            // two moments or more is repeated; for one line, two notes or more.
+            let striking_steps = draft.roll.onset[s..s + spb]
                 .iter()
-                .map(|o| o.count_ones())
-                .sum();
-            if strikes < MIN_STRIKES || tried.iter().any(same) {
+                .filter(|&&o| o != 0)
+                .count();
+            if striking_steps < MIN_STRIKING_STEPS || tried.iter().any(same) {
                 continue;
             }
             tried.push(s);
