@@ -45,9 +45,9 @@ struct Weights {
 }
 
 impl Weights {
-    /// With the f16 copy when it holds every value exactly.
-    /// Converts whole slices (`half`'s slice conversions use F16C where the CPU has it, where
-    /// one value at a time would check the CPU per value: 4 ms more per model load).
+    /// With the f16 copy when it holds every value exactly. Whole slices are converted at
+    /// once (`half`'s slice conversions), which measured cheaper at load than one value at a
+    /// time (docs/PERFORMANCE.md).
     fn compact(wide: Vec<f32>) -> Self {
         use half::slice::HalfFloatSliceExt;
         let mut half = vec![f16::ZERO; wide.len()];
