@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Where MIDI files repeat a bar, as the ear hears it: for each bar (4/4 and 2/2 files only,
 bars of four quarters from the file's start, notes on a 1/48-quarter grid), the nearest
-earlier bar within eight that is note for note the same, and the runs of one bar played
-again and again. Run it over a dataset split and over generated phrases side by side:
+earlier bar within eight that is note for note the same, the bars heard a third time at one
+spacing (bar i the same as i - d and i - 2d: a loop), and the runs of one bar played again
+and again. Run it over a dataset split and over generated phrases side by side:
 
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install mido
     /tmp/venv/bin/python scripts/bar-repeats.py "../shared/data/fiddle-tunes/train/*.mid" "out/*.mid"
@@ -48,6 +49,8 @@ def bars_of(path):
 
 for pattern in sys.argv[1:]:
     nearest, runs, longest = collections.Counter(), collections.Counter(), collections.Counter()
+    # Bars heard a third time at one spacing (bar i == i - d == i - 2d), per spacing d.
+    thrice = collections.Counter()
     files = bars = repeated = 0
     for path in sorted(glob.glob(pattern)):
         b = bars_of(path)
@@ -69,10 +72,15 @@ for pattern in sys.argv[1:]:
             if back:
                 repeated += 1
                 nearest[back[0]] += 1
+            for d in range(1, 9):
+                if i - 2 * d >= 0 and b[i - d] == this and b[i - 2 * d] == this:
+                    thrice[d] += 1
         runs[min(run, 6)] += 1
         longest[min(file_longest, 6)] += 1
     print(f"{pattern}: {files} files, {bars} bars")
     print(f"  bars repeating one of the 8 before: {100 * repeated / max(bars, 1):.1f}%; nearest, bars back:",
           ", ".join(f"{k}: {100 * v / max(bars, 1):.1f}%" for k, v in sorted(nearest.items())))
+    print("  bars heard a third time at one spacing, by spacing:",
+          ", ".join(f"{k}: {100 * v / max(bars, 1):.1f}%" for k, v in sorted(thrice.items())) or "none")
     print("  runs of one bar played n times (6 = 6 or more):", dict(sorted(runs.items())))
     print("  files by their longest run:", dict(sorted(longest.items())))

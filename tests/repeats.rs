@@ -74,7 +74,8 @@ fn repeats_come_back_note_for_note_and_keep_every_rule() {
             auto += repeated_bars(
                 &generate_variations(&model, &params(seed, Repeats::Auto), 1).unwrap()[0],
             );
-            // A bias every repeat wins by: each bar after the first repeats one.
+            // A bias every repeat wins by: each bar in reach of the model's nearest distance
+            // (four bars back, both models) repeats one.
             let p = params(seed, Repeats::Value(1e6));
             let phrase = &generate_variations(&model, &p, 1).unwrap()[0];
             always += repeated_bars(phrase);
@@ -98,11 +99,12 @@ fn repeats_come_back_note_for_note_and_keep_every_rule() {
                 );
             }
         }
-        // Bars of notes that start in one bar and end in the next cannot compare equal, so
-        // a few tried repeats do not show as equal bars; nearly all must.
+        // Bars of notes that start in one bar and end in the next cannot compare equal (a
+        // tune ties many a note over), and a source that is the bar before again or strikes
+        // only once is not tried: most bars in reach must still repeat (tunes: 30 of 40).
         assert!(
-            always >= 10 * 7 * 8 / 10,
-            "{name}: {always} of 70 bars repeated"
+            always >= 10 * 4 * 6 / 10,
+            "{name}: {always} of the 40 bars in reach repeated"
         );
         assert!(auto > off, "{name}: repeats on {auto}, off {off}");
     }
@@ -200,26 +202,32 @@ fn a_single_line_holds_no_pitch_longer_than_a_bar() {
 }
 
 #[test]
-fn a_bar_that_strikes_once_and_holds_is_not_repeated() {
-    // Seeds 8 and 55 of 32 bars, form none, once repeated a held chord bar after bar: three
-    // bars of one sonority, which no chorale does. Such a bar is never a repeat's source.
-    let model = load_model_choice("bach-chorales").unwrap();
-    for seed in [8, 55] {
-        let p = GenerateParams {
-            bars: 32,
-            ..params(seed, Repeats::Auto)
-        };
-        let phrase = &generate_variations(&model, &p, 1).unwrap()[0];
-        let b = bars(phrase);
-        let held_chord = |bar: &Vec<(u32, u8, u32)>| {
-            !bar.is_empty() && bar.iter().all(|&(step, _, _)| step == 0)
-        };
-        for i in 1..b.len() {
-            assert!(
-                !(held_chord(&b[i - 1]) && b[i] == b[i - 1]),
-                "seed {seed}: bar {} repeats the held chord of bar {i}",
-                i + 1
-            );
+fn no_bar_plays_the_bar_before_again() {
+    // Tunes repeat the bar before in 0.5% of bars, chorales never. Trying repeats one bar
+    // back, the tunes played one bar up to nine times in a row (these seeds: 4 to 18
+    // bars each), and seeds 8 and 55 of the chorales held one chord bar after bar; tried
+    // only 4 to 6 bars back, a chorale still played a bar twice where the source was the
+    // bar before again (seeds 1 and 8). No trial plays the bar before, and the network's
+    // own bars did not either (none in 40 phrases of 32 bars of each model).
+    for (name, seeds) in [
+        ("fiddle-tunes", vec![1, 2, 3, 4]),
+        ("bach-chorales", vec![1, 2, 8, 55]),
+    ] {
+        let model = load_model_choice(name).unwrap();
+        for seed in seeds {
+            let p = GenerateParams {
+                bars: 32,
+                ..params(seed, Repeats::Auto)
+            };
+            let phrase = &generate_variations(&model, &p, 1).unwrap()[0];
+            let b = bars(phrase);
+            for i in 1..b.len() {
+                assert!(
+                    b[i].is_empty() || b[i] != b[i - 1],
+                    "{name} seed {seed}: bar {} plays bar {i} again",
+                    i + 1
+                );
+            }
         }
     }
 }

@@ -95,12 +95,27 @@ fn a_held_four_voice_chord_struck_again_in_the_next_bar() {
     assert_eq!(s.voice_shares, [0.0, 0.0, 0.0, 1.0]);
     assert_eq!(s.max_polyphony, 4);
     assert!(s.repeats_a_bar, "bar 2 is bar 1 again");
+    assert_eq!(s.repeats_bar_before, Some(1.0));
     // Striking the same chord again is not a chord change.
     assert_eq!(s.parallel_fifths_per_change, None);
     // Held through instead of struck again: bar 2 has no onsets, so it is not bar 1.
     let held = stats(2, &chords(&[[48, 55, 64, 72]], 32));
     assert!(!held.repeats_a_bar);
+    assert_eq!(held.repeats_bar_before, Some(0.0));
     assert_eq!(held.polyphony, Some(4.0));
+    // A A B A: bar 2 repeats the bar before; bar 4 repeats bar 1, but not the bar before.
+    let aaba = chords(
+        &[
+            [48, 55, 64, 72],
+            [48, 55, 64, 72],
+            [50, 57, 65, 74],
+            [48, 55, 64, 72],
+        ],
+        16,
+    );
+    let s = stats(4, &aaba);
+    assert!(s.repeats_a_bar);
+    assert!(close(s.repeats_bar_before.unwrap(), 1.0 / 3.0));
 }
 
 #[test]
@@ -144,6 +159,10 @@ fn a_bar_of_rest_and_a_half_bar_of_rest() {
         (None, None, None)
     );
     assert!(!s.repeats_a_bar, "two silent bars are not a repeat");
+    assert_eq!(
+        s.repeats_bar_before, None,
+        "no sounding bar follows another"
+    );
 }
 
 #[test]

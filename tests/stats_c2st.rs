@@ -104,7 +104,7 @@ fn the_classifier_test_is_printed_the_same_twice_and_written_to_json() {
             .len(),
         4
     );
-    assert_eq!(c2st["separations"].as_array().unwrap().len(), 23);
+    assert_eq!(c2st["separations"].as_array().unwrap().len(), 24);
 }
 
 #[test]

@@ -85,9 +85,10 @@ pub struct Args {
     /// (min-p sampling; 0 = off, below 1).
     #[arg(long, default_value_t = GenerateParams::default().min_p)]
     pub min_p: f32,
-    /// Event models: each free bar is also tried as a repeat of each of the 6 bars before
-    /// it, and the repeat the network finds about as likely per event as the bar it drew
-    /// is kept. auto = the model's own setting with `--form none` (other forms decide the
+    /// Event models: each free bar is also tried as a repeat of the bars its model's music
+    /// repeats (4 and 8 bars back for fiddle-tunes and other models, 4 to 6 for
+    /// bach-chorales), and the repeat the network finds about as likely per event as the bar
+    /// it drew is kept; no bar plays the bar before again. auto = the model's own setting with `--form none` (other forms decide the
     /// repeats themselves), off, or a bias in nats per event in the repeat's favour, in
     /// any form (below 0: a repeat must be likelier by that much).
     #[arg(long, default_value = "auto", allow_hyphen_values = true)]

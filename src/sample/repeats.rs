@@ -17,14 +17,31 @@ use crate::sample::setting::{Setting, SettingValue};
 pub type Repeats = Setting<f32>;
 
 /// The built-in models' biases, each chosen on its data's valid split so that phrases
-/// repeat a bar as often as the music does (fiddle tunes: 78% of 8-bar segments, and the
-/// classifier test lowest; chorales: 36%). Measured in models/README.md, "Repeats" and,
-/// for the tunes on their 1/12 grid (three times the step ends per quarter, so a third of
-/// the bias), "A 1/12 grid for the triplets".
-const BUILT_IN_BIASES: [(&str, f32); 2] = [("fiddle-tunes", -0.05), ("bach-chorales", -0.3)];
+/// repeat a bar as often as the music does (8-bar segments: tunes 77%, chorales 33%) with
+/// the classifier test lowest. Measured in models/README.md, "Loops".
+const BUILT_IN_BIASES: [(&str, f32); 2] = [("fiddle-tunes", 0.0), ("bach-chorales", -0.2)];
 
 /// Any other event model's: between the two.
-const OTHER_MODELS_BIAS: f32 = -0.2;
+const OTHER_MODELS_BIAS: f32 = -0.1;
+
+/// How many bars back each built-in model's bars are tried as repeats: where its music
+/// repeats a bar (`scripts/bar-repeats.py` over the training split: tunes four and eight
+/// bars back, a phrase or a strain played again; chorales four, five and six). Neither
+/// repeats the bar before, and a trial one or two bars back made loops (models/README.md,
+/// "Loops").
+const BUILT_IN_DISTANCES: [(&str, &[u32]); 2] =
+    [("fiddle-tunes", &[4, 8]), ("bach-chorales", &[4, 5, 6])];
+
+/// Any other event model's: a phrase of four bars, or of eight, played again.
+const OTHER_MODELS_DISTANCES: &[u32] = &[4, 8];
+
+/// How many bars back `config`'s model tries its repeats, nearest first.
+pub fn distances_for(config: &ModelConfig) -> &'static [u32] {
+    BUILT_IN_DISTANCES
+        .iter()
+        .find(|(name, _)| *name == config.name)
+        .map_or(OTHER_MODELS_DISTANCES, |&(_, d)| d)
+}
 
 impl Setting<f32> {
     /// The bias this setting gives with `config`'s model and `form`, `None` when nothing is
@@ -64,7 +81,8 @@ mod tests {
             ..ModelConfig::default()
         };
         let free = Form::through_composed();
-        assert_eq!(Repeats::Auto.bias_for(&cfg, &free), Some(-0.05));
+        assert_eq!(Repeats::Auto.bias_for(&cfg, &free), Some(0.0));
+        assert_eq!(distances_for(&cfg), &[4, 8]);
         assert_eq!(
             Repeats::Auto.bias_for(&cfg, &Form::default_for_phrases()),
             None
@@ -75,6 +93,7 @@ mod tests {
         );
         cfg.name = "my-tunes".into();
         assert_eq!(Repeats::Auto.bias_for(&cfg, &free), Some(OTHER_MODELS_BIAS));
+        assert_eq!(distances_for(&cfg), OTHER_MODELS_DISTANCES);
         assert_eq!(Repeats::Off.bias_for(&cfg, &free), None);
         for text in ["off", "auto", "-0.25", "0.5"] {
             assert_eq!(text.parse::<Repeats>().unwrap().to_string(), text);

@@ -41,7 +41,7 @@ use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegress
 use super::metrics::{Metric, PassageStats};
 
 /// The statistics a passage is described by, in column order: every metric of the report.
-pub const FEATURES: [Metric; 23] = Metric::ALL;
+pub const FEATURES: [Metric; 24] = Metric::ALL;
 
 /// Each class needs this many rows per fold (so every test fold holds at least this many of
 /// each class).

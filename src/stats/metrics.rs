@@ -21,7 +21,9 @@
 //!   Krumhansl–Kessler key (see [`crate::key`]), found from each pitch class's total
 //!   sounding time;
 //! - repeats a bar: whether two bars of equal length have exactly the same piano roll
-//!   (same pitches sounding and starting at the same steps), not silent;
+//!   (same pitches sounding and starting at the same steps), not silent; bars repeating
+//!   the bar before: share of the sounding bars after the first, of the same length as the
+//!   one before, that are that bar again (the music almost never does it: a loop);
 //! - parallel fifths / octaves per chord change: see [`super::voice_leading`]; only defined
 //!   for passages with at least one change between four-voice sonorities;
 //! - fewer than 4 notes: whether the passage has almost nothing in it.
@@ -60,6 +62,7 @@ pub struct PassageStats {
     pub key: Option<Key>,
     pub in_key: Option<f64>,
     pub repeats_a_bar: bool,
+    pub repeats_bar_before: Option<f64>,
     pub parallel_fifths_per_change: Option<f64>,
     pub parallel_octaves_per_change: Option<f64>,
 }
@@ -81,6 +84,7 @@ impl PassageStats {
             .collect();
         let texture = Texture::of(passage, &counts, spq);
         let par = parallels(&roll);
+        let repeats = BarRepeats::of(passage, &roll);
         Self {
             notes: passage.notes.len(),
             notes_per_bar: passage.notes.len() as f64 / (passage.length_quarters() / 4.0).max(1e-9),
@@ -100,7 +104,8 @@ impl PassageStats {
             onsets_on_sixteenths: onsets_on_grid(passage, 4, spq),
             key: pitches.key,
             in_key: pitches.in_key,
-            repeats_a_bar: repeats_a_bar(passage, &roll),
+            repeats_a_bar: repeats.any,
+            repeats_bar_before: repeats.bar_before,
             parallel_fifths_per_change: share(par.fifths, par.chord_changes),
             parallel_octaves_per_change: share(par.octaves, par.chord_changes),
         }
@@ -238,21 +243,40 @@ fn onsets_on_grid(passage: &Passage, per_quarter: u32, spq: u32) -> Option<f64> 
     share(on, passage.notes.len())
 }
 
-/// Whether two bars of equal length have exactly the same piano roll (active and onsets),
-/// not silent: the plainest sign of a repeat.
-fn repeats_a_bar(passage: &Passage, roll: &PianoRoll) -> bool {
-    let bars: Vec<(u32, u32)> = passage.bars().filter(|(s, e)| e > s).collect();
-    let slice = |(s, e): (u32, u32)| {
-        let r = s as usize..e as usize;
-        (&roll.active[r.clone()], &roll.onset[r])
-    };
-    bars.iter().enumerate().any(|(i, &a)| {
-        let (active_a, onset_a) = slice(a);
-        active_a.iter().any(|&f| f != 0)
-            && bars[i + 1..]
-                .iter()
-                .any(|&b| b.1 - b.0 == a.1 - a.0 && slice(b) == (active_a, onset_a))
-    })
+/// Where a passage repeats its bars exactly (same piano roll: active and onsets).
+struct BarRepeats {
+    /// Whether two bars of equal length, not silent, are the same: the plainest sign of a
+    /// repeat.
+    any: bool,
+    /// Share of the sounding bars after the first (of the same length as the one before)
+    /// that repeat it: a bar played twice in a row, or a loop.
+    bar_before: Option<f64>,
+}
+
+impl BarRepeats {
+    fn of(passage: &Passage, roll: &PianoRoll) -> Self {
+        let bars: Vec<(u32, u32)> = passage.bars().filter(|(s, e)| e > s).collect();
+        let slice = |(s, e): (u32, u32)| {
+            let r = s as usize..e as usize;
+            (&roll.active[r.clone()], &roll.onset[r])
+        };
+        let same = |a: (u32, u32), b: (u32, u32)| b.1 - b.0 == a.1 - a.0 && slice(a) == slice(b);
+        let sounds = |b: (u32, u32)| slice(b).0.iter().any(|&f| f != 0);
+        let any = bars
+            .iter()
+            .enumerate()
+            .any(|(i, &a)| sounds(a) && bars[i + 1..].iter().any(|&b| same(a, b)));
+        let pairs: Vec<bool> = bars
+            .windows(2)
+            .filter(|w| w[0].1 - w[0].0 == w[1].1 - w[1].0 && sounds(w[1]))
+            .map(|w| same(w[0], w[1]))
+            .collect();
+        let again = pairs.iter().filter(|&&p| p).count();
+        Self {
+            any,
+            bar_before: share(again, pairs.len()),
+        }
+    }
 }
 
 /// One row of a report.
@@ -279,6 +303,7 @@ pub enum Metric {
     OnsetsOnSixteenths,
     InKey,
     RepeatsABar,
+    RepeatsBarBefore,
     ParallelFifthsPerChange,
     ParallelOctavesPerChange,
     FewerThanFourNotes,
@@ -286,7 +311,7 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 23] = [
+    pub const ALL: [Metric; 24] = [
         Self::NotesPerBar,
         Self::MeanNoteBeats,
         Self::PitchRangeSemitones,
@@ -307,6 +332,7 @@ impl Metric {
         Self::OnsetsOnSixteenths,
         Self::InKey,
         Self::RepeatsABar,
+        Self::RepeatsBarBefore,
         Self::ParallelFifthsPerChange,
         Self::ParallelOctavesPerChange,
         Self::FewerThanFourNotes,
@@ -335,6 +361,7 @@ impl Metric {
             Self::OnsetsOnSixteenths => "onsets on the 16th grid",
             Self::InKey => "notes in the best key (KK)",
             Self::RepeatsABar => "phrases repeating a bar",
+            Self::RepeatsBarBefore => "bars repeating the bar before",
             Self::ParallelFifthsPerChange => "parallel 5ths per chord change",
             Self::ParallelOctavesPerChange => "parallel 8ves per chord change",
             Self::FewerThanFourNotes => "phrases with < 4 notes",
@@ -381,6 +408,7 @@ impl Metric {
             Self::OnsetsOnSixteenths => s.onsets_on_sixteenths,
             Self::InKey => s.in_key,
             Self::RepeatsABar => flag(s.repeats_a_bar),
+            Self::RepeatsBarBefore => s.repeats_bar_before,
             Self::ParallelFifthsPerChange => s.parallel_fifths_per_change,
             Self::ParallelOctavesPerChange => s.parallel_octaves_per_change,
             Self::FewerThanFourNotes => flag(s.notes < 4),

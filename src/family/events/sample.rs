@@ -367,7 +367,10 @@ pub(super) fn generate(
         scored: params.candidates > 1 || repeat_bias.is_some(),
     };
     match repeat_bias {
-        Some(bias) => repeats::write(&writer, &mut drafts, &mut state, bias),
+        Some(bias) => {
+            let distances = crate::sample::repeats::distances_for(cfg);
+            repeats::write(&writer, &mut drafts, &mut state, bias, distances)
+        }
         None => writer.write(&mut drafts, &mut inputs, &mut state, rules.total_steps),
     }
     let phrase = Phrase::empty(

@@ -1,39 +1,44 @@
 //! Repeats the network chooses: real tunes repeat a bar within eight bars in four phrases
-//! of five, mostly four bars back (a phrase played again), and chorales in one of three;
-//! a network drawing event by event almost never does (6% of fiddle phrases), because it
-//! cannot recall a bar exactly. So each bar it writes freely is also tried as a repeat of
-//! each of the six bars before it, all of them side by side in one batch, and
-//! the network scores each try as it scores its own draws (mean log-probability per
-//! event, temperature 1, over the events the rules allow). The likeliest repeat replaces
-//! the fresh bar when it scores at least as well, give or take the bias. The network hears
-//! the bar it keeps, so what follows fits it.
+//! of five, mostly four or eight bars back (a phrase or a strain played again), and chorales
+//! in one of three, four to six bars back; a network drawing event by event almost never
+//! does (6% of fiddle phrases), because it cannot recall a bar exactly. So each bar it
+//! writes freely is also tried as a repeat of the bars its model's music repeats
+//! (`sample::repeats::distances_for`), all of them side by side in one batch, and the
+//! network scores each try as it scores its own draws (mean log-probability per event,
+//! temperature 1, over the events the rules allow). The likeliest repeat replaces the fresh
+//! bar when it scores at least as well, give or take the bias. The network hears the bar it
+//! keeps, so what follows fits it. No trial plays the bar before again: the music almost
+//! never does, and a network that hears a bar twice tends to play it on and on (a loop).
 
 use std::ops::Range;
 
 use super::{mean_log_prob, plan_step, play, Draft, Writer};
 use crate::infer::FastState;
-
-/// How many bars back a bar may be repeated from (real tunes and chorales repeat mostly
-/// four bars back, some one, two, five or six). Each source tried is a row of the batch,
-/// and a row costs its own multiply-adds over the weights (docs/PERFORMANCE.md, "Repeats,
-/// cheaper").
-pub const REPEAT_DISTANCES: [u32; 6] = [1, 2, 3, 4, 5, 6];
+use crate::roll::PianoRoll;
 
 /// Fewest moments (steps) a bar must strike at to be repeated.
 const MIN_STRIKING_STEPS: usize = 2;
 
-/// Writes every draft bar by bar, keeping a repeat of an earlier bar where the network
-/// finds it likelier per event (plus `bias` nats) than the bar it drew. The fresh bars are
+/// Writes every draft bar by bar, keeping a repeat of the bar `distances` back where the
+/// network finds it likelier per event (plus `bias` nats) than the bar it drew. Each source
+/// tried is a row of the batch, and a row costs its own multiply-adds over the weights
+/// (docs/PERFORMANCE.md, "Repeats, cheaper"). The fresh bars are
 /// written first; then their trials, side by side, each stopping as soon as it can no
 /// longer beat its fresh bar (`Contest`): most are out within a third of the bar, and the
 /// kept bars are the same as if every trial ran to its end.
-pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState, bias: f32) {
+pub(super) fn write(
+    writer: &Writer,
+    drafts: &mut [Draft],
+    state: &mut FastState,
+    bias: f32,
+    distances: &[u32],
+) {
     let rules = writer.rules;
     let spb = rules.steps_per_bar;
     let width = writer.model.input_size();
     let mut inputs = vec![0.0f32; drafts.len() * width];
     // Room for every draft's trials, sized once for the phrase.
-    let most_trials = drafts.len() * REPEAT_DISTANCES.len();
+    let most_trials = drafts.len() * distances.len();
     let mut trial_state = writer.model.state(most_trials);
     let mut trial_inputs = vec![0.0f32; most_trials * width];
     for bar in 0..rules.total_steps.div_ceil(spb) {
@@ -41,7 +46,7 @@ pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState
         // Bars the form or the user already fixed are not tried.
         let free = bar > 0 && rules.free_steps[bar * spb] > 0;
         let (mut trials, spans) = if free {
-            trials_of(writer, bar, drafts)
+            trials_of(writer, bar, drafts, distances)
         } else {
             (Vec::new(), Vec::new())
         };
@@ -69,6 +74,13 @@ pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState
         writer.write(&mut trials, &mut trial_inputs, &mut trial_state, end);
         keep_likelier(writer, &start, &trials, &spans, drafts, state, &trial_state);
     }
+}
+
+/// Whether the bars starting at steps `a` and `b`, `spb` steps long, sound the same
+/// (pitches held and struck at the same steps).
+fn same_bar(roll: &PianoRoll, a: usize, b: usize, spb: usize) -> bool {
+    roll.active[a..a + spb] == roll.active[b..b + spb]
+        && roll.onset[a..a + spb] == roll.onset[b..b + spb]
 }
 
 /// Most a scored event may add to a log-probability: an event the rules allow scores
@@ -130,29 +142,27 @@ fn contest_of(trial: &Draft, writer: &Writer, end: usize, fresh_mean: f64, bias:
     }
 }
 
-/// Each draft's bar `bar` as a repeat of each earlier bar in reach, from where the draft
-/// stands at the bar line, and per draft where its trials sit in the list.
-fn trials_of(writer: &Writer, bar: usize, start: &[Draft]) -> (Vec<Draft>, Vec<Range<usize>>) {
+/// Each draft's bar `bar` as a repeat of the bar each of `distances` back, from where the
+/// draft stands at the bar line, and per draft where its trials sit in the list.
+fn trials_of(
+    writer: &Writer,
+    bar: usize,
+    start: &[Draft],
+    distances: &[u32],
+) -> (Vec<Draft>, Vec<Range<usize>>) {
     let rules = writer.rules;
     let spb = rules.steps_per_bar;
-    let mut trials = Vec::with_capacity(start.len() * REPEAT_DISTANCES.len());
+    let mut trials = Vec::with_capacity(start.len() * distances.len());
     let mut spans = Vec::with_capacity(start.len());
     for draft in start {
         let first = trials.len();
-        let mut tried: Vec<usize> = Vec::with_capacity(REPEAT_DISTANCES.len());
-        for back in REPEAT_DISTANCES
-            .iter()
-            .filter(|&&back| back as usize <= bar)
-        {
+        // The bar before is never played again; nor is a bar that sounds like one already
+        // tried (often a repeat itself): the network would score the same events the same way.
+        let mut tried: Vec<usize> = vec![(bar - 1) * spb];
+        for back in distances.iter().filter(|&&back| back as usize <= bar) {
             let source = bar as u32 - back;
-            // A bar that sounds like one already tried (often a repeat itself) is not
-            // tried again: the network would score the same events the same way.
             let s = source as usize * spb;
-            let same = |t: &usize| {
-                let roll = &draft.roll;
-                roll.active[s..s + spb] == roll.active[*t..*t + spb]
-                    && roll.onset[s..s + spb] == roll.onset[*t..*t + spb]
-            };
+            let same = |&t: &usize| same_bar(&draft.roll, s, t, spb);
             // A bar that strikes once and holds (one note, or one chord) scores high on few,
             // sure events: repeated, it would make a drone, which the music never does
             // (no chorale repeats a held chord in the next bar). Only a bar that strikes at
