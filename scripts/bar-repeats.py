@@ -51,6 +51,9 @@ for pattern in sys.argv[1:]:
     nearest, runs, longest = collections.Counter(), collections.Counter(), collections.Counter()
     # Bars heard a third time at one spacing (bar i == i - d == i - 2d), per spacing d.
     thrice = collections.Counter()
+    # Over each file's first 32 bars (a phrase's length), runs of bars repeating the bar d
+    # back: files with a whole d-bar passage repeated, and with a run past that (a loop).
+    passage_twice, past_twice = collections.Counter(), collections.Counter()
     files = bars = repeated = 0
     for path in sorted(glob.glob(pattern)):
         b = bars_of(path)
@@ -77,10 +80,19 @@ for pattern in sys.argv[1:]:
                     thrice[d] += 1
         runs[min(run, 6)] += 1
         longest[min(file_longest, 6)] += 1
+        for d in (4, 8):
+            chain = best = 0
+            for i in range(min(len(b), 32)):
+                chain = chain + 1 if i >= d and b[i] and b[i] == b[i - d] else 0
+                best = max(best, chain)
+            passage_twice[d] += best >= d
+            past_twice[d] += best > d
     print(f"{pattern}: {files} files, {bars} bars")
     print(f"  bars repeating one of the 8 before: {100 * repeated / max(bars, 1):.1f}%; nearest, bars back:",
           ", ".join(f"{k}: {100 * v / max(bars, 1):.1f}%" for k, v in sorted(nearest.items())))
     print("  bars heard a third time at one spacing, by spacing:",
           ", ".join(f"{k}: {100 * v / max(bars, 1):.1f}%" for k, v in sorted(thrice.items())) or "none")
+    print("  first 32 bars, files with a 4- / 8-bar passage played twice in a row:",
+          f"{passage_twice[4]} / {passage_twice[8]}; a third time (past one full repeat): {past_twice[4]} / {past_twice[8]}")
     print("  runs of one bar played n times (6 = 6 or more):", dict(sorted(runs.items())))
     print("  files by their longest run:", dict(sorted(longest.items())))
