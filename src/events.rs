@@ -577,7 +577,8 @@ mod tests {
             };
             let mut input = vec![0.0; codec.input_size()];
             codec.write_input(&ctx, &mut input);
-            let ages = codec.input_size() - ONSET_AGES - (codec.input_size() - old.input_size());
+            // The per-step ages end the old layout; the new one adds its beat ages after them.
+            let ages = old.input_size() - ONSET_AGES;
             let set: Vec<usize> = (ages..input.len()).filter(|&i| input[i] == 1.0).collect();
             assert_eq!(set.len(), 1);
             set[0] - ages
