@@ -114,6 +114,13 @@ impl PianoRoll {
         self.active.is_empty()
     }
 
+    /// Whether the `len` steps from `a` and from `b` sound the same: the same pitches held
+    /// and struck at the same steps (a bar repeated note for note).
+    pub fn same_steps(&self, a: usize, b: usize, len: usize) -> bool {
+        self.active[a..a + len] == self.active[b..b + len]
+            && self.onset[a..a + len] == self.onset[b..b + len]
+    }
+
     /// Draws a phrase's notes into `phrase.total_steps()` frames (notes past the end are cut).
     pub fn from_phrase(phrase: &Phrase) -> Self {
         let steps = phrase.total_steps() as usize;

@@ -256,12 +256,12 @@ struct BarRepeats {
 impl BarRepeats {
     fn of(passage: &Passage, roll: &PianoRoll) -> Self {
         let bars: Vec<(u32, u32)> = passage.bars().filter(|(s, e)| e > s).collect();
-        let slice = |(s, e): (u32, u32)| {
-            let r = s as usize..e as usize;
-            (&roll.active[r.clone()], &roll.onset[r])
+        let same = |a: (u32, u32), b: (u32, u32)| {
+            b.1 - b.0 == a.1 - a.0
+                && roll.same_steps(a.0 as usize, b.0 as usize, (a.1 - a.0) as usize)
         };
-        let same = |a: (u32, u32), b: (u32, u32)| b.1 - b.0 == a.1 - a.0 && slice(a) == slice(b);
-        let sounds = |b: (u32, u32)| slice(b).0.iter().any(|&f| f != 0);
+        let sounds =
+            |(s, e): (u32, u32)| roll.active[s as usize..e as usize].iter().any(|&f| f != 0);
         let any = bars
             .iter()
             .enumerate()

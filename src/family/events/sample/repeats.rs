@@ -77,19 +77,12 @@ pub(super) fn write(
     }
 }
 
-/// Whether the bars starting at steps `a` and `b`, `spb` steps long, sound the same
-/// (pitches held and struck at the same steps).
-fn same_bar(roll: &PianoRoll, a: usize, b: usize, spb: usize) -> bool {
-    roll.active[a..a + spb] == roll.active[b..b + spb]
-        && roll.onset[a..a + spb] == roll.onset[b..b + spb]
-}
-
 /// Whether the `back` bars before `bar` are each the bar `back` before them: the passage
 /// has been heard twice, and a third time would make a loop. Tunes play a phrase a third
 /// time in a row in 1.6% of bars, chorales never (models/README.md, "Loops").
 fn heard_twice(roll: &PianoRoll, bar: usize, back: usize, spb: usize) -> bool {
     bar >= 2 * back
-        && (1..=back).all(|k| same_bar(roll, (bar - k) * spb, (bar - k - back) * spb, spb))
+        && (1..=back).all(|k| roll.same_steps((bar - k) * spb, (bar - k - back) * spb, spb))
 }
 
 /// Most a scored event may add to a log-probability: an event the rules allow scores
@@ -171,7 +164,7 @@ fn trials_of(
         for back in distances.iter().filter(|&&back| back as usize <= bar) {
             let source = bar as u32 - back;
             let s = source as usize * spb;
-            let same = |&t: &usize| same_bar(&draft.roll, s, t, spb);
+            let same = |&t: &usize| draft.roll.same_steps(s, t, spb);
             // A bar that strikes once and holds (one note, or one chord) scores high on few,
             // sure events: repeated, it would make a drone, which the music never does
             // (no chorale repeats a held chord in the next bar). Only a bar that strikes at
