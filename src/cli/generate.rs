@@ -88,9 +88,10 @@ pub struct Args {
     /// Event models: each free bar is also tried as a repeat of the bars its model's music
     /// repeats (4 and 8 bars back for fiddle-tunes and other models, 4 to 6 for
     /// bach-chorales), and the repeat the network finds about as likely per event as the bar
-    /// it drew is kept; no bar plays the bar before again. auto = the model's own setting with `--form none` (other forms decide the
-    /// repeats themselves), off, or a bias in nats per event in the repeat's favour, in
-    /// any form (below 0: a repeat must be likelier by that much).
+    /// it drew is kept; never the bar before, nor a phrase a third time in a row. auto = the
+    /// model's own setting with `--form none` (other forms decide the repeats themselves),
+    /// off, or a bias in nats per event in the repeat's favour, in any form (below 0: a
+    /// repeat must be likelier by that much).
     #[arg(long, default_value = "auto", allow_hyphen_values = true)]
     pub repeats: Repeats,
     /// Event models: no note widens the phrase beyond this many semitones, lowest note to

@@ -165,14 +165,6 @@ fn trials_of(
             let source = bar as u32 - back;
             let s = source as usize * spb;
             let same = |&t: &usize| draft.roll.same_steps(s, t, spb);
-            // A bar that strikes once and holds (one note, or one chord) scores high on few,
-            // sure events: repeated, it would make a drone, which the music never does
-            // (no chorale repeats a held chord in the next bar). Only a bar that strikes at
-            // two moments or more is repeated; for one line, two notes or more.
-            let striking_steps = draft.roll.onset[s..s + spb]
-                .iter()
-                .filter(|&&o| o != 0)
-                .count();
             if tried.iter().any(same) {
                 continue;
             }
@@ -181,6 +173,14 @@ fn trials_of(
                 tried.push(s);
                 continue;
             }
+            // A bar that strikes once and holds (one note, or one chord) scores high on few,
+            // sure events: repeated, it would make a drone, which the music never does
+            // (no chorale repeats a held chord in the next bar). Only a bar that strikes at
+            // two moments or more is repeated; for one line, two notes or more.
+            let striking_steps = draft.roll.onset[s..s + spb]
+                .iter()
+                .filter(|&&o| o != 0)
+                .count();
             if striking_steps < MIN_STRIKING_STEPS {
                 continue;
             }
