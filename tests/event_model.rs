@@ -6,7 +6,7 @@ mod common;
 use candle_core::{Device, Tensor};
 use common::models::{random_tensors, tiny_config};
 use phrasegen::events::{encode_piece, EventCodec};
-use phrasegen::infer::FastLstm;
+use phrasegen::infer::{FastLstm, FastState};
 use phrasegen::meter::MeterMap;
 use phrasegen::model::{Architecture, ModelConfig, PhraseModel};
 use phrasegen::phrase::TimeSignature;
@@ -115,8 +115,11 @@ fn every_kernel_gives_the_same_bits_for_batched_event_inputs() {
     let width = cfg.input_size();
     let steps = inputs.len() / width;
     let batch = 5;
-    for kernel in &FastLstm::kernel_names()[1..] {
-        let (mut a, mut b) = (fast.state(batch), fast.state(batch));
+    for (kernel, state) in FastLstm::kernel_names()[1..]
+        .iter()
+        .flat_map(both_precisions)
+    {
+        let (mut a, mut b) = (state(&fast, batch), state(&fast, batch));
         let mut x = vec![0.0; batch * width];
         for t in 0..steps {
             for s in 0..batch {
@@ -137,6 +140,14 @@ fn every_kernel_gives_the_same_bits_for_batched_event_inputs() {
     }
 }
 
+/// A state of each precision: f32, and int8 for trial rows.
+type MakeState = fn(&FastLstm, usize) -> FastState;
+
+/// `kernel` with each kind of state.
+fn both_precisions(kernel: &&'static str) -> [(&'static str, MakeState); 2] {
+    [(*kernel, FastLstm::state), (*kernel, FastLstm::trial_state)]
+}
+
 /// A sampler steps only the sequences still running (`step_rows`), kept at the front of
 /// the batch by swapping rows (`swap_rows`): every sequence must get the same bits as when
 /// it is stepped alone, however the rows move and the batch shrinks.
@@ -154,16 +165,32 @@ fn stepping_the_front_rows_of_a_shuffled_batch_matches_each_sequence_alone() {
         &inputs[u * width..(u + 1) * width]
     };
     let lengths: Vec<usize> = (0..batch).map(|s| steps - 4 * s).collect();
+    for (precision, make_state) in [
+        ("f32", FastLstm::state as MakeState),
+        ("int8", FastLstm::trial_state),
+    ] {
+        front_rows_match_alone(&fast, make_state, &lengths, &input_of, precision);
+    }
+}
+
+fn front_rows_match_alone<'a>(
+    fast: &FastLstm,
+    make_state: MakeState,
+    lengths: &[usize],
+    input_of: &dyn Fn(usize, usize) -> &'a [f32],
+    precision: &str,
+) {
+    let (batch, width) = (lengths.len(), fast.input_size());
     let alone: Vec<Vec<f32>> = (0..batch)
         .map(|s| {
-            let mut state = fast.state(1);
+            let mut state = make_state(fast, 1);
             for t in 0..lengths[s] {
                 fast.step(input_of(s, t), &mut state);
             }
             state.logits.clone()
         })
         .collect();
-    let mut state = fast.state(batch);
+    let mut state = make_state(fast, batch);
     // `order[r]`: the sequence in row `r` (every row starts from the same zero state, so
     // any order will do); the rows before `live` are still running.
     let mut order: Vec<usize> = (0..batch).rev().collect();
@@ -195,7 +222,7 @@ fn stepping_the_front_rows_of_a_shuffled_batch_matches_each_sequence_alone() {
             got.iter()
                 .zip(&alone[s])
                 .all(|(p, q)| p.to_bits() == q.to_bits()),
-            "sequence {s} (row {r})"
+            "{precision}: sequence {s} (row {r})"
         );
     }
 }
@@ -337,21 +364,55 @@ fn an_event_step_allocates_nothing() {
     let cfg = file.config.clone();
     let fast = FastLstm::from_tensors(&cfg, &file.tensors).unwrap();
     let codec = EventCodec::new(&cfg);
-    let mut state = fast.state(4);
     let width = cfg.input_size();
     let mut inputs = vec![0.0; 4 * width];
     let meters = MeterMap::constant(TimeSignature::FOUR_FOUR, cfg.steps_per_quarter);
     let tokens = encode_piece(&codec, &PianoRoll::new(4), &meters);
     let (ctx, _) = tokens[0];
-    let n = counting::allocations(|| {
-        for _ in 0..200 {
-            for b in 0..4 {
-                codec.write_input(&ctx, &mut inputs[b * width..(b + 1) * width]);
+    for (precision, make_state) in [
+        ("f32", FastLstm::state as MakeState),
+        ("int8", FastLstm::trial_state),
+    ] {
+        let mut state = make_state(&fast, 4);
+        let n = counting::allocations(|| {
+            for _ in 0..200 {
+                for b in 0..4 {
+                    codec.write_input(&ctx, &mut inputs[b * width..(b + 1) * width]);
+                }
+                fast.step(&inputs, &mut state);
             }
-            fast.step(&inputs, &mut state);
-        }
-    });
-    assert_eq!(n, 0, "allocations in 200 batched event steps");
+        });
+        assert_eq!(n, 0, "allocations in 200 batched event steps ({precision})");
+    }
     // The counter works: a Vec allocates.
     assert!(counting::allocations(|| drop(std::hint::black_box(vec![1u8; 10]))) > 0);
+}
+
+/// The int8 step (the repeats' trials) stays close to the f32 step on the built-in models,
+/// step after step of a piece: it only rounds, it does not drift.
+#[test]
+fn int8_steps_stay_close_to_f32_on_the_built_in_models() {
+    for name in ["bach-chorales", "fiddle-tunes"] {
+        let fast = phrasegen::builtin::load_model_choice(name).unwrap();
+        let inputs = piece_inputs(&fast.config);
+        let width = fast.input_size();
+        let (mut wide, mut int8) = (fast.state(1), fast.trial_state(1));
+        let (mut worst_p, mut worst_logit) = (0.0f64, 0.0f32);
+        for x in inputs.chunks_exact(width) {
+            fast.step(x, &mut wide);
+            fast.step(x, &mut int8);
+            let (a, b) = (softmax(&wide.logits), softmax(&int8.logits));
+            for (p, q) in a.iter().zip(&b) {
+                worst_p = worst_p.max((p - q).abs());
+            }
+            for (p, q) in wide.logits.iter().zip(&int8.logits) {
+                worst_logit = worst_logit.max((p - q).abs());
+            }
+        }
+        eprintln!("{name}: {} steps, worst probability difference {worst_p:.4}, worst logit difference {worst_logit:.4}", inputs.len() / width);
+        assert!(
+            worst_p < 0.03 && worst_logit < 0.2,
+            "{name}: {worst_p}, {worst_logit}"
+        );
+    }
 }

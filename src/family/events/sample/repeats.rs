@@ -22,11 +22,11 @@ const MIN_STRIKING_STEPS: usize = 2;
 
 /// Writes every draft bar by bar, keeping a repeat of the bar `distances` back where the
 /// network finds it likelier per event (plus `bias` nats) than the bar it drew. Each source
-/// tried is a row of the batch, and a row costs its own multiply-adds over the weights
-/// (docs/PERFORMANCE.md, "Repeats, cheaper"). The fresh bars are
-/// written first; then their trials, side by side, each stopping as soon as it can no
-/// longer beat its fresh bar (`Contest`): most are out within a third of the bar, and the
-/// kept bars are the same as if every trial ran to its end.
+/// tried is a row of a batch that steps in int8 (`FastLstm::trial_state`): a row costs its
+/// own multiply-adds, four to an instruction in int8 (docs/PERFORMANCE.md, "Trials in
+/// int8"). The fresh bars are written first; then their trials, side by side, each stopping
+/// as soon as it can no longer beat its fresh bar (`Contest`), and the kept bars are the same
+/// as if every trial ran to its end.
 pub(super) fn write(
     writer: &Writer,
     drafts: &mut [Draft],
@@ -38,10 +38,10 @@ pub(super) fn write(
     let spb = rules.steps_per_bar;
     let width = writer.model.input_size();
     let mut inputs = vec![0.0f32; drafts.len() * width];
-    // Room for every draft's trials, sized once for the phrase.
+    // Room for every draft's trials, sized once for the phrase when the first bar is tried
+    // (a phrase too short for any trial never makes the int8 layers).
     let most_trials = drafts.len() * distances.len();
-    let mut trial_state = writer.model.state(most_trials);
-    let mut trial_inputs = vec![0.0f32; most_trials * width];
+    let mut trial_room: Option<(FastState, Vec<f32>)> = None;
     for bar in 0..rules.total_steps.div_ceil(spb) {
         let end = ((bar + 1) * spb).min(rules.total_steps);
         // Bars the form or the user already fixed are not tried.
@@ -55,6 +55,10 @@ pub(super) fn write(
             writer.write(drafts, &mut inputs, state, end);
             continue;
         }
+        let (trial_state, trial_inputs) = trial_room.get_or_insert_with(|| {
+            let state = writer.model.trial_state(most_trials);
+            (state, vec![0.0f32; most_trials * width])
+        });
         let start: Vec<(f64, u32)> = drafts.iter().map(|d| (d.log_prob, d.drawn)).collect();
         for (i, span) in spans.iter().enumerate() {
             for k in span.clone() {
@@ -72,8 +76,8 @@ pub(super) fn write(
                 trial.contest = Some(contest_of(trial, writer, end, fresh_mean, bias));
             }
         }
-        writer.write(&mut trials, &mut trial_inputs, &mut trial_state, end);
-        keep_likelier(writer, &start, &trials, &spans, drafts, state, &trial_state);
+        writer.write(&mut trials, trial_inputs, trial_state, end);
+        keep_likelier(writer, &start, &trials, &spans, drafts, state, trial_state);
     }
 }
 
