@@ -87,8 +87,9 @@ pub struct Args {
     pub min_p: f32,
     /// Event models: each free bar is also tried as a repeat of the bars its model's music
     /// repeats (4 and 8 bars back for fiddle-tunes and other models, 4 to 6 for
-    /// bach-chorales), and the repeat the network finds about as likely per event as the bar
-    /// it drew is kept; never the bar before, nor a phrase a third time in a row. auto = the
+    /// bach-chorales), and a repeat the network finds about as likely per event as the bar
+    /// it drew is kept (for fiddle-tunes the one from furthest back, else the likeliest);
+    /// never the bar before, nor a phrase a third time in a row. auto = the
     /// model's own setting with `--form none` (other forms decide the repeats themselves),
     /// off, or a bias in nats per event in the repeat's favour, in any form (below 0: a
     /// repeat must be likelier by that much).

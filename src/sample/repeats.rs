@@ -24,23 +24,59 @@ const BUILT_IN_BIASES: [(&str, f32); 2] = [("fiddle-tunes", 0.0), ("bach-chorale
 /// Any other event model's: between the two.
 const OTHER_MODELS_BIAS: f32 = -0.1;
 
-/// How many bars back each built-in model's bars are tried as repeats: where its music
-/// repeats a bar (`scripts/bar-repeats.py` over the training split: tunes four and eight
-/// bars back, a phrase or a strain played again; chorales four, five and six). Neither
-/// repeats the bar before, and a trial one or two bars back made loops (models/README.md,
+/// Where a model's bars are tried as repeats, and which winning trial it keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RepeatSources {
+    /// How many bars back, nearest first.
+    pub distances: &'static [u32],
+    /// Which trial a bar keeps when several beat the fresh bar.
+    pub keep: Keep,
+}
+
+/// Which of the trials that beat a fresh bar is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// The one the network finds likeliest.
+    Likeliest,
+    /// The one from furthest back: a strain played again rather than its last phrase.
+    Farthest,
+}
+
+/// Each built-in model's sources: where its music repeats a bar (`scripts/bar-repeats.py`
+/// over the training split: tunes four and eight bars back, a phrase or a strain played
+/// again; chorales four, five and six). Neither repeats the bar before, and a trial one or
+/// two bars back made loops. The network finds the nearer copy likelier, so the tunes keep
+/// the farthest winner: their eight-bar strains come back as the music's do (models/README.md,
 /// "Loops").
-const BUILT_IN_DISTANCES: [(&str, &[u32]); 2] =
-    [("fiddle-tunes", &[4, 8]), ("bach-chorales", &[4, 5, 6])];
+const BUILT_IN_SOURCES: [(&str, RepeatSources); 2] = [
+    (
+        "fiddle-tunes",
+        RepeatSources {
+            distances: &[4, 8],
+            keep: Keep::Farthest,
+        },
+    ),
+    (
+        "bach-chorales",
+        RepeatSources {
+            distances: &[4, 5, 6],
+            keep: Keep::Likeliest,
+        },
+    ),
+];
 
 /// Any other event model's: a phrase of four bars, or of eight, played again.
-const OTHER_MODELS_DISTANCES: &[u32] = &[4, 8];
+const OTHER_MODELS_SOURCES: RepeatSources = RepeatSources {
+    distances: &[4, 8],
+    keep: Keep::Likeliest,
+};
 
-/// How many bars back `config`'s model tries its repeats, nearest first.
-pub fn distances_for(config: &ModelConfig) -> &'static [u32] {
-    BUILT_IN_DISTANCES
+/// Where `config`'s model tries its repeats.
+pub fn sources_for(config: &ModelConfig) -> RepeatSources {
+    BUILT_IN_SOURCES
         .iter()
         .find(|(name, _)| *name == config.name)
-        .map_or(OTHER_MODELS_DISTANCES, |&(_, d)| d)
+        .map_or(OTHER_MODELS_SOURCES, |&(_, s)| s)
 }
 
 impl Setting<f32> {
@@ -82,7 +118,8 @@ mod tests {
         };
         let free = Form::through_composed();
         assert_eq!(Repeats::Auto.bias_for(&cfg, &free), Some(0.0));
-        assert_eq!(distances_for(&cfg), &[4, 8]);
+        assert_eq!(sources_for(&cfg).distances, &[4, 8]);
+        assert_eq!(sources_for(&cfg).keep, Keep::Farthest);
         assert_eq!(
             Repeats::Auto.bias_for(&cfg, &Form::default_for_phrases()),
             None
@@ -93,7 +130,7 @@ mod tests {
         );
         cfg.name = "my-tunes".into();
         assert_eq!(Repeats::Auto.bias_for(&cfg, &free), Some(OTHER_MODELS_BIAS));
-        assert_eq!(distances_for(&cfg), OTHER_MODELS_DISTANCES);
+        assert_eq!(sources_for(&cfg), OTHER_MODELS_SOURCES);
         assert_eq!(Repeats::Off.bias_for(&cfg, &free), None);
         for text in ["off", "auto", "-0.25", "0.5"] {
             assert_eq!(text.parse::<Repeats>().unwrap().to_string(), text);

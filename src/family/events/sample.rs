@@ -368,8 +368,8 @@ pub(super) fn generate(
     };
     match repeat_bias {
         Some(bias) => {
-            let distances = crate::sample::repeats::distances_for(cfg);
-            repeats::write(&writer, &mut drafts, &mut state, bias, distances)
+            let sources = crate::sample::repeats::sources_for(cfg);
+            repeats::write(&writer, &mut drafts, &mut state, bias, sources)
         }
         None => writer.write(&mut drafts, &mut inputs, &mut state, rules.total_steps),
     }

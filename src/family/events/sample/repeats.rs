@@ -3,10 +3,11 @@
 //! in one of three, four to six bars back; a network drawing event by event almost never
 //! does (6% of fiddle phrases), because it cannot recall a bar exactly. So each bar it
 //! writes freely is also tried as a repeat of the bars its model's music repeats
-//! (`sample::repeats::distances_for`), all of them side by side in one batch, and the
+//! (`sample::repeats::sources_for`), all of them side by side in one batch, and the
 //! network scores each try as it scores its own draws (mean log-probability per event,
-//! temperature 1, over the events the rules allow). The likeliest repeat replaces the fresh
-//! bar when it scores at least as well, give or take the bias. The network hears the bar it
+//! temperature 1, over the events the rules allow). A repeat that scores at least as well as
+//! the fresh bar, give or take the bias, replaces it: the likeliest such, or for the tunes the
+//! one from furthest back (a strain played again). The network hears the bar it
 //! keeps, so what follows fits it. No trial plays the bar before again, nor a passage a
 //! third time in a row: the music almost never does, and a network that hears a bar or a
 //! phrase twice tends to play it on and on (a loop).
@@ -16,12 +17,13 @@ use std::ops::Range;
 use super::{mean_log_prob, plan_step, play, Draft, Writer};
 use crate::infer::FastState;
 use crate::roll::PianoRoll;
+use crate::sample::repeats::{Keep, RepeatSources};
 
 /// Fewest moments (steps) a bar must strike at to be repeated.
 const MIN_STRIKING_STEPS: usize = 2;
 
-/// Writes every draft bar by bar, keeping a repeat of the bar `distances` back where the
-/// network finds it likelier per event (plus `bias` nats) than the bar it drew. Each source
+/// Writes every draft bar by bar, keeping a repeat of a bar `sources.distances` back where
+/// the network finds it likelier per event (plus `bias` nats) than the bar it drew. Each source
 /// tried is a row of a batch that steps in int8 (`FastLstm::trial_state`): a row costs its
 /// own multiply-adds, four to an instruction in int8 (docs/PERFORMANCE.md, "Trials in
 /// int8"). The fresh bars are written first; then their trials, side by side, each stopping
@@ -32,8 +34,9 @@ pub(super) fn write(
     drafts: &mut [Draft],
     state: &mut FastState,
     bias: f32,
-    distances: &[u32],
+    sources: RepeatSources,
 ) {
+    let distances = sources.distances;
     let rules = writer.rules;
     let spb = rules.steps_per_bar;
     let width = writer.model.input_size();
@@ -77,7 +80,16 @@ pub(super) fn write(
             }
         }
         writer.write(&mut trials, trial_inputs, trial_state, end);
-        keep_likelier(writer, &start, &trials, &spans, drafts, state, trial_state);
+        keep_winner(
+            writer,
+            sources.keep,
+            &start,
+            &trials,
+            &spans,
+            drafts,
+            state,
+            trial_state,
+        );
     }
 }
 
@@ -162,19 +174,25 @@ fn trials_of(
     let mut spans = Vec::with_capacity(start.len());
     for draft in start {
         let first = trials.len();
-        // The bar before is never played again; nor is a bar that sounds like one already
-        // tried (often a repeat itself): the network would score the same events the same way.
-        let mut tried: Vec<usize> = vec![(bar - 1) * spb];
-        for back in distances.iter().filter(|&&back| back as usize <= bar) {
+        // The bar before is never played again, nor a passage heard twice at any of the
+        // distances a third time (from that distance, or from another source that sounds the
+        // same); nor a bar that sounds like one already tried (often a repeat itself): the
+        // network would score the same events the same way.
+        let reach = distances.iter().filter(|&&back| back as usize <= bar);
+        let mut tried: Vec<usize> = std::iter::once(bar - 1)
+            .chain(
+                reach
+                    .clone()
+                    .filter(|&&back| heard_twice(&draft.roll, bar, back as usize, spb))
+                    .map(|&back| bar - back as usize),
+            )
+            .map(|source| source * spb)
+            .collect();
+        for back in reach {
             let source = bar as u32 - back;
             let s = source as usize * spb;
             let same = |&t: &usize| draft.roll.same_steps(s, t, spb);
             if tried.iter().any(same) {
-                continue;
-            }
-            if heard_twice(&draft.roll, bar, *back as usize, spb) {
-                // Nor is the passage played a third time from further back.
-                tried.push(s);
                 continue;
             }
             // A bar that strikes once and holds (one note, or one chord) scores high on few,
@@ -200,11 +218,13 @@ fn trials_of(
     (trials, spans)
 }
 
-/// Swaps in, per draft, its likeliest trial where that wins against the fresh bar (whose
-/// log-probability and count stood at `start` at the bar line): a trial that lost its
-/// contest scores below the fresh bar, so it could not have been the one kept.
-fn keep_likelier(
+/// Swaps in, per draft, the trial `keep` chooses among those that win against the fresh bar
+/// (whose log-probability and count stood at `start` at the bar line): a trial that lost its
+/// contest scores below the fresh bar, so it could not have been one of them.
+#[allow(clippy::too_many_arguments)]
+fn keep_winner(
     writer: &Writer,
+    keep: Keep,
     start: &[(f64, u32)],
     trials: &[Draft],
     spans: &[Range<usize>],
@@ -214,21 +234,25 @@ fn keep_likelier(
 ) {
     let rules = writer.rules;
     for (i, draft) in drafts.iter_mut().enumerate() {
-        let (best, best_score) = spans[i]
-            .clone()
-            .filter(|&k| trials[k].contest.is_some_and(|c| !c.lost))
-            .map(|k| (k, mean_log_prob(trials[k].log_prob, trials[k].drawn)))
-            .fold((usize::MAX, f64::NEG_INFINITY), |a, b| {
-                if b.1 > a.1 {
-                    b
-                } else {
-                    a
-                }
-            });
-        let contest = trials.get(best).and_then(|t| t.contest);
-        if contest.is_none_or(|c| best_score + c.bias < c.fresh_mean) {
+        let score = |k: usize| mean_log_prob(trials[k].log_prob, trials[k].drawn);
+        let wins = |&k: &usize| {
+            trials[k]
+                .contest
+                .is_some_and(|c| !c.lost && score(k) + c.bias >= c.fresh_mean)
+        };
+        let winners = spans[i].clone().filter(wins);
+        let chosen = match keep {
+            // The first of the likeliest, as trials are tried nearest first.
+            Keep::Likeliest => winners.fold(None, |best: Option<usize>, k| match best {
+                Some(b) if score(b) >= score(k) => Some(b),
+                _ => Some(k),
+            }),
+            Keep::Farthest => winners.min_by_key(|&k| trials[k].trial_source),
+        };
+        let Some(best) = chosen else {
             continue;
-        }
+        };
+        let contest = trials[best].contest;
         let trial = &trials[best];
         debug_assert_eq!(Some(trial.drawn), contest.map(|c| c.events));
         let mut kept = trial.clone();
