@@ -21,6 +21,30 @@ use int8::{Int8Matrix, Int8Scratch};
 
 use crate::model::{ModelConfig, ModelError};
 
+/// The arithmetic a state steps in ([`FastLstm::state_in`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Precision {
+    /// f32 throughout (f16-held weights widened exactly): the reference, within 1e-5 of
+    /// candle, and what training's validation measures.
+    #[default]
+    F32,
+    /// Each layer's dense rows and their inputs in int8 ([`int8`]): on the built-in models the
+    /// same held-out NLL as f32 to three decimals (`phrasegen eval --precision`), and several
+    /// times cheaper per step (docs/PERFORMANCE.md, "Every step in int8"). The repeats'
+    /// trials step in it, and the models that draw in it (`family::events`).
+    Int8,
+}
+
+impl Precision {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::Int8 => "int8",
+        }
+    }
+}
+
 /// Output columns per panel: 8 AVX registers of 8 lanes.
 const PANEL: usize = 64;
 
@@ -187,7 +211,7 @@ pub struct FastLstm {
     /// Padded to whole panels.
     out_b: Vec<f32>,
     /// The int8 form of the layers, made the first time a state asks for it
-    /// ([`FastLstm::trial_state`]).
+    /// ([`Precision::Int8`]).
     int8: OnceLock<Int8Layers>,
 }
 
@@ -212,7 +236,7 @@ pub struct FastState {
     y: Vec<f32>,
     /// `[batch, outputs]` logits of the last step.
     pub logits: Vec<f32>,
-    /// Scratch space of a state that steps in int8 ([`FastLstm::trial_state`]).
+    /// Scratch space of a state that steps in int8 ([`Precision::Int8`]).
     int8: Option<Int8Scratch>,
 }
 
@@ -366,8 +390,16 @@ impl FastLstm {
         self.config.output_size()
     }
 
-    /// Fresh zero state for `batch` sequences.
+    /// Fresh zero state for `batch` sequences, stepping in f32 (the reference).
     pub fn state(&self, batch: usize) -> FastState {
+        self.state_in(batch, Precision::F32)
+    }
+
+    /// Fresh zero state for `batch` sequences stepping in `precision`. Allocates (and, the
+    /// first time a model is asked for int8, builds its int8 layers): make states off the
+    /// audio thread. [`FastState::copy_row`] moves sequences between states of either
+    /// precision.
+    pub fn state_in(&self, batch: usize, precision: Precision) -> FastState {
         let h = self.config.hidden;
         let rows = self
             .layers
@@ -389,26 +421,12 @@ impl FastLstm {
             x: vec![0.0; batch * rows.max(h)],
             y: vec![0.0; batch * y_pitch],
             logits: vec![0.0; batch * self.output_size()],
-            int8: None,
-        }
-    }
-
-    /// A state for `batch` sequences that step in int8: each layer's dense rows and their
-    /// inputs rounded to 8 bits ([`int8`]). About four times cheaper per sequence where the
-    /// CPU has AVX-512 VNNI, with the same bits on every machine, and close to the f32 step
-    /// (`tests/event_model.rs`); for rows a sampler only tries, as the repeats' trials.
-    /// [`FastState::copy_row`] moves sequences between such states and f32 ones.
-    pub fn trial_state(&self, batch: usize) -> FastState {
-        let layers = self.int8_layers();
-        let input_pitch = layers.dense.iter().map(Int8Matrix::input_pitch).max();
-        let output_pitch = layers.dense.iter().map(Int8Matrix::output_pitch).max();
-        FastState {
-            int8: Some(Int8Scratch::new(
-                batch,
-                input_pitch.unwrap_or(0),
-                output_pitch.unwrap_or(0),
-            )),
-            ..self.state(batch)
+            int8: (precision == Precision::Int8).then(|| {
+                let layers = self.int8_layers();
+                let input_pitch = layers.dense.iter().map(Int8Matrix::input_pitch).max();
+                let output_pitch = layers.dense.iter().map(Int8Matrix::output_pitch).max();
+                Int8Scratch::new(batch, input_pitch.unwrap_or(0), output_pitch.unwrap_or(0))
+            }),
         }
     }
 
@@ -509,7 +527,10 @@ impl FastLstm {
     /// dense rows' exact integer products, rescaled and added in the same order everywhere.
     fn layers_int8(&self, kernel: Kernel, frames: &[f32], state: &mut FastState, batch: usize) {
         let hidden = self.config.hidden;
-        let int8 = self.int8_layers();
+        let int8 = self
+            .int8
+            .get()
+            .expect("an int8 state's model has its int8 layers");
         let scratch = state.int8.as_mut().expect("an int8 state");
         for (l, (layer, dense)) in self.layers.iter().zip(&int8.dense).enumerate() {
             let pitch = layer.weights.padded_cols();

@@ -6,7 +6,7 @@ mod common;
 use candle_core::{Device, Tensor};
 use common::models::{random_tensors, tiny_config};
 use phrasegen::events::{encode_piece, EventCodec};
-use phrasegen::infer::{FastLstm, FastState};
+use phrasegen::infer::{FastLstm, FastState, Precision};
 use phrasegen::meter::MeterMap;
 use phrasegen::model::{Architecture, ModelConfig, PhraseModel};
 use phrasegen::phrase::TimeSignature;
@@ -140,12 +140,12 @@ fn every_kernel_gives_the_same_bits_for_batched_event_inputs() {
     }
 }
 
-/// A state of each precision: f32, and int8 for trial rows.
+/// A state of each precision: f32 (the reference), and int8 (repeat trials, `fiddle-tunes`).
 type MakeState = fn(&FastLstm, usize) -> FastState;
 
 /// `kernel` with each kind of state.
 fn both_precisions(kernel: &&'static str) -> [(&'static str, MakeState); 2] {
-    [(*kernel, FastLstm::state), (*kernel, FastLstm::trial_state)]
+    [(*kernel, FastLstm::state), (*kernel, int8_state)]
 }
 
 /// A sampler steps only the sequences still running (`step_rows`), kept at the front of
@@ -165,10 +165,7 @@ fn stepping_the_front_rows_of_a_shuffled_batch_matches_each_sequence_alone() {
         &inputs[u * width..(u + 1) * width]
     };
     let lengths: Vec<usize> = (0..batch).map(|s| steps - 4 * s).collect();
-    for (precision, make_state) in [
-        ("f32", FastLstm::state as MakeState),
-        ("int8", FastLstm::trial_state),
-    ] {
+    for (precision, make_state) in [("f32", FastLstm::state as MakeState), ("int8", int8_state)] {
         front_rows_match_alone(&fast, make_state, &lengths, &input_of, precision);
     }
 }
@@ -369,10 +366,7 @@ fn an_event_step_allocates_nothing() {
     let meters = MeterMap::constant(TimeSignature::FOUR_FOUR, cfg.steps_per_quarter);
     let tokens = encode_piece(&codec, &PianoRoll::new(4), &meters);
     let (ctx, _) = tokens[0];
-    for (precision, make_state) in [
-        ("f32", FastLstm::state as MakeState),
-        ("int8", FastLstm::trial_state),
-    ] {
+    for (precision, make_state) in [("f32", FastLstm::state as MakeState), ("int8", int8_state)] {
         let mut state = make_state(&fast, 4);
         let n = counting::allocations(|| {
             for _ in 0..200 {
@@ -388,7 +382,7 @@ fn an_event_step_allocates_nothing() {
     assert!(counting::allocations(|| drop(std::hint::black_box(vec![1u8; 10]))) > 0);
 }
 
-/// The int8 step (the repeats' trials) stays close to the f32 step on the built-in models,
+/// The int8 step (repeat trials, `fiddle-tunes`) stays close to the f32 step on the built-in models,
 /// step after step of a piece: it only rounds, it does not drift.
 #[test]
 fn int8_steps_stay_close_to_f32_on_the_built_in_models() {
@@ -396,7 +390,7 @@ fn int8_steps_stay_close_to_f32_on_the_built_in_models() {
         let fast = phrasegen::builtin::load_model_choice(name).unwrap();
         let inputs = piece_inputs(&fast.config);
         let width = fast.input_size();
-        let (mut wide, mut int8) = (fast.state(1), fast.trial_state(1));
+        let (mut wide, mut int8) = (fast.state(1), fast.state_in(1, Precision::Int8));
         let (mut worst_p, mut worst_logit) = (0.0f64, 0.0f32);
         for x in inputs.chunks_exact(width) {
             fast.step(x, &mut wide);
@@ -415,4 +409,9 @@ fn int8_steps_stay_close_to_f32_on_the_built_in_models() {
             "{name}: {worst_p}, {worst_logit}"
         );
     }
+}
+
+/// A state that steps in int8.
+fn int8_state(model: &FastLstm, batch: usize) -> FastState {
+    model.state_in(batch, Precision::Int8)
 }

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::family::evaluate;
+use crate::family::{evaluate_in, precision_of};
+use crate::infer::Precision;
 use crate::model::Architecture;
 use crate::train::{Dataset, DatasetOptions};
 
@@ -20,6 +21,10 @@ pub struct Args {
     /// Notes shorter than this many quarter notes are dropped when reading the data.
     #[arg(long, default_value_t = 0.25)]
     pub min_note_quarters: f64,
+    /// The arithmetic the network steps in: f32 (the reference, as training's validation) or
+    /// int8 (what `fiddle-tunes` draws its phrases in, and every model its repeat trials).
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    pub precision: Precision,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -65,7 +70,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     }
     let cfg = &model.config;
-    let m = evaluate(&model, &pieces, &meters);
+    let m = evaluate_in(&model, &pieces, &meters, args.precision);
+    let generates_in = precision_of(&model);
+    println!(
+        "precision {}{}",
+        args.precision.name(),
+        if args.precision == generates_in {
+            " (what its phrases are drawn in)".to_string()
+        } else {
+            format!(" (its phrases are drawn in {})", generates_in.name())
+        }
+    );
     match (cfg.architecture, m.frame_accuracy) {
         (Architecture::Events { max_voices }, _) => {
             println!(

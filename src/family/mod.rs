@@ -21,9 +21,9 @@ use std::sync::atomic::AtomicBool;
 use candle_core::Tensor;
 use indicatif::ProgressBar;
 
-use crate::infer::FastLstm;
+use crate::infer::{FastLstm, Precision};
 use crate::meter::MeterMap;
-use crate::model::Architecture;
+use crate::model::{Architecture, ModelConfig};
 use crate::phrase::Phrase;
 use crate::roll::{PianoRoll, PitchSet};
 use crate::sample::{allowed_pitches, home_key, melody, GenerateError, GenerateParams};
@@ -54,8 +54,18 @@ pub trait ModelFamily: Sync {
         allowed: PitchSet,
     ) -> Vec<Phrase>;
 
-    /// Scores whole pieces from their start (`meters[i]` is where piece `i`'s bar lines fall).
-    fn evaluate(&self, model: &FastLstm, pieces: &[PianoRoll], meters: &[MeterMap]) -> Evaluation;
+    /// Scores whole pieces from their start (`meters[i]` is where piece `i`'s bar lines fall),
+    /// the network stepping in `precision`.
+    fn evaluate(
+        &self,
+        model: &FastLstm,
+        pieces: &[PianoRoll],
+        meters: &[MeterMap],
+        precision: Precision,
+    ) -> Evaluation;
+
+    /// The arithmetic `config`'s phrases are drawn in.
+    fn precision(&self, config: &ModelConfig) -> Precision;
 
     /// A model of `options.model` ready to train on `data.train`.
     fn training<'a>(
@@ -111,7 +121,24 @@ pub fn generate_variations(
 /// as an error rather than as a result.
 pub fn evaluate(model: &FastLstm, pieces: &[PianoRoll], meters: &[MeterMap]) -> Evaluation {
     assert_eq!(pieces.len(), meters.len(), "a meter map per piece");
-    of(model.config.architecture).evaluate(model, pieces, meters)
+    evaluate_in(model, pieces, meters, Precision::F32)
+}
+
+/// [`evaluate`] with the network stepping in `precision` (`phrasegen eval --precision`):
+/// what a precision costs in held-out NLL.
+pub fn evaluate_in(
+    model: &FastLstm,
+    pieces: &[PianoRoll],
+    meters: &[MeterMap],
+    precision: Precision,
+) -> Evaluation {
+    assert_eq!(pieces.len(), meters.len(), "a meter map per piece");
+    of(model.config.architecture).evaluate(model, pieces, meters, precision)
+}
+
+/// The arithmetic a model's phrases are drawn in (its family's).
+pub fn precision_of(model: &FastLstm) -> Precision {
+    of(model.config.architecture).precision(&model.config)
 }
 
 /// Trains on `data.train`, selects on `data.valid`. `on_epoch` sees each epoch's figures
@@ -144,7 +171,8 @@ pub fn train_until(
     let family = of(options.model.architecture);
     let mut training = family.training(&data, options)?;
     let (held_out, held_out_meters) = data.held_out();
-    let evaluate = |model: &FastLstm| family.evaluate(model, held_out, held_out_meters);
+    let evaluate =
+        |model: &FastLstm| family.evaluate(model, held_out, held_out_meters, Precision::F32);
     crate::train::trainer::run_epochs(
         training.as_mut(),
         options,

@@ -1,10 +1,13 @@
-//! Int8 steps, for rows a sampler only tries (the repeats' trials): each layer's dense rows
+//! Int8 steps ([`super::Precision::Int8`]: the repeats' trials, and the models that draw in
+//! it, `family::events`): each layer's dense rows
 //! (its hidden state, and the layer below's output) are held as 8-bit integers with one scale
 //! per output column, and the inputs to them are rounded to 8 bits per sequence and step.
 //!
-//! Why: several sequences stepping together are bound by arithmetic, not by the bytes they
-//! read (docs/PERFORMANCE.md), and an int8 dot product does four multiply-adds where an f32
-//! FMA does one (AVX-512 VNNI; two with AVX2's 16-bit multiply-adds).
+//! Why: one sequence's f32 step streams 2 MB of f16 weights from L3 and is bound by widening
+//! them; the int8 rows (0.8 MB) stay in a 1 MiB L2. Several sequences stepping together are
+//! bound by arithmetic, and an int8 dot product does four multiply-adds where an f32 FMA does
+//! one (AVX-512 VNNI; two with AVX2's 16-bit multiply-adds). On the built-in models the
+//! held-out NLL equals f32's to three decimals (docs/PERFORMANCE.md, "Every step in int8").
 //!
 //! Reproducible: rounding and rescaling are the same IEEE operations in every build, and the
 //! integer dot products are exact in any order, so every kernel gives the same bits, as the
@@ -82,6 +85,17 @@ impl Int8Matrix {
     /// Output columns per sequence: whole panels.
     pub(super) fn output_pitch(&self) -> usize {
         self.panels * PANEL
+    }
+
+    /// What the SIMD kernels' pointer arithmetic relies on: `batch` sequences of inputs and
+    /// products fit `s`, and the weights are whole groups of whole panels.
+    fn check_fits(&self, s: &Int8Scratch, batch: usize) {
+        assert!(
+            s.input.len() >= batch * s.input_pitch && s.dot.len() >= batch * self.output_pitch()
+        );
+        assert!(s.input_pitch >= self.input_pitch());
+        assert_eq!(self.data.len(), self.panels * self.groups * PANEL * GROUP);
+        assert_eq!(self.offset.len(), self.panels * PANEL);
     }
 
     /// `y[b][c] += dot[b][c] * scale[c] * input_scale[b]` for the first `cols` columns: the
@@ -186,13 +200,12 @@ pub(super) fn dot_portable(s: &mut Int8Scratch, batch: usize, m: &Int8Matrix) {
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn dot_avx2(s: &mut Int8Scratch, batch: usize, m: &Int8Matrix) {
     use std::arch::x86_64::*;
+    m.check_fits(s, batch);
     let (x_pitch, a_pitch) = (s.input_pitch, m.output_pitch());
-    assert!(s.input.len() >= batch * x_pitch && s.dot.len() >= batch * a_pitch);
-    assert!(x_pitch >= m.input_pitch() && m.data.len() == m.panels * m.groups * PANEL * GROUP);
     for b in 0..batch {
         // SAFETY: sequence `b` reads `input[b * x_pitch + 4 * g..+4]` (`g < groups`), weights
         // `data[((p * groups + g) * 64 + 32 * half + 4 * r) * 4..+16]` inside the panel, and
-        // writes `dot[b * a_pitch + p * 64..+64]`: all inside the lengths asserted above.
+        // writes `dot[b * a_pitch + p * 64..+64]`: all inside the lengths `check_fits` asserted.
         unsafe {
             let xp = s.input.as_ptr().add(b * x_pitch);
             for p in 0..m.panels {
@@ -230,10 +243,7 @@ pub(super) unsafe fn dot_avx2(s: &mut Int8Scratch, batch: usize, m: &Int8Matrix)
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(super) unsafe fn dot_vnni(s: &mut Int8Scratch, batch: usize, m: &Int8Matrix) {
-    assert!(s.input.len() >= batch * s.input_pitch && s.dot.len() >= batch * m.output_pitch());
-    assert!(
-        s.input_pitch >= m.input_pitch() && m.data.len() == m.panels * m.groups * PANEL * GROUP
-    );
+    m.check_fits(s, batch);
     let mut b0 = 0;
     while b0 < batch {
         let n = (batch - b0).min(4);

@@ -9,6 +9,7 @@ use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
 use super::sample::draw;
+use super::step_precision;
 use crate::events::{EventCodec, EventContext};
 use crate::infer::{FastLstm, FastState};
 use crate::phrase::TimeSignature;
@@ -36,7 +37,7 @@ impl LiveStream {
     pub fn new(model: Arc<FastLstm>, seed: u64, voices: u8, min_p: f32) -> Self {
         let mut stream = Self {
             codec: EventCodec::new(&model.config),
-            state: model.state(1),
+            state: model.state_in(1, step_precision(&model.config)),
             input: vec![0.0; model.input_size()],
             ctx: EventContext::START,
             rng: Pcg64Mcg::seed_from_u64(seed),

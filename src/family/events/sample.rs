@@ -17,6 +17,7 @@ mod repeats;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
+use super::step_precision;
 use crate::events::{encode_piece, limit_voices, Event, EventCodec, EventContext};
 use crate::infer::{exp_f32, FastLstm, FastState};
 use crate::key::{key_of_notes, Key};
@@ -327,7 +328,7 @@ pub(super) fn generate(
     // Candidate `j` of variation `i` is draft `i * candidates + j`, seeded by its index.
     let candidates = params.candidates.clamp(1, MAX_CANDIDATES) as usize;
     let batch = count * candidates;
-    let mut state = model.state(batch);
+    let mut state = model.state_in(batch, step_precision(&model.config));
     let mut inputs = vec![0.0f32; batch * model.input_size()];
     let ctx = hear_primer(model, params, &rules, batch, &mut inputs, &mut state);
     let mut drafts: Vec<Draft> = (0..batch)

@@ -7,9 +7,9 @@ mod train;
 
 pub use train::{candle_training_throughput, training_throughput};
 
-use crate::infer::FastLstm;
+use crate::infer::{FastLstm, Precision};
 use crate::meter::MeterMap;
-use crate::model::Architecture;
+use crate::model::{Architecture, ModelConfig};
 use crate::phrase::Phrase;
 use crate::roll::{PianoRoll, PitchSet};
 use crate::sample::GenerateParams;
@@ -37,8 +37,19 @@ impl ModelFamily for Frames {
         sample::generate(model, params, count, allowed)
     }
 
-    fn evaluate(&self, model: &FastLstm, pieces: &[PianoRoll], _: &[MeterMap]) -> Evaluation {
-        evaluate_frames(model, pieces)
+    fn evaluate(
+        &self,
+        model: &FastLstm,
+        pieces: &[PianoRoll],
+        _: &[MeterMap],
+        precision: Precision,
+    ) -> Evaluation {
+        evaluate_frames(model, pieces, precision)
+    }
+
+    /// f32: the prototype's network keeps its phrases bit for bit.
+    fn precision(&self, _: &ModelConfig) -> Precision {
+        Precision::F32
     }
 
     fn training<'a>(
@@ -52,7 +63,7 @@ impl ModelFamily for Frames {
 
 /// Each piece from silence, predicting every frame: the sum of the outputs' binary
 /// cross-entropies per frame, and frame accuracy.
-fn evaluate_frames(model: &FastLstm, pieces: &[PianoRoll]) -> Evaluation {
+fn evaluate_frames(model: &FastLstm, pieces: &[PianoRoll], precision: Precision) -> Evaluation {
     let cfg = &model.config;
     let (range, repr) = (cfg.pitch_range, cfg.representation);
     let width = model.frame_size();
@@ -61,7 +72,7 @@ fn evaluate_frames(model: &FastLstm, pieces: &[PianoRoll]) -> Evaluation {
     let (mut tp, mut fp, mut fn_) = (0u64, 0u64, 0u64);
     for roll in pieces {
         let feats = piece_features(roll, range, repr);
-        let mut state = model.state(1);
+        let mut state = model.state_in(1, precision);
         for t in 0..roll.len() {
             model.step(&feats[t * width..(t + 1) * width], &mut state);
             let target = &feats[(t + 1) * width..(t + 2) * width];

@@ -15,7 +15,7 @@
 use std::ops::Range;
 
 use super::{mean_log_prob, plan_step, play, Draft, Writer};
-use crate::infer::FastState;
+use crate::infer::{FastState, Precision};
 use crate::roll::PianoRoll;
 use crate::sample::repeats::{Keep, RepeatSources};
 
@@ -24,9 +24,9 @@ const MIN_STRIKING_STEPS: usize = 2;
 
 /// Writes every draft bar by bar, keeping a repeat of a bar `sources.distances` back where
 /// the network finds it likelier per event (plus `bias` nats) than the bar it drew. Each source
-/// tried is a row of a batch that steps in int8 (`FastLstm::trial_state`): a row costs its
-/// own multiply-adds, four to an instruction in int8 (docs/PERFORMANCE.md, "Trials in
-/// int8"). The fresh bars are written first; then their trials, side by side, each stopping
+/// tried is a row of a batch that steps in int8 (`Precision::Int8`): a row costs its own
+/// multiply-adds, four to an instruction in int8 (docs/PERFORMANCE.md, "Trials in int8").
+/// The fresh bars are written first; then their trials, side by side, each stopping
 /// as soon as it can no longer beat its fresh bar (`Contest`), and the kept bars are the same
 /// as if every trial ran to its end.
 pub(super) fn write(
@@ -59,7 +59,7 @@ pub(super) fn write(
             continue;
         }
         let (trial_state, trial_inputs) = trial_room.get_or_insert_with(|| {
-            let state = writer.model.trial_state(most_trials);
+            let state = writer.model.state_in(most_trials, Precision::Int8);
             (state, vec![0.0f32; most_trials * width])
         });
         let start: Vec<(f64, u32)> = drafts.iter().map(|d| (d.log_prob, d.drawn)).collect();
