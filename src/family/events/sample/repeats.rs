@@ -80,16 +80,12 @@ pub(super) fn write(
             }
         }
         writer.write(&mut trials, trial_inputs, trial_state, end);
-        keep_winner(
-            writer,
-            sources.keep,
-            &start,
-            &trials,
-            &spans,
-            drafts,
-            state,
-            trial_state,
-        );
+        let tried = TriedBar {
+            trials: &trials,
+            spans: &spans,
+            state: trial_state,
+        };
+        keep_winner(writer, sources.keep, &start, &tried, drafts, state);
     }
 }
 
@@ -218,20 +214,26 @@ fn trials_of(
     (trials, spans)
 }
 
+/// A bar's trial repeats once written: the trials, per draft where its trials sit among
+/// them, and the state they were stepped in.
+struct TriedBar<'a> {
+    trials: &'a [Draft],
+    spans: &'a [Range<usize>],
+    state: &'a FastState,
+}
+
 /// Swaps in, per draft, the trial `keep` chooses among those that win against the fresh bar
 /// (whose log-probability and count stood at `start` at the bar line): a trial that lost its
 /// contest scores below the fresh bar, so it could not have been one of them.
-#[allow(clippy::too_many_arguments)]
 fn keep_winner(
     writer: &Writer,
     keep: Keep,
     start: &[(f64, u32)],
-    trials: &[Draft],
-    spans: &[Range<usize>],
+    tried: &TriedBar,
     drafts: &mut [Draft],
     state: &mut FastState,
-    trial_state: &FastState,
 ) {
+    let (trials, spans) = (tried.trials, tried.spans);
     let rules = writer.rules;
     for (i, draft) in drafts.iter_mut().enumerate() {
         let score = |k: usize| mean_log_prob(trials[k].log_prob, trials[k].drawn);
@@ -266,7 +268,7 @@ fn keep_winner(
             plan_step(&mut kept, rules, writer.kept);
         }
         *draft = kept;
-        state.copy_row(i, trial_state, best);
+        state.copy_row(i, tried.state, best);
     }
 }
 
