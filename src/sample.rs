@@ -11,6 +11,7 @@
 pub mod chords;
 pub mod home_key;
 pub mod melody;
+pub mod min_p;
 pub mod repeats;
 pub mod setting;
 pub mod span;
@@ -66,10 +67,9 @@ pub struct GenerateParams {
     /// its relative major (set by `sample::home_key`).
     pub prefer_key: Option<Key>,
     /// Event models: an event less likely than this share of the likeliest one (after the
-    /// temperature) is never drawn (min-p sampling; Nguyen et al. 2024). At T = 1 a model
-    /// draws its tail of unlikely notes more often than the music it learned from holds
-    /// them; this cuts the tail and scales with how sure the model is. 0 = off.
-    pub min_p: f32,
+    /// temperature) is never drawn (min-p sampling, `sample::min_p`); `Auto` is the model's
+    /// own share.
+    pub min_p: min_p::MinP,
     /// Event models with several voices: harmonize this melody (its top line) instead of
     /// writing a phrase freely; the phrase is as long as `bars`, the melody's bar lines
     /// replace `time_signature`'s, and form and kept bars do not apply (`sample::melody`).
@@ -106,7 +106,7 @@ impl Default for GenerateParams {
             strict_voice_leading: true,
             candidates: 1,
             prefer_key: None,
-            min_p: 0.0,
+            min_p: min_p::MinP::Auto,
             melody: None,
             chords: None,
             repeats: repeats::Repeats::Auto,
@@ -182,8 +182,9 @@ pub fn allowed_pitches(
     if !(1..=MAX_BARS).contains(&params.bars) {
         return Err(GenerateError::Bars(params.bars));
     }
-    if !(0.0..1.0).contains(&params.min_p) {
-        return Err(GenerateError::MinP(params.min_p));
+    let share = params.min_p.share_for(cfg);
+    if !(0.0..1.0).contains(&share) {
+        return Err(GenerateError::MinP(share));
     }
     let range = cfg.pitch_range;
     let allowed = params.scale.pitch_mask()

@@ -182,10 +182,13 @@ fn generate_go_back_keep_a_bar_delete_mute_and_move_a_note_with_mouse_and_keys()
     let header = (g.step_x(bar) as i16 + 12, g.area.top as i16 - 8);
     click(&mouse, 1, header);
     mouse.tap(keysym::G);
+    // What sounds in bar 2: a note held over the next bar line is kept up to it (the next
+    // bar is drawn afresh).
     let in_bar_2 = |p: &Phrase| -> Vec<_> {
         notes(p)
             .into_iter()
             .filter(|n| (bar..2 * bar).contains(&n.0))
+            .map(|(start, pitch, length)| (start, pitch, length.min(2 * bar - start)))
             .collect()
     };
     let kept = export_until(&mouse, dir, "a phrase with bar 2 kept", |p| {

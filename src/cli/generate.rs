@@ -12,6 +12,7 @@ use crate::infer::FastLstm;
 use crate::midi::{self, ImportOptions};
 use crate::phrase::TimeSignature;
 use crate::roll::PitchRange;
+use crate::sample::min_p::MinP;
 use crate::sample::repeats::Repeats;
 use crate::sample::span::Span;
 use crate::sample::{variation_seed, GenerateParams};
@@ -82,9 +83,10 @@ pub struct Args {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub candidates: u32,
     /// Event models: never draw an event less likely than this share of the likeliest
-    /// (min-p sampling; 0 = off, below 1).
-    #[arg(long, default_value_t = GenerateParams::default().min_p)]
-    pub min_p: f32,
+    /// (min-p sampling): `auto` (the model's own: 0.05 for bach-chorales, off for the others),
+    /// `off`, or a share below 1.
+    #[arg(long, default_value = "auto")]
+    pub min_p: MinP,
     /// Event models: each free bar is also tried as a repeat of the bars its model's music
     /// repeats (4 and 8 bars back for fiddle-tunes and other models, 4 to 6 for
     /// bach-chorales), and a repeat the network finds about as likely per event as the bar

@@ -14,6 +14,7 @@ use crate::infer::FastLstm;
 use crate::midi::{self, ImportOptions};
 use crate::phrase::Phrase;
 use crate::sample::melody::Melody;
+use crate::sample::min_p::MinP;
 use crate::sample::GenerateParams;
 
 #[derive(Debug, clap::Args)]
@@ -36,9 +37,10 @@ pub struct Args {
     /// "Harmonizing").
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub candidates: u32,
-    /// Never draw a note less likely than this share of the likeliest (min-p; 0 = off).
-    #[arg(long, default_value_t = 0.1)]
-    pub min_p: f32,
+    /// Never draw a note less likely than this share of the likeliest (min-p): a share below
+    /// 1, `off`, or `auto` (the model's own, as `generate`).
+    #[arg(long, default_value = "0.1")]
+    pub min_p: MinP,
     /// Velocity of the added voices (1-127); the melody keeps its own.
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=127))]
     pub velocity: u8,

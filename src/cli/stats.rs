@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::cli::generate;
 use crate::family::generate_variations;
+use crate::sample::min_p::MinP;
 use crate::sample::repeats::Repeats;
 use crate::sample::span::Span;
 use crate::sample::{MAX_BARS, TEMPERATURE_RANGE};
@@ -75,8 +76,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub candidates: u32,
     /// Min-p sampling (as `generate --min-p`).
-    #[arg(long, default_value_t = crate::sample::GenerateParams::default().min_p)]
-    pub min_p: f32,
+    #[arg(long, default_value = "auto")]
+    pub min_p: MinP,
     /// Repeats the network chooses (as `generate --repeats`).
     #[arg(long, default_value = "auto", allow_hyphen_values = true)]
     pub repeats: Repeats,
@@ -540,7 +541,10 @@ fn print_header(
             "strict voice leading"
         },
         args.candidates,
-        args.min_p,
+        {
+            let share = args.min_p.share_for(cfg);
+            args.min_p.describe((share > 0.0).then_some(share), "off")
+        },
         if args.harmonize {
             // The melody sets the form and the compass.
             "off (a melody is followed)".into()

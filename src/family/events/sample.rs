@@ -366,6 +366,7 @@ pub(super) fn generate(
         rules: &rules,
         kept: kept.as_ref(),
         scored: params.candidates > 1 || repeat_bias.is_some(),
+        min_p: params.min_p.share_for(&model.config),
     };
     match repeat_bias {
         Some(bias) => {
@@ -463,6 +464,8 @@ struct Writer<'a> {
     kept: Option<&'a (PianoRoll, u64)>,
     /// Whether drawn events are scored (candidates and repeats are ranked by the score).
     scored: bool,
+    /// The min-p share drawn with (`sample::min_p`), resolved for the model.
+    min_p: f32,
 }
 
 impl Writer<'_> {
@@ -524,7 +527,7 @@ impl Writer<'_> {
                     debug_assert!(!only_copies_left, "a copied step forces all its tokens");
                     let u = uniform(&mut draft.rng);
                     let (token, log_prob) =
-                        draw(logits, inv_t, params.min_p, u, self.scored, |token| {
+                        draw(logits, inv_t, self.min_p, u, self.scored, |token| {
                             rules.allows(draft, token)
                         });
                     draft.log_prob += log_prob;
