@@ -35,16 +35,6 @@ pub enum Precision {
     Int8,
 }
 
-impl Precision {
-    /// Its name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::F32 => "f32",
-            Self::Int8 => "int8",
-        }
-    }
-}
-
 /// Output columns per panel: 8 AVX registers of 8 lanes.
 const PANEL: usize = 64;
 

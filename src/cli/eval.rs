@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::value_name;
 use crate::family::{evaluate_in, precision_of};
 use crate::infer::Precision;
 use crate::model::Architecture;
@@ -74,11 +75,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let generates_in = precision_of(&model);
     println!(
         "precision {}{}",
-        args.precision.name(),
+        value_name(args.precision),
         if args.precision == generates_in {
             " (what its phrases are drawn in)".to_string()
         } else {
-            format!(" (its phrases are drawn in {})", generates_in.name())
+            format!(" (its phrases are drawn in {})", value_name(generates_in))
         }
     );
     match (cfg.architecture, m.frame_accuracy) {

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use candle_core::Tensor;
 
+use super::value_name;
 use crate::family::{evaluate, train_until};
 use crate::fine_tune::{FineTune, FineTuneError, Recipe};
 use crate::infer::FastLstm;
@@ -611,12 +612,6 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         options.threads,
         value_name(options.engine),
     )
-}
-
-/// How the command line spells an option's value.
-fn value_name(v: impl clap::ValueEnum) -> String {
-    v.to_possible_value()
-        .map_or_else(String::new, |p| p.get_name().to_string())
 }
 
 /// A line above the progress bar, or on stderr when there is no bar (output not a
