@@ -10,7 +10,7 @@
 use std::fmt;
 
 use crate::model::ModelConfig;
-use crate::sample::setting::{Setting, SettingValue};
+use crate::sample::setting::{built_in, Setting, SettingValue};
 
 /// Min-p: off, the model's own share (`Auto`, [`MinP::share_for`]; none for most), or a
 /// share given by the user.
@@ -30,10 +30,7 @@ impl Setting<Share> {
         match self {
             Self::Off => 0.0,
             Self::Value(Share(s)) => s,
-            Self::Auto => BUILT_IN_SHARES
-                .iter()
-                .find(|(name, _)| *name == config.name)
-                .map_or(0.0, |&(_, s)| s),
+            Self::Auto => built_in(&BUILT_IN_SHARES, config).unwrap_or(0.0),
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::form::Form;
 use crate::model::ModelConfig;
-use crate::sample::setting::{Setting, SettingValue};
+use crate::sample::setting::{built_in, Setting, SettingValue};
 
 /// Repeats: off, the model's own bias when the form leaves every bar free (`Auto`,
 /// `Repeats::bias_for`), or a bias in nats per event given by the user, in any form.
@@ -74,10 +74,7 @@ const OTHER_MODELS_SOURCES: RepeatSources = RepeatSources {
 
 /// Where `config`'s model tries its repeats.
 pub fn sources_for(config: &ModelConfig) -> RepeatSources {
-    BUILT_IN_SOURCES
-        .iter()
-        .find(|(name, _)| *name == config.name)
-        .map_or(OTHER_MODELS_SOURCES, |&(_, s)| s)
+    built_in(&BUILT_IN_SOURCES, config).unwrap_or(OTHER_MODELS_SOURCES)
 }
 
 impl Setting<f32> {
@@ -88,12 +85,7 @@ impl Setting<f32> {
             Self::Off => None,
             Self::Value(b) => Some(b),
             Self::Auto if !form.is_through_composed() => None,
-            Self::Auto => Some(
-                BUILT_IN_BIASES
-                    .iter()
-                    .find(|(name, _)| *name == config.name)
-                    .map_or(OTHER_MODELS_BIAS, |&(_, b)| b),
-            ),
+            Self::Auto => Some(built_in(&BUILT_IN_BIASES, config).unwrap_or(OTHER_MODELS_BIAS)),
         }
     }
 }

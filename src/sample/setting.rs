@@ -4,6 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::model::ModelConfig;
+
 /// Off, the model's own choice, or a value given by the user.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub enum Setting<T> {
@@ -11,6 +13,15 @@ pub enum Setting<T> {
     #[default]
     Auto,
     Value(T),
+}
+
+/// The value `table` lists for `config`'s model (a built-in model's own choice, measured for
+/// it), if it is listed: what `Auto` resolves to.
+pub fn built_in<T: Copy>(table: &[(&str, T)], config: &ModelConfig) -> Option<T> {
+    table
+        .iter()
+        .find(|(name, _)| *name == config.name)
+        .map(|&(_, value)| value)
 }
 
 /// A value a `Setting` can hold, read from the command line.

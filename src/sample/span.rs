@@ -6,7 +6,7 @@
 //! (models/README.md, "Span").
 
 use crate::model::ModelConfig;
-use crate::sample::setting::{Setting, SettingValue};
+use crate::sample::setting::{built_in, Setting, SettingValue};
 
 /// Span: no limit, the model's own (`Auto`, `Span::semitones_for`; none for most), or a
 /// limit in semitones given by the user.
@@ -23,10 +23,7 @@ impl Setting<u8> {
         match self {
             Self::Off => None,
             Self::Value(s) => Some(s),
-            Self::Auto => BUILT_IN_SPANS
-                .iter()
-                .find(|(name, _)| *name == config.name)
-                .map(|&(_, s)| s),
+            Self::Auto => built_in(&BUILT_IN_SPANS, config),
         }
     }
 }
