@@ -297,6 +297,28 @@ impl PhraseGen {
         }
     }
 
+    /// Tells the worker and the editor the host's meter and whether it plays.
+    fn share_transport(&self, snapshot: &TransportSnapshot) {
+        if let Some(ts) = snapshot.time_signature {
+            self.shared.set_host_meter(ts);
+        }
+        self.shared
+            .host_playing
+            .store(snapshot.playing, Ordering::Relaxed);
+    }
+
+    /// On a change of mode, what the other mode played ends where this one begins.
+    fn follow_mode(&mut self, mode: PlayMode) {
+        if mode != self.mode_was {
+            if self.mode_was == PlayMode::Generate {
+                self.scheduler.reset(&mut self.events);
+            } else {
+                self.live.release_all(0, &mut self.events);
+            }
+            self.mode_was = mode;
+        }
+    }
+
     /// Tells the editor where playback is and which phrase is playing.
     fn publish_playhead(&self) {
         if let Some(cur) = self.current.as_deref() {
@@ -386,12 +408,7 @@ impl Plugin for PhraseGen {
             self.sample_rate,
             buffer.samples() as u32,
         );
-        if let Some(ts) = snapshot.time_signature {
-            self.shared.set_host_meter(ts);
-        }
-        self.shared
-            .host_playing
-            .store(snapshot.playing, Ordering::Relaxed);
+        self.share_transport(&snapshot);
         let free_run = self
             .params
             .free_run
@@ -401,15 +418,7 @@ impl Plugin for PhraseGen {
         let bypassed = self.params.bypass.value();
         self.live.exchange(&self.shared, &mut self.events);
         let mode = self.params.mode.value();
-        if mode != self.mode_was {
-            // What the other mode played ends where this one begins.
-            if self.mode_was == PlayMode::Generate {
-                self.scheduler.reset(&mut self.events);
-            } else {
-                self.live.release_all(0, &mut self.events);
-            }
-            self.mode_was = mode;
-        }
+        self.follow_mode(mode);
         // Sent now: the scheduler starts its block from an empty buffer.
         self.send_events(context);
         if self.release_all || bypassed {

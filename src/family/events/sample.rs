@@ -70,6 +70,34 @@ struct Draft {
     contest: Option<repeats::Contest>,
 }
 
+impl Draft {
+    /// A draft at the phrase's first step, having heard the primer (`ctx`).
+    fn new(ctx: EventContext, rules: &Rules, seed: u64) -> Self {
+        Draft {
+            ctx,
+            step: 0,
+            roll: PianoRoll::new(rules.total_steps),
+            held: [0; 128],
+            struck: 0,
+            played: 0,
+            entering: ctx.sounding,
+            // A phrase starts on its downbeat: no rest before the first note (models learn
+            // silent pickup bars at the start of pieces).
+            silent_steps: rules.max_rest_steps,
+            forced: Vec::with_capacity(2 * 128 + 1),
+            next_forced: 0,
+            must_end: 0,
+            must_strike: None,
+            worn_out: 0,
+            rng: Pcg64Mcg::seed_from_u64(seed),
+            log_prob: 0.0,
+            drawn: 0,
+            trial_source: None,
+            contest: None,
+        }
+    }
+}
+
 /// Voices (the melody's included) that sound whenever a melody being harmonized does: a
 /// step under it ends only when this many sound, unless nothing more may be struck.
 pub(crate) const FULL_UNDER_MELODY: u8 = 3;
@@ -194,35 +222,8 @@ impl Rules {
             .as_ref()
             .map(|c| ChordTrack::new(c, total_steps));
         let follows = melody.is_some() || chords.is_some();
-        // The bar each bar repeats: the form's, or under a melody the earlier bar whose
-        // melody it repeats (its harmony comes back with it, as a chorale's does).
-        let sources: Vec<Option<u32>> = (0..params.bars)
-            .map(|bar| match (&melody, &chords) {
-                (Some(m), _) => m.repeats_bar(bar, steps_per_bar),
-                (None, Some(_)) => None,
-                (None, None) => params.form.source_bar(bar, params.bars),
-            })
-            .collect();
-        let sources = if melody.is_some() {
-            repeated_lines(&sources)
-        } else {
-            sources
-        };
-        let copied_bar = |bar: u32| {
-            let kept = params
-                .keep_bars
-                .as_ref()
-                .is_some_and(|(_, mask)| bar < 64 && mask & (1 << bar) != 0);
-            (kept && !follows) || sources.get(bar as usize).copied().flatten().is_some()
-        };
-        let mut free_steps = vec![0u32; total_steps + 1];
-        for t in (0..total_steps).rev() {
-            free_steps[t] = if copied_bar((t / steps_per_bar) as u32) {
-                0
-            } else {
-                free_steps[t + 1] + 1
-            };
-        }
+        let sources = repeat_sources(params, melody.as_ref(), chords.is_some(), steps_per_bar);
+        let free_steps = steps_before_copies(params, &sources, follows, total_steps, steps_per_bar);
         let voices = model_voices.min(params.max_polyphony.clamp(1, 128) as u8);
         Self {
             codec: EventCodec::new(cfg),
@@ -276,6 +277,55 @@ impl Rules {
             .rposition(|&free| free > 0)
             .map_or(0, |last_free| last_free + 1)
     }
+}
+
+/// The bar each bar repeats: the form's, or under a melody the earlier bar whose melody it
+/// repeats for two bars or more (its harmony comes back with it, as a chorale's does).
+fn repeat_sources(
+    params: &GenerateParams,
+    melody: Option<&MelodyTrack>,
+    follows_chords: bool,
+    steps_per_bar: usize,
+) -> Vec<Option<u32>> {
+    let sources: Vec<Option<u32>> = (0..params.bars)
+        .map(|bar| match melody {
+            Some(m) => m.repeats_bar(bar, steps_per_bar),
+            None if follows_chords => None,
+            None => params.form.source_bar(bar, params.bars),
+        })
+        .collect();
+    if melody.is_some() {
+        repeated_lines(&sources)
+    } else {
+        sources
+    }
+}
+
+/// For each step, how many steps are drawn from it before the next copied one (a kept bar
+/// or a repeat's); 0 on a copied step.
+fn steps_before_copies(
+    params: &GenerateParams,
+    sources: &[Option<u32>],
+    follows: bool,
+    total_steps: usize,
+    steps_per_bar: usize,
+) -> Vec<u32> {
+    let copied_bar = |bar: u32| {
+        let kept = params
+            .keep_bars
+            .as_ref()
+            .is_some_and(|(_, mask)| bar < 64 && mask & (1 << bar) != 0);
+        (kept && !follows) || sources.get(bar as usize).copied().flatten().is_some()
+    };
+    let mut free_steps = vec![0u32; total_steps + 1];
+    for t in (0..total_steps).rev() {
+        free_steps[t] = if copied_bar((t / steps_per_bar) as u32) {
+            0
+        } else {
+            free_steps[t + 1] + 1
+        };
+    }
+    free_steps
 }
 
 /// Whether striking `p` keeps the phrase's pitches (`played`) within `max_span` semitones
@@ -332,28 +382,7 @@ pub(super) fn generate(
     let mut inputs = vec![0.0f32; batch * model.input_size()];
     let ctx = hear_primer(model, params, &rules, batch, &mut inputs, &mut state);
     let mut drafts: Vec<Draft> = (0..batch)
-        .map(|i| Draft {
-            ctx,
-            step: 0,
-            roll: PianoRoll::new(rules.total_steps),
-            held: [0; 128],
-            struck: 0,
-            played: 0,
-            entering: ctx.sounding,
-            // A phrase starts on its downbeat: no rest before the first note (models learn
-            // silent pickup bars at the start of pieces).
-            silent_steps: rules.max_rest_steps,
-            forced: Vec::with_capacity(2 * 128 + 1),
-            next_forced: 0,
-            must_end: 0,
-            must_strike: None,
-            worn_out: 0,
-            rng: Pcg64Mcg::seed_from_u64(variation_seed(params.seed, i)),
-            log_prob: 0.0,
-            drawn: 0,
-            trial_source: None,
-            contest: None,
-        })
+        .map(|i| Draft::new(ctx, &rules, variation_seed(params.seed, i)))
         .collect();
     for draft in &mut drafts {
         plan_step(draft, &rules, kept.as_ref());
