@@ -358,18 +358,25 @@ fn a_repeated_melody_line_gets_its_harmony_back() {
     for (i, pitches) in [a, b, a, c].into_iter().enumerate() {
         single.notes.extend(bar(16 * i as u32, pitches));
     }
-    let mut afresh = 0;
-    for seed in 1..5 {
+    // The line comes back with its harmony as often as Bach's do (0.89 of the time), the
+    // single bar afresh.
+    let (mut copied, mut afresh) = (0, 0);
+    let seeds = 1..=20;
+    for seed in seeds.clone() {
         let params = harmonize_params(&line, MeterMap::constant(meter, 4), seed, 1.0);
         let harmonized = generate(&model, &params).unwrap();
         check(&harmonized, &line, 4);
         let roll = PianoRoll::from_phrase(&harmonized);
-        assert_eq!(roll.active[0..32], roll.active[48..80], "seed {seed}");
+        copied += usize::from(roll.active[0..32] == roll.active[48..80]);
         let params = harmonize_params(&single, MeterMap::constant(meter, 4), seed, 1.0);
         let harmonized = generate(&model, &params).unwrap();
         check(&harmonized, &single, 4);
         let roll = PianoRoll::from_phrase(&harmonized);
         afresh += usize::from(roll.active[0..16] != roll.active[32..48]);
     }
+    assert!(
+        (14..seeds.count()).contains(&copied),
+        "the line came back with its harmony for {copied} of 20 seeds"
+    );
     assert!(afresh > 0, "a single repeated bar is drawn again");
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use phrasegen::key::Mode;
+use phrasegen::meter::MeterMap;
 use phrasegen::phrase::{Note, Phrase, TimeSignature};
 use phrasegen::stats::segment::{cut_segments, segment_file};
 use phrasegen::stats::{histogram_overlap, Passage, PassageStats};
@@ -236,12 +237,25 @@ fn real_pieces_are_cut_into_whole_bars_closest_to_the_phrase_length() {
         assert_eq!(s.length_steps, 33 * 12);
         assert_eq!(s.bar_starts.len(), 11);
         assert_eq!(s.notes.len(), 33);
+        assert_eq!(
+            s.meter,
+            TimeSignature {
+                numerator: 6,
+                denominator: 8
+            },
+            "each segment knows its metre"
+        );
     }
     // 2/4, 33 bars: two segments of 16 bars, the last bar left over.
     let two_four = write("reel.mid", metered_file(&[(0, 2, 2)], 33 * 2 * 96));
     let segments = segment_file(&two_four, 32.0, 0.25).unwrap();
     assert_eq!(segments.len(), 2);
     assert!(segments.iter().all(|s| s.bar_starts.len() == 16));
+    assert!(segments.iter().all(|s| s.meter
+        == TimeSignature {
+            numerator: 2,
+            denominator: 4
+        }));
     // A one-eighth pickup, then 4/4: the pickup is a bar of its own.
     let pickup = write(
         "pickup.mid",
@@ -301,11 +315,21 @@ fn cutting_prefers_fewer_bars_on_a_tie_and_keeps_only_complete_segments() {
     let notes = [note(0, 60, 4)];
     // Bars of 3 steps, target 6: two bars exactly.
     let bars: Vec<(u32, u32)> = (0..7).map(|b| (b * 3, b * 3 + 3)).collect();
-    let segs = cut_segments(&notes, 4, &bars, 6);
+    let segs = cut_segments(
+        &notes,
+        &MeterMap::constant(TimeSignature::FOUR_FOUR, 4),
+        &bars,
+        6,
+    );
     assert_eq!(segs.len(), 3, "7 bars of 3 hold three segments of 2 bars");
     // Bars of 2 and target 3: 1 bar (2) and 2 bars (4) are both 1 off; the shorter wins.
     let bars: Vec<(u32, u32)> = (0..3).map(|b| (b * 2, b * 2 + 2)).collect();
-    let segs = cut_segments(&notes, 4, &bars, 3);
+    let segs = cut_segments(
+        &notes,
+        &MeterMap::constant(TimeSignature::FOUR_FOUR, 4),
+        &bars,
+        3,
+    );
     assert_eq!(segs.len(), 3);
     assert!(segs.iter().all(|s| s.length_steps == 2));
 }

@@ -231,7 +231,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let table = Table::compare(&reference, &main, &Metric::ALL);
     if args.harmonize {
         println!(
-            "harmonized: each of the {} real segments' top line given to the model (seed = the \
+            "harmonized: each of the {} real segments' top line given to the model, in the segment's own metre (seed = the \
              segment's number); the other settings as below\n",
             test.passages.len()
         );
@@ -443,7 +443,6 @@ fn harmonize_columns(
     real: &RealSegments,
 ) -> anyhow::Result<Vec<(f32, Column)>> {
     let spq = model.config.steps_per_quarter;
-    let meter = gen_args.time_signature;
     let mut generated: Vec<(f32, Column)> = Vec::new();
     for &t in &args.temperature {
         if generated.iter().any(|(g, _)| *g == t) {
@@ -455,7 +454,9 @@ fn harmonize_columns(
         let mut kept = 0;
         for (i, passage) in real.passages.iter().enumerate() {
             let mut params = generate::generate_params(gen_args, spq, i as u64 + 1)?;
-            let melody = melody_of(passage, meter, spq, args.bars);
+            let (melody, bars) = melody_of(passage, spq);
+            params.time_signature = passage.meter;
+            params.bars = bars;
             params.melody = Some(melody.clone());
             let phrase = crate::family::generate(model, &params)
                 .with_context(|| format!("harmonizing segment {}", i + 1))?;
@@ -486,19 +487,35 @@ fn harmonize_columns(
     Ok(generated)
 }
 
-/// A real segment's top line as a melody on the model's grid, bars from its start.
-fn melody_of(
-    passage: &Passage,
-    meter: crate::phrase::TimeSignature,
-    spq: u32,
-    bars: u32,
-) -> crate::sample::melody::Melody {
+/// A real segment's top line as a melody on the model's grid, in the segment's own metre
+/// and bar lines (a 3/4 chorale is harmonized in 3/4, as `phrasegen harmonize` follows
+/// its file's), and the bars it spans in that metre.
+fn melody_of(passage: &Passage, spq: u32) -> (crate::sample::melody::Melody, u32) {
+    let meter = passage.meter;
+    let to_model = |s: u32| {
+        (u64::from(s) * u64::from(spq) + u64::from(passage.steps_per_quarter) / 2)
+            .checked_div(u64::from(passage.steps_per_quarter))
+            .unwrap_or(0) as u32
+    };
+    let length_steps = to_model(passage.length_steps);
+    let bars = length_steps
+        .div_ceil(meter.steps_per_bar(spq).max(1))
+        .max(1);
     let top = passage.top_voices(1);
     let mut phrase = crate::phrase::Phrase::empty(bars, passage.steps_per_quarter, meter, 120.0);
     phrase.notes = top.notes.iter().chain(&top.held_in).copied().collect();
     phrase.notes.sort_unstable();
     let phrase = crate::sample::regrid(&phrase, passage.steps_per_quarter, spq);
-    crate::sample::melody::Melody::new(&phrase, crate::meter::MeterMap::constant(meter, spq), None)
+    let bar_lines: Vec<(u32, crate::phrase::TimeSignature)> = passage
+        .bar_starts
+        .iter()
+        .map(|&s| (to_model(s), meter))
+        .collect();
+    let meters = crate::meter::MeterMap::from_bars(&bar_lines, spq);
+    (
+        crate::sample::melody::Melody::new(&phrase, meters, None),
+        bars,
+    )
 }
 
 /// The column generated at temperature `t` (every temperature used was generated).

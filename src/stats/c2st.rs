@@ -577,7 +577,13 @@ mod tests {
         let names = feature_names();
         assert_eq!(names.len(), FEATURES.len());
         assert!(names.contains(&"notes in the best key (KK)"));
-        let p = crate::stats::Passage::cut(&[], 4, &[0], 0, 16);
+        let p = crate::stats::Passage::cut(
+            &[],
+            4,
+            &[0],
+            crate::phrase::TimeSignature::FOUR_FOUR,
+            (0, 16),
+        );
         let row = feature_row(&PassageStats::of(&p));
         assert_eq!(row.len(), FEATURES.len());
         // Nothing sounds: the pitch range is undefined, the note count is 0.

@@ -2,7 +2,7 @@
 //! computed on. Generated phrases and cut-out segments of real pieces both become passages,
 //! so the two are measured by the same code.
 
-use crate::phrase::{Note, Phrase};
+use crate::phrase::{Note, Phrase, TimeSignature};
 use crate::roll::{PianoRoll, Representation};
 
 /// Notes on a grid, with where the bars begin.
@@ -13,6 +13,9 @@ pub struct Passage {
     /// Steps at which bars begin, ascending, the first at 0. Bars may differ in length
     /// (real pieces change time signature, pickup bars are short).
     pub bar_starts: Vec<u32>,
+    /// The metre in effect where it starts (a phrase's own; a segment's from its file's
+    /// time-signature map): what a model given the passage's music follows.
+    pub meter: TimeSignature,
     /// Notes that start inside the passage, cut at its end.
     pub notes: Vec<Note>,
     /// Notes begun before the passage and still sounding at its start, as notes from
@@ -38,19 +41,21 @@ impl Passage {
             steps_per_quarter: phrase.steps_per_quarter,
             length_steps,
             bar_starts: (0..phrase.bars.max(1)).map(|b| b * steps_per_bar).collect(),
+            meter: phrase.time_signature,
             notes,
             held_in: Vec::new(),
         }
     }
 
     /// Cuts `[start, end)` out of a piece's notes; `bar_starts` are the piece's bar lines
-    /// (those inside the window are kept, moved to the window's start).
+    /// (those inside the window are kept, moved to the window's start), `meter` the metre
+    /// in effect at `start`.
     pub fn cut(
         notes: &[Note],
         steps_per_quarter: u32,
         bar_starts: &[u32],
-        start: u32,
-        end: u32,
+        meter: TimeSignature,
+        (start, end): (u32, u32),
     ) -> Self {
         let mut inside = Vec::new();
         let mut held_in = Vec::new();
@@ -83,6 +88,7 @@ impl Passage {
             steps_per_quarter,
             length_steps: end - start,
             bar_starts: bars,
+            meter,
             notes: inside,
             held_in,
         }
@@ -157,7 +163,7 @@ impl Passage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phrase::TimeSignature;
+    const FOUR_FOUR: TimeSignature = TimeSignature::FOUR_FOUR;
 
     fn note(start: u32, pitch: u8, len: u32) -> Note {
         Note {
@@ -171,7 +177,7 @@ mod tests {
     #[test]
     fn cutting_keeps_held_notes_as_sound_not_onsets() {
         let notes = [note(0, 60, 20), note(4, 64, 4), note(18, 67, 10)];
-        let p = Passage::cut(&notes, 4, &[0, 16, 32], 16, 32);
+        let p = Passage::cut(&notes, 4, &[0, 16, 32], FOUR_FOUR, (16, 32));
         assert_eq!(p.length_steps, 16);
         assert_eq!(p.bar_starts, vec![0]);
         assert_eq!(p.notes, vec![note(2, 67, 10)]);
@@ -191,7 +197,7 @@ mod tests {
             note(2, 72, 2),
             note(6, 67, 6),
         ];
-        let p = Passage::cut(&notes, 4, &[0], 0, 16).top_voices(1);
+        let p = Passage::cut(&notes, 4, &[0], FOUR_FOUR, (0, 16)).top_voices(1);
         assert_eq!(
             p.notes,
             vec![
@@ -202,10 +208,10 @@ mod tests {
             ]
         );
         assert!(p.held_in.is_empty());
-        let two = Passage::cut(&notes, 4, &[0], 0, 16).top_voices(2);
+        let two = Passage::cut(&notes, 4, &[0], FOUR_FOUR, (0, 16)).top_voices(2);
         assert!(two.roll().active.iter().all(|f| f.count_ones() <= 2));
         // A held-in note stays held in.
-        let held = Passage::cut(&[note(0, 60, 8)], 4, &[0, 4], 4, 8).top_voices(1);
+        let held = Passage::cut(&[note(0, 60, 8)], 4, &[0, 4], FOUR_FOUR, (4, 8)).top_voices(1);
         assert_eq!(held.held_in, vec![note(0, 60, 4)]);
         assert!(held.notes.is_empty());
     }

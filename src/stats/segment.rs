@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::corpus::{split_files, SPLIT_SEED};
+use crate::meter::MeterMap;
 use crate::midi::{self, quantize::quantize, ImportOptions, MidiFile};
 use crate::phrase::{Note, TimeSignature};
 
@@ -112,12 +113,13 @@ pub fn bar_ticks(file: &MidiFile) -> Vec<(u64, u64)> {
         .collect()
 }
 
-/// Cuts a piece (notes and bars in steps) into consecutive segments, each the whole
-/// number of bars whose total length is closest to `target_steps` (the shorter on a tie).
-/// A segment the remaining bars cannot complete is dropped.
+/// Cuts a piece (notes and bars in steps, its metres in `meters`) into consecutive
+/// segments, each the whole number of bars whose total length is closest to
+/// `target_steps` (the shorter on a tie). A segment the remaining bars cannot complete is
+/// dropped.
 pub fn cut_segments(
     notes: &[Note],
-    steps_per_quarter: u32,
+    meters: &MeterMap,
     bars: &[(u32, u32)],
     target_steps: u32,
 ) -> Vec<Passage> {
@@ -147,10 +149,10 @@ pub fn cut_segments(
         }
         out.push(Passage::cut(
             notes,
-            steps_per_quarter,
+            meters.steps_per_quarter(),
             &starts,
-            start,
-            bars[last].1,
+            meters.at(start).0,
+            (start, bars[last].1),
         ));
         first = last + 1;
     }
@@ -189,9 +191,13 @@ fn segment_parsed(file: &MidiFile, target_quarters: f64, min_note_quarters: f64)
         .map(|(s, e)| (to_step(s), to_step(e)))
         .filter(|(s, e)| e > s)
         .collect();
-    let phrase = imported.phrase;
     let target_steps = (target_quarters * f64::from(spq)).round() as u32;
-    cut_segments(&phrase.notes, spq, &bars, target_steps)
+    cut_segments(
+        &imported.phrase.notes,
+        &imported.meters,
+        &bars,
+        target_steps,
+    )
 }
 
 /// The files of one split of `root`: its own `train/valid/test` folders, or else the
