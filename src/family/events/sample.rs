@@ -280,7 +280,8 @@ impl Rules {
 }
 
 /// The bar each bar repeats: the form's, or under a melody the earlier bar whose melody it
-/// repeats for two bars or more (its harmony comes back with it, as a chorale's does).
+/// repeats in a line sung again (its harmony comes back with it, as a chorale's usually
+/// does: [`repeated_lines`]).
 fn repeat_sources(
     params: &GenerateParams,
     melody: Option<&MelodyTrack>,
