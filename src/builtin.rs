@@ -35,25 +35,28 @@ pub fn builtin_names() -> Vec<&'static str> {
 
 /// Loads a model chosen by the user: a file path, or the name of a built-in model when no
 /// such file exists. The message names the file and what is wrong with it.
-pub fn load_model_choice(choice: &str) -> Result<FastLstm, String> {
-    read_model_choice(choice)
-        .and_then(|f| FastLstm::from_tensors(&f.config, &f.tensors).map_err(|e| e.to_string()))
+pub fn load_model_choice(choice: &str) -> Result<FastLstm, ModelError> {
+    let file = read_model_choice(choice)?;
+    FastLstm::from_tensors(&file.config, &file.tensors)
 }
 
 /// A model chosen by the user as its file (settings and weights): what fine-tuning starts
 /// from.
-pub fn read_model_choice(choice: &str) -> Result<ModelFile, String> {
+pub fn read_model_choice(choice: &str) -> Result<ModelFile, ModelError> {
     let path = Path::new(choice);
     if !path.exists() {
         if let Some((_, bytes)) = BUILTIN_MODELS.iter().find(|(name, _)| *name == choice) {
-            return read_model_bytes(bytes).map_err(|e| e.to_string());
+            return read_model_bytes(bytes);
         }
-        return Err(format!(
-            "{choice}: no such file (built-in models: {})",
-            builtin_names().join(", ")
-        ));
+        return Err(ModelError::NoSuchModel {
+            choice: choice.to_string(),
+            builtins: builtin_names().join(", "),
+        });
     }
-    read_model_file(path).map_err(|e| format!("{}: {e}", path.display()))
+    read_model_file(path).map_err(|e| ModelError::InFile {
+        path: path.display().to_string(),
+        source: Box::new(e),
+    })
 }
 
 #[cfg(test)]
@@ -70,7 +73,10 @@ mod tests {
 
     #[test]
     fn unknown_choice_names_the_builtins() {
-        let err = load_model_choice("no-such-model").err().unwrap();
+        let err = load_model_choice("no-such-model")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("no such file"), "{err}");
         assert!(err.contains("fiddle-tunes"), "{err}");
     }

@@ -393,9 +393,7 @@ fn model_cost_rows(args: &Args, rows: &mut Vec<Row>) {
 fn harmonize_rows(rows: &mut Vec<Row>) -> anyhow::Result<()> {
     use crate::family::{LiveHarmonizer, LiveSettings};
     use rand::{Rng, SeedableRng};
-    let model = std::sync::Arc::new(
-        crate::builtin::load_model_choice("bach-chorales").map_err(anyhow::Error::msg)?,
-    );
+    let model = std::sync::Arc::new(crate::builtin::load_model_choice("bach-chorales")?);
     let settings = LiveSettings {
         min_p: crate::plugin::worker::LIVE_MIN_P,
         ..LiveSettings::default()
@@ -443,9 +441,7 @@ fn harmonize_rows(rows: &mut Vec<Row>) -> anyhow::Result<()> {
 /// the line's events drawn), over 10,000 steps of a chord changing every bar.
 fn accompany_row(rows: &mut Vec<Row>) -> anyhow::Result<()> {
     use crate::family::{LiveAccompanist, LiveSettings};
-    let model = std::sync::Arc::new(
-        crate::builtin::load_model_choice("fiddle-tunes").map_err(anyhow::Error::msg)?,
-    );
+    let model = std::sync::Arc::new(crate::builtin::load_model_choice("fiddle-tunes")?);
     let settings = LiveSettings {
         voices: 1,
         ..LiveSettings::default()

@@ -144,9 +144,7 @@ fn parse_fraction(s: &str) -> Result<(u32, u32), String> {
 /// Loads `--model` (a file or a built-in name) or the default built-in model.
 pub fn load_model(path: Option<&Path>) -> anyhow::Result<FastLstm> {
     match path {
-        Some(p) => {
-            crate::builtin::load_model_choice(&p.to_string_lossy()).map_err(anyhow::Error::msg)
-        }
+        Some(p) => Ok(crate::builtin::load_model_choice(&p.to_string_lossy())?),
         None => Ok(crate::builtin::default_model()?),
     }
 }

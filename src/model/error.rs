@@ -42,6 +42,14 @@ pub enum ModelError {
     },
     #[error("model computation failed: {0}")]
     Compute(String),
+    #[error("{choice}: no such file (built-in models: {builtins})")]
+    NoSuchModel { choice: String, builtins: String },
+    /// What is wrong, with the file it is wrong in.
+    #[error("{path}: {source}")]
+    InFile {
+        path: String,
+        source: Box<ModelError>,
+    },
 }
 
 impl From<candle_core::Error> for ModelError {

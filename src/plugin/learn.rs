@@ -157,7 +157,7 @@ impl Learning {
         models_dir: &Path,
         tweak: impl FnOnce(&mut Recipe),
     ) -> Result<Option<PathBuf>, String> {
-        let start_file = crate::builtin::read_model_choice(start)?;
+        let start_file = crate::builtin::read_model_choice(start).map_err(|e| e.to_string())?;
         let start_name = start_file.config.name.clone();
         let tune = FineTune::prepare(start_file, folder, 1).map_err(|e| e.to_string())?;
         for line in tune.report.lines() {

@@ -595,9 +595,10 @@ impl Worker {
         self.loaded_request = requested;
         let path = self.shared.params.model_path.read().clone();
         let loaded = match &path {
-            None => crate::builtin::default_model().map_err(|e| e.to_string()),
+            None => crate::builtin::default_model(),
             Some(p) => crate::builtin::load_model_choice(p),
-        };
+        }
+        .map_err(|e| e.to_string());
         let mut status = self.shared.status.lock();
         match loaded {
             Ok(model) => {
