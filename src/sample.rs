@@ -74,6 +74,10 @@ pub struct GenerateParams {
     /// writing a phrase freely; the phrase is as long as `bars`, the melody's bar lines
     /// replace `time_signature`'s, and form and kept bars do not apply (`sample::melody`).
     pub melody: Option<melody::Melody>,
+    /// Harmonizing: how often a melody line sung again gets its harmony back, 0 (always
+    /// harmonized afresh) to 1 (always copied); Bach's share by default
+    /// ([`melody::LINE_COPY_SHARE`]).
+    pub line_copies: f32,
     /// Event models: play a line over these chords (`sample::chords`): chord tones on
     /// strong beats, the chord's scale elsewhere; their bar lines replace
     /// `time_signature`'s, and form and kept bars do not apply.
@@ -108,6 +112,7 @@ impl Default for GenerateParams {
             prefer_key: None,
             min_p: min_p::MinP::Auto,
             melody: None,
+            line_copies: melody::LINE_COPY_SHARE,
             chords: None,
             repeats: repeats::Repeats::Auto,
             span: span::Span::Auto,
@@ -131,6 +136,8 @@ pub enum GenerateError {
     Bars(u32),
     #[error("min-p must be 0 (off) up to below 1, got {0}")]
     MinP(f32),
+    #[error("the share of repeated lines copied must be 0..=1, got {0}")]
+    LineCopies(f32),
     #[error("the chords have no notes")]
     EmptyChords,
     #[error("the model {model} is a frame model (v1); following chords or a melody needs an event model")]
@@ -185,6 +192,9 @@ pub fn allowed_pitches(
     let share = params.min_p.share_for(cfg);
     if !(0.0..1.0).contains(&share) {
         return Err(GenerateError::MinP(share));
+    }
+    if !(0.0..=1.0).contains(&params.line_copies) {
+        return Err(GenerateError::LineCopies(params.line_copies));
     }
     let range = cfg.pitch_range;
     let allowed = params.scale.pitch_mask()

@@ -287,6 +287,9 @@ fn the_harmonize_command_writes_the_melody_with_voices_under_it() {
         "fiddle-tunes",
     ]);
     assert!(String::from_utf8_lossy(&fiddle.stderr).contains("one voice"));
+    let share = phrasegen(&["harmonize", input.to_str().unwrap(), "--line-copies", "2"]);
+    assert!(!share.status.success());
+    assert!(String::from_utf8_lossy(&share.stderr).contains("a share from 0 to 1"));
 }
 
 #[test]
@@ -379,4 +382,28 @@ fn a_repeated_melody_line_gets_its_harmony_back() {
         "the line came back with its harmony for {copied} of 20 seeds"
     );
     assert!(afresh > 0, "a single repeated bar is drawn again");
+    // `line_copies` 1: always the same harmony; 0: always afresh.
+    for seed in 1..=20 {
+        let mut params = harmonize_params(&line, MeterMap::constant(meter, 4), seed, 1.0);
+        params.line_copies = 1.0;
+        let roll = PianoRoll::from_phrase(&generate(&model, &params).unwrap());
+        assert_eq!(
+            roll.active[0..32],
+            roll.active[48..80],
+            "seed {seed}, always"
+        );
+        params.line_copies = 0.0;
+        let roll = PianoRoll::from_phrase(&generate(&model, &params).unwrap());
+        assert_ne!(
+            roll.active[0..32],
+            roll.active[48..80],
+            "seed {seed}, never"
+        );
+    }
+    let mut params = harmonize_params(&line, MeterMap::constant(meter, 4), 1, 1.0);
+    params.line_copies = 1.5;
+    assert!(
+        generate(&model, &params).is_err(),
+        "a share above 1 is refused"
+    );
 }

@@ -231,10 +231,9 @@ pub fn generate_params(
         candidates: args.candidates,
         prefer_key: None,
         min_p: args.min_p,
-        melody: None,
-        chords: None,
         repeats: args.repeats,
         span: args.span,
+        ..GenerateParams::default()
     })
 }
 

@@ -14,6 +14,7 @@ use crate::infer::FastLstm;
 use crate::midi::{self, ImportOptions};
 use crate::phrase::Phrase;
 use crate::sample::melody::Melody;
+use crate::sample::melody::LINE_COPY_SHARE;
 use crate::sample::min_p::MinP;
 use crate::sample::GenerateParams;
 
@@ -41,6 +42,11 @@ pub struct Args {
     /// 1, `off`, or `auto` (the model's own, as `generate`).
     #[arg(long, default_value = "0.1")]
     pub min_p: MinP,
+    /// How often a melody line that comes back (three bars or more, or the opening two)
+    /// gets its harmony back: 0 (always harmonized afresh) to 1 (always the same); by
+    /// default Bach's share, 0.89.
+    #[arg(long, default_value_t = LINE_COPY_SHARE, value_parser = parse_share)]
+    pub line_copies: f32,
     /// Velocity of the added voices (1-127); the melody keeps its own.
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=127))]
     pub velocity: u8,
@@ -159,6 +165,7 @@ pub fn harmonize_params(
     gen_args.velocity = args.velocity;
     let mut params = generate::generate_params(&gen_args, steps_per_quarter, args.follow.seed)?;
     follow_shape(&mut params, &melody.phrase, melody.length_steps());
+    params.line_copies = args.line_copies;
     params.melody = Some(melody);
     Ok(params)
 }
@@ -171,4 +178,12 @@ pub fn follow_shape(params: &mut GenerateParams, given: &Phrase, length_steps: u
     let steps_per_bar = given.time_signature.steps_per_bar(given.steps_per_quarter);
     params.bars = length_steps.div_ceil(steps_per_bar).max(1);
     params.form = crate::form::Form::through_composed();
+}
+
+/// A share from 0 to 1 (`--line-copies`).
+pub fn parse_share(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(s) if (0.0..=1.0).contains(&s) => Ok(s),
+        _ => Err("a share from 0 to 1".into()),
+    }
 }

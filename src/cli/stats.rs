@@ -114,6 +114,11 @@ pub struct Args {
     /// measured against the real segments, one for one (`phrasegen harmonize`).
     #[arg(long, conflicts_with_all = ["sweep", "form", "top_voices"])]
     pub harmonize: bool,
+    /// With `--harmonize`: how often a melody line that comes back gets its harmony back
+    /// (as `harmonize --line-copies`).
+    #[arg(long, requires = "harmonize", default_value_t = crate::sample::melody::LINE_COPY_SHARE,
+          value_parser = super::harmonize::parse_share)]
+    pub line_copies: f32,
 }
 
 /// One column's per-phrase values, for scripts: metric name -> one value per phrase
@@ -457,6 +462,7 @@ fn harmonize_columns(
             let (melody, bars) = melody_of(passage, spq);
             params.time_signature = passage.meter;
             params.bars = bars;
+            params.line_copies = args.line_copies;
             params.melody = Some(melody.clone());
             let phrase = crate::family::generate(model, &params)
                 .with_context(|| format!("harmonizing segment {}", i + 1))?;

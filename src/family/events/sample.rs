@@ -298,7 +298,7 @@ fn repeat_sources(
     if melody.is_some() {
         // Its own stream, so the drafts draw as they would without the choice.
         let mut rng = Pcg64Mcg::seed_from_u64(params.seed ^ LINE_COPY_SEED);
-        repeated_lines(&sources, || uniform(&mut rng) < LINE_COPY_SHARE)
+        repeated_lines(&sources, || uniform(&mut rng) < params.line_copies)
     } else {
         sources
     }
@@ -342,17 +342,12 @@ fn within_span(played: PitchSet, p: u8, max_span: u8) -> bool {
     played == 0 || (lo..=hi).contains(&p) || hi.max(p) - lo.min(p) <= u32::from(max_span)
 }
 
-/// How often a repeated melody line gets its harmony back: of the 123 segments of 8 bars
-/// in the `bach-chorales` training split where [`repeated_lines`] finds a line sung again,
-/// Bach's four parts repeat a bar in 109 (0.89); he harmonizes the rest afresh.
-pub(crate) const LINE_COPY_SHARE: f32 = 0.89;
-
 /// Mixed into the seed for the choice of which lines are copied.
 const LINE_COPY_SEED: u64 = 0x6c69_6e65_636f_7079;
 
 /// Keeps the repeats that make a line sung again: three bars or more in a row, or two
 /// from the opening (a chorale's repeated first lines); each such line kept when `copies`
-/// says so. A single bar that happens to repeat, or a two-bar figure from later on, is
+/// says so (drawn with `GenerateParams::line_copies`). A single bar that happens to repeat, or a two-bar figure from later on, is
 /// harmonized afresh, as Bach mostly does (in the training split's segments with only such
 /// a figure his parts repeat a bar in 1 of 3).
 fn repeated_lines(sources: &[Option<u32>], mut copies: impl FnMut() -> bool) -> Vec<Option<u32>> {
