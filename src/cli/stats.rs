@@ -236,9 +236,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let table = Table::compare(&reference, &main, &Metric::ALL);
     if args.harmonize {
         println!(
-            "harmonized: each of the {} real segments' top line given to the model, in the segment's own metre (seed = the \
-             segment's number); the other settings as below\n",
-            test.passages.len()
+            "harmonized: each of the {} real segments' top line given to the model, in the \
+             segment's own metre (seed = the segment's number), a melody line that comes back \
+             given its harmony back {} of the time; the other settings as below\n",
+            test.passages.len(),
+            args.line_copies
         );
     }
     print_header(&args, cfg, &gen_args, &test, segment_quarters, &notes);
