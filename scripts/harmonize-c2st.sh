@@ -11,10 +11,8 @@ P=${P:-target/release/phrasegen}
 DATA=${DATA:-../shared/data}
 valid=$(mktemp -d)
 trap 'rm -rf "$valid"' EXIT
-# `stats` measures against a folder's test/ part: a folder whose test/ is the valid split
-# (with train/ and valid/ beside it, as the data has them).
-for part in train valid; do ln -s "$(realpath "$DATA/bach-chorales/$part")" "$valid/$part"; done
-ln -s "$(realpath "$DATA/bach-chorales/valid")" "$valid/test"
+. scripts/lib/split-as-test.sh
+split_as_test "$DATA/bach-chorales" valid "$valid"
 for split in test valid; do
   data=$DATA/bach-chorales
   [ $split = valid ] && data=$valid

@@ -12,11 +12,9 @@ P=${P:-target/release/phrasegen}
 DATA=${DATA:-../shared/data}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+. scripts/lib/split-as-test.sh
 for split in train valid test; do
-  # `stats` measures against a folder's test/ part: a folder whose test/ is this split.
-  mkdir "$work/$split"
-  for part in train valid; do ln -s "$(realpath "$DATA/bach-chorales/$part")" "$work/$split/$part"; done
-  ln -s "$(realpath "$DATA/bach-chorales/$split")" "$work/$split/test"
+  split_as_test "$DATA/bach-chorales" "$split" "$work/$split"
   $P stats --model bach-chorales --data "$work/$split" --harmonize --candidates 4 --min-p 0.1 \
     --line-copies "${LINE_COPIES:-1}" --json "$work/$split.json" > /dev/null 2>&1
 done

@@ -5,7 +5,11 @@
 //!
 //! `cargo test --test function_length -- --nocapture` prints the longest functions.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+#[path = "common/source_files.rs"]
+mod source_files;
+use source_files::rust_files;
 
 /// The longest a function may be, from its `fn` line to its closing brace.
 const MAX_LINES: usize = 80;
@@ -70,23 +74,6 @@ fn functions(text: &str) -> Vec<Function> {
             lines: close - i + 1,
         });
     }
-    out
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
     out
 }
 

@@ -8,34 +8,32 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+#[path = "common/source_files.rs"]
+mod source_files;
+use source_files::rust_files;
+
 /// Modules that sit on top of the core: the core must not import them.
 const GLUE: &[&str] = &["plugin", "cli"];
 
 /// A module path (`["sample", "events"]`) for every `.rs` file under `src/`.
 fn module_files(src: &Path) -> Vec<(Vec<String>, PathBuf)> {
-    let mut out = Vec::new();
-    let mut stack = vec![src.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let rel = path.strip_prefix(src).unwrap().with_extension("");
-                let mut module: Vec<String> = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
-                if matches!(
-                    module.last().map(String::as_str),
-                    Some("mod" | "lib" | "main")
-                ) {
-                    module.pop();
-                }
-                out.push((module, path));
+    let mut out: Vec<(Vec<String>, PathBuf)> = rust_files(src)
+        .into_iter()
+        .map(|path| {
+            let rel = path.strip_prefix(src).unwrap().with_extension("");
+            let mut module: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if matches!(
+                module.last().map(String::as_str),
+                Some("mod" | "lib" | "main")
+            ) {
+                module.pop();
             }
-        }
-    }
+            (module, path)
+        })
+        .collect();
     out.sort();
     out
 }
