@@ -235,15 +235,18 @@ pub fn uniform(rng: &mut Pcg64Mcg) -> f32 {
     (rng.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
 }
 
+/// A step of a grid of `from_spq` steps per quarter on one of `to_spq`, to the nearest.
+pub fn regrid_step(step: u32, from_spq: u32, to_spq: u32) -> u32 {
+    ((u64::from(step) * u64::from(to_spq) + u64::from(from_spq) / 2) / u64::from(from_spq.max(1)))
+        as u32
+}
+
 /// Moves a phrase from one grid to another (rounding to the nearest step, at least 1 long).
 pub fn regrid(phrase: &Phrase, from_spq: u32, to_spq: u32) -> Phrase {
     if from_spq == to_spq {
         return phrase.clone();
     }
-    let conv = |s: u32| {
-        ((u64::from(s) * u64::from(to_spq) + u64::from(from_spq) / 2) / u64::from(from_spq.max(1)))
-            as u32
-    };
+    let conv = |s: u32| regrid_step(s, from_spq, to_spq);
     let mut p = phrase.clone();
     p.steps_per_quarter = to_spq;
     p.notes = phrase

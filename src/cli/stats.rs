@@ -500,11 +500,7 @@ fn harmonize_columns(
 /// its file's), and the bars it spans in that metre.
 fn melody_of(passage: &Passage, spq: u32) -> (crate::sample::melody::Melody, u32) {
     let meter = passage.meter;
-    let to_model = |s: u32| {
-        (u64::from(s) * u64::from(spq) + u64::from(passage.steps_per_quarter) / 2)
-            .checked_div(u64::from(passage.steps_per_quarter))
-            .unwrap_or(0) as u32
-    };
+    let to_model = |s: u32| crate::sample::regrid_step(s, passage.steps_per_quarter, spq);
     let length_steps = to_model(passage.length_steps);
     let bars = length_steps
         .div_ceil(meter.steps_per_bar(spq).max(1))
