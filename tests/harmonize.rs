@@ -340,6 +340,64 @@ fn stats_harmonize_measures_each_real_segment_harmonized() {
     );
 }
 
+/// `stats --harmonize` on one data folder: the harmonized segments' "repeats a bar" values.
+fn harmonized_repeats(data: &std::path::Path, args: &[&str]) -> Vec<f64> {
+    let json = data.join("stats.json");
+    let mut all = vec!["stats", "--harmonize", "--data", data.to_str().unwrap()];
+    all.extend(args);
+    all.extend(["--json", json.to_str().unwrap()]);
+    let out = phrasegen(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    report["columns"][1]["values"]["repeats_a_bar"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn stats_harmonize_reads_each_segment_in_its_own_metre() {
+    // 8 bars of 3/4 whose first three bars come back as bars 4-6: in 3/4 a line sung again,
+    // whose harmony comes back with `--line-copies 1`; on a 4/4 grid no bar would repeat.
+    let dir = tempfile::tempdir().unwrap();
+    for split in ["train", "valid", "test"] {
+        std::fs::create_dir_all(dir.path().join(split)).unwrap();
+    }
+    let test = dir.path().join("test");
+    let meter = TimeSignature {
+        numerator: 3,
+        denominator: 4,
+    };
+    let (a, b, c, d, e) = (
+        [67, 69, 71],
+        [72, 71, 69],
+        [67, 66, 67],
+        [69, 71, 72],
+        [74, 72, 71],
+    );
+    let mut piece = Phrase::empty(8, 4, meter, 100.0);
+    for (bar, pitches) in [a, b, c, a, b, c, d, e].into_iter().enumerate() {
+        let start = 12 * bar as u32;
+        piece.notes.push(note(start, 48, 12));
+        for (beat, pitch) in pitches.into_iter().enumerate() {
+            piece.notes.push(note(start + 4 * beat as u32, pitch, 4));
+        }
+    }
+    piece.sort_notes();
+    let bytes = phrasegen::midi::export_bytes(&piece, "three-four");
+    std::fs::write(test.join("three-four.mid"), bytes).unwrap();
+    // Segments of 24 quarters: the piece's 8 bars of 3/4.
+    let copied = harmonized_repeats(dir.path(), &["--bars", "6", "--line-copies", "1"]);
+    assert_eq!(copied, [1.0], "the 3/4 line comes back with its harmony");
+}
+
 #[test]
 fn a_repeated_melody_line_gets_its_harmony_back() {
     let model = load_model_choice("bach-chorales").unwrap();
