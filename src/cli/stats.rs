@@ -461,9 +461,8 @@ fn harmonize_columns(
         let mut kept = 0;
         for (i, passage) in real.passages.iter().enumerate() {
             let mut params = generate::generate_params(gen_args, spq, i as u64 + 1)?;
-            let (melody, bars) = melody_of(passage, spq);
-            params.time_signature = passage.meter;
-            params.bars = bars;
+            let (melody, length_steps) = melody_of(passage, spq);
+            super::harmonize::follow_shape(&mut params, &melody.phrase, length_steps);
             params.line_copies = args.line_copies;
             params.melody = Some(melody.clone());
             let phrase = crate::family::generate(model, &params)
@@ -497,7 +496,7 @@ fn harmonize_columns(
 
 /// A real segment's top line as a melody on the model's grid, in the segment's own metre
 /// and bar lines (a 3/4 chorale is harmonized in 3/4, as `phrasegen harmonize` follows
-/// its file's), and the bars it spans in that metre.
+/// its file's), and the segment's length in the model's steps.
 fn melody_of(passage: &Passage, spq: u32) -> (crate::sample::melody::Melody, u32) {
     let meter = passage.meter;
     let to_model = |s: u32| crate::sample::regrid_step(s, passage.steps_per_quarter, spq);
@@ -518,7 +517,7 @@ fn melody_of(passage: &Passage, spq: u32) -> (crate::sample::melody::Melody, u32
     let meters = crate::meter::MeterMap::from_bars(&bar_lines, spq);
     (
         crate::sample::melody::Melody::new(&phrase, meters, None),
-        bars,
+        length_steps,
     )
 }
 
