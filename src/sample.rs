@@ -24,7 +24,7 @@ use crate::form::Form;
 use crate::key::Key;
 use crate::model::ModelConfig;
 use crate::phrase::{Note, Phrase, TimeSignature};
-use crate::roll::{pitch_span_mask, PianoRoll, PitchSet};
+use crate::roll::{pitch_span_mask, PianoRoll, PitchSet, Representation};
 use crate::scale::Scale;
 
 /// Everything that decides a generated phrase besides the model.
@@ -116,6 +116,21 @@ impl Default for GenerateParams {
             chords: None,
             repeats: repeats::Repeats::Auto,
             span: span::Span::Auto,
+        }
+    }
+}
+
+impl GenerateParams {
+    /// The phrase asked for, still empty, on a grid of `spq` steps per quarter.
+    pub fn empty_phrase(&self, spq: u32) -> Phrase {
+        Phrase::empty(self.bars, spq, self.time_signature, self.tempo_bpm)
+    }
+
+    /// A drawn roll (on a grid of `spq`) as the phrase asked for, at the velocity asked for.
+    pub fn phrase_of(&self, roll: &PianoRoll, spq: u32) -> Phrase {
+        Phrase {
+            notes: roll.to_notes(Representation::ActiveAndOnset, self.velocity.clamp(1, 127)),
+            ..self.empty_phrase(spq)
         }
     }
 }
@@ -228,6 +243,34 @@ pub fn kept_frame(kept: &(PianoRoll, u64), t: usize, steps_per_bar: usize) -> Op
     let restart = t.is_multiple_of(steps_per_bar) && !(bar > 0 && is_kept(bar - 1));
     let active = earlier.active[t];
     Some((active, earlier.onset[t] | if restart { active } else { 0 }))
+}
+
+/// The pitches of `set`, lowest first.
+pub fn pitches_in(set: PitchSet) -> impl DoubleEndedIterator<Item = u8> {
+    (0..128u8).filter(move |&p| set & (1u128 << p) != 0)
+}
+
+/// Writes step `t` of a drawn roll, and how long each pitch has sounded by its end
+/// (`held`: 1 when struck, one more when held, 0 when silent).
+pub fn write_step(
+    roll: &mut PianoRoll,
+    held: &mut [u32; 128],
+    t: usize,
+    active: PitchSet,
+    onset: PitchSet,
+) {
+    roll.active[t] = active;
+    roll.onset[t] = onset;
+    for (p, len) in held.iter_mut().enumerate() {
+        let bit = 1u128 << p;
+        *len = if onset & bit != 0 {
+            1
+        } else if active & bit != 0 {
+            *len + 1
+        } else {
+            0
+        };
+    }
 }
 
 /// A uniform draw in [0, 1) from the top 24 bits: the same on every platform.

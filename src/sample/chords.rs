@@ -9,6 +9,8 @@ use crate::key::{key_of_notes, Key};
 use crate::meter::{beat_steps, MeterMap};
 use crate::phrase::{Phrase, TimeSignature};
 use crate::roll::PianoRoll;
+use crate::sample::melody::transposed_key_signature;
+use crate::sample::pitches_in;
 
 /// Chords to play over (any voicing; what sounds at each step is the chord), where their
 /// bar lines fall, and the file's key signature.
@@ -25,9 +27,7 @@ impl Chords {
         Self {
             phrase: self.phrase.transposed(semitones),
             meters: self.meters.clone(),
-            key_signature: self
-                .key_signature
-                .map(|sharps| ((i32::from(sharps) + 7 * semitones + 6).rem_euclid(12) - 6) as i8),
+            key_signature: transposed_key_signature(self.key_signature, semitones),
         }
     }
 }
@@ -93,9 +93,7 @@ impl ChordTrack {
 
 /// The pitch classes of a set of pitches.
 pub fn pitch_classes(pitches: u128) -> PitchClasses {
-    (0..128u8)
-        .filter(|&p| pitches & (1u128 << p) != 0)
-        .fold(0, |set, p| set | 1 << (p % 12))
+    pitches_in(pitches).fold(0, |set, p| set | 1 << (p % 12))
 }
 
 /// The scale over a chord: the key's degrees and the chord's tones; a chord tone outside
@@ -177,14 +175,11 @@ mod tests {
             numerator,
             denominator,
         };
-        let strong = |meter, spq| {
-            (0..meter_steps(meter, spq))
+        let strong = |meter: TimeSignature, spq| {
+            (0..meter.steps_per_bar(spq))
                 .filter(|&s| is_strong_beat(meter, s, spq))
                 .collect::<Vec<u32>>()
         };
-        fn meter_steps(meter: TimeSignature, spq: u32) -> u32 {
-            meter.steps_per_bar(spq)
-        }
         assert_eq!(strong(ts(4, 4), 4), [0, 8]);
         assert_eq!(strong(ts(3, 4), 4), [0]);
         assert_eq!(strong(ts(2, 4), 4), [0, 4]);

@@ -63,12 +63,15 @@ impl Melody {
         Self {
             phrase: self.phrase.transposed(semitones),
             meters: self.meters.clone(),
-            key_signature: self.key_signature.map(|sharps| {
-                // Each semitone up is 7 sharps more, folded into -6..=6.
-                ((i32::from(sharps) + 7 * semitones + 6).rem_euclid(12) - 6) as i8
-            }),
+            key_signature: transposed_key_signature(self.key_signature, semitones),
         }
     }
+}
+
+/// A key signature (sharps; negative: flats) moved by `semitones`: each semitone up is 7
+/// sharps more, folded into -6..=6.
+pub fn transposed_key_signature(sharps: Option<i8>, semitones: i32) -> Option<i8> {
+    sharps.map(|sharps| ((i32::from(sharps) + 7 * semitones + 6).rem_euclid(12) - 6) as i8)
 }
 
 /// The highest sounding note at each step, as notes: a voice that the top moves away from
@@ -111,14 +114,7 @@ pub fn octave_into_range(
     let Some(melody) = &params.melody else {
         return Ok(0);
     };
-    match cfg.architecture {
-        Architecture::Events { max_voices } if max_voices >= 2 => {}
-        _ => {
-            return Err(GenerateError::MelodyNeedsVoices {
-                model: cfg.name.clone(),
-            })
-        }
-    }
+    harmonizing_voices(cfg)?;
     if params.max_polyphony < 2 {
         return Err(GenerateError::MelodyNeedsTwoVoices(params.max_polyphony));
     }
@@ -147,6 +143,17 @@ pub fn octave_into_range(
             hi,
             model_lo: range.lo,
             model_hi: range.hi,
+        })
+}
+
+/// The most voices `cfg`'s model writes, if it can add voices under a melody (an event
+/// model of two voices or more).
+pub fn harmonizing_voices(cfg: &ModelConfig) -> Result<u8, GenerateError> {
+    cfg.architecture
+        .max_voices()
+        .filter(|&voices| voices >= 2)
+        .ok_or_else(|| GenerateError::MelodyNeedsVoices {
+            model: cfg.name.clone(),
         })
 }
 

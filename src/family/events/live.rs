@@ -14,11 +14,11 @@ use std::sync::Arc;
 use super::live_stream::LiveStream;
 use crate::events::Event;
 use crate::infer::FastLstm;
-use crate::model::Architecture;
 use crate::phrase::TimeSignature;
 use crate::roll::PitchSet;
+use crate::sample::melody::harmonizing_voices;
 use crate::sample::voice_leading::makes_parallels;
-use crate::sample::GenerateError;
+use crate::sample::{pitches_in, GenerateError};
 
 /// A voice starting or ending, in the player's pitches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,15 +74,7 @@ impl LiveHarmonizer {
     /// A harmonizer for an event model of at least two voices (allocates: build it off
     /// the audio thread).
     pub fn new(model: Arc<FastLstm>, settings: LiveSettings) -> Result<Self, GenerateError> {
-        let cfg = &model.config;
-        let model_voices = match cfg.architecture {
-            Architecture::Events { max_voices } if max_voices >= 2 => max_voices,
-            _ => {
-                return Err(GenerateError::MelodyNeedsVoices {
-                    model: cfg.name.clone(),
-                })
-            }
-        };
+        let model_voices = harmonizing_voices(&model.config)?;
         if settings.voices < 2 {
             return Err(GenerateError::MelodyNeedsTwoVoices(settings.voices.into()));
         }
@@ -104,9 +96,7 @@ impl LiveHarmonizer {
 
     /// The voices sounding under the melody, as sent (the player's pitches).
     pub fn sounding(&self) -> impl Iterator<Item = u8> + '_ {
-        (0..128u8)
-            .filter(|&p| self.lower & (1u128 << p) != 0)
-            .map(|p| self.sent_as[usize::from(p)])
+        pitches_in(self.lower).map(|p| self.sent_as[usize::from(p)])
     }
 
     /// A grid step of the host begins at `step_in_bar` of a bar of `meter`: the network
@@ -137,10 +127,9 @@ impl LiveHarmonizer {
         let mut must_end = old | (self.lower & !((1u128 << pitch) - 1));
         // Voices sent from another octave or key than this note's would not sit under it.
         let offset = i32::from(key) - i32::from(pitch);
-        if (0..128u8).any(|p| {
-            self.lower & (1u128 << p) != 0
-                && i32::from(self.sent_as[usize::from(p)]) != i32::from(p) + offset
-        }) {
+        if pitches_in(self.lower)
+            .any(|p| i32::from(self.sent_as[usize::from(p)]) != i32::from(p) + offset)
+        {
             must_end |= self.lower;
         }
         loop {
@@ -180,17 +169,13 @@ impl LiveHarmonizer {
 
     /// The player released `key`: if it is the melody's, the melody and its voices end.
     pub fn key_up(&mut self, key: u8, out: &mut impl FnMut(VoiceChange)) {
-        if self.melody.map(|(k, _)| k) != Some(key) {
+        let Some((_, pitch)) = self.melody.filter(|&(k, _)| k == key) else {
             return;
-        }
+        };
         self.s.start_step_if_under_way();
-        let (_, pitch) = self.melody.take().expect("checked");
-        let ending = self.lower | (1u128 << pitch);
-        for p in self.s.codec.range.pitches() {
-            if ending & (1u128 << p) != 0 {
-                if let Some(off) = self.s.codec.token(Event::Off(p)) {
-                    self.s.push(off);
-                }
+        for p in pitches_in(self.lower | (1u128 << pitch)) {
+            if let Some(off) = self.s.codec.token(Event::Off(p)) {
+                self.s.push(off);
             }
         }
         self.release_all(out);
@@ -199,10 +184,8 @@ impl LiveHarmonizer {
     /// Ends every voice (mode change, bypass, transport reset): `out` gets their note-offs.
     /// The network is not told; the next key starts afresh from what it last heard.
     pub fn release_all(&mut self, out: &mut impl FnMut(VoiceChange)) {
-        for p in 0..128u8 {
-            if self.lower & (1u128 << p) != 0 {
-                out(VoiceChange::Off(self.sent_as[usize::from(p)]));
-            }
+        for sent in self.sounding() {
+            out(VoiceChange::Off(sent));
         }
         self.lower = 0;
         self.sent = 0;

@@ -86,12 +86,7 @@ impl LiveAccompanist {
         }
         self.chord = pitch_classes(shift_set(held, -self.home_shift));
         for (pc, w) in self.key_weights.iter_mut().enumerate() {
-            *w = *w * KEY_MEMORY
-                + if self.chord & (1 << pc) != 0 {
-                    1.0
-                } else {
-                    0.0
-                };
+            *w = *w * KEY_MEMORY + f64::from((self.chord >> pc) & 1);
         }
         if held == 0 {
             self.release_all(out);

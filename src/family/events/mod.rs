@@ -58,6 +58,8 @@ impl ModelFamily for Events {
         sample::generate(model, params, count, allowed, voices(&model.config).max(1))
     }
 
+    /// Every event of each piece from the start. Each event's probability is the softmax
+    /// over the events the grammar allows at that point (as the sampler draws them), in f64.
     fn evaluate(
         &self,
         model: &FastLstm,
@@ -65,7 +67,54 @@ impl ModelFamily for Events {
         meters: &[MeterMap],
         precision: Precision,
     ) -> Evaluation {
-        evaluate_events(model, pieces, meters, precision)
+        let cfg = &model.config;
+        let codec = EventCodec::new(cfg);
+        let (width, vocab) = (model.input_size(), model.output_size());
+        let mut m = Evaluation::default();
+        let mut input = Vec::new();
+        for (chunk, chunk_meters) in pieces.chunks(EVAL_BATCH).zip(meters.chunks(EVAL_BATCH)) {
+            let encoded: Vec<_> = chunk
+                .iter()
+                .zip(chunk_meters)
+                .map(|(roll, meters)| {
+                    let kept = event_piece(cfg, roll);
+                    let mask = pitch_span_mask(cfg.pitch_range.lo, cfg.pitch_range.hi);
+                    m.dropped_note_steps += roll
+                        .active
+                        .iter()
+                        .zip(&kept.active)
+                        .map(|(a, k)| ((a & mask) & !k).count_ones() as usize)
+                        .sum::<usize>();
+                    m.steps += roll.len();
+                    encode_piece(&codec, &kept, meters)
+                })
+                .collect();
+            let batch = chunk.len();
+            let longest = encoded.iter().map(Vec::len).max().unwrap_or(0);
+            let mut state = model.state_in(batch, precision);
+            input.clear();
+            input.resize(batch * width, 0.0);
+            for t in 0..longest {
+                for (b, tokens) in encoded.iter().enumerate() {
+                    let row = &mut input[b * width..(b + 1) * width];
+                    match tokens.get(t) {
+                        Some((ctx, _)) => codec.write_input(ctx, row),
+                        None => row.fill(0.0),
+                    }
+                }
+                model.step(&input, &mut state);
+                for (b, tokens) in encoded.iter().enumerate() {
+                    let Some((ctx, target)) = tokens.get(t) else {
+                        continue;
+                    };
+                    let logits = &state.logits[b * vocab..(b + 1) * vocab];
+                    m.nll_nats += allowed_nll(&codec, ctx, *target, voices(cfg), logits);
+                    m.predictions += 1;
+                }
+            }
+        }
+        m.quarters = m.steps as f64 / f64::from(cfg.steps_per_quarter.max(1));
+        m
     }
 
     fn precision(&self, config: &ModelConfig) -> Precision {
@@ -99,65 +148,6 @@ fn event_piece(cfg: &ModelConfig, roll: &PianoRoll) -> PianoRoll {
         onset: roll.onset.iter().map(|f| f & mask).collect(),
     };
     limit_voices(&in_range, voices(cfg))
-}
-
-/// Every event of each piece from the start. Each event's probability is the
-/// softmax over the events the grammar allows at that point (as the sampler draws them), in
-/// f64.
-fn evaluate_events(
-    model: &FastLstm,
-    pieces: &[PianoRoll],
-    meters: &[MeterMap],
-    precision: Precision,
-) -> Evaluation {
-    let cfg = &model.config;
-    let codec = EventCodec::new(cfg);
-    let (width, vocab) = (model.input_size(), model.output_size());
-    let mut m = Evaluation::default();
-    let mut input = Vec::new();
-    for (chunk, chunk_meters) in pieces.chunks(EVAL_BATCH).zip(meters.chunks(EVAL_BATCH)) {
-        let encoded: Vec<_> = chunk
-            .iter()
-            .zip(chunk_meters)
-            .map(|(roll, meters)| {
-                let kept = event_piece(cfg, roll);
-                let mask = pitch_span_mask(cfg.pitch_range.lo, cfg.pitch_range.hi);
-                m.dropped_note_steps += roll
-                    .active
-                    .iter()
-                    .zip(&kept.active)
-                    .map(|(a, k)| ((a & mask) & !k).count_ones() as usize)
-                    .sum::<usize>();
-                m.steps += roll.len();
-                encode_piece(&codec, &kept, meters)
-            })
-            .collect();
-        let batch = chunk.len();
-        let longest = encoded.iter().map(Vec::len).max().unwrap_or(0);
-        let mut state = model.state_in(batch, precision);
-        input.clear();
-        input.resize(batch * width, 0.0);
-        for t in 0..longest {
-            for (b, tokens) in encoded.iter().enumerate() {
-                let row = &mut input[b * width..(b + 1) * width];
-                match tokens.get(t) {
-                    Some((ctx, _)) => codec.write_input(ctx, row),
-                    None => row.fill(0.0),
-                }
-            }
-            model.step(&input, &mut state);
-            for (b, tokens) in encoded.iter().enumerate() {
-                let Some((ctx, target)) = tokens.get(t) else {
-                    continue;
-                };
-                let logits = &state.logits[b * vocab..(b + 1) * vocab];
-                m.nll_nats += allowed_nll(&codec, ctx, *target, voices(cfg), logits);
-                m.predictions += 1;
-            }
-        }
-    }
-    m.quarters = m.steps as f64 / f64::from(cfg.steps_per_quarter.max(1));
-    m
 }
 
 /// `-ln p(target)` under the softmax of `logits` over the tokens the grammar allows in

@@ -28,7 +28,8 @@ use crate::sample::chords::ChordTrack;
 use crate::sample::melody::MelodyTrack;
 use crate::sample::voice_leading::makes_parallels;
 use crate::sample::{
-    kept_frame, primer_roll, regrid, uniform, variation_seed, Frame, GenerateParams, MAX_CANDIDATES,
+    kept_frame, pitches_in, primer_roll, regrid, uniform, variation_seed, write_step, Frame,
+    GenerateParams, MAX_CANDIDATES,
 };
 
 /// One variation being written.
@@ -158,9 +159,7 @@ impl Rules {
             }
         }
     }
-}
 
-impl Rules {
     /// Under a melody: the melody's own events where they fall, voices below it, one voice
     /// kept for it during its rests; `None` leaves a voice's event to the other rules.
     fn melody_decides(&self, melody: &MelodyTrack, draft: &Draft, token: usize) -> Option<bool> {
@@ -210,7 +209,7 @@ impl Rules {
         let cfg = &model.config;
         let spq = cfg.steps_per_quarter;
         let meter = params.time_signature;
-        let phrase = Phrase::empty(params.bars, spq, meter, params.tempo_bpm);
+        let phrase = params.empty_phrase(spq);
         let steps_per_bar = phrase.steps_per_bar() as usize;
         let total_steps = phrase.total_steps() as usize;
         let melody = params
@@ -423,23 +422,10 @@ pub(super) fn generate(
         }
         None => writer.write(&mut drafts, &mut inputs, &mut state, rules.total_steps),
     }
-    let phrase = Phrase::empty(
-        params.bars,
-        cfg.steps_per_quarter,
-        params.time_signature,
-        params.tempo_bpm,
-    );
     drafts
         .chunks(candidates)
         .map(|c| most_likely(c, params.prefer_key))
-        .map(|d| {
-            let mut p = phrase.clone();
-            p.notes = d.roll.to_notes(
-                Representation::ActiveAndOnset,
-                params.velocity.clamp(1, 127),
-            );
-            p
-        })
+        .map(|d| params.phrase_of(&d.roll, cfg.steps_per_quarter))
         .collect()
 }
 
@@ -601,11 +587,30 @@ impl Writer<'_> {
 /// Largest vocabulary: `Off` and `On` for 128 pitches, and `Step`.
 const MAX_VOCAB: usize = 2 * 128 + 1;
 
+/// The tokens `allowed` keeps (it runs once per token, into a mask the passes share), their
+/// largest logit, and the token that has it (the last token when none is allowed).
+fn allowed_mask(
+    logits: &[f32],
+    allowed: impl Fn(usize) -> bool,
+) -> ([bool; MAX_VOCAB], f32, usize) {
+    debug_assert!(logits.len() <= MAX_VOCAB);
+    let mut mask = [false; MAX_VOCAB];
+    let mut best = f32::NEG_INFINITY;
+    let mut likeliest = logits.len() - 1;
+    for (token, &z) in logits.iter().enumerate().take(MAX_VOCAB) {
+        mask[token] = allowed(token);
+        if mask[token] && z > best {
+            best = z;
+            likeliest = token;
+        }
+    }
+    (mask, best, likeliest)
+}
+
 /// Draws a token from `softmax(logits / T)` over the tokens `allowed` keeps and whose
 /// weight is at least `min_p` of the likeliest's, with the uniform draw `u` (one per token;
-/// exp from basic IEEE operations: the same on every platform). `allowed` runs once per
-/// token, into a mask the passes share. With `score`, also the token's log-probability at
-/// temperature 1 over the allowed tokens (else 0).
+/// exp from basic IEEE operations: the same on every platform). With `score`, also the
+/// token's log-probability at temperature 1 over the allowed tokens (else 0).
 pub(super) fn draw(
     logits: &[f32],
     inv_t: f32,
@@ -614,56 +619,27 @@ pub(super) fn draw(
     score: bool,
     allowed: impl Fn(usize) -> bool,
 ) -> (usize, f64) {
-    debug_assert!(logits.len() <= MAX_VOCAB);
-    let mut mask = [false; MAX_VOCAB];
-    let mut best = f32::NEG_INFINITY;
-    let mut fallback = logits.len() - 1;
-    for (token, &z) in logits.iter().enumerate().take(MAX_VOCAB) {
-        mask[token] = allowed(token);
-        if mask[token] && z > best {
-            best = z;
-            fallback = token;
-        }
-    }
+    let (mask, best, fallback) = allowed_mask(logits, allowed);
     // The likeliest weighs exp(0) = 1, so min-p is a floor on each weight.
-    let weight = |z: f32| {
-        let w = exp_f32((z - best) * inv_t);
-        if w >= min_p {
-            w
-        } else {
-            0.0
-        }
+    let weight = |token: usize| {
+        let w = exp_f32((logits[token] - best) * inv_t);
+        f64::from(if w >= min_p { w } else { 0.0 })
     };
-    let mut total = 0.0f64;
-    for (&z, _) in logits.iter().zip(&mask).filter(|(_, &ok)| ok) {
-        total += f64::from(weight(z));
-    }
-    let target = f64::from(u) * total;
+    let allowed_tokens = || (0..logits.len()).filter(|&token| mask[token]);
+    let target = f64::from(u) * allowed_tokens().map(weight).sum::<f64>();
     let mut acc = 0.0f64;
-    for (token, (&z, _)) in logits
-        .iter()
-        .zip(&mask)
-        .enumerate()
-        .filter(|(_, (_, &ok))| ok)
-    {
-        acc += f64::from(weight(z));
-        if acc > target {
-            return (
-                token,
-                if score {
-                    log_prob(logits, &mask, best, token)
-                } else {
-                    0.0
-                },
-            );
-        }
-    }
+    let token = allowed_tokens()
+        .find(|&token| {
+            acc += weight(token);
+            acc > target
+        })
+        .unwrap_or(fallback);
     let log_p = if score {
-        log_prob(logits, &mask, best, fallback)
+        log_prob(logits, &mask, best, token)
     } else {
         0.0
     };
-    (fallback, log_p)
+    (token, log_p)
 }
 
 /// `ln p(token)` under the softmax of `logits` over the `allowed` tokens (`best` is their
@@ -682,18 +658,13 @@ fn log_prob(logits: &[f32], allowed: &[bool], best: f32, token: usize) -> f64 {
 /// `ln p(token)` at temperature 1 over the tokens `allowed` keeps: how a forced token is
 /// scored as if it had been drawn.
 fn score(logits: &[f32], token: usize, allowed: impl Fn(usize) -> bool) -> f64 {
-    let mut mask = [false; MAX_VOCAB];
-    let mut best = f32::NEG_INFINITY;
-    for (t, &z) in logits.iter().enumerate().take(MAX_VOCAB) {
-        mask[t] = allowed(t);
-        if mask[t] && z > best {
-            best = z;
-        }
-    }
-    if best == f32::NEG_INFINITY {
-        best = logits[token];
-    }
-    log_prob(logits, &mask[..logits.len()], best, token)
+    let (mask, best, _) = allowed_mask(logits, allowed);
+    let best = if best == f32::NEG_INFINITY {
+        logits[token]
+    } else {
+        best
+    };
+    log_prob(logits, &mask, best, token)
 }
 
 /// Plays `token` in `draft` and, when it ends a step, plans the next one.
@@ -719,20 +690,14 @@ fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
     if token != codec.step_token() {
         return;
     }
-    let t = draft.step;
     let sounding = draft.ctx.sounding;
-    draft.roll.active[t] = sounding;
-    draft.roll.onset[t] = draft.struck;
-    for (p, held) in draft.held.iter_mut().enumerate() {
-        let bit = 1u128 << p;
-        *held = if draft.struck & bit != 0 {
-            1
-        } else if sounding & bit != 0 {
-            *held + 1
-        } else {
-            0
-        };
-    }
+    write_step(
+        &mut draft.roll,
+        &mut draft.held,
+        draft.step,
+        sounding,
+        draft.struck,
+    );
     draft.silent_steps = if sounding == 0 {
         draft.silent_steps + 1
     } else {
@@ -754,36 +719,33 @@ fn plan_step(draft: &mut Draft, rules: &Rules, kept: Option<&(PianoRoll, u64)>) 
     let sounding = draft.ctx.sounding;
     draft.entering = sounding;
     let codec = &rules.codec;
+    let offs_of = |set| pitches_in(set).filter_map(|p| codec.token(Event::Off(p)));
     draft.must_end = 0;
     draft.must_strike = None;
     if let Some((active, struck)) = copied_frame(draft, t, rules, kept) {
         let continuing = sounding & active & !struck;
         let offs = sounding & !continuing;
         let ons = active & !continuing;
-        for p in codec.range.pitches() {
-            if offs & (1u128 << p) != 0 {
-                draft.forced.extend(codec.token(Event::Off(p)));
-            }
-        }
-        for p in codec.range.pitches().rev() {
-            if ons & (1u128 << p) != 0 {
-                draft.forced.extend(codec.token(Event::On(p)));
-            }
-        }
+        draft.forced.extend(offs_of(offs));
+        draft.forced.extend(
+            pitches_in(ons)
+                .rev()
+                .filter_map(|p| codec.token(Event::On(p))),
+        );
         draft.forced.push(codec.step_token());
         return;
     }
     let owned = if t > 0 { draft.roll.active[t - 1] } else { 0 };
     let mut must_end: PitchSet = 0;
     draft.worn_out = 0;
-    for p in codec.range.pitches() {
+    for p in pitches_in(sounding) {
         let bit = 1u128 << p;
         let too_long = draft.held[usize::from(p)] >= rules.max_note_steps;
-        if sounding & bit != 0 && (owned & bit == 0 || too_long) {
+        if owned & bit == 0 || too_long {
             must_end |= bit;
         }
         // A single line may not hold one pitch on and on by striking it again.
-        if sounding & bit != 0 && too_long && rules.voices == 1 {
+        if too_long && rules.voices == 1 {
             draft.worn_out |= bit;
         }
     }
@@ -795,11 +757,7 @@ fn plan_step(draft: &mut Draft, rules: &Rules, kept: Option<&(PianoRoll, u64)>) 
         draft.must_strike = strike;
         return;
     }
-    for p in codec.range.pitches() {
-        if must_end & (1u128 << p) != 0 {
-            draft.forced.extend(codec.token(Event::Off(p)));
-        }
-    }
+    draft.forced.extend(offs_of(must_end));
 }
 
 /// The frame step `t` copies, if its bar is kept or repeats an earlier bar of the form.

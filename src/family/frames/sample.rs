@@ -13,7 +13,9 @@ use rand_pcg::Pcg64Mcg;
 use crate::infer::{sigmoid, FastLstm, FastState};
 use crate::phrase::Phrase;
 use crate::roll::{PianoRoll, PitchSet, Representation};
-use crate::sample::{kept_frame, primer_roll, regrid, uniform, variation_seed, GenerateParams};
+use crate::sample::{
+    kept_frame, primer_roll, regrid, uniform, variation_seed, write_step, GenerateParams,
+};
 
 /// One variation being written.
 struct Draft {
@@ -31,12 +33,7 @@ pub(super) fn generate(
     allowed: PitchSet,
 ) -> Vec<Phrase> {
     let cfg = &model.config;
-    let phrase = Phrase::empty(
-        params.bars,
-        cfg.steps_per_quarter,
-        params.time_signature,
-        params.tempo_bpm,
-    );
+    let phrase = params.empty_phrase(cfg.steps_per_quarter);
     let total = phrase.total_steps() as usize;
     let steps_per_bar = phrase.steps_per_bar() as usize;
     let frame_size = model.frame_size();
@@ -69,7 +66,7 @@ pub(super) fn generate(
                     draw_step(draft, logits, params, allowed, model, t, &mut candidates)
                 }
             };
-            write_step(draft, t, active, onset);
+            write_step(&mut draft.roll, &mut draft.held, t, active, onset);
             draft.roll.frame_features(
                 t,
                 cfg.pitch_range,
@@ -84,16 +81,8 @@ pub(super) fn generate(
     drafts
         .iter()
         .map(|d| {
-            let mut p = phrase.clone();
-            p.notes = d
-                .roll
-                .to_notes(
-                    Representation::ActiveAndOnset,
-                    params.velocity.clamp(1, 127),
-                )
-                .into_iter()
-                .filter(|n| n.length_steps >= params.min_note_steps)
-                .collect();
+            let mut p = params.phrase_of(&d.roll, cfg.steps_per_quarter);
+            p.notes.retain(|n| n.length_steps >= params.min_note_steps);
             p
         })
         .collect()
@@ -209,22 +198,6 @@ fn draw_step(
         }
     }
     (a, o)
-}
-
-/// Writes step `t` into the draft's roll and updates how long each pitch has sounded.
-fn write_step(draft: &mut Draft, t: usize, active: PitchSet, onset: PitchSet) {
-    draft.roll.active[t] = active;
-    draft.roll.onset[t] = onset;
-    for (pitch, len) in draft.held.iter_mut().enumerate() {
-        let bit = 1u128 << pitch;
-        *len = if onset & bit != 0 {
-            1
-        } else if active & bit != 0 {
-            *len + 1
-        } else {
-            0
-        };
-    }
 }
 
 struct Candidate {
