@@ -312,10 +312,11 @@ pub fn regrid(phrase: &Phrase, from_spq: u32, to_spq: u32) -> Phrase {
 /// possible fall in the model's pitch range (the rest are left out).
 pub fn primer_roll(primer: &Phrase, spq: u32, lo: u8, hi: u8) -> PianoRoll {
     let mut p = regrid(primer, primer.steps_per_quarter, spq);
+    let in_range = |pitch: i32| (i32::from(lo)..=i32::from(hi)).contains(&pitch);
     let fits = |shift: i32| {
         p.notes
             .iter()
-            .filter(|n| (i32::from(lo)..=i32::from(hi)).contains(&(i32::from(n.pitch) + shift)))
+            .filter(|n| in_range(i32::from(n.pitch) + shift))
             .count()
     };
     let best = (-10..=10)
@@ -327,12 +328,10 @@ pub fn primer_roll(primer: &Phrase, spq: u32, lo: u8, hi: u8) -> PianoRoll {
         .iter()
         .filter_map(|n| {
             let pitch = i32::from(n.pitch) + best;
-            (i32::from(lo)..=i32::from(hi))
-                .contains(&pitch)
-                .then_some(Note {
-                    pitch: pitch as u8,
-                    ..*n
-                })
+            in_range(pitch).then_some(Note {
+                pitch: pitch as u8,
+                ..*n
+            })
         })
         .collect();
     p.bars = p.bars_needed().max(p.bars);

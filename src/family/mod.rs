@@ -28,6 +28,8 @@ use crate::phrase::Phrase;
 use crate::roll::{PianoRoll, PitchSet};
 use crate::sample::{allowed_pitches, home_key, melody, GenerateError, GenerateParams};
 use crate::train::error::CheckpointResult;
+use crate::train::fused_model::FusedPhraseModel;
+use crate::train::fused_trainer::FusedTrainer;
 use crate::train::{
     EpochStats, Evaluation, TrainData, TrainError, TrainOptions, TrainResult, TrainingFamily,
 };
@@ -138,6 +140,20 @@ pub fn evaluate_in(
 /// The arithmetic a model's phrases are drawn in (its family's).
 pub fn precision_of(model: &FastLstm) -> Precision {
     of(model.config.architecture).precision(&model.config)
+}
+
+/// A fused trainer of `options.model` from its first tensors, with `options`' optimiser
+/// settings (what every family trains with, `--engine fused`).
+fn fused_trainer_for(options: &TrainOptions) -> Result<FusedTrainer, TrainError> {
+    let tensors = options.initial_tensors()?;
+    let model = FusedPhraseModel::from_tensors(&options.model, &tensors)?;
+    Ok(FusedTrainer::new(
+        model,
+        options.learning_rate,
+        options.weight_decay,
+        options.dropout,
+        options.threads,
+    ))
 }
 
 /// Trains on `data.train`, selects on `data.valid`. `on_epoch` sees each epoch's figures

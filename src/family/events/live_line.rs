@@ -93,7 +93,7 @@ impl LiveAccompanist {
             self.silent_steps = 0;
             return;
         }
-        self.play_step(meter, step_in_bar, held, temperature, out);
+        self.play_step(held, temperature, out);
     }
 
     /// Ends the line's note if it is `pitch` (as sent): the player is taking that pitch.
@@ -115,14 +115,8 @@ impl LiveAccompanist {
     }
 
     /// Draws this step's events: maybe an off, maybe an on, under the chord's rules.
-    fn play_step(
-        &mut self,
-        meter: TimeSignature,
-        step_in_bar: u32,
-        held: PitchSet,
-        temperature: f32,
-        out: &mut impl FnMut(VoiceChange),
-    ) {
+    fn play_step(&mut self, held: PitchSet, temperature: f32, out: &mut impl FnMut(VoiceChange)) {
+        let (meter, step_in_bar) = (self.s.meter, self.s.step_in_bar);
         let inv_t = 1.0 / temperature.clamp(0.05, 3.0);
         let key = find_key(&self.key_weights).map(|(key, _)| key);
         let strong = is_strong_beat(meter, step_in_bar, self.s.codec.steps_per_quarter);

@@ -27,8 +27,8 @@ pub struct LiveStream {
     pub voices: u8,
     min_p: f32,
     /// Where the host's grid is: the metre and the step in the bar of the step under way.
-    meter: TimeSignature,
-    step_in_bar: u32,
+    pub meter: TimeSignature,
+    pub step_in_bar: u32,
 }
 
 impl LiveStream {

@@ -383,10 +383,11 @@ pub(super) fn generate(
 ) -> Vec<Phrase> {
     let cfg = &model.config;
     let rules = Rules::new(model, params, allowed_pitches, model_voices);
+    let free = params.melody.is_none() && params.chords.is_none();
     let kept = params
         .keep_bars
         .as_ref()
-        .filter(|_| params.melody.is_none() && params.chords.is_none())
+        .filter(|_| free)
         .map(|(earlier, mask)| {
             (
                 kept_roll(earlier, params, &rules, cfg.steps_per_quarter),
@@ -405,7 +406,6 @@ pub(super) fn generate(
     for draft in &mut drafts {
         plan_step(draft, &rules, kept.as_ref());
     }
-    let free = params.melody.is_none() && params.chords.is_none();
     let repeat_bias = params.repeats.bias_for(cfg, &params.form).filter(|_| free);
     let writer = Writer {
         model,

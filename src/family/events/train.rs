@@ -13,11 +13,11 @@ use rand_pcg::Pcg64Mcg;
 
 use super::event_piece;
 use crate::events::{encode_piece, EventCodec, EventContext};
+use crate::family::fused_trainer_for;
 use crate::meter::MeterMap;
 use crate::model::ModelConfig;
 use crate::roll::PianoRoll;
 use crate::train::dataset::transpose;
-use crate::train::fused_model::FusedPhraseModel;
 use crate::train::fused_trainer::{FusedTrainer, Targets, PAD};
 use crate::train::{TrainError, TrainOptions, TrainingFamily};
 
@@ -74,15 +74,6 @@ impl<'a> EventTraining<'a> {
             ));
         }
         let total_tokens: usize = pieces.iter().map(Vec::len).sum();
-        let tensors = options.initial_tensors()?;
-        let model = FusedPhraseModel::from_tensors(cfg, &tensors)?;
-        let trainer = FusedTrainer::new(
-            model,
-            options.learning_rate,
-            options.weight_decay,
-            options.dropout,
-            options.threads,
-        );
         Ok(Self {
             train,
             meters,
@@ -94,7 +85,7 @@ impl<'a> EventTraining<'a> {
             batches: (total_tokens / (seq * options.batch_size)).max(1),
             inputs: vec![0.0f32; options.batch_size * seq * cfg.input_size()],
             targets: vec![PAD; options.batch_size * seq],
-            trainer,
+            trainer: fused_trainer_for(options)?,
         })
     }
 }

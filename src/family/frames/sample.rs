@@ -124,13 +124,9 @@ fn hear_primer(
 /// The earlier phrase of kept bars as a roll on the model's grid, with the mask.
 fn kept_roll(params: &GenerateParams, spq: u32) -> Option<(PianoRoll, u64)> {
     params.keep_bars.as_ref().map(|(earlier, mask)| {
-        let mut e = earlier.clone();
+        let mut e = regrid(earlier, earlier.steps_per_quarter, spq);
         e.bars = params.bars;
-        e.steps_per_quarter = spq;
-        (
-            PianoRoll::from_phrase(&regrid(&e, earlier.steps_per_quarter, spq)),
-            *mask,
-        )
+        (PianoRoll::from_phrase(&e), *mask)
     })
 }
 

@@ -12,6 +12,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
+use crate::family::fused_trainer_for;
 use crate::model::lstm::bce_nats_per_step;
 use crate::model::{ModelConfig, PhraseModel};
 use crate::roll::PianoRoll;
@@ -116,21 +117,10 @@ struct CandleStepper {
 
 impl Stepper {
     fn new(options: &TrainOptions) -> Result<Self, TrainError> {
-        let cfg = &options.model;
         Ok(match options.engine {
-            TrainEngine::Fused => {
-                let tensors = options.initial_tensors()?;
-                let model = FusedPhraseModel::from_tensors(cfg, &tensors)?;
-                Self::Fused(Box::new(FusedTrainer::new(
-                    model,
-                    options.learning_rate,
-                    options.weight_decay,
-                    options.dropout,
-                    options.threads,
-                )))
-            }
+            TrainEngine::Fused => Self::Fused(Box::new(fused_trainer_for(options)?)),
             TrainEngine::Candle => {
-                let (model, varmap) = PhraseModel::init(cfg, options.seed)?;
+                let (model, varmap) = PhraseModel::init(&options.model, options.seed)?;
                 let opt = adamw(&varmap, options.learning_rate, options.weight_decay)?;
                 Self::Candle(Box::new(CandleStepper { model, varmap, opt }))
             }

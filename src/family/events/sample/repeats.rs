@@ -254,9 +254,8 @@ fn keep_winner(
         let Some(best) = chosen else {
             continue;
         };
-        let contest = trials[best].contest;
         let trial = &trials[best];
-        debug_assert_eq!(Some(trial.drawn), contest.map(|c| c.events));
+        debug_assert_eq!(Some(trial.drawn), trial.contest.map(|c| c.events));
         let mut kept = trial.clone();
         // The fresh bar's draws are spent: what follows draws on from there.
         kept.rng = draft.rng.clone();
