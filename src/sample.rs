@@ -308,10 +308,11 @@ pub fn regrid(phrase: &Phrase, from_spq: u32, to_spq: u32) -> Phrase {
     p
 }
 
-/// The primer as a roll on the model's grid, moved by whole octaves so as many notes as
+/// The primer as a roll on `cfg`'s grid, moved by whole octaves so as many notes as
 /// possible fall in the model's pitch range (the rest are left out).
-pub fn primer_roll(primer: &Phrase, spq: u32, lo: u8, hi: u8) -> PianoRoll {
-    let mut p = regrid(primer, primer.steps_per_quarter, spq);
+pub fn primer_roll(primer: &Phrase, cfg: &ModelConfig) -> PianoRoll {
+    let mut p = regrid(primer, primer.steps_per_quarter, cfg.steps_per_quarter);
+    let (lo, hi) = (cfg.pitch_range.lo, cfg.pitch_range.hi);
     let in_range = |pitch: i32| (i32::from(lo)..=i32::from(hi)).contains(&pitch);
     let fits = |shift: i32| {
         p.notes

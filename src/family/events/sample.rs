@@ -472,10 +472,9 @@ fn hear_primer(
         ..EventContext::START
     };
     if let Some(primer) = &params.primer {
-        let spq = cfg.steps_per_quarter;
-        let roll = primer_roll(primer, spq, cfg.pitch_range.lo, cfg.pitch_range.hi);
-        let roll = limit_voices(&roll, rules.voices);
-        for (c, token) in encode_piece(codec, &roll, &MeterMap::constant(meter, spq)) {
+        let roll = limit_voices(&primer_roll(primer, cfg), rules.voices);
+        let meters = MeterMap::constant(meter, cfg.steps_per_quarter);
+        for (c, token) in encode_piece(codec, &roll, &meters) {
             for b in 0..count {
                 codec.write_input(&c, &mut inputs[b * width..(b + 1) * width]);
             }

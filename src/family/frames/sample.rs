@@ -102,12 +102,7 @@ fn hear_primer(
     let Some(primer) = &params.primer else {
         return;
     };
-    let roll = primer_roll(
-        primer,
-        cfg.steps_per_quarter,
-        cfg.pitch_range.lo,
-        cfg.pitch_range.hi,
-    );
+    let roll = primer_roll(primer, cfg);
     for t in 0..roll.len() {
         for b in 0..count {
             roll.frame_features(
