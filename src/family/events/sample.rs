@@ -440,14 +440,12 @@ fn most_likely(candidates: &[Draft], prefer_key: Option<Key>) -> &Draft {
     };
     // Each candidate ranked once: the key check decodes its whole roll.
     let rank = |d: &Draft| (in_key(d), mean(d));
-    let mut best = (rank(&candidates[0]), &candidates[0]);
-    for d in &candidates[1..] {
-        let r = rank(d);
-        if r > best.0 {
-            best = (r, d);
-        }
-    }
-    best.1
+    candidates
+        .iter()
+        .map(|d| (rank(d), d))
+        .reduce(|best, next| if next.0 > best.0 { next } else { best })
+        .expect("at least one candidate")
+        .1
 }
 
 /// Mean log-probability per event of `drawn` events scoring `log_prob` in all: how
