@@ -399,7 +399,7 @@ pub(super) fn generate(
     let batch = count * candidates;
     let mut state = model.state_in(batch, step_precision(&model.config));
     let mut inputs = vec![0.0f32; batch * model.input_size()];
-    let ctx = hear_primer(model, params, &rules, batch, &mut inputs, &mut state);
+    let ctx = hear_primer(model, params, &rules, &mut inputs, &mut state);
     let mut drafts: Vec<Draft> = (0..batch)
         .map(|i| Draft::new(ctx, &rules, variation_seed(params.seed, i)))
         .collect();
@@ -459,7 +459,6 @@ fn hear_primer(
     model: &FastLstm,
     params: &GenerateParams,
     rules: &Rules,
-    count: usize,
     inputs: &mut [f32],
     state: &mut FastState,
 ) -> EventContext {
@@ -473,8 +472,8 @@ fn hear_primer(
         let roll = limit_voices(&primer_roll(primer, cfg), rules.voices);
         let meters = MeterMap::constant(meter, cfg.steps_per_quarter);
         for (c, token) in encode_piece(codec, &roll, &meters) {
-            for b in 0..count {
-                codec.write_input(&c, &mut inputs[b * width..(b + 1) * width]);
+            for row in inputs.chunks_exact_mut(width) {
+                codec.write_input(&c, row);
             }
             model.step(inputs, state);
             ctx = codec.advance(c, token, u32::MAX);

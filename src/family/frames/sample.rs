@@ -39,7 +39,7 @@ pub(super) fn generate(
     let frame_size = model.frame_size();
     let mut state = model.state(count);
     let mut frames = vec![0.0f32; count * frame_size];
-    hear_primer(model, params, count, &mut frames, &mut state);
+    hear_primer(model, params, &mut frames, &mut state);
     let kept = kept_roll(params, cfg.steps_per_quarter);
     let mut drafts: Vec<Draft> = (0..count)
         .map(|i| Draft {
@@ -67,12 +67,10 @@ pub(super) fn generate(
                 }
             };
             write_step(&mut draft.roll, &mut draft.held, t, active, onset);
-            draft.roll.frame_features(
-                t,
-                cfg.pitch_range,
-                cfg.representation,
-                &mut frames[b * frame_size..(b + 1) * frame_size],
-            );
+            let row = &mut frames[b * frame_size..(b + 1) * frame_size];
+            draft
+                .roll
+                .frame_features(t, cfg.pitch_range, cfg.representation, row);
         }
         if t + 1 < total {
             model.step(&frames, &mut state);
@@ -92,7 +90,6 @@ pub(super) fn generate(
 fn hear_primer(
     model: &FastLstm,
     params: &GenerateParams,
-    count: usize,
     frames: &mut [f32],
     state: &mut FastState,
 ) {
@@ -104,13 +101,8 @@ fn hear_primer(
     };
     let roll = primer_roll(primer, cfg);
     for t in 0..roll.len() {
-        for b in 0..count {
-            roll.frame_features(
-                t,
-                cfg.pitch_range,
-                cfg.representation,
-                &mut frames[b * frame_size..(b + 1) * frame_size],
-            );
+        for row in frames.chunks_exact_mut(frame_size) {
+            roll.frame_features(t, cfg.pitch_range, cfg.representation, row);
         }
         model.step(frames, state);
     }
