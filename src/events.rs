@@ -373,10 +373,7 @@ mod tests {
     fn a_cut_time_model_hears_two_two_as_four_four_and_others_do_not() {
         let input = |codec: &EventCodec, numerator, denominator| {
             let ctx = EventContext {
-                meter: TimeSignature {
-                    numerator,
-                    denominator,
-                },
+                meter: TimeSignature::new(numerator, denominator),
                 ..EventContext::START
             };
             let mut out = vec![0.0; codec.input_size()];
@@ -445,10 +442,7 @@ mod tests {
         let mut roll = PianoRoll::new(4);
         roll.add_note(60, 0, 3);
         roll.add_note(65, 2, 2);
-        let meter = TimeSignature {
-            numerator: 3,
-            denominator: 8,
-        };
+        let meter = TimeSignature::new(3, 8);
         let tokens = encode_piece(&c, &roll, &MeterMap::constant(meter, 4));
         let steps: Vec<u32> = tokens.iter().map(|(ctx, _)| ctx.step_in_bar).collect();
         // On(60) Step | Step | On(65) Step | Off(60) Step ; 3/8 at 4 steps/quarter is 6 steps.
@@ -476,10 +470,7 @@ mod tests {
             roll.add_note(60 + (t % 2) as u8, t, 1);
         }
         let four = TimeSignature::FOUR_FOUR;
-        let quarter = TimeSignature {
-            numerator: 1,
-            denominator: 4,
-        };
+        let quarter = TimeSignature::new(1, 4);
         // A 4/4 bar, a 1/4 bar, a 4/4 bar.
         let meters = MeterMap::from_bars(&[(0, four), (16, quarter), (20, four)], 4);
         let at_steps: Vec<(u32, u32)> = encode_piece(&c, &roll, &meters)
@@ -543,10 +534,7 @@ mod tests {
 
     #[test]
     fn beats_are_quarters_or_dotted_quarters() {
-        let ts = |numerator, denominator| TimeSignature {
-            numerator,
-            denominator,
-        };
+        let ts = TimeSignature::new;
         assert_eq!(beat_steps(ts(4, 4), 4), 4);
         assert_eq!(beat_steps(ts(6, 8), 4), 6);
         assert_eq!(beat_steps(ts(3, 8), 4), 2);

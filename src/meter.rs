@@ -183,10 +183,7 @@ mod tests {
 
     const FOUR: TimeSignature = TimeSignature::FOUR_FOUR;
     const fn ts(numerator: u8, denominator: u8) -> TimeSignature {
-        TimeSignature {
-            numerator,
-            denominator,
-        }
+        TimeSignature::new(numerator, denominator)
     }
 
     #[test]

@@ -17,10 +17,15 @@ pub struct TimeSignature {
 }
 
 impl TimeSignature {
-    pub const FOUR_FOUR: Self = Self {
-        numerator: 4,
-        denominator: 4,
-    };
+    pub const FOUR_FOUR: Self = Self::new(4, 4);
+
+    /// `numerator`/`denominator`, e.g. `new(6, 8)`.
+    pub const fn new(numerator: u8, denominator: u8) -> Self {
+        Self {
+            numerator,
+            denominator,
+        }
+    }
 
     /// Length of one bar in quarter notes (6/8 is 3.0).
     pub fn quarters_per_bar(&self) -> f64 {
@@ -170,18 +175,12 @@ mod tests {
 
     #[test]
     fn bar_lengths_follow_the_time_signature() {
-        let six_eight = TimeSignature {
-            numerator: 6,
-            denominator: 8,
-        };
+        let six_eight = TimeSignature::new(6, 8);
         assert_eq!(six_eight.steps_per_bar(4), 12);
         assert_eq!(six_eight.quarters_per_bar(), 3.0);
         assert_eq!(TimeSignature::FOUR_FOUR.steps_per_bar(4), 16);
         // A 1/16 pickup bar at one step per quarter still gets one step.
-        let pickup = TimeSignature {
-            numerator: 1,
-            denominator: 16,
-        };
+        let pickup = TimeSignature::new(1, 16);
         assert_eq!(pickup.steps_per_bar(1), 1);
     }
 

@@ -421,10 +421,7 @@ mod tests {
 
     #[test]
     fn compound_metres_beat_in_dotted_quarters() {
-        let ts = |numerator, denominator| TimeSignature {
-            numerator,
-            denominator,
-        };
+        let ts = TimeSignature::new;
         assert_eq!(beat_quarters(ts(4, 4)), 1.0);
         assert_eq!(beat_quarters(ts(6, 8)), 1.5);
         assert_eq!(beat_quarters(ts(3, 8)), 0.5);

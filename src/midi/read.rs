@@ -303,13 +303,8 @@ impl MidiFile {
             };
             faults.recover(location, error, "the time signature is ignored")?;
         } else {
-            self.time_signatures.push((
-                tick,
-                TimeSignature {
-                    numerator: num,
-                    denominator: 1 << den_pow,
-                },
-            ));
+            self.time_signatures
+                .push((tick, TimeSignature::new(num, 1 << den_pow)));
         }
         Ok(())
     }

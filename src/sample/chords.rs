@@ -171,10 +171,7 @@ mod tests {
 
     #[test]
     fn strong_beats_by_metre() {
-        let ts = |numerator, denominator| TimeSignature {
-            numerator,
-            denominator,
-        };
+        let ts = TimeSignature::new;
         let strong = |meter: TimeSignature, spq| {
             (0..meter.steps_per_bar(spq))
                 .filter(|&s| is_strong_beat(meter, s, spq))
