@@ -233,21 +233,16 @@ impl LivePlayer {
             self.held &= !bit;
         }
         let (held, velocity, channel) = (self.held, self.velocity, self.channel);
+        let mut off = |change| emit(change, key.sample, channel, 0.0, out);
         match (engine, key.on) {
-            (LiveEngine::Accompany(a), true) => a.yield_pitch(key.pitch, &mut |change| {
-                emit(change, key.sample, channel, 0.0, out)
-            }),
-            (LiveEngine::Answer(a), true) => {
-                a.stop(&mut |change| emit(change, key.sample, channel, 0.0, out))
-            }
+            (LiveEngine::Accompany(a), true) => a.yield_pitch(key.pitch, &mut off),
+            (LiveEngine::Answer(a), true) => a.stop(&mut off),
             (LiveEngine::Harmonize(h), true) => {
                 h.key_down(key.pitch, held, temperature, &mut |c| {
                     emit(c, key.sample, channel, velocity, out)
                 })
             }
-            (LiveEngine::Harmonize(h), false) => {
-                h.key_up(key.pitch, &mut |c| emit(c, key.sample, channel, 0.0, out))
-            }
+            (LiveEngine::Harmonize(h), false) => h.key_up(key.pitch, &mut off),
             _ => {}
         }
     }
