@@ -97,12 +97,6 @@ impl EditorApp {
         }
     }
 
-    fn choose_model(&mut self, path: Option<String>) {
-        *self.shared.params.model_path.write() = path;
-        self.shared.model_requests.fetch_add(1, Ordering::AcqRel);
-        self.shared.wake();
-    }
-
     /// The exported file of the current phrase, exporting it first if it changed.
     fn exported_path(&mut self) -> Option<String> {
         let current = self.shared.params.phrase.phrase();
@@ -565,7 +559,7 @@ impl EditorApp {
             });
         if let Some(choice) = chosen {
             self.model_path_input.clear();
-            self.choose_model(choice);
+            self.shared.choose_model(choice);
         }
     }
 
@@ -584,7 +578,7 @@ impl EditorApp {
             && !self.model_path_input.trim().is_empty()
         {
             let path = self.model_path_input.trim().to_string();
-            self.choose_model(Some(path));
+            self.shared.choose_model(Some(path));
         }
     }
 
