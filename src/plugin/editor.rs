@@ -104,10 +104,7 @@ impl EditorApp {
         if current.is_none() || current != self.exported_phrase || !exported {
             self.export();
         }
-        match &self.export_message {
-            Some(Ok(path)) => Some(path.clone()),
-            _ => None,
-        }
+        self.export_message.clone()?.ok()
     }
 
     /// Starts an operating-system drag of the exported file (X11 on Linux, OLE on Windows;
@@ -242,11 +239,7 @@ impl EditorApp {
             ..*note
         };
         if let Some(nr) = g.note_rect(&moved) {
-            let rect = egui::Rect::from_min_max(
-                Pos2::new(nr.left, nr.top),
-                Pos2::new(nr.right, nr.bottom),
-            );
-            painter.rect_filled(rect, 1.0, Color32::from_rgb(255, 200, 60));
+            painter.rect_filled(nr.into(), 1.0, Color32::from_rgb(255, 200, 60));
         }
     }
 
@@ -357,30 +350,14 @@ impl EditorApp {
     /// Undo and Redo of the edits on the roll.
     fn undo_redo(&mut self, ui: &mut egui::Ui) {
         self.forget_edits_of_other_phrases();
-        let buttons = [
-            (
-                true,
-                self.edits.can_undo(),
-                "Undo",
-                "Take back the last edit on the roll",
-                Shortcut::Undo,
-            ),
-            (
-                false,
-                self.edits.can_redo(),
-                "Redo",
-                "Do again the edit just taken back",
-                Shortcut::Redo,
-            ),
-        ];
-        for (undo, enabled, label, tip, key) in buttons {
-            if ui
-                .add_enabled(enabled, egui::Button::new(label))
-                .on_hover_text(shortcuts::tip_with_key(tip, key))
-                .clicked()
-            {
-                self.undo_or_redo(undo);
-            }
+        let (can_undo, can_redo) = (self.edits.can_undo(), self.edits.can_redo());
+        let undo_tip = "Take back the last edit on the roll";
+        if controls::shortcut_button(ui, can_undo, "Undo", undo_tip, Shortcut::Undo) {
+            self.undo_or_redo(true);
+        }
+        let redo_tip = "Do again the edit just taken back";
+        if controls::shortcut_button(ui, can_redo, "Redo", redo_tip, Shortcut::Redo) {
+            self.undo_or_redo(false);
         }
     }
 
@@ -638,11 +615,11 @@ impl EditorApp {
             }
             return;
         }
-        if matches!(view.as_ref().map(|v| &v.state), Some(LearnState::Done(_)))
-            && self.user_models_seen_done != learning.as_ref().map(|l| Arc::as_ptr(l) as usize)
-        {
+        let run = learning.as_ref().map(|l| Arc::as_ptr(l) as usize);
+        let done = matches!(view.as_ref().map(|v| &v.state), Some(LearnState::Done(_)));
+        if done && self.user_models_seen_done != run {
             // A new model was written: the picker lists it.
-            self.user_models_seen_done = learning.as_ref().map(|l| Arc::as_ptr(l) as usize);
+            self.user_models_seen_done = run;
             self.user_models = list_models(&models_dir());
         }
         ui.add(

@@ -77,11 +77,8 @@ impl PhraseGenEditor {
     fn with_inner<R>(&self, f: impl FnOnce(&EguiEditor<EditorApp>) -> R) -> R {
         let size = window_size(*self.shared.params.editor_size.read());
         let mut inner = self.inner.lock();
-        let stale = match inner.as_ref() {
-            None => true,
-            Some(built) => built.size != size && !built.state.is_open(),
-        };
-        if stale {
+        let stale = |built: &Built| built.size != size && !built.state.is_open();
+        if inner.as_ref().is_none_or(stale) {
             let state = EguiEditorState::from_size(
                 nice_plug::editor::dpi::LogicalSize::new(size.0 as f32, size.1 as f32),
                 1.0,
