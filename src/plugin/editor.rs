@@ -31,6 +31,7 @@ pub mod window;
 
 pub use window::PhraseGenEditor;
 
+use crate::phrase::{Note, Phrase};
 use crate::phrase_edit::{
     change_note, delete_muted_note, delete_note, mute_note, unmute_note, EditHistory,
 };
@@ -64,7 +65,7 @@ pub struct EditorApp {
     /// Result of the last export: the path, or what went wrong.
     export_message: Option<Result<String, String>>,
     /// The phrase last exported, so a drag reuses its file instead of writing another.
-    exported_phrase: Option<crate::phrase::Phrase>,
+    exported_phrase: Option<Phrase>,
     /// How the last drag of the file out of the window ended (set by the drag's thread).
     drag_message: Arc<parking_lot::Mutex<Option<String>>>,
     /// egui's own style, which [`scale::scaled_style`] scales, and the scale last applied.
@@ -218,13 +219,7 @@ impl EditorApp {
     }
 
     /// While a note is dragged: where it will go, outlined.
-    fn draw_drag(
-        &self,
-        ui: &egui::Ui,
-        painter: &egui::Painter,
-        g: &RollGeometry,
-        phrase: &crate::phrase::Phrase,
-    ) {
+    fn draw_drag(&self, ui: &egui::Ui, painter: &egui::Painter, g: &RollGeometry, phrase: &Phrase) {
         let Some((i, grab, origin)) = self.dragging else {
             return;
         };
@@ -233,7 +228,7 @@ impl EditorApp {
             return;
         };
         let (pitch, length_steps) = g.dragged(note, grab, now.x - origin.x, now.y - origin.y);
-        let moved = crate::phrase::Note {
+        let moved = Note {
             pitch,
             length_steps,
             ..*note
@@ -249,7 +244,7 @@ impl EditorApp {
         ui: &egui::Ui,
         response: &egui::Response,
         g: &RollGeometry,
-        phrase: &crate::phrase::Phrase,
+        phrase: &Phrase,
         setter: &ParamSetter,
     ) {
         if response.drag_started() {
@@ -317,13 +312,13 @@ impl EditorApp {
     }
 
     /// Plays `edited` in place of `before` (the worker publishes it at once), undoable.
-    fn edit(&mut self, before: &crate::phrase::Phrase, edited: crate::phrase::Phrase) {
+    fn edit(&mut self, before: &Phrase, edited: Phrase) {
         self.forget_edits_of_other_phrases();
         self.edits.edited(before.clone());
         self.submit_edit(edited);
     }
 
-    fn submit_edit(&mut self, phrase: crate::phrase::Phrase) {
+    fn submit_edit(&mut self, phrase: Phrase) {
         *self.shared.edited.lock() = Some(phrase);
         self.shared.wake();
         self.edits_epoch = self.epoch();
