@@ -604,8 +604,7 @@ impl Worker {
         let loaded = match &path {
             None => crate::builtin::default_model(),
             Some(p) => crate::builtin::load_model_choice(p),
-        }
-        .map_err(|e| e.to_string());
+        };
         let mut status = self.shared.status.lock();
         match loaded {
             Ok(model) => {
