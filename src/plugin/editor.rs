@@ -31,6 +31,7 @@ pub mod window;
 
 pub use window::PhraseGenEditor;
 
+use crate::phrase::{Note, Phrase};
 use crate::phrase_edit::{
     change_note, delete_muted_note, delete_note, mute_note, unmute_note, EditHistory,
 };
@@ -64,7 +65,7 @@ pub struct EditorApp {
     /// Result of the last export: the path, or what went wrong.
     export_message: Option<Result<String, String>>,
     /// The phrase last exported, so a drag reuses its file instead of writing another.
-    exported_phrase: Option<crate::phrase::Phrase>,
+    exported_phrase: Option<Phrase>,
     /// How the last drag of the file out of the window ended (set by the drag's thread).
     drag_message: Arc<parking_lot::Mutex<Option<String>>>,
     /// egui's own style, which [`scale::scaled_style`] scales, and the scale last applied.
@@ -97,12 +98,6 @@ impl EditorApp {
         }
     }
 
-    fn choose_model(&mut self, path: Option<String>) {
-        *self.shared.params.model_path.write() = path;
-        self.shared.model_requests.fetch_add(1, Ordering::AcqRel);
-        self.shared.wake();
-    }
-
     /// The exported file of the current phrase, exporting it first if it changed.
     fn exported_path(&mut self) -> Option<String> {
         let current = self.shared.params.phrase.phrase();
@@ -110,10 +105,7 @@ impl EditorApp {
         if current.is_none() || current != self.exported_phrase || !exported {
             self.export();
         }
-        match &self.export_message {
-            Some(Ok(path)) => Some(path.clone()),
-            _ => None,
-        }
+        self.export_message.clone()?.ok()
     }
 
     /// Starts an operating-system drag of the exported file (X11 on Linux, OLE on Windows;
@@ -227,13 +219,7 @@ impl EditorApp {
     }
 
     /// While a note is dragged: where it will go, outlined.
-    fn draw_drag(
-        &self,
-        ui: &egui::Ui,
-        painter: &egui::Painter,
-        g: &RollGeometry,
-        phrase: &crate::phrase::Phrase,
-    ) {
+    fn draw_drag(&self, ui: &egui::Ui, painter: &egui::Painter, g: &RollGeometry, phrase: &Phrase) {
         let Some((i, grab, origin)) = self.dragging else {
             return;
         };
@@ -242,17 +228,13 @@ impl EditorApp {
             return;
         };
         let (pitch, length_steps) = g.dragged(note, grab, now.x - origin.x, now.y - origin.y);
-        let moved = crate::phrase::Note {
+        let moved = Note {
             pitch,
             length_steps,
             ..*note
         };
         if let Some(nr) = g.note_rect(&moved) {
-            let rect = egui::Rect::from_min_max(
-                Pos2::new(nr.left, nr.top),
-                Pos2::new(nr.right, nr.bottom),
-            );
-            painter.rect_filled(rect, 1.0, Color32::from_rgb(255, 200, 60));
+            painter.rect_filled(nr.into(), 1.0, Color32::from_rgb(255, 200, 60));
         }
     }
 
@@ -262,7 +244,7 @@ impl EditorApp {
         ui: &egui::Ui,
         response: &egui::Response,
         g: &RollGeometry,
-        phrase: &crate::phrase::Phrase,
+        phrase: &Phrase,
         setter: &ParamSetter,
     ) {
         if response.drag_started() {
@@ -330,13 +312,13 @@ impl EditorApp {
     }
 
     /// Plays `edited` in place of `before` (the worker publishes it at once), undoable.
-    fn edit(&mut self, before: &crate::phrase::Phrase, edited: crate::phrase::Phrase) {
+    fn edit(&mut self, before: &Phrase, edited: Phrase) {
         self.forget_edits_of_other_phrases();
         self.edits.edited(before.clone());
         self.submit_edit(edited);
     }
 
-    fn submit_edit(&mut self, phrase: crate::phrase::Phrase) {
+    fn submit_edit(&mut self, phrase: Phrase) {
         *self.shared.edited.lock() = Some(phrase);
         self.shared.wake();
         self.edits_epoch = self.epoch();
@@ -363,30 +345,14 @@ impl EditorApp {
     /// Undo and Redo of the edits on the roll.
     fn undo_redo(&mut self, ui: &mut egui::Ui) {
         self.forget_edits_of_other_phrases();
-        let buttons = [
-            (
-                true,
-                self.edits.can_undo(),
-                "Undo",
-                "Take back the last edit on the roll",
-                Shortcut::Undo,
-            ),
-            (
-                false,
-                self.edits.can_redo(),
-                "Redo",
-                "Do again the edit just taken back",
-                Shortcut::Redo,
-            ),
-        ];
-        for (undo, enabled, label, tip, key) in buttons {
-            if ui
-                .add_enabled(enabled, egui::Button::new(label))
-                .on_hover_text(shortcuts::tip_with_key(tip, key))
-                .clicked()
-            {
-                self.undo_or_redo(undo);
-            }
+        let (can_undo, can_redo) = (self.edits.can_undo(), self.edits.can_redo());
+        let undo_tip = "Take back the last edit on the roll";
+        if controls::shortcut_button(ui, can_undo, "Undo", undo_tip, Shortcut::Undo) {
+            self.undo_or_redo(true);
+        }
+        let redo_tip = "Do again the edit just taken back";
+        if controls::shortcut_button(ui, can_redo, "Redo", redo_tip, Shortcut::Redo) {
+            self.undo_or_redo(false);
         }
     }
 
@@ -565,7 +531,7 @@ impl EditorApp {
             });
         if let Some(choice) = chosen {
             self.model_path_input.clear();
-            self.choose_model(choice);
+            self.shared.choose_model(choice);
         }
     }
 
@@ -584,7 +550,7 @@ impl EditorApp {
             && !self.model_path_input.trim().is_empty()
         {
             let path = self.model_path_input.trim().to_string();
-            self.choose_model(Some(path));
+            self.shared.choose_model(Some(path));
         }
     }
 
@@ -644,11 +610,11 @@ impl EditorApp {
             }
             return;
         }
-        if matches!(view.as_ref().map(|v| &v.state), Some(LearnState::Done(_)))
-            && self.user_models_seen_done != learning.as_ref().map(|l| Arc::as_ptr(l) as usize)
-        {
+        let run = learning.as_ref().map(|l| Arc::as_ptr(l) as usize);
+        let done = matches!(view.as_ref().map(|v| &v.state), Some(LearnState::Done(_)));
+        if done && self.user_models_seen_done != run {
             // A new model was written: the picker lists it.
-            self.user_models_seen_done = learning.as_ref().map(|l| Arc::as_ptr(l) as usize);
+            self.user_models_seen_done = run;
             self.user_models = list_models(&models_dir());
         }
         ui.add(

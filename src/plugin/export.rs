@@ -85,7 +85,7 @@ pub fn export_phrase(phrase: &Phrase, label: &str, dir: &Path) -> Result<PathBuf
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -115,7 +115,8 @@ mod tests {
         assert_eq!(back.phrase.notes, phrase.notes);
     }
 
-    fn env<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+    /// An environment holding only `vars` (name, value), for the `*_dir_for` functions.
+    pub(crate) fn env<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
         move |name| {
             vars.iter()
                 .find(|(n, _)| *n == name)

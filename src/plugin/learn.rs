@@ -50,7 +50,6 @@ pub struct LearnView {
 
 /// One run of fine-tuning in the background.
 pub struct Learning {
-    pub folder: PathBuf,
     progress: ProgressBar,
     cancel: AtomicBool,
     state: Mutex<LearnState>,
@@ -61,18 +60,8 @@ pub struct Learning {
 impl Learning {
     /// Starts fine-tuning `start` (a model file or a built-in model's name) on `folder`,
     /// writing the result into `models_dir`; `adopt` is called with the new file once it
-    /// is written (the plugin makes it the model playing).
-    pub fn start(
-        start: String,
-        folder: PathBuf,
-        models_dir: PathBuf,
-        adopt: impl FnOnce(&Path) + Send + 'static,
-    ) -> Arc<Self> {
-        Self::start_with(start, folder, models_dir, |_| {}, adopt)
-    }
-
-    /// [`Learning::start`] with the recipe changed by `tweak` (after the plugin's one-core
-    /// setting), e.g. a longer run.
+    /// is written (the plugin makes it the model playing). `tweak` changes the recipe
+    /// (after the plugin's one-core setting), e.g. for a longer run; the plugin leaves it.
     pub fn start_with(
         start: String,
         folder: PathBuf,
@@ -81,7 +70,6 @@ impl Learning {
         adopt: impl FnOnce(&Path) + Send + 'static,
     ) -> Arc<Self> {
         let learning = Arc::new(Self {
-            folder: folder.clone(),
             progress: ProgressBar::hidden(),
             cancel: AtomicBool::new(false),
             state: Mutex::new(LearnState::Preparing),

@@ -172,19 +172,17 @@ impl LivePlayer {
         let mut next_step = step_samples.next();
         let mut keys = keys.iter().peekable();
         loop {
-            let key_sample = keys.peek().map(|k| k.sample);
-            let step_first = match (next_step, key_sample) {
-                (Some((_, step_sample)), Some(key_sample)) => step_sample <= key_sample,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            if let Some((step, sample)) = next_step.filter(|_| step_first) {
-                self.play_step(engine, block, step, sample, out);
-                next_step = step_samples.next();
-            } else {
-                let key = *keys.next().expect("a key comes first");
-                self.play_key(engine, block.temperature, key, out);
+            match (next_step, keys.peek().copied()) {
+                (Some((step, sample)), key) if key.is_none_or(|k| sample <= k.sample) => {
+                    self.play_step(engine, block, step, sample, out);
+                    next_step = step_samples.next();
+                }
+                (_, Some(&key)) => {
+                    keys.next();
+                    self.play_key(engine, block.temperature, key, out);
+                }
+                // Nothing left: a step with no key after it took the first arm.
+                (_, None) => break,
             }
         }
     }
@@ -233,21 +231,16 @@ impl LivePlayer {
             self.held &= !bit;
         }
         let (held, velocity, channel) = (self.held, self.velocity, self.channel);
+        let mut off = |change| emit(change, key.sample, channel, 0.0, out);
         match (engine, key.on) {
-            (LiveEngine::Accompany(a), true) => a.yield_pitch(key.pitch, &mut |change| {
-                emit(change, key.sample, channel, 0.0, out)
-            }),
-            (LiveEngine::Answer(a), true) => {
-                a.stop(&mut |change| emit(change, key.sample, channel, 0.0, out))
-            }
+            (LiveEngine::Accompany(a), true) => a.yield_pitch(key.pitch, &mut off),
+            (LiveEngine::Answer(a), true) => a.stop(&mut off),
             (LiveEngine::Harmonize(h), true) => {
                 h.key_down(key.pitch, held, temperature, &mut |c| {
                     emit(c, key.sample, channel, velocity, out)
                 })
             }
-            (LiveEngine::Harmonize(h), false) => {
-                h.key_up(key.pitch, &mut |c| emit(c, key.sample, channel, 0.0, out))
-            }
+            (LiveEngine::Harmonize(h), false) => h.key_up(key.pitch, &mut off),
             _ => {}
         }
     }

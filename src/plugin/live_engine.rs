@@ -121,7 +121,7 @@ impl AnswerPlayer {
     /// (loop, seek) ends what sounds; notes whose start has passed are not played late.
     pub fn step(&mut self, step: i64, sample: u32, channel: u8, out: &mut EventBuffer) {
         if self.last_step.is_some_and(|last| step != last + 1) {
-            self.stop_sounding(sample, channel, out);
+            self.stop_sounding(|p| out.push(NoteEvent::off(sample, p, channel)));
         }
         self.last_step = Some(step);
         for p in 0..128u8 {
@@ -151,10 +151,11 @@ impl AnswerPlayer {
         }
     }
 
-    fn stop_sounding(&mut self, sample: u32, channel: u8, out: &mut EventBuffer) {
+    /// Ends every note sounding, calling `off` with each pitch.
+    fn stop_sounding(&mut self, mut off: impl FnMut(u8)) {
         for p in 0..128u8 {
             if self.sounding & (1u128 << p) != 0 {
-                out.push(NoteEvent::off(sample, p, channel));
+                off(p);
             }
         }
         self.sounding = 0;
@@ -162,12 +163,7 @@ impl AnswerPlayer {
 
     /// Ends the answer for good (the player plays again, mode change, bypass).
     pub fn stop(&mut self, out: &mut impl FnMut(VoiceChange)) {
-        for p in 0..128u8 {
-            if self.sounding & (1u128 << p) != 0 {
-                out(VoiceChange::Off(p));
-            }
-        }
-        self.sounding = 0;
+        self.stop_sounding(|p| out(VoiceChange::Off(p)));
         self.next = self.notes.len();
     }
 }

@@ -128,23 +128,16 @@ impl PhraseGen {
             {
                 let _ = context.try_send_event(*t);
             }
-            let (channel, key) = (Channel::Number(e.channel), Key::Number(e.pitch));
             let event = if e.on {
                 NoteEvent::NoteOn {
                     timing: e.sample,
                     voice_id: VoiceID::Wildcard,
-                    channel,
-                    key,
+                    channel: Channel::Number(e.channel),
+                    key: Key::Number(e.pitch),
                     velocity: e.velocity,
                 }
             } else {
-                NoteEvent::NoteOff {
-                    timing: e.sample,
-                    voice_id: VoiceID::Wildcard,
-                    channel,
-                    key,
-                    velocity: 0.0,
-                }
+                note_off(e.sample, e.channel, e.pitch)
             };
             let _ = context.try_send_event(event);
         }
@@ -161,13 +154,7 @@ impl PhraseGen {
             while *held != 0 && self.thru.len() < self.thru.capacity() {
                 let pitch = held.trailing_zeros() as u8;
                 *held &= !(1u128 << pitch);
-                self.thru.push(NoteEvent::NoteOff {
-                    timing,
-                    voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(channel as u8),
-                    key: Key::Number(pitch),
-                    velocity: 0.0,
-                });
+                self.thru.push(note_off(timing, channel as u8, pitch));
             }
         }
     }
@@ -459,6 +446,17 @@ impl Plugin for PhraseGen {
         self.send_events(context);
         self.publish_playhead();
         ProcessStatus::KeepAlive
+    }
+}
+
+/// A note-off of `pitch` on `channel` (0 to 15) at sample `timing` of the block.
+fn note_off(timing: u32, channel: u8, pitch: u8) -> PluginNoteEvent<PhraseGen> {
+    NoteEvent::NoteOff {
+        timing,
+        voice_id: VoiceID::Wildcard,
+        channel: Channel::Number(channel),
+        key: Key::Number(pitch),
+        velocity: 0.0,
     }
 }
 

@@ -419,21 +419,13 @@ const OFFERED: usize = 8;
 impl PhraseSlot {
     /// The playing phrase and how it was rolled.
     pub fn saved(&self) -> Option<SavedPhrase> {
-        self.with_playing(|s| s.cloned())
+        let id = self.playing_id.load(Ordering::Acquire);
+        self.offered(id).or_else(|| self.restored.read().clone())
     }
 
     /// The phrase playing (what the editor shows and exports).
     pub fn phrase(&self) -> Option<Phrase> {
-        self.with_playing(|s| s.map(|s| s.phrase.clone()))
-    }
-
-    fn with_playing<R>(&self, f: impl FnOnce(Option<&SavedPhrase>) -> R) -> R {
-        let id = self.playing_id.load(Ordering::Acquire);
-        let offered = self.offered.read();
-        match offered.iter().rev().find(|(i, _)| *i == id) {
-            Some((_, s)) => f(Some(s)),
-            None => f(self.restored.read().as_ref()),
-        }
+        self.saved().map(|s| s.phrase)
     }
 
     /// Offers a phrase the worker made, under the id it will play with.

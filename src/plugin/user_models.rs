@@ -45,14 +45,7 @@ pub fn list_models(dir: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| OsString::from(v))
-        }
-    }
+    use crate::plugin::export::tests::env;
 
     #[test]
     fn every_platform_has_its_folder_and_the_override_wins() {

@@ -152,6 +152,14 @@ impl Shared {
         self.wake.1.notify_one();
     }
 
+    /// Plays the model file at `path` (`None`: the built-in model), loading it again if it
+    /// is the one playing.
+    pub fn choose_model(&self, path: Option<String>) {
+        *self.params.model_path.write() = path;
+        self.model_requests.fetch_add(1, Ordering::AcqRel);
+        self.wake();
+    }
+
     /// Starts fine-tuning the model playing on `folder` (see [`Learning`]); its result
     /// becomes the model playing. A run under way is cancelled first.
     pub fn learn_from(self: &Arc<Self>, folder: PathBuf, models_dir: PathBuf) {
@@ -163,13 +171,12 @@ impl Shared {
             .clone()
             .unwrap_or_else(|| crate::builtin::builtin_names()[0].to_string());
         let shared = Arc::downgrade(self);
-        let learning = Learning::start(start, folder, models_dir, move |path| {
+        let adopt = move |path: &std::path::Path| {
             if let Some(shared) = shared.upgrade() {
-                *shared.params.model_path.write() = Some(path.display().to_string());
-                shared.model_requests.fetch_add(1, Ordering::AcqRel);
-                shared.wake();
+                shared.choose_model(Some(path.display().to_string()));
             }
-        });
+        };
+        let learning = Learning::start_with(start, folder, models_dir, |_| {}, adopt);
         *self.learning.lock() = Some(learning);
     }
 
@@ -597,8 +604,7 @@ impl Worker {
         let loaded = match &path {
             None => crate::builtin::default_model(),
             Some(p) => crate::builtin::load_model_choice(p),
-        }
-        .map_err(|e| e.to_string());
+        };
         let mut status = self.shared.status.lock();
         match loaded {
             Ok(model) => {

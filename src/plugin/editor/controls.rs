@@ -22,6 +22,21 @@ pub fn set_param<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
     setter.end_set_parameter(param);
 }
 
+/// A button that is lit while `param` is on; a click flips it (one gesture).
+fn toggle<'a>(
+    ui: &mut egui::Ui,
+    setter: &ParamSetter,
+    param: &BoolParam,
+    text: impl egui::IntoAtoms<'a>,
+) -> egui::Response {
+    let mut on = param.value();
+    let response = ui.toggle_value(&mut on, text);
+    if response.changed() {
+        set_param(setter, param, on);
+    }
+    response
+}
+
 /// A group's heading.
 fn heading(ui: &mut egui::Ui, name: &str) {
     ui.label(
@@ -61,8 +76,9 @@ impl<'a, 'b> Rows<'a, 'b> {
         ui.add_space((ui.spacing().item_spacing.y * 3.0).round());
     }
 
-    /// The name column of a row, then `add` in what is left of it.
-    fn row(&mut self, label: &str, tip: &str, add: impl FnOnce(&mut egui::Ui)) {
+    /// The name column of a row, then `add` in what is left of it (a slider, or other
+    /// widgets: the model choice, the bar toggles).
+    pub fn row(&mut self, label: &str, tip: &str, add: impl FnOnce(&mut egui::Ui)) {
         let height = self.ui.spacing().interact_size.y;
         let label_width = self.label_width;
         self.ui.horizontal(|ui| {
@@ -99,11 +115,6 @@ impl<'a, 'b> Rows<'a, 'b> {
         }
     }
 
-    /// A row of any other widgets (the model choice, the bar toggles).
-    pub fn custom(&mut self, label: &str, tip: &str, add: impl FnOnce(&mut egui::Ui)) {
-        self.row(label, tip, add);
-    }
-
     /// Widgets on a row of their own, without a name (the Generate button).
     pub fn plain(&mut self, add: impl FnOnce(&mut egui::Ui)) {
         self.ui.horizontal(add);
@@ -118,7 +129,7 @@ pub fn music_group(
     model_choice: impl FnOnce(&mut egui::Ui),
 ) {
     Rows::group(ui, "Music", setter, |rows| {
-        rows.custom(
+        rows.row(
             "Model",
             "Whose music it has learned: the built-in models, and the ones you taught it",
             model_choice,
@@ -207,14 +218,8 @@ pub fn phrase_group(ui: &mut egui::Ui, shared: &Shared, setter: &ParamSetter) {
             {
                 generate(shared, setter);
             }
-            let mut locked = p.lock.value();
-            if ui
-                .toggle_value(&mut locked, "Lock")
-                .on_hover_text("Keep this phrase: turning knobs makes no new one")
-                .changed()
-            {
-                set_param(setter, &p.lock, locked);
-            }
+            toggle(ui, setter, &p.lock, "Lock")
+                .on_hover_text("Keep this phrase: turning knobs makes no new one");
         });
         rows.slider(
             "New phrase starts",
@@ -231,7 +236,7 @@ pub fn phrase_group(ui: &mut egui::Ui, shared: &Shared, setter: &ParamSetter) {
             "What you play while this is on becomes the start of the next phrase",
             &p.record,
         );
-        rows.custom(
+        rows.row(
             "Keep bars",
             "A kept bar survives the next Generate (or click its number above the roll)",
             |ui| bar_lock_toggles(ui, p, setter),
@@ -251,11 +256,21 @@ fn bar_lock_toggles(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter
     ui.spacing_mut().item_spacing.x *= 0.5;
     let bars = p.bars.value().count() as usize;
     for (i, lock) in p.bar_locks.iter().take(bars).enumerate() {
-        let mut keep = lock.keep.value();
-        if ui.toggle_value(&mut keep, format!("{}", i + 1)).changed() {
-            set_param(setter, &lock.keep, keep);
-        }
+        toggle(ui, setter, &lock.keep, format!("{}", i + 1));
     }
+}
+
+/// A button saying its shortcut in its tooltip (`tip`); whether it was clicked.
+pub fn shortcut_button(
+    ui: &mut egui::Ui,
+    enabled: bool,
+    text: &str,
+    tip: &str,
+    key: Shortcut,
+) -> bool {
+    ui.add_enabled(enabled, egui::Button::new(text))
+        .on_hover_text(tip_with_key(tip, key))
+        .clicked()
 }
 
 /// A move in the history (back, next, A/B): the phrase it lands on plays, as a new phrase
@@ -281,12 +296,7 @@ pub fn history_controls(ui: &mut egui::Ui, shared: &Shared) {
         .map_or("nothing generated yet".into(), |e| e.label.clone());
     drop(history);
     ui.label("History");
-    let button = |ui: &mut egui::Ui, enabled, text, tip, key| {
-        ui.add_enabled(enabled, egui::Button::new(text))
-            .on_hover_text(tip_with_key(tip, key))
-            .clicked()
-    };
-    if button(
+    if shortcut_button(
         ui,
         at > 1,
         "Back",
@@ -295,7 +305,7 @@ pub fn history_controls(ui: &mut egui::Ui, shared: &Shared) {
     ) {
         move_in_history(shared, |h| h.back().is_some());
     }
-    if button(
+    if shortcut_button(
         ui,
         at < len,
         "Next",
@@ -370,18 +380,11 @@ pub fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter
 /// when stopped* parameter, here where a producer looks for it); a click on a bar of the
 /// roll plays from there.
 pub fn preview_button(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
-    let mut on = p.free_run.value();
-    if ui
-        .toggle_value(&mut on, "Preview")
-        .on_hover_text(tip_with_key(
-            "Hear the phrase with the song stopped, at the preview tempo. Click a bar on the \
-             roll to play from there.",
-            Shortcut::Preview,
-        ))
-        .changed()
-    {
-        set_param(setter, &p.free_run, on);
-    }
+    toggle(ui, setter, &p.free_run, "Preview").on_hover_text(tip_with_key(
+        "Hear the phrase with the song stopped, at the preview tempo. Click a bar on the \
+         roll to play from there.",
+        Shortcut::Preview,
+    ));
 }
 
 /// Preview on or off (its shortcut).

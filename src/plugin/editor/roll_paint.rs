@@ -4,13 +4,19 @@
 
 use egui::{Color32, Pos2, Stroke};
 
-use super::roll_view::RollGeometry;
+use super::roll_view::{Rect, RollGeometry};
 use crate::midi::summary::pitch_name;
 use crate::phrase::Phrase;
 
 /// Height of the strip of bar numbers above the roll at scale 1 (a click keeps or frees a
 /// bar).
 pub const BAR_HEADER_HEIGHT: f32 = 16.0;
+
+impl From<Rect> for egui::Rect {
+    fn from(r: Rect) -> Self {
+        Self::from_min_max(Pos2::new(r.left, r.top), Pos2::new(r.right, r.bottom))
+    }
+}
 
 /// The bar numbers above the roll, kept bars marked (a click there keeps or frees one).
 pub fn bar_header(
@@ -69,37 +75,29 @@ pub fn keyboard(
         let shade = if black { 40 } else { 200 };
         painter.rect_filled(rect, 0.0, Color32::from_gray(shade));
     }
-    if let Some((pitch, top, bottom)) = keys.iter().find(|k| Some(k.0) == hovered) {
-        let row =
-            egui::Rect::from_min_max(Pos2::new(roll_left, *top), Pos2::new(r.right(), *bottom));
+    if let Some(&key @ (_, top, bottom)) = keys.iter().find(|k| Some(k.0) == hovered) {
+        let row = egui::Rect::from_min_max(Pos2::new(roll_left, top), Pos2::new(r.right(), bottom));
         painter.rect_filled(row, 0.0, Color32::from_white_alpha(10));
-        name_tag(
-            painter,
-            roll_left,
-            (*top + *bottom) / 2.0,
-            *pitch,
-            scale,
-            true,
-        );
+        name_tag(painter, roll_left, key, scale, true);
     }
     // Drawn after the keys, which would cover them.
-    for &(pitch, top, bottom) in keys.iter().filter(|k| k.0 % 12 == 0) {
-        if Some(pitch) != hovered {
-            name_tag(
-                painter,
-                roll_left,
-                (top + bottom) / 2.0,
-                pitch,
-                scale,
-                false,
-            );
+    for &key in keys.iter().filter(|k| k.0 % 12 == 0) {
+        if Some(key.0) != hovered {
+            name_tag(painter, roll_left, key, scale, false);
         }
     }
 }
 
-/// A pitch's name on a tag over the keys' right end, lit for the pointer's row.
-fn name_tag(painter: &egui::Painter, roll_left: f32, y: f32, pitch: u8, scale: f32, lit: bool) {
-    let (w, h) = (18.0 * scale, 5.0 * scale);
+/// The name of the pitch of `key` (its pitch, row top and bottom) on a tag over the keys'
+/// right end, lit for the pointer's row.
+fn name_tag(
+    painter: &egui::Painter,
+    roll_left: f32,
+    (pitch, top, bottom): (u8, f32, f32),
+    scale: f32,
+    lit: bool,
+) {
+    let (y, w, h) = ((top + bottom) / 2.0, 18.0 * scale, 5.0 * scale);
     let tag = egui::Rect::from_min_max(
         Pos2::new(roll_left - 2.0 - w, y - h),
         Pos2::new(roll_left - 2.0, y + h),
@@ -137,12 +135,7 @@ pub fn grid(painter: &egui::Painter, g: &RollGeometry, r: egui::Rect) {
 /// The notes, inset by a pixel so neighbours stay apart, brighter the louder they are;
 /// muted notes as grey outlines under them.
 pub fn notes(painter: &egui::Painter, g: &RollGeometry, phrase: &Phrase) {
-    let inset = |nr: super::roll_view::Rect| {
-        egui::Rect::from_min_max(
-            Pos2::new(nr.left + 1.0, nr.top + 1.0),
-            Pos2::new(nr.right - 1.0, nr.bottom - 1.0),
-        )
-    };
+    let inset = |nr: Rect| egui::Rect::from(nr).shrink(1.0);
     for n in &phrase.muted {
         if let Some(nr) = g.note_rect(n) {
             painter.rect_stroke(

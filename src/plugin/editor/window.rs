@@ -6,7 +6,7 @@
 use std::error::Error;
 use std::sync::Arc;
 
-use nice_plug::editor::dpi::NativeSize;
+use nice_plug::editor::dpi::{LogicalSize, NativeSize};
 use nice_plug::editor::{Editor, ParentWindowHandle, ResizeHint, SizeConstraints, SpawnedEditor};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, EguiNiceSettings, RepaintNotifier};
@@ -39,14 +39,8 @@ fn resize_hint() -> ResizeHint {
         aspect_ratio_width: 0,
         aspect_ratio_height: 0,
         size_constraints: SizeConstraints::Logical {
-            min_size: Some(nice_plug::editor::dpi::LogicalSize::new(
-                MIN_WIDTH as f32,
-                MIN_HEIGHT as f32,
-            )),
-            max_size: Some(nice_plug::editor::dpi::LogicalSize::new(
-                MAX_WIDTH as f32,
-                MAX_HEIGHT as f32,
-            )),
+            min_size: Some(LogicalSize::new(MIN_WIDTH as f32, MIN_HEIGHT as f32)),
+            max_size: Some(LogicalSize::new(MAX_WIDTH as f32, MAX_HEIGHT as f32)),
         },
     }
 }
@@ -77,15 +71,10 @@ impl PhraseGenEditor {
     fn with_inner<R>(&self, f: impl FnOnce(&EguiEditor<EditorApp>) -> R) -> R {
         let size = window_size(*self.shared.params.editor_size.read());
         let mut inner = self.inner.lock();
-        let stale = match inner.as_ref() {
-            None => true,
-            Some(built) => built.size != size && !built.state.is_open(),
-        };
-        if stale {
-            let state = EguiEditorState::from_size(
-                nice_plug::editor::dpi::LogicalSize::new(size.0 as f32, size.1 as f32),
-                1.0,
-            );
+        let stale = |built: &Built| built.size != size && !built.state.is_open();
+        if inner.as_ref().is_none_or(stale) {
+            let state =
+                EguiEditorState::from_size(LogicalSize::new(size.0 as f32, size.1 as f32), 1.0);
             let editor = nice_plug_egui::create_egui_editor(
                 state.clone(),
                 RepaintNotifier::new(),
