@@ -165,12 +165,7 @@ mod tests {
 
     #[test]
     fn notes_crossing_the_edges_are_clipped_to_the_passage() {
-        let note = |start_step, length_steps| Note {
-            start_step,
-            pitch: 60,
-            length_steps,
-            velocity: 80,
-        };
+        let note = |start_step, length_steps| Note::new(start_step, 60, length_steps, 80);
         let notes = [note(0, 20), note(18, 4), note(30, 10), note(40, 2)];
         assert_eq!(
             clip_notes(&notes, 16, 32),

@@ -190,12 +190,7 @@ mod tests {
         assert_eq!(key_signature_tonic(-3), 3); // Eb
         assert_eq!(key_signature_tonic(6), 6); // F#
         assert_eq!(key_signature_tonic(-7), 11); // Cb
-        let note = |pitch, length_steps| Note {
-            start_step: 0,
-            pitch,
-            length_steps,
-            velocity: 100,
-        };
+        let note = |pitch, length_steps| Note::new(0, pitch, length_steps, 100);
         // A minor triad held, G# passing: A minor, whose home is C.
         let a_minor = Phrase {
             notes: vec![

@@ -240,12 +240,7 @@ mod tests {
     }
 
     fn note(start_step: u32, length_steps: u32) -> Note {
-        Note {
-            start_step,
-            pitch: 60,
-            length_steps,
-            velocity: 100,
-        }
+        Note::new(start_step, 60, length_steps, 100)
     }
 
     #[test]

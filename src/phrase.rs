@@ -60,6 +60,16 @@ pub struct Note {
 }
 
 impl Note {
+    /// A note in the order of the fields: start and length in grid steps.
+    pub const fn new(start_step: u32, pitch: u8, length_steps: u32, velocity: u8) -> Self {
+        Self {
+            start_step,
+            pitch,
+            length_steps,
+            velocity,
+        }
+    }
+
     /// First step after the note.
     pub fn end_step(&self) -> u32 {
         self.start_step.saturating_add(self.length_steps)
@@ -189,12 +199,7 @@ mod tests {
         let mut p = Phrase::empty(2, 4, TimeSignature::FOUR_FOUR, 100.0);
         assert_eq!(p.total_steps(), 32);
         assert_eq!(p.length_beats(), 8.0);
-        p.notes.push(Note {
-            start_step: 40,
-            pitch: 60,
-            length_steps: 2,
-            velocity: 90,
-        });
+        p.notes.push(Note::new(40, 60, 2, 90));
         assert_eq!(p.bars_needed(), 3);
         assert_eq!(p.pitch_range(), Some((60, 60)));
     }

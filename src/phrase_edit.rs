@@ -139,12 +139,7 @@ mod tests {
     fn phrase() -> Phrase {
         let mut p = Phrase::empty(1, 4, TimeSignature::FOUR_FOUR, 120.0);
         for (start, pitch) in [(0, 60), (4, 64), (8, 67)] {
-            p.notes.push(Note {
-                start_step: start,
-                pitch,
-                length_steps: 4,
-                velocity: 90,
-            });
+            p.notes.push(Note::new(start, pitch, 4, 90));
         }
         p
     }
@@ -189,12 +184,7 @@ mod tests {
     fn muted_notes_of_kept_bars_are_carried_into_the_new_phrase() {
         let mut before = phrase();
         before.bars = 2;
-        before.notes.push(Note {
-            start_step: 20,
-            pitch: 72,
-            length_steps: 2,
-            velocity: 90,
-        });
+        before.notes.push(Note::new(20, 72, 2, 90));
         let before = mute_note(&mute_note(&before, 3), 0);
         assert_eq!(before.muted.len(), 2, "one in bar 1, one in bar 2");
         let mut new = Phrase::empty(2, 4, TimeSignature::FOUR_FOUR, 120.0);

@@ -162,12 +162,7 @@ impl PianoRoll {
                     && self.onset[t] & bit != 0;
                 if let Some(s) = start {
                     if !active || onset {
-                        notes.push(Note {
-                            start_step: s as u32,
-                            pitch,
-                            length_steps: (t - s) as u32,
-                            velocity,
-                        });
+                        notes.push(Note::new(s as u32, pitch, (t - s) as u32, velocity));
                         start = None;
                     }
                 }
@@ -242,12 +237,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn note(start: u32, pitch: u8, len: u32) -> Note {
-        Note {
-            start_step: start,
-            pitch,
-            length_steps: len,
-            velocity: 100,
-        }
+        Note::new(start, pitch, len, 100)
     }
 
     #[test]

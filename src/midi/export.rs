@@ -101,7 +101,7 @@ pub fn export_bytes_on_channel(phrase: &Phrase, track_name: &str, channel: u8) -
 /// ```
 /// use phrasegen::phrase::{Note, Phrase};
 /// let mut phrase = Phrase::default();
-/// phrase.notes.push(Note { start_step: 0, pitch: 60, length_steps: 4, velocity: 100 });
+/// phrase.notes.push(Note::new(0, 60, 4, 100));
 /// let bytes = phrasegen::midi::export_bytes(&phrase, "melody");
 /// let back = phrasegen::midi::import_bytes(&bytes, &Default::default()).unwrap();
 /// assert_eq!(back.phrase, phrase);

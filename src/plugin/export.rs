@@ -97,12 +97,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dir_with_space = dir.path().join("My Exports");
         let mut phrase = Phrase::default();
-        phrase.notes.push(crate::phrase::Note {
-            start_step: 0,
-            pitch: 60,
-            length_steps: 4,
-            velocity: 90,
-        });
+        phrase.notes.push(crate::phrase::Note::new(0, 60, 4, 90));
         let a = export_phrase(&phrase, "Bach chorales C major seed 7", &dir_with_space).unwrap();
         let b = export_phrase(&phrase, "Bach chorales C major seed 7", &dir_with_space).unwrap();
         assert_ne!(a, b);
@@ -244,12 +239,7 @@ pub(crate) mod tests {
             dir.push("a folder with a rather long name");
         }
         let mut phrase = Phrase::default();
-        phrase.notes.push(crate::phrase::Note {
-            start_step: 2,
-            pitch: 67,
-            length_steps: 2,
-            velocity: 80,
-        });
+        phrase.notes.push(crate::phrase::Note::new(2, 67, 2, 80));
         let path = export_phrase(&phrase, "Fiddle tunes G major seed 3", &dir).unwrap();
         assert!(path.as_os_str().len() > 300);
         assert!(path.starts_with(&dir));

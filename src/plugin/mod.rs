@@ -469,10 +469,7 @@ fn transport_snapshot(
 ) -> TransportSnapshot {
     let time_signature = match (t.time_sig_numerator, t.time_sig_denominator) {
         (Some(n), Some(d)) if (1..=32).contains(&n) && matches!(d, 1 | 2 | 4 | 8 | 16 | 32) => {
-            Some(TimeSignature {
-                numerator: n as u8,
-                denominator: d as u8,
-            })
+            Some(TimeSignature::new(n as u8, d as u8))
         }
         _ => None,
     };

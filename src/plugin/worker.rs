@@ -229,10 +229,7 @@ impl Shared {
     /// The host's time signature, once the audio thread has seen one.
     pub fn host_meter(&self) -> Option<TimeSignature> {
         let v = self.host_meter.load(Ordering::Relaxed);
-        (v != 0).then_some(TimeSignature {
-            numerator: (v >> 8) as u8,
-            denominator: (v & 0xff) as u8,
-        })
+        (v != 0).then_some(TimeSignature::new((v >> 8) as u8, (v & 0xff) as u8))
     }
 
     /// Records the host's time signature (audio thread: one atomic store).
@@ -991,12 +988,7 @@ mod tests {
     #[test]
     fn restored_phrases_are_checked_before_they_play() {
         let mut p = Phrase::empty(2, 4, TimeSignature::default(), 120.0);
-        p.notes.push(Note {
-            start_step: 0,
-            pitch: 60,
-            length_steps: 4,
-            velocity: 90,
-        });
+        p.notes.push(Note::new(0, 60, 4, 90));
         assert!(validate_restored(&p).is_ok());
         let mut zero = p.clone();
         zero.bars = 0;

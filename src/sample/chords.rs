@@ -188,12 +188,9 @@ mod tests {
         let mut phrase = Phrase::empty(1, 4, TimeSignature::FOUR_FOUR, 120.0);
         for (start, pitches) in [(2u32, [48u8, 52, 55]), (10, [50, 53, 57])] {
             for pitch in pitches {
-                phrase.notes.push(crate::phrase::Note {
-                    start_step: start,
-                    pitch,
-                    length_steps: 4,
-                    velocity: 80,
-                });
+                phrase
+                    .notes
+                    .push(crate::phrase::Note::new(start, pitch, 4, 80));
             }
         }
         let chords = Chords {

@@ -282,11 +282,8 @@ mod tests {
         let mut p = Phrase::empty(1, 4, TimeSignature::FOUR_FOUR, 120.0);
         p.notes = notes
             .iter()
-            .map(|&(start_step, pitch, length_steps)| Note {
-                start_step,
-                pitch,
-                length_steps,
-                velocity: 90,
+            .map(|&(start_step, pitch, length_steps)| {
+                Note::new(start_step, pitch, length_steps, 90)
             })
             .collect();
         p

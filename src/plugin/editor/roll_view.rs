@@ -179,20 +179,7 @@ mod tests {
 
     fn phrase() -> Phrase {
         let mut p = Phrase::empty(2, 4, TimeSignature::FOUR_FOUR, 120.0);
-        p.notes = vec![
-            Note {
-                start_step: 0,
-                pitch: 60,
-                length_steps: 4,
-                velocity: 100,
-            },
-            Note {
-                start_step: 16,
-                pitch: 72,
-                length_steps: 16,
-                velocity: 100,
-            },
-        ];
+        p.notes = vec![Note::new(0, 60, 4, 100), Note::new(16, 72, 16, 100)];
         p
     }
 
@@ -253,12 +240,7 @@ mod tests {
                 bottom: 30.0
             }
         );
-        let outside = Note {
-            start_step: 0,
-            pitch: 90,
-            length_steps: 1,
-            velocity: 1,
-        };
+        let outside = Note::new(0, 90, 1, 1);
         assert_eq!(g.note_rect(&outside), None);
     }
 
