@@ -853,108 +853,86 @@ unsafe fn step_block<const R: usize>(
     }
 }
 
-/// The cell: pre-activations `[i f g o]` in, activations out (kept for the backward pass),
-/// new cell state, its tanh and the hidden state.
-#[inline]
-fn cell_forward(
-    gates: &mut [f32],
-    c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: AVX2 and FMA were detected.
-        unsafe { cell_forward_avx2(gates, c_prev, c, tanh_c, h) };
-        return;
-    }
-    cell_forward_body(gates, c_prev, c, tanh_c, h);
+/// Defines `fn $name`, which runs `$body` compiled for AVX2 and FMA when the CPU has them
+/// and as it is otherwise: the body is written once and the compiler vectorizes it in the
+/// AVX2 build.
+macro_rules! with_avx2_fma {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$doc])*
+        #[inline]
+        fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2($($arg: $ty),*) {
+                body($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: AVX2 and FMA were detected.
+                return unsafe { avx2($($arg),*) };
+            }
+            body($($arg),*)
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn cell_forward_avx2(
-    gates: &mut [f32],
-    c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
-) {
-    cell_forward_body(gates, c_prev, c, tanh_c, h);
-}
-
-/// Written once so the compiler vectorizes it in the AVX2 build.
-#[inline(always)]
-fn cell_forward_body(
-    gates: &mut [f32],
-    c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
-) {
-    let hd = c.len();
-    assert!(gates.len() == 4 * hd && c_prev.len() == hd && tanh_c.len() == hd && h.len() == hd);
-    let (i, rest) = gates.split_at_mut(hd);
-    let (f, rest) = rest.split_at_mut(hd);
-    let (g, o) = rest.split_at_mut(hd);
-    for k in 0..hd {
-        let (ik, fk, gk, ok) = (sigmoid(i[k]), sigmoid(f[k]), tanh_f32(g[k]), sigmoid(o[k]));
-        let ck = fk * c_prev[k] + ik * gk;
-        let tc = tanh_f32(ck);
-        (i[k], f[k], g[k], o[k]) = (ik, fk, gk, ok);
-        c[k] = ck;
-        tanh_c[k] = tc;
-        h[k] = ok * tc;
+with_avx2_fma! {
+    /// The cell: pre-activations `[i f g o]` in, activations out (kept for the backward pass),
+    /// new cell state, its tanh and the hidden state.
+    fn cell_forward(
+        gates: &mut [f32],
+        c_prev: &[f32],
+        c: &mut [f32],
+        tanh_c: &mut [f32],
+        h: &mut [f32],
+    ) {
+        let hd = c.len();
+        assert!(gates.len() == 4 * hd && c_prev.len() == hd && tanh_c.len() == hd && h.len() == hd);
+        let (i, rest) = gates.split_at_mut(hd);
+        let (f, rest) = rest.split_at_mut(hd);
+        let (g, o) = rest.split_at_mut(hd);
+        for k in 0..hd {
+            let (ik, fk, gk, ok) = (sigmoid(i[k]), sigmoid(f[k]), tanh_f32(g[k]), sigmoid(o[k]));
+            let ck = fk * c_prev[k] + ik * gk;
+            let tc = tanh_f32(ck);
+            (i[k], f[k], g[k], o[k]) = (ik, fk, gk, ok);
+            c[k] = ck;
+            tanh_c[k] = tc;
+            h[k] = ok * tc;
+        }
     }
 }
 
-/// The cell's backward step: activations in `gates`, replaced by the gradient with respect
-/// to the pre-activations; `d_c` carries the cell-state gradient from step t + 1 to step t.
-#[inline]
-fn cell_backward(gates: &mut [f32], c_prev: &[f32], tanh_c: &[f32], d_h: &[f32], d_c: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: AVX2 and FMA were detected.
-        unsafe { cell_backward_avx2(gates, c_prev, tanh_c, d_h, d_c) };
-        return;
-    }
-    cell_backward_body(gates, c_prev, tanh_c, d_h, d_c);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn cell_backward_avx2(
-    gates: &mut [f32],
-    c_prev: &[f32],
-    tanh_c: &[f32],
-    d_h: &[f32],
-    d_c: &mut [f32],
-) {
-    cell_backward_body(gates, c_prev, tanh_c, d_h, d_c);
-}
-
-#[inline(always)]
-fn cell_backward_body(
-    gates: &mut [f32],
-    c_prev: &[f32],
-    tanh_c: &[f32],
-    d_h: &[f32],
-    d_c: &mut [f32],
-) {
-    let hd = d_c.len();
-    assert!(gates.len() == 4 * hd && c_prev.len() == hd && tanh_c.len() == hd && d_h.len() == hd);
-    let (i, rest) = gates.split_at_mut(hd);
-    let (f, rest) = rest.split_at_mut(hd);
-    let (g, o) = rest.split_at_mut(hd);
-    for k in 0..hd {
-        let (ik, fk, gk, ok, tc, dh) = (i[k], f[k], g[k], o[k], tanh_c[k], d_h[k]);
-        let dc = d_c[k] + dh * ok * (1.0 - tc * tc);
-        i[k] = dc * gk * ik * (1.0 - ik);
-        f[k] = dc * c_prev[k] * fk * (1.0 - fk);
-        g[k] = dc * ik * (1.0 - gk * gk);
-        o[k] = dh * tc * ok * (1.0 - ok);
-        d_c[k] = dc * fk;
+with_avx2_fma! {
+    /// The cell's backward step: activations in `gates`, replaced by the gradient with respect
+    /// to the pre-activations; `d_c` carries the cell-state gradient from step t + 1 to step t.
+    fn cell_backward(
+        gates: &mut [f32],
+        c_prev: &[f32],
+        tanh_c: &[f32],
+        d_h: &[f32],
+        d_c: &mut [f32],
+    ) {
+        let hd = d_c.len();
+        assert!(
+            gates.len() == 4 * hd && c_prev.len() == hd && tanh_c.len() == hd && d_h.len() == hd
+        );
+        let (i, rest) = gates.split_at_mut(hd);
+        let (f, rest) = rest.split_at_mut(hd);
+        let (g, o) = rest.split_at_mut(hd);
+        for k in 0..hd {
+            let (ik, fk, gk, ok, tc, dh) = (i[k], f[k], g[k], o[k], tanh_c[k], d_h[k]);
+            let dc = d_c[k] + dh * ok * (1.0 - tc * tc);
+            i[k] = dc * gk * ik * (1.0 - ik);
+            f[k] = dc * c_prev[k] * fk * (1.0 - fk);
+            g[k] = dc * ik * (1.0 - gk * gk);
+            o[k] = dh * tc * ok * (1.0 - ok);
+            d_c[k] = dc * fk;
+        }
     }
 }
 
