@@ -367,9 +367,7 @@ impl FineTune {
             ..recipe.options(model, TrainEngine::Fused)
         }
     }
-}
 
-impl FineTune {
     /// Trains with `options` (from [`FineTune::options`]) until done, out of patience or
     /// `stop`; nothing is written (the caller saves the result).
     pub fn train(

@@ -20,6 +20,8 @@ use half::f16;
 use int8::{Int8Matrix, Int8Scratch};
 
 use crate::model::{ModelConfig, ModelError};
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
 
 /// The arithmetic a state steps in ([`FastLstm::state_in`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -130,7 +132,6 @@ impl Weight for f16 {
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256 {
-        use std::arch::x86_64::*;
         // SAFETY: the caller's pointer holds eight values (16 bytes).
         unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
     }
@@ -811,25 +812,22 @@ unsafe fn matmul_avx2_fma(y: &mut [f32], x: &[f32], batch: usize, w: &Panels, da
         // SAFETY: as the caller's.
         return unsafe { matmul_one_avx2(y, x, w, data) };
     }
-    let (rows, pitch, sparse) = (w.rows, w.padded_cols(), w.sparse_rows);
-    for p in 0..pitch / PANEL {
-        let panel = &data[p * rows * PANEL..(p + 1) * rows * PANEL];
-        for sub in 0..PANEL / 16 {
-            let mut b0 = 0;
-            while b0 < batch {
-                let n = (batch - b0).min(CHUNK);
-                // SAFETY: as above, for sequences `b0..b0 + n` and columns
-                // `p * 64 + sub * 16 ..+16`, all inside the asserted buffers.
-                unsafe {
-                    match n {
-                        1 => panel_chunk_avx2::<1>(y, x, b0, p, sub, rows, sparse, pitch, panel),
-                        2 => panel_chunk_avx2::<2>(y, x, b0, p, sub, rows, sparse, pitch, panel),
-                        3 => panel_chunk_avx2::<3>(y, x, b0, p, sub, rows, sparse, pitch, panel),
-                        _ => panel_chunk_avx2::<4>(y, x, b0, p, sub, rows, sparse, pitch, panel),
-                    }
+    for col in (0..w.padded_cols()).step_by(16) {
+        let mut b0 = 0;
+        while b0 < batch {
+            let n = (batch - b0).min(CHUNK);
+            let (a, w_col) = w.block(data, b0, col);
+            // SAFETY: as above, for sequences `b0..b0 + n` and columns `col..col + 16`, all
+            // inside the asserted buffers.
+            unsafe {
+                match n {
+                    1 => chunk::<__m256, 1>(y, x, w_col, a),
+                    2 => chunk::<__m256, 2>(y, x, w_col, a),
+                    3 => chunk::<__m256, 3>(y, x, w_col, a),
+                    _ => chunk::<__m256, 4>(y, x, w_col, a),
                 }
-                b0 += n;
             }
+            b0 += n;
         }
     }
 }
@@ -851,7 +849,6 @@ unsafe fn matmul_one_avx2<W: Weight>(y: &mut [f32], x: &[f32], w: &Panels, data:
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn panel_one_avx2<W: Weight>(y: &mut [f32], x: &[f32], panel: &[W]) {
-    use std::arch::x86_64::*;
     debug_assert!(y.len() == PANEL && panel.len() == x.len() * PANEL);
     // SAFETY: row `j` of the panel is `panel[j * 64..j * 64 + 64]` with `j < x.len()`, and
     // `y` holds 64 values (the caller's contract).
@@ -877,147 +874,178 @@ unsafe fn panel_one_avx2<W: Weight>(y: &mut [f32], x: &[f32], panel: &[W]) {
     }
 }
 
-/// `N` sequences from `b0`, 16 columns (`sub`) of panel `p`. A row is skipped when it is
-/// zero for all `N`; otherwise a zero input adds `0 * w`, which changes no value.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn panel_chunk_avx2<const N: usize>(
-    y: &mut [f32],
-    x: &[f32],
-    b0: usize,
-    p: usize,
-    sub: usize,
-    rows: usize,
-    sparse_rows: usize,
-    pitch: usize,
-    panel: &[f32],
-) {
-    use std::arch::x86_64::*;
-    debug_assert!((b0 + N) * rows <= x.len() && (b0 + N) * pitch <= y.len());
-    // SAFETY: sequence `b0 + n` reads `x[(b0 + n) * rows + j]` with `j < rows` and writes
-    // `y[(b0 + n) * pitch + p * 64 + sub * 16..+16]` with `p * 64 + 64 <= pitch`; the
-    // panel row is `panel[j * 64 + sub * 16..+16]` (the caller's contract).
-    unsafe {
-        let col = p * PANEL + sub * 16;
-        let mut acc = [[_mm256_setzero_ps(); 2]; N];
-        for (n, a) in acc.iter_mut().enumerate() {
-            let yp = y.as_ptr().add((b0 + n) * pitch + col);
-            a[0] = _mm256_loadu_ps(yp);
-            a[1] = _mm256_loadu_ps(yp.add(8));
-        }
-        let xp = x.as_ptr().add(b0 * rows);
-        macro_rules! row {
-            ($j:expr) => {{
-                let wp = panel.as_ptr().add($j * PANEL + sub * 16);
-                let (w0, w1) = (_mm256_loadu_ps(wp), _mm256_loadu_ps(wp.add(8)));
-                for (n, a) in acc.iter_mut().enumerate() {
-                    let xv = _mm256_broadcast_ss(&*xp.add(n * rows + $j));
-                    a[0] = _mm256_fmadd_ps(xv, w0, a[0]);
-                    a[1] = _mm256_fmadd_ps(xv, w1, a[1]);
-                }
-            }};
-        }
-        // Frame rows are mostly zero for every sequence: test them. Hidden-state rows are
-        // dense: testing would only cost time.
-        for j in 0..sparse_rows {
-            if (0..N).any(|n| *xp.add(n * rows + j) != 0.0) {
-                row!(j);
-            }
-        }
-        for j in sparse_rows..rows {
-            row!(j);
-        }
-        for (n, a) in acc.iter().enumerate() {
-            let yp = y.as_mut_ptr().add((b0 + n) * pitch + col);
-            _mm256_storeu_ps(yp, a[0]);
-            _mm256_storeu_ps(yp.add(8), a[1]);
-        }
-    }
-}
-
 /// AVX-512 matrix product for several sequences: 32 columns of up to 8 sequences stay in
 /// 16 registers, so the FMA latency is hidden and each weight row is loaded once per step
 /// for the whole batch. Same per-output operations as [`matmul_portable`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn matmul_avx512(y: &mut [f32], x: &[f32], batch: usize, w: &Panels, data: &[f32]) {
-    let (rows, pitch, sparse) = (w.rows, w.padded_cols(), w.sparse_rows);
-    for p in 0..pitch / PANEL {
-        let panel = &data[p * rows * PANEL..(p + 1) * rows * PANEL];
-        for sub in 0..PANEL / 32 {
-            let mut b0 = 0;
-            while b0 < batch {
-                let n = (batch - b0).min(8);
-                let args = (b0, p * PANEL + sub * 32, rows, sparse, pitch);
-                // SAFETY: sequences `b0..b0 + n` and columns `p * 64 + sub * 32 ..+32` lie
-                // inside the buffers whose lengths the caller asserted.
-                unsafe {
-                    match n {
-                        1 => panel_chunk_avx512::<1>(y, x, args, &panel[sub * 32..]),
-                        2 => panel_chunk_avx512::<2>(y, x, args, &panel[sub * 32..]),
-                        3 => panel_chunk_avx512::<3>(y, x, args, &panel[sub * 32..]),
-                        4 => panel_chunk_avx512::<4>(y, x, args, &panel[sub * 32..]),
-                        5 => panel_chunk_avx512::<5>(y, x, args, &panel[sub * 32..]),
-                        6 => panel_chunk_avx512::<6>(y, x, args, &panel[sub * 32..]),
-                        7 => panel_chunk_avx512::<7>(y, x, args, &panel[sub * 32..]),
-                        _ => panel_chunk_avx512::<8>(y, x, args, &panel[sub * 32..]),
-                    }
+    for col in (0..w.padded_cols()).step_by(32) {
+        let mut b0 = 0;
+        while b0 < batch {
+            let n = (batch - b0).min(8);
+            let (a, w_col) = w.block(data, b0, col);
+            // SAFETY: sequences `b0..b0 + n` and columns `col..col + 32` lie inside the
+            // buffers whose lengths the caller asserted.
+            unsafe {
+                match n {
+                    1 => chunk::<__m512, 1>(y, x, w_col, a),
+                    2 => chunk::<__m512, 2>(y, x, w_col, a),
+                    3 => chunk::<__m512, 3>(y, x, w_col, a),
+                    4 => chunk::<__m512, 4>(y, x, w_col, a),
+                    5 => chunk::<__m512, 5>(y, x, w_col, a),
+                    6 => chunk::<__m512, 6>(y, x, w_col, a),
+                    7 => chunk::<__m512, 7>(y, x, w_col, a),
+                    _ => chunk::<__m512, 8>(y, x, w_col, a),
                 }
-                b0 += n;
             }
+            b0 += n;
         }
     }
 }
 
-/// `N` sequences from `b0`, 32 columns from `col`; `panel` starts at the sub-block's first
-/// column of row 0 (rows are [`PANEL`] apart). Zero frame rows are skipped as in
-/// [`panel_chunk_avx2`].
+/// A SIMD register of f32 lanes for [`chunk`]: AVX's 8 or AVX-512's 16. Each method is the
+/// intrinsic of its name, so the caller enables the register's features.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn panel_chunk_avx512<const N: usize>(
+pub(crate) trait Lanes: Copy {
+    const WIDTH: usize;
+    unsafe fn splat(v: f32) -> Self;
+    unsafe fn load(p: *const f32) -> Self;
+    unsafe fn store(self, p: *mut f32);
+    unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self;
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for __m256 {
+    const WIDTH: usize = 8;
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> Self {
+        unsafe { _mm256_set1_ps(v) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        unsafe { _mm256_storeu_ps(p, self) }
+    }
+    #[inline(always)]
+    unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self {
+        unsafe { _mm256_fmadd_ps(a, b, c) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for __m512 {
+    const WIDTH: usize = 16;
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> Self {
+        unsafe { _mm512_set1_ps(v) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        unsafe { _mm512_storeu_ps(p, self) }
+    }
+    #[inline(always)]
+    unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self {
+        unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+}
+
+/// Where [`chunk`] finds its sequences' inputs and outputs and its weight rows (distances
+/// in f32 values).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub(crate) struct Block {
+    /// The first sequence and the first output column.
+    pub b0: usize,
+    pub col: usize,
+    pub x_stride: usize,
+    pub y_stride: usize,
+    /// Weight rows (inputs per sequence) and the distance between two of them.
+    pub rows: usize,
+    pub w_stride: usize,
+    /// Leading rows tested for zero (mostly zero frame rows); the others are dense and
+    /// testing would only cost time.
+    pub sparse_rows: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Panels {
+    /// The [`Block`] of a step's sequences from `b0` and columns from `col`, with its weights
+    /// in `data` (this matrix's values) from row 0 of column `col`.
+    fn block<'d>(&self, data: &'d [f32], b0: usize, col: usize) -> (Block, &'d [f32]) {
+        let block = Block {
+            b0,
+            col,
+            x_stride: self.rows,
+            y_stride: self.padded_cols(),
+            rows: self.rows,
+            w_stride: PANEL,
+            sparse_rows: self.sparse_rows,
+        };
+        (
+            block,
+            &data[col / PANEL * self.rows * PANEL + col % PANEL..],
+        )
+    }
+}
+
+/// `y[b][c] += sum_j x[b][j] * w[j][c]` for the `N` sequences `b` from `a.b0` and the
+/// `2 * V::WIDTH` columns from `a.col`, accumulated in `2N` registers while the weight rows
+/// stream by; `w` starts at row 0 of the first of those columns. A sparse row is skipped
+/// when it is zero for all `N`; otherwise a zero input adds `0 * w`, which changes no value.
+/// The caller enables `V`'s features (this is inlined into its kernel).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) unsafe fn chunk<V: Lanes, const N: usize>(
     y: &mut [f32],
     x: &[f32],
-    (b0, col, rows, sparse_rows, pitch): (usize, usize, usize, usize, usize),
-    panel: &[f32],
+    w: &[f32],
+    a: Block,
 ) {
-    use std::arch::x86_64::*;
-    debug_assert!((b0 + N) * rows <= x.len() && (b0 + N) * pitch <= y.len());
-    debug_assert!(panel.len() >= (rows - 1) * PANEL + 32);
-    // SAFETY: sequence `b0 + n` reads `x[(b0 + n) * rows + j]` (`j < rows`) and writes
-    // `y[(b0 + n) * pitch + col..+32]` (`col + 32 <= pitch`); row `j` of the sub-block is
-    // `panel[j * 64..j * 64 + 32]` (the caller's contract, checked above in debug builds).
+    let width = 2 * V::WIDTH;
+    debug_assert!((a.b0 + N - 1) * a.x_stride + a.rows <= x.len());
+    debug_assert!((a.b0 + N - 1) * a.y_stride + a.col + width <= y.len());
+    debug_assert!(a.rows == 0 || (a.rows - 1) * a.w_stride + width <= w.len());
+    // SAFETY: sequence `b0 + n` reads `x[(b0 + n) * x_stride + j]` (`j < rows`) and writes
+    // `y[(b0 + n) * y_stride + col..+width]`; row `j` is `w[j * w_stride..+width]` (the
+    // caller's contract, checked above in debug builds).
     unsafe {
-        let mut acc = [[_mm512_setzero_ps(); 2]; N];
-        for (n, a) in acc.iter_mut().enumerate() {
-            let yp = y.as_ptr().add((b0 + n) * pitch + col);
-            a[0] = _mm512_loadu_ps(yp);
-            a[1] = _mm512_loadu_ps(yp.add(16));
+        let mut acc = [[V::splat(0.0); 2]; N];
+        for (n, acc) in acc.iter_mut().enumerate() {
+            let yp = y.as_ptr().add((a.b0 + n) * a.y_stride + a.col);
+            *acc = [V::load(yp), V::load(yp.add(V::WIDTH))];
         }
-        let xp = x.as_ptr().add(b0 * rows);
+        let xp = x.as_ptr().add(a.b0 * a.x_stride);
         macro_rules! row {
             ($j:expr) => {{
-                let wp = panel.as_ptr().add($j * PANEL);
-                let (w0, w1) = (_mm512_loadu_ps(wp), _mm512_loadu_ps(wp.add(16)));
-                for (n, a) in acc.iter_mut().enumerate() {
-                    let xv = _mm512_set1_ps(*xp.add(n * rows + $j));
-                    a[0] = _mm512_fmadd_ps(xv, w0, a[0]);
-                    a[1] = _mm512_fmadd_ps(xv, w1, a[1]);
+                let wp = w.as_ptr().add($j * a.w_stride);
+                let (w0, w1) = (V::load(wp), V::load(wp.add(V::WIDTH)));
+                for (n, acc) in acc.iter_mut().enumerate() {
+                    let xv = V::splat(*xp.add(n * a.x_stride + $j));
+                    acc[0] = V::fmadd(xv, w0, acc[0]);
+                    acc[1] = V::fmadd(xv, w1, acc[1]);
                 }
             }};
         }
-        for j in 0..sparse_rows {
-            if (0..N).any(|n| *xp.add(n * rows + j) != 0.0) {
+        for j in 0..a.sparse_rows {
+            if (0..N).any(|n| *xp.add(n * a.x_stride + j) != 0.0) {
                 row!(j);
             }
         }
-        for j in sparse_rows..rows {
+        for j in a.sparse_rows..a.rows {
             row!(j);
         }
-        for (n, a) in acc.iter().enumerate() {
-            let yp = y.as_mut_ptr().add((b0 + n) * pitch + col);
-            _mm512_storeu_ps(yp, a[0]);
-            _mm512_storeu_ps(yp.add(16), a[1]);
+        for (n, acc) in acc.iter().enumerate() {
+            let yp = y.as_mut_ptr().add((a.b0 + n) * a.y_stride + a.col);
+            acc[0].store(yp);
+            acc[1].store(yp.add(V::WIDTH));
         }
     }
 }

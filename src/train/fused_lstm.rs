@@ -19,7 +19,11 @@
 //! (and, on request, to the input). Weights use PyTorch's `nn.LSTM` layout and gate order
 //! (i, f, g, o); every sequence starts from a zero state.
 
+#[cfg(target_arch = "x86_64")]
+use crate::infer::{chunk, Block};
 use crate::infer::{sigmoid, tanh_f32};
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::__m256;
 
 /// Sizes of a stack of LSTM layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -776,11 +780,6 @@ unsafe fn step_matmul_avx2(
     w: &Panels,
     n: usize,
 ) {
-    let args = StepArgs {
-        y_stride,
-        x_stride,
-        k: w.k,
-    };
     // Blocks of nearly equal size (32 sequences: 6 6 5 5 5 5, not 6 6 6 6 6 2): a small
     // block has too few accumulators to hide the FMA latency.
     let blocks = batch.div_ceil(STEP_ROWS);
@@ -789,172 +788,112 @@ unsafe fn step_matmul_avx2(
         for block in 0..blocks {
             let b0 = block * batch / blocks;
             let rows = (block + 1) * batch / blocks - b0;
+            let a = Block {
+                b0,
+                col: c0,
+                x_stride,
+                y_stride,
+                rows: w.k,
+                w_stride: STEP_COLS,
+                sparse_rows: 0,
+            };
             // SAFETY: rows b0..b0 + rows and columns c0..c0 + 16 lie inside the buffers
             // (the caller asserted the bounds for all rows and the first n columns), and
             // the panel holds k rows of 16.
             unsafe {
                 match rows {
-                    1 => step_block::<1>(y, x, panel, b0, c0, &args),
-                    2 => step_block::<2>(y, x, panel, b0, c0, &args),
-                    3 => step_block::<3>(y, x, panel, b0, c0, &args),
-                    4 => step_block::<4>(y, x, panel, b0, c0, &args),
-                    5 => step_block::<5>(y, x, panel, b0, c0, &args),
-                    _ => step_block::<6>(y, x, panel, b0, c0, &args),
+                    1 => chunk::<__m256, 1>(y, x, panel, a),
+                    2 => chunk::<__m256, 2>(y, x, panel, a),
+                    3 => chunk::<__m256, 3>(y, x, panel, a),
+                    4 => chunk::<__m256, 4>(y, x, panel, a),
+                    5 => chunk::<__m256, 5>(y, x, panel, a),
+                    _ => chunk::<__m256, 6>(y, x, panel, a),
                 }
             }
         }
     }
 }
 
-struct StepArgs {
-    y_stride: usize,
-    x_stride: usize,
-    k: usize,
-}
-
-/// `R` sequences from `b0`, the 16 columns from `c0` of one panel, accumulated in 2R
-/// registers while the panel's `k` rows stream by.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn step_block<const R: usize>(
-    y: &mut [f32],
-    x: &[f32],
-    panel: &[f32],
-    b0: usize,
-    c0: usize,
-    a: &StepArgs,
-) {
-    use std::arch::x86_64::*;
-    // SAFETY: the caller guarantees rows b0..b0 + R of x (k values) and y (columns
-    // c0..c0 + 16) are in bounds and that the panel holds k rows of 16.
-    unsafe {
-        let mut acc = [[_mm256_setzero_ps(); 2]; R];
-        for (s, acc) in acc.iter_mut().enumerate() {
-            let yp = y.as_ptr().add((b0 + s) * a.y_stride + c0);
-            acc[0] = _mm256_loadu_ps(yp);
-            acc[1] = _mm256_loadu_ps(yp.add(8));
-        }
-        let xp = x.as_ptr().add(b0 * a.x_stride);
-        let wp = panel.as_ptr();
-        for r in 0..a.k {
-            let row = wp.add(r * STEP_COLS);
-            let (w0, w1) = (_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(8)));
-            for (s, acc) in acc.iter_mut().enumerate() {
-                let xv = _mm256_broadcast_ss(&*xp.add(s * a.x_stride + r));
-                acc[0] = _mm256_fmadd_ps(xv, w0, acc[0]);
-                acc[1] = _mm256_fmadd_ps(xv, w1, acc[1]);
+/// Defines `fn $name`, which runs `$body` compiled for AVX2 and FMA when the CPU has them
+/// and as it is otherwise: the body is written once and the compiler vectorizes it in the
+/// AVX2 build.
+macro_rules! with_avx2_fma {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$doc])*
+        #[inline]
+        fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2($($arg: $ty),*) {
+                body($($arg),*)
             }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: AVX2 and FMA were detected.
+                return unsafe { avx2($($arg),*) };
+            }
+            body($($arg),*)
         }
-        for (s, acc) in acc.iter().enumerate() {
-            let yp = y.as_mut_ptr().add((b0 + s) * a.y_stride + c0);
-            _mm256_storeu_ps(yp, acc[0]);
-            _mm256_storeu_ps(yp.add(8), acc[1]);
+    };
+}
+
+with_avx2_fma! {
+    /// The cell: pre-activations `[i f g o]` in, activations out (kept for the backward pass),
+    /// new cell state, its tanh and the hidden state.
+    fn cell_forward(
+        gates: &mut [f32],
+        c_prev: &[f32],
+        c: &mut [f32],
+        tanh_c: &mut [f32],
+        h: &mut [f32],
+    ) {
+        let hd = c.len();
+        assert!(gates.len() == 4 * hd && c_prev.len() == hd && tanh_c.len() == hd && h.len() == hd);
+        let (i, rest) = gates.split_at_mut(hd);
+        let (f, rest) = rest.split_at_mut(hd);
+        let (g, o) = rest.split_at_mut(hd);
+        for k in 0..hd {
+            let (ik, fk, gk, ok) = (sigmoid(i[k]), sigmoid(f[k]), tanh_f32(g[k]), sigmoid(o[k]));
+            let ck = fk * c_prev[k] + ik * gk;
+            let tc = tanh_f32(ck);
+            (i[k], f[k], g[k], o[k]) = (ik, fk, gk, ok);
+            c[k] = ck;
+            tanh_c[k] = tc;
+            h[k] = ok * tc;
         }
     }
 }
 
-/// The cell: pre-activations `[i f g o]` in, activations out (kept for the backward pass),
-/// new cell state, its tanh and the hidden state.
-#[inline]
-fn cell_forward(
-    gates: &mut [f32],
-    c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: AVX2 and FMA were detected.
-        unsafe { cell_forward_avx2(gates, c_prev, c, tanh_c, h) };
-        return;
-    }
-    cell_forward_body(gates, c_prev, c, tanh_c, h);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn cell_forward_avx2(
-    gates: &mut [f32],
-    c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
-) {
-    cell_forward_body(gates, c_prev, c, tanh_c, h);
-}
-
-/// Written once so the compiler vectorizes it in the AVX2 build.
-#[inline(always)]
-fn cell_forward_body(
-    gates: &mut [f32],
-    c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
-) {
-    let hd = c.len();
-    assert!(gates.len() == 4 * hd && c_prev.len() == hd && tanh_c.len() == hd && h.len() == hd);
-    let (i, rest) = gates.split_at_mut(hd);
-    let (f, rest) = rest.split_at_mut(hd);
-    let (g, o) = rest.split_at_mut(hd);
-    for k in 0..hd {
-        let (ik, fk, gk, ok) = (sigmoid(i[k]), sigmoid(f[k]), tanh_f32(g[k]), sigmoid(o[k]));
-        let ck = fk * c_prev[k] + ik * gk;
-        let tc = tanh_f32(ck);
-        (i[k], f[k], g[k], o[k]) = (ik, fk, gk, ok);
-        c[k] = ck;
-        tanh_c[k] = tc;
-        h[k] = ok * tc;
-    }
-}
-
-/// The cell's backward step: activations in `gates`, replaced by the gradient with respect
-/// to the pre-activations; `d_c` carries the cell-state gradient from step t + 1 to step t.
-#[inline]
-fn cell_backward(gates: &mut [f32], c_prev: &[f32], tanh_c: &[f32], d_h: &[f32], d_c: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: AVX2 and FMA were detected.
-        unsafe { cell_backward_avx2(gates, c_prev, tanh_c, d_h, d_c) };
-        return;
-    }
-    cell_backward_body(gates, c_prev, tanh_c, d_h, d_c);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn cell_backward_avx2(
-    gates: &mut [f32],
-    c_prev: &[f32],
-    tanh_c: &[f32],
-    d_h: &[f32],
-    d_c: &mut [f32],
-) {
-    cell_backward_body(gates, c_prev, tanh_c, d_h, d_c);
-}
-
-#[inline(always)]
-fn cell_backward_body(
-    gates: &mut [f32],
-    c_prev: &[f32],
-    tanh_c: &[f32],
-    d_h: &[f32],
-    d_c: &mut [f32],
-) {
-    let hd = d_c.len();
-    assert!(gates.len() == 4 * hd && c_prev.len() == hd && tanh_c.len() == hd && d_h.len() == hd);
-    let (i, rest) = gates.split_at_mut(hd);
-    let (f, rest) = rest.split_at_mut(hd);
-    let (g, o) = rest.split_at_mut(hd);
-    for k in 0..hd {
-        let (ik, fk, gk, ok, tc, dh) = (i[k], f[k], g[k], o[k], tanh_c[k], d_h[k]);
-        let dc = d_c[k] + dh * ok * (1.0 - tc * tc);
-        i[k] = dc * gk * ik * (1.0 - ik);
-        f[k] = dc * c_prev[k] * fk * (1.0 - fk);
-        g[k] = dc * ik * (1.0 - gk * gk);
-        o[k] = dh * tc * ok * (1.0 - ok);
-        d_c[k] = dc * fk;
+with_avx2_fma! {
+    /// The cell's backward step: activations in `gates`, replaced by the gradient with respect
+    /// to the pre-activations; `d_c` carries the cell-state gradient from step t + 1 to step t.
+    fn cell_backward(
+        gates: &mut [f32],
+        c_prev: &[f32],
+        tanh_c: &[f32],
+        d_h: &[f32],
+        d_c: &mut [f32],
+    ) {
+        let hd = d_c.len();
+        assert!(
+            gates.len() == 4 * hd && c_prev.len() == hd && tanh_c.len() == hd && d_h.len() == hd
+        );
+        let (i, rest) = gates.split_at_mut(hd);
+        let (f, rest) = rest.split_at_mut(hd);
+        let (g, o) = rest.split_at_mut(hd);
+        for k in 0..hd {
+            let (ik, fk, gk, ok, tc, dh) = (i[k], f[k], g[k], o[k], tanh_c[k], d_h[k]);
+            let dc = d_c[k] + dh * ok * (1.0 - tc * tc);
+            i[k] = dc * gk * ik * (1.0 - ik);
+            f[k] = dc * c_prev[k] * fk * (1.0 - fk);
+            g[k] = dc * ik * (1.0 - gk * gk);
+            o[k] = dh * tc * ok * (1.0 - ok);
+            d_c[k] = dc * fk;
+        }
     }
 }
 

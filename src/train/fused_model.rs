@@ -11,9 +11,7 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 
-use super::fused_lstm::{
-    matmul, LstmLayerParams, LstmParams, LstmShape, LstmStack, LstmTape, MatRef,
-};
+use super::fused_lstm::{matmul, LstmParams, LstmShape, LstmStack, LstmTape, MatRef};
 use crate::model::{ModelConfig, ModelError};
 
 /// The network's parameters in plain buffers.
@@ -84,22 +82,15 @@ impl FusedPhraseModel {
         config: &ModelConfig,
         tensors: &HashMap<String, Tensor>,
     ) -> Result<Self, ModelError> {
-        let shape = lstm_shape(config);
-        let (f, h, g4) = (config.output_size(), config.hidden, 4 * config.hidden);
-        let layers = (0..config.layers)
-            .map(|l| {
-                let input = shape.layer_input(l);
-                Ok(LstmLayerParams {
-                    w_ih: tensor_values(tensors, &format!("lstm.weight_ih_l{l}"), &[g4, input])?,
-                    w_hh: tensor_values(tensors, &format!("lstm.weight_hh_l{l}"), &[g4, h])?,
-                    b_ih: tensor_values(tensors, &format!("lstm.bias_ih_l{l}"), &[g4])?,
-                    b_hh: tensor_values(tensors, &format!("lstm.bias_hh_l{l}"), &[g4])?,
-                })
-            })
-            .collect::<Result<Vec<_>, ModelError>>()?;
+        let mut lstm = LstmParams::zeros(lstm_shape(config));
+        let names: Vec<_> = lstm.named().into_iter().map(|(n, s, _)| (n, s)).collect();
+        for ((name, shape), values) in names.into_iter().zip(lstm.tensors_mut()) {
+            values.copy_from_slice(&tensor_values(tensors, &format!("lstm.{name}"), &shape)?);
+        }
+        let (f, h) = (config.output_size(), config.hidden);
         Ok(Self {
             config: config.clone(),
-            lstm: LstmStack::new(LstmParams { shape, layers }),
+            lstm: LstmStack::new(lstm),
             out_w: tensor_values(tensors, "out.weight", &[f, h])?,
             out_b: tensor_values(tensors, "out.bias", &[f])?,
         })
