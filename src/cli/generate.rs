@@ -71,13 +71,21 @@ pub struct Args {
     /// (v2) only.
     #[arg(long, default_value = "AA'BA")]
     pub form: Form,
-    /// Let voices move in parallel fifths and octaves (by default an event model's
-    /// sampler avoids them, as four-part writing does).
-    #[arg(long)]
-    pub allow_parallels: bool,
     /// Write this many different phrases (seeds seed, seed+1 ...), generated together.
     #[arg(long, default_value_t = 1)]
     pub variations: usize,
+    #[command(flatten)]
+    pub sampler: SamplerArgs,
+}
+
+/// How an event model's sampler draws: the options `generate` and `stats` share.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub struct SamplerArgs {
+    /// Let voices move in parallel fifths and octaves (by default an event model's
+    /// sampler avoids them, as four-part writing does); `stats --allow-parallels` measures
+    /// what the network does on its own.
+    #[arg(long)]
+    pub allow_parallels: bool,
     /// Draw this many candidates for each phrase and keep the one the model finds most
     /// likely (event models): less wandering, at the cost of a bigger batch. 1 to 16.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
@@ -227,12 +235,12 @@ pub fn generate_params(
         primer,
         keep_bars: None,
         form: args.form.clone(),
-        strict_voice_leading: !args.allow_parallels,
-        candidates: args.candidates,
+        strict_voice_leading: !args.sampler.allow_parallels,
+        candidates: args.sampler.candidates,
         prefer_key: None,
-        min_p: args.min_p,
-        repeats: args.repeats,
-        span: args.span,
+        min_p: args.sampler.min_p,
+        repeats: args.sampler.repeats,
+        span: args.sampler.span,
         ..GenerateParams::default()
     })
 }

@@ -159,9 +159,9 @@ pub fn harmonize_params(
     let mut gen_args = generate::Args::defaults();
     gen_args.temperature = args.follow.temperature;
     gen_args.max_polyphony = args.max_polyphony;
-    gen_args.allow_parallels = args.allow_parallels;
-    gen_args.candidates = args.candidates;
-    gen_args.min_p = args.min_p;
+    gen_args.sampler.allow_parallels = args.allow_parallels;
+    gen_args.sampler.candidates = args.candidates;
+    gen_args.sampler.min_p = args.min_p;
     gen_args.velocity = args.velocity;
     let mut params = generate::generate_params(&gen_args, steps_per_quarter, args.follow.seed)?;
     follow_shape(&mut params, &melody.phrase, melody.length_steps());

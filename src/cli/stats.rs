@@ -9,9 +9,6 @@ use serde::Serialize;
 
 use crate::cli::generate;
 use crate::family::generate_variations;
-use crate::sample::min_p::MinP;
-use crate::sample::repeats::Repeats;
-use crate::sample::span::Span;
 use crate::sample::{MAX_BARS, TEMPERATURE_RANGE};
 use crate::stats::c2st::{self, C2stReport};
 use crate::stats::{
@@ -68,22 +65,9 @@ pub struct Args {
     /// Generate with this form instead of `generate`'s default (`none`: no repeats).
     #[arg(long)]
     pub form: Option<crate::form::Form>,
-    /// Generate without the sampler's voice-leading rule (as `generate --allow-parallels`),
-    /// to measure what the network does on its own.
-    #[arg(long)]
-    pub allow_parallels: bool,
-    /// Each phrase the most likely of this many drawn together (as `generate --candidates`).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
-    pub candidates: u32,
-    /// Min-p sampling (as `generate --min-p`).
-    #[arg(long, default_value = "auto")]
-    pub min_p: MinP,
-    /// Repeats the network chooses (as `generate --repeats`).
-    #[arg(long, default_value = "auto", allow_hyphen_values = true)]
-    pub repeats: Repeats,
-    /// The widest a phrase may spread (as `generate --span`).
-    #[arg(long, default_value = "auto")]
-    pub span: Span,
+    /// How the phrases are drawn, as `generate` draws them.
+    #[command(flatten)]
+    pub sampler: generate::SamplerArgs,
     /// Reduce the real music to its N highest notes at each step, as `train --max-voices N`
     /// reduces it: the music such a model learned from (a melody model: `--top-voices 1`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=16))]
@@ -350,16 +334,12 @@ fn check_ranges(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `generate`'s defaults with this command's bars, voice-leading rule, form and metre, so
+/// `generate`'s defaults with this command's bars, sampler options, form and metre, so
 /// the phrases measured are the ones `generate` would write.
 fn generate_args(args: &Args) -> generate::Args {
     let mut gen_args = generate::Args::defaults();
     gen_args.bars = args.bars;
-    gen_args.allow_parallels = args.allow_parallels;
-    gen_args.candidates = args.candidates;
-    gen_args.min_p = args.min_p;
-    gen_args.repeats = args.repeats;
-    gen_args.span = args.span;
+    gen_args.sampler = args.sampler;
     if let Some(form) = &args.form {
         gen_args.form = form.clone();
     }
@@ -555,29 +535,29 @@ fn print_header(
         gen_args.time_signature.denominator,
         args.phrases,
         gen_args.form,
-        if args.allow_parallels {
+        if args.sampler.allow_parallels {
             "parallels allowed"
         } else {
             "strict voice leading"
         },
-        args.candidates,
+        args.sampler.candidates,
         {
-            let share = args.min_p.share_for(cfg);
-            args.min_p.describe((share > 0.0).then_some(share), "off")
+            let share = args.sampler.min_p.share_for(cfg);
+            args.sampler.min_p.describe((share > 0.0).then_some(share), "off")
         },
         if args.harmonize {
             // The melody sets the form and the compass.
             "off (a melody is followed)".into()
         } else {
-            args.repeats.describe(
-                args.repeats.bias_for(cfg, &gen_args.form),
+            args.sampler.repeats.describe(
+                args.sampler.repeats.bias_for(cfg, &gen_args.form),
                 "off: the form decides",
             )
         },
         if args.harmonize {
             "off (a melody is followed)".into()
         } else {
-            args.span.describe(args.span.semitones_for(cfg), "none")
+            args.sampler.span.describe(args.sampler.span.semitones_for(cfg), "none")
         },
         args.data.display(),
         describe(test),
