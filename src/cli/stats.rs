@@ -148,18 +148,18 @@ struct JsonReport<'a> {
     splits: Option<&'a Table>,
     sweep: Option<&'a Table>,
     /// The classifier test per temperature (`--c2st`; left out without it).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    c2st: Vec<C2stJson<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    c2st: &'a [C2stJson],
     columns: Vec<ColumnValues>,
 }
 
 /// One classifier test with the names of the two sets it compared.
 #[derive(Serialize)]
-struct C2stJson<'a> {
-    generated: &'a String,
-    real: &'a String,
+struct C2stJson {
+    generated: String,
+    real: String,
     #[serde(flatten)]
-    report: &'a C2stReport,
+    report: C2stReport,
 }
 
 /// "test split: 50 files, 93 segments (2 unreadable, 3 too short)".
@@ -257,14 +257,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             table: &table,
             splits: splits.as_ref(),
             sweep: sweep.as_ref(),
-            c2st: c2st
-                .iter()
-                .map(|(generated, real, report)| C2stJson {
-                    generated,
-                    real,
-                    report,
-                })
-                .collect(),
+            c2st: &c2st,
             columns: every_column_values(&reference, &generated, &split_columns),
         };
         write_json(path, &report)?;
@@ -280,7 +273,7 @@ fn classifier_tests(
     reference: &Column,
     generated: &[&Column],
     segment_quarters: f64,
-) -> anyhow::Result<Vec<(String, String, C2stReport)>> {
+) -> anyhow::Result<Vec<C2stJson>> {
     let rows = |c: &Column| -> Vec<Vec<f64>> { c.stats.iter().map(c2st::feature_row).collect() };
     let (real_name, mut real) = (reference.name.clone(), rows(reference));
     let real_name = if args.c2st_with_valid {
@@ -313,7 +306,11 @@ fn classifier_tests(
             names.len()
         );
         print!("{}", report.to_markdown(&column.name, &real_name, C2ST_TOP));
-        reports.push((column.name.clone(), real_name.clone(), report));
+        reports.push(C2stJson {
+            generated: column.name.clone(),
+            real: real_name.clone(),
+            report,
+        });
     }
     Ok(reports)
 }
@@ -399,24 +396,30 @@ fn generate_columns(
     if args.sweep {
         temperatures.extend(SWEEP_TEMPERATURES);
     }
-    let mut generated: Vec<(f32, Column)> = Vec::new();
-    for &t in &temperatures {
-        if generated.iter().any(|(g, _)| *g == t) {
-            continue;
-        }
+    per_temperature(&temperatures, |t| {
         gen_args.temperature = t;
         let params = generate::generate_params(gen_args, model.config.steps_per_quarter, 1)?;
         let phrases = generate_variations(model, &params, args.phrases as usize)?;
-        generated.push((
-            t,
-            Column {
-                name: format!("T={t:?}"),
-                stats: phrases
-                    .iter()
-                    .map(|p| PassageStats::of(&Passage::from_phrase(p)))
-                    .collect(),
-            },
-        ));
+        Ok(Column {
+            name: format!("T={t:?}"),
+            stats: phrases
+                .iter()
+                .map(|p| PassageStats::of(&Passage::from_phrase(p)))
+                .collect(),
+        })
+    })
+}
+
+/// One column for each distinct temperature, in order, each measured once by `column`.
+fn per_temperature(
+    temperatures: &[f32],
+    mut column: impl FnMut(f32) -> anyhow::Result<Column>,
+) -> anyhow::Result<Vec<(f32, Column)>> {
+    let mut generated: Vec<(f32, Column)> = Vec::new();
+    for &t in temperatures {
+        if !generated.iter().any(|(g, _)| *g == t) {
+            generated.push((t, column(t)?));
+        }
     }
     Ok(generated)
 }
@@ -430,11 +433,7 @@ fn harmonize_columns(
     real: &RealSegments,
 ) -> anyhow::Result<Vec<(f32, Column)>> {
     let spq = model.config.steps_per_quarter;
-    let mut generated: Vec<(f32, Column)> = Vec::new();
-    for &t in &args.temperature {
-        if generated.iter().any(|(g, _)| *g == t) {
-            continue;
-        }
+    per_temperature(&args.temperature, |t| {
         gen_args.temperature = t;
         gen_args.form = crate::form::Form::through_composed();
         let mut stats = Vec::with_capacity(real.passages.len());
@@ -463,15 +462,11 @@ fn harmonize_columns(
              start, length)",
             real.passages.len()
         );
-        generated.push((
-            t,
-            Column {
-                name: format!("harmonized T={t:?}"),
-                stats,
-            },
-        ));
-    }
-    Ok(generated)
+        Ok(Column {
+            name: format!("harmonized T={t:?}"),
+            stats,
+        })
+    })
 }
 
 /// A real segment's top line as a melody on the model's grid, in the segment's own metre
