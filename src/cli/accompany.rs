@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::generate;
-use crate::cli::harmonize::{follow_shape, import_given, write_following, FollowArgs};
+use crate::cli::generate::{self, import_given};
+use crate::cli::harmonize::{follow_shape, write_following, FollowArgs};
 use crate::sample::chords::Chords;
 
 #[derive(Debug, clap::Args)]

@@ -157,6 +157,27 @@ pub fn load_model(path: Option<&Path>) -> anyhow::Result<FastLstm> {
     }
 }
 
+/// Reads a MIDI file given to follow or continue (a melody, chords, a primer) on the
+/// model's grid, its warnings told; `what` names it in messages.
+pub fn import_given(
+    path: &Path,
+    what: &str,
+    steps_per_quarter: u32,
+) -> anyhow::Result<midi::ImportedPhrase> {
+    let imported = midi::import_file(
+        path,
+        &ImportOptions {
+            steps_per_quarter,
+            ..ImportOptions::default()
+        },
+    )
+    .with_context(|| format!("{what} {}", path.display()))?;
+    for warning in &imported.warnings {
+        eprintln!("{what} {}: warning: {warning}", path.display());
+    }
+    Ok(imported)
+}
+
 /// `NAME.mid` or, for variation `i` of several, `NAME-i.mid`.
 pub fn output_path(base: &Path, index: usize, count: usize) -> PathBuf {
     if count == 1 {
@@ -203,20 +224,7 @@ pub fn generate_params(
         .round()
         .max(1.0) as u32;
     let primer = match &args.primer {
-        Some(p) => {
-            let imported = midi::import_file(
-                p,
-                &ImportOptions {
-                    steps_per_quarter: spq,
-                    ..ImportOptions::default()
-                },
-            )
-            .with_context(|| format!("primer {}", p.display()))?;
-            for warning in &imported.warnings {
-                eprintln!("primer {}: warning: {warning}", p.display());
-            }
-            Some(imported.phrase)
-        }
+        Some(p) => Some(import_given(p, "primer", spq)?.phrase),
         None => None,
     };
     let range = args.pitch_range.unwrap_or(PitchRange::FULL);
