@@ -275,14 +275,14 @@ fn classifier_tests(
     segment_quarters: f64,
 ) -> anyhow::Result<Vec<C2stJson>> {
     let rows = |c: &Column| -> Vec<Vec<f64>> { c.stats.iter().map(c2st::feature_row).collect() };
-    let (real_name, mut real) = (reference.name.clone(), rows(reference));
+    let mut real = rows(reference);
     let real_name = if args.c2st_with_valid {
         let valid = load_split(args, Split::Valid, segment_quarters)?;
         println!("\n{} {}", args.data.display(), describe(&valid));
         real.extend(rows(&real_column(&valid)));
         "real test+valid".to_string()
     } else {
-        real_name
+        reference.name.clone()
     };
     let names = c2st::feature_names();
     let mut reports = Vec::new();
