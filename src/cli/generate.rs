@@ -114,14 +114,12 @@ pub struct SamplerArgs {
 
 pub fn parse_time_signature(s: &str) -> Result<TimeSignature, String> {
     let (n, d) = s.split_once('/').ok_or("write a time signature as 4/4")?;
-    let numerator: u8 = n
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad numerator `{n}`"))?;
-    let denominator: u8 = d
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad denominator `{d}`"))?;
+    let part = |text: &str, name: &str| {
+        text.trim()
+            .parse::<u8>()
+            .map_err(|_| format!("bad {name} `{text}`"))
+    };
+    let (numerator, denominator) = (part(n, "numerator")?, part(d, "denominator")?);
     if numerator == 0 || !matches!(denominator, 1 | 2 | 4 | 8 | 16 | 32) {
         return Err(format!("{s} is not a time signature PhraseGen can write"));
     }
@@ -135,14 +133,9 @@ fn parse_fraction(s: &str) -> Result<(u32, u32), String> {
     let (n, d) = s
         .split_once('/')
         .ok_or("write a note length as 1/16, 1/8 ...")?;
-    let n: u32 = n
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad note length `{s}`"))?;
-    let d: u32 = d
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad note length `{s}`"))?;
+    let bad = |_| format!("bad note length `{s}`");
+    let n: u32 = n.trim().parse().map_err(bad)?;
+    let d: u32 = d.trim().parse().map_err(bad)?;
     if n == 0 || d == 0 {
         return Err(format!("note length `{s}` must be positive"));
     }
