@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::generate;
-use crate::cli::harmonize::{follow_shape, import_given, write_following, FollowArgs};
+use crate::cli::generate::{self, import_given};
+use crate::cli::harmonize::{follow_shape, write_following, FollowArgs};
 use crate::sample::chords::Chords;
 
 #[derive(Debug, clap::Args)]
@@ -70,8 +70,7 @@ fn write_with_chords(
     use anyhow::Context as _;
     let lines = crate::family::generate_variations(model, params, args.follow.variations.max(1))
         .with_context(|| format!("cannot follow {}", args.chords.display()))?;
-    for (i, line) in lines.into_iter().enumerate() {
-        let mut both = line;
+    for (i, mut both) in lines.into_iter().enumerate() {
         both.notes.extend(chords.notes.iter().copied());
         both.sort_notes();
         let path = generate::output_path(&args.output, i, args.follow.variations.max(1));

@@ -99,13 +99,10 @@ fn architecture_name(cfg: &ModelConfig) -> &'static str {
 /// the machine's load hits both sides alike.
 const TRAIN_ROUNDS: usize = 3;
 
-/// Training frames/s of ours and of the reference on `threads` threads, alternating
-/// [`TRAIN_ROUNDS`] times: the medians of each side and the median of the per-round ratios.
-fn training_side_by_side(
-    args: &Args,
-    cfg: &ModelConfig,
-    threads: usize,
-) -> anyhow::Result<SideBySide> {
+/// The row of training frames/s of ours and of the reference on `threads` threads,
+/// alternating [`TRAIN_ROUNDS`] times: the medians of each side (or why the reference did
+/// not run) and the median of the per-round ratios.
+fn training_row(args: &Args, cfg: &ModelConfig, threads: usize) -> anyhow::Result<Row> {
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mut failure = None;
     for _ in 0..TRAIN_ROUNDS {
@@ -141,24 +138,26 @@ fn training_side_by_side(
             Err(e) => failure = Some(e),
         }
     }
-    let torch = match failure {
-        Some(e) => Err(e),
-        None => Ok(median(theirs)),
+    let (t_col, r_col) = match (failure, ratios.is_empty()) {
+        (None, false) => (
+            format!("{:.0} frames/s", median(theirs)),
+            format!(
+                "{:.2}x the reference (target >= 1x, aim 1.5x)",
+                median(ratios)
+            ),
+        ),
+        (Some(e), _) => ("n/a".into(), format!("reference not run: {e}")),
+        (None, true) => ("n/a".into(), "-".into()),
     };
-    let ratio = (!ratios.is_empty()).then(|| median(ratios));
-    Ok(SideBySide {
-        ours: median(ours),
-        reference: torch,
-        ratio,
-    })
-}
-
-/// Medians of [`training_side_by_side`]: frames/s, the reference's (or why it did not run)
-/// and the per-round ratio.
-struct SideBySide {
-    ours: f64,
-    reference: anyhow::Result<f64>,
-    ratio: Option<f64>,
+    Ok(row(
+        format!(
+            "training, batch 64 x 32 steps, {threads} thread{}",
+            if threads > 1 { "s" } else { "" }
+        ),
+        format!("{:.0} frames/s", median(ours)),
+        t_col,
+        r_col,
+    ))
 }
 
 /// Runs the reference script and returns its JSON line.
@@ -498,28 +497,7 @@ fn training_rows(args: &Args, ref_cfg: &ModelConfig, rows: &mut Vec<Row>) -> any
     };
     std::env::set_var("RAYON_NUM_THREADS", "2");
     for threads in [2, 1] {
-        let SideBySide {
-            ours,
-            reference: torch,
-            ratio,
-        } = training_side_by_side(args, &train_cfg, threads)?;
-        let (t_col, r_col) = match (&torch, ratio) {
-            (Ok(fps), Some(ratio)) => (
-                format!("{fps:.0} frames/s"),
-                format!("{ratio:.2}x the reference (target >= 1x, aim 1.5x)"),
-            ),
-            (Err(e), _) => ("n/a".into(), format!("reference not run: {e}")),
-            (Ok(_), None) => ("n/a".into(), "-".into()),
-        };
-        rows.push(row(
-            format!(
-                "training, batch 64 x 32 steps, {threads} thread{}",
-                if threads > 1 { "s" } else { "" }
-            ),
-            format!("{ours:.0} frames/s"),
-            t_col,
-            r_col,
-        ));
+        rows.push(training_row(args, &train_cfg, threads)?);
     }
     let candle = crate::family::candle_training_throughput(&train_cfg, 64, 32, 10)?;
     rows.push(row(

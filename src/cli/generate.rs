@@ -71,13 +71,21 @@ pub struct Args {
     /// (v2) only.
     #[arg(long, default_value = "AA'BA")]
     pub form: Form,
-    /// Let voices move in parallel fifths and octaves (by default an event model's
-    /// sampler avoids them, as four-part writing does).
-    #[arg(long)]
-    pub allow_parallels: bool,
     /// Write this many different phrases (seeds seed, seed+1 ...), generated together.
     #[arg(long, default_value_t = 1)]
     pub variations: usize,
+    #[command(flatten)]
+    pub sampler: SamplerArgs,
+}
+
+/// How an event model's sampler draws: the options `generate` and `stats` share.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub struct SamplerArgs {
+    /// Let voices move in parallel fifths and octaves (by default an event model's
+    /// sampler avoids them, as four-part writing does); `stats --allow-parallels` measures
+    /// what the network does on its own.
+    #[arg(long)]
+    pub allow_parallels: bool,
     /// Draw this many candidates for each phrase and keep the one the model finds most
     /// likely (event models): less wandering, at the cost of a bigger batch. 1 to 16.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
@@ -106,14 +114,12 @@ pub struct Args {
 
 pub fn parse_time_signature(s: &str) -> Result<TimeSignature, String> {
     let (n, d) = s.split_once('/').ok_or("write a time signature as 4/4")?;
-    let numerator: u8 = n
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad numerator `{n}`"))?;
-    let denominator: u8 = d
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad denominator `{d}`"))?;
+    let part = |text: &str, name: &str| {
+        text.trim()
+            .parse::<u8>()
+            .map_err(|_| format!("bad {name} `{text}`"))
+    };
+    let (numerator, denominator) = (part(n, "numerator")?, part(d, "denominator")?);
     if numerator == 0 || !matches!(denominator, 1 | 2 | 4 | 8 | 16 | 32) {
         return Err(format!("{s} is not a time signature PhraseGen can write"));
     }
@@ -127,14 +133,9 @@ fn parse_fraction(s: &str) -> Result<(u32, u32), String> {
     let (n, d) = s
         .split_once('/')
         .ok_or("write a note length as 1/16, 1/8 ...")?;
-    let n: u32 = n
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad note length `{s}`"))?;
-    let d: u32 = d
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad note length `{s}`"))?;
+    let bad = |_| format!("bad note length `{s}`");
+    let n: u32 = n.trim().parse().map_err(bad)?;
+    let d: u32 = d.trim().parse().map_err(bad)?;
     if n == 0 || d == 0 {
         return Err(format!("note length `{s}` must be positive"));
     }
@@ -147,6 +148,27 @@ pub fn load_model(path: Option<&Path>) -> anyhow::Result<FastLstm> {
         Some(p) => Ok(crate::builtin::load_model_choice(&p.to_string_lossy())?),
         None => Ok(crate::builtin::default_model()?),
     }
+}
+
+/// Reads a MIDI file given to follow or continue (a melody, chords, a primer) on the
+/// model's grid, its warnings told; `what` names it in messages.
+pub fn import_given(
+    path: &Path,
+    what: &str,
+    steps_per_quarter: u32,
+) -> anyhow::Result<midi::ImportedPhrase> {
+    let imported = midi::import_file(
+        path,
+        &ImportOptions {
+            steps_per_quarter,
+            ..ImportOptions::default()
+        },
+    )
+    .with_context(|| format!("{what} {}", path.display()))?;
+    for warning in &imported.warnings {
+        eprintln!("{what} {}: warning: {warning}", path.display());
+    }
+    Ok(imported)
 }
 
 /// `NAME.mid` or, for variation `i` of several, `NAME-i.mid`.
@@ -195,20 +217,7 @@ pub fn generate_params(
         .round()
         .max(1.0) as u32;
     let primer = match &args.primer {
-        Some(p) => {
-            let imported = midi::import_file(
-                p,
-                &ImportOptions {
-                    steps_per_quarter: spq,
-                    ..ImportOptions::default()
-                },
-            )
-            .with_context(|| format!("primer {}", p.display()))?;
-            for warning in &imported.warnings {
-                eprintln!("primer {}: warning: {warning}", p.display());
-            }
-            Some(imported.phrase)
-        }
+        Some(p) => Some(import_given(p, "primer", spq)?.phrase),
         None => None,
     };
     let range = args.pitch_range.unwrap_or(PitchRange::FULL);
@@ -227,12 +236,12 @@ pub fn generate_params(
         primer,
         keep_bars: None,
         form: args.form.clone(),
-        strict_voice_leading: !args.allow_parallels,
-        candidates: args.candidates,
+        strict_voice_leading: !args.sampler.allow_parallels,
+        candidates: args.sampler.candidates,
         prefer_key: None,
-        min_p: args.min_p,
-        repeats: args.repeats,
-        span: args.span,
+        min_p: args.sampler.min_p,
+        repeats: args.sampler.repeats,
+        span: args.sampler.span,
         ..GenerateParams::default()
     })
 }

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use crate::cli::generate;
 use crate::family::generate_variations;
 use crate::infer::FastLstm;
-use crate::midi::{self, ImportOptions};
+use crate::midi;
 use crate::phrase::Phrase;
 use crate::sample::melody::Melody;
 use crate::sample::melody::LINE_COPY_SHARE;
@@ -80,7 +80,7 @@ impl FollowArgs {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model = args.follow.load_model("bach-chorales")?;
-    let imported = import_given(&args.melody, "melody", model.config.steps_per_quarter)?;
+    let imported = generate::import_given(&args.melody, "melody", model.config.steps_per_quarter)?;
     let melody = Melody::new(
         &imported.phrase,
         imported.meters.clone(),
@@ -97,26 +97,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     println!("{melody_notes} of the notes are the melody's");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Reads the music to follow (a melody or chords) on the model's grid, warnings told.
-pub fn import_given(
-    path: &Path,
-    what: &str,
-    steps_per_quarter: u32,
-) -> anyhow::Result<midi::ImportedPhrase> {
-    let imported = midi::import_file(
-        path,
-        &ImportOptions {
-            steps_per_quarter,
-            ..ImportOptions::default()
-        },
-    )
-    .with_context(|| format!("{what} {}", path.display()))?;
-    for warning in &imported.warnings {
-        eprintln!("{what} {}: warning: {warning}", path.display());
-    }
-    Ok(imported)
 }
 
 /// Generates `variations` phrases that follow `given` and writes them to `output`.
@@ -159,9 +139,9 @@ pub fn harmonize_params(
     let mut gen_args = generate::Args::defaults();
     gen_args.temperature = args.follow.temperature;
     gen_args.max_polyphony = args.max_polyphony;
-    gen_args.allow_parallels = args.allow_parallels;
-    gen_args.candidates = args.candidates;
-    gen_args.min_p = args.min_p;
+    gen_args.sampler.allow_parallels = args.allow_parallels;
+    gen_args.sampler.candidates = args.candidates;
+    gen_args.sampler.min_p = args.min_p;
     gen_args.velocity = args.velocity;
     let mut params = generate::generate_params(&gen_args, steps_per_quarter, args.follow.seed)?;
     follow_shape(&mut params, &melody.phrase, melody.length_steps());

@@ -56,13 +56,13 @@ pub enum Command {
     Roll(roll::Args),
 }
 
-/// Parses the command line and runs the subcommand; errors are printed, never panicked.
 /// How the command line spells an option's value.
 fn value_name(v: impl clap::ValueEnum) -> String {
     v.to_possible_value()
         .map_or_else(String::new, |p| p.get_name().to_string())
 }
 
+/// Parses the command line and runs the subcommand; errors are printed, never panicked.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

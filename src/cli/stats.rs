@@ -9,9 +9,6 @@ use serde::Serialize;
 
 use crate::cli::generate;
 use crate::family::generate_variations;
-use crate::sample::min_p::MinP;
-use crate::sample::repeats::Repeats;
-use crate::sample::span::Span;
 use crate::sample::{MAX_BARS, TEMPERATURE_RANGE};
 use crate::stats::c2st::{self, C2stReport};
 use crate::stats::{
@@ -68,22 +65,9 @@ pub struct Args {
     /// Generate with this form instead of `generate`'s default (`none`: no repeats).
     #[arg(long)]
     pub form: Option<crate::form::Form>,
-    /// Generate without the sampler's voice-leading rule (as `generate --allow-parallels`),
-    /// to measure what the network does on its own.
-    #[arg(long)]
-    pub allow_parallels: bool,
-    /// Each phrase the most likely of this many drawn together (as `generate --candidates`).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
-    pub candidates: u32,
-    /// Min-p sampling (as `generate --min-p`).
-    #[arg(long, default_value = "auto")]
-    pub min_p: MinP,
-    /// Repeats the network chooses (as `generate --repeats`).
-    #[arg(long, default_value = "auto", allow_hyphen_values = true)]
-    pub repeats: Repeats,
-    /// The widest a phrase may spread (as `generate --span`).
-    #[arg(long, default_value = "auto")]
-    pub span: Span,
+    /// How the phrases are drawn, as `generate` draws them.
+    #[command(flatten)]
+    pub sampler: generate::SamplerArgs,
     /// Reduce the real music to its N highest notes at each step, as `train --max-voices N`
     /// reduces it: the music such a model learned from (a melody model: `--top-voices 1`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=16))]
@@ -164,18 +148,18 @@ struct JsonReport<'a> {
     splits: Option<&'a Table>,
     sweep: Option<&'a Table>,
     /// The classifier test per temperature (`--c2st`; left out without it).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    c2st: Vec<C2stJson<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    c2st: &'a [C2stJson],
     columns: Vec<ColumnValues>,
 }
 
 /// One classifier test with the names of the two sets it compared.
 #[derive(Serialize)]
-struct C2stJson<'a> {
-    generated: &'a String,
-    real: &'a String,
+struct C2stJson {
+    generated: String,
+    real: String,
     #[serde(flatten)]
-    report: &'a C2stReport,
+    report: C2stReport,
 }
 
 /// "test split: 50 files, 93 segments (2 unreadable, 3 too short)".
@@ -273,14 +257,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             table: &table,
             splits: splits.as_ref(),
             sweep: sweep.as_ref(),
-            c2st: c2st
-                .iter()
-                .map(|(generated, real, report)| C2stJson {
-                    generated,
-                    real,
-                    report,
-                })
-                .collect(),
+            c2st: &c2st,
             columns: every_column_values(&reference, &generated, &split_columns),
         };
         write_json(path, &report)?;
@@ -296,16 +273,16 @@ fn classifier_tests(
     reference: &Column,
     generated: &[&Column],
     segment_quarters: f64,
-) -> anyhow::Result<Vec<(String, String, C2stReport)>> {
+) -> anyhow::Result<Vec<C2stJson>> {
     let rows = |c: &Column| -> Vec<Vec<f64>> { c.stats.iter().map(c2st::feature_row).collect() };
-    let (real_name, mut real) = (reference.name.clone(), rows(reference));
+    let mut real = rows(reference);
     let real_name = if args.c2st_with_valid {
         let valid = load_split(args, Split::Valid, segment_quarters)?;
         println!("\n{} {}", args.data.display(), describe(&valid));
         real.extend(rows(&real_column(&valid)));
         "real test+valid".to_string()
     } else {
-        real_name
+        reference.name.clone()
     };
     let names = c2st::feature_names();
     let mut reports = Vec::new();
@@ -329,7 +306,11 @@ fn classifier_tests(
             names.len()
         );
         print!("{}", report.to_markdown(&column.name, &real_name, C2ST_TOP));
-        reports.push((column.name.clone(), real_name.clone(), report));
+        reports.push(C2stJson {
+            generated: column.name.clone(),
+            real: real_name.clone(),
+            report,
+        });
     }
     Ok(reports)
 }
@@ -350,16 +331,12 @@ fn check_ranges(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `generate`'s defaults with this command's bars, voice-leading rule, form and metre, so
+/// `generate`'s defaults with this command's bars, sampler options, form and metre, so
 /// the phrases measured are the ones `generate` would write.
 fn generate_args(args: &Args) -> generate::Args {
     let mut gen_args = generate::Args::defaults();
     gen_args.bars = args.bars;
-    gen_args.allow_parallels = args.allow_parallels;
-    gen_args.candidates = args.candidates;
-    gen_args.min_p = args.min_p;
-    gen_args.repeats = args.repeats;
-    gen_args.span = args.span;
+    gen_args.sampler = args.sampler;
     if let Some(form) = &args.form {
         gen_args.form = form.clone();
     }
@@ -419,24 +396,30 @@ fn generate_columns(
     if args.sweep {
         temperatures.extend(SWEEP_TEMPERATURES);
     }
-    let mut generated: Vec<(f32, Column)> = Vec::new();
-    for &t in &temperatures {
-        if generated.iter().any(|(g, _)| *g == t) {
-            continue;
-        }
+    per_temperature(&temperatures, |t| {
         gen_args.temperature = t;
         let params = generate::generate_params(gen_args, model.config.steps_per_quarter, 1)?;
         let phrases = generate_variations(model, &params, args.phrases as usize)?;
-        generated.push((
-            t,
-            Column {
-                name: format!("T={t:?}"),
-                stats: phrases
-                    .iter()
-                    .map(|p| PassageStats::of(&Passage::from_phrase(p)))
-                    .collect(),
-            },
-        ));
+        Ok(Column {
+            name: format!("T={t:?}"),
+            stats: phrases
+                .iter()
+                .map(|p| PassageStats::of(&Passage::from_phrase(p)))
+                .collect(),
+        })
+    })
+}
+
+/// One column for each distinct temperature, in order, each measured once by `column`.
+fn per_temperature(
+    temperatures: &[f32],
+    mut column: impl FnMut(f32) -> anyhow::Result<Column>,
+) -> anyhow::Result<Vec<(f32, Column)>> {
+    let mut generated: Vec<(f32, Column)> = Vec::new();
+    for &t in temperatures {
+        if !generated.iter().any(|(g, _)| *g == t) {
+            generated.push((t, column(t)?));
+        }
     }
     Ok(generated)
 }
@@ -450,11 +433,7 @@ fn harmonize_columns(
     real: &RealSegments,
 ) -> anyhow::Result<Vec<(f32, Column)>> {
     let spq = model.config.steps_per_quarter;
-    let mut generated: Vec<(f32, Column)> = Vec::new();
-    for &t in &args.temperature {
-        if generated.iter().any(|(g, _)| *g == t) {
-            continue;
-        }
+    per_temperature(&args.temperature, |t| {
         gen_args.temperature = t;
         gen_args.form = crate::form::Form::through_composed();
         let mut stats = Vec::with_capacity(real.passages.len());
@@ -483,15 +462,11 @@ fn harmonize_columns(
              start, length)",
             real.passages.len()
         );
-        generated.push((
-            t,
-            Column {
-                name: format!("harmonized T={t:?}"),
-                stats,
-            },
-        ));
-    }
-    Ok(generated)
+        Ok(Column {
+            name: format!("harmonized T={t:?}"),
+            stats,
+        })
+    })
 }
 
 /// A real segment's top line as a melody on the model's grid, in the segment's own metre
@@ -555,29 +530,29 @@ fn print_header(
         gen_args.time_signature.denominator,
         args.phrases,
         gen_args.form,
-        if args.allow_parallels {
+        if args.sampler.allow_parallels {
             "parallels allowed"
         } else {
             "strict voice leading"
         },
-        args.candidates,
+        args.sampler.candidates,
         {
-            let share = args.min_p.share_for(cfg);
-            args.min_p.describe((share > 0.0).then_some(share), "off")
+            let share = args.sampler.min_p.share_for(cfg);
+            args.sampler.min_p.describe((share > 0.0).then_some(share), "off")
         },
         if args.harmonize {
             // The melody sets the form and the compass.
             "off (a melody is followed)".into()
         } else {
-            args.repeats.describe(
-                args.repeats.bias_for(cfg, &gen_args.form),
+            args.sampler.repeats.describe(
+                args.sampler.repeats.bias_for(cfg, &gen_args.form),
                 "off: the form decides",
             )
         },
         if args.harmonize {
             "off (a melody is followed)".into()
         } else {
-            args.span.describe(args.span.semitones_for(cfg), "none")
+            args.sampler.span.describe(args.sampler.span.semitones_for(cfg), "none")
         },
         args.data.display(),
         describe(test),

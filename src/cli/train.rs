@@ -568,6 +568,7 @@ fn save_with_test_figures(
 fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
     let m = &options.model;
     let architecture = crate::family::of(m.architecture).train_flags(m.architecture);
+    let flag = |on: bool, text: &'static str| if on { text } else { "" };
     format!(
         "# resolved: --architecture {architecture} --layers {} --hidden {} --steps-per-quarter {} \
          --representation {} --pitch-range {}..{} --min-note-quarters {} --epochs {} \
@@ -590,21 +591,9 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         options.patience,
         options.min_batches_per_epoch,
         options.transpose_semitones,
-        if m.key_normalised {
-            " --normalise-key"
-        } else {
-            ""
-        },
-        if m.cut_time_as_common {
-            " --cut-time-as-common"
-        } else {
-            ""
-        },
-        if m.onset_age_beats {
-            " --onset-age-beats"
-        } else {
-            ""
-        },
+        flag(m.key_normalised, " --normalise-key"),
+        flag(m.cut_time_as_common, " --cut-time-as-common"),
+        flag(m.onset_age_beats, " --onset-age-beats"),
         args.from
             .as_ref()
             .map_or(String::new(), |f| format!(" --from {f}")),

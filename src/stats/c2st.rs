@@ -39,6 +39,7 @@ use smartcore::linalg::basic::matrix::DenseMatrix;
 use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
 
 use super::metrics::{Metric, PassageStats};
+use super::summary::Summary;
 
 /// The statistics a passage is described by, in column order: every metric of the report.
 pub const FEATURES: [Metric; 24] = Metric::ALL;
@@ -303,16 +304,7 @@ fn column_stats(rows: &[&[f64]]) -> Vec<(f64, f64)> {
 
 /// Mean and sample standard deviation (0 for one value); `None` for no values.
 fn mean_sd(values: &[f64]) -> Option<(f64, f64)> {
-    let n = values.len();
-    (n > 0).then(|| {
-        let mean = values.iter().sum::<f64>() / n as f64;
-        let var = if n > 1 {
-            values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64
-        } else {
-            0.0
-        };
-        (mean, var.sqrt())
-    })
+    Summary::of(values).map(|s| (s.mean, s.sd))
 }
 
 fn accuracy(predicted: &[u32], truth: &[u32]) -> f64 {

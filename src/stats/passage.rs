@@ -143,14 +143,8 @@ impl Passage {
 
     /// `(start, end)` of every bar in steps.
     pub fn bars(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.bar_starts.iter().enumerate().map(|(i, &s)| {
-            let e = self
-                .bar_starts
-                .get(i + 1)
-                .copied()
-                .unwrap_or(self.length_steps);
-            (s, e)
-        })
+        let ends = self.bar_starts.iter().skip(1).chain([&self.length_steps]);
+        self.bar_starts.iter().copied().zip(ends.copied())
     }
 
     /// The start of the bar holding `step`.

@@ -124,23 +124,17 @@ impl Table {
     pub fn to_markdown_transposed(&self) -> String {
         let mut header = vec!["".to_string()];
         header.extend(self.rows.iter().map(|r| r.label.to_string()));
-        let mut rows = vec![std::iter::once(self.reference.clone())
-            .chain(
-                self.rows
-                    .iter()
-                    .map(|r| format_summary(r.reference, r.metric, self.reference_passages)),
-            )
-            .collect::<Vec<_>>()];
+        // One column's line: its name, then the summary `of` each row, over `n` passages.
+        let line = |name: &str, n: usize, of: &dyn Fn(&Row) -> Option<Summary>| {
+            std::iter::once(name.to_string())
+                .chain(self.rows.iter().map(|r| format_summary(of(r), r.metric, n)))
+                .collect::<Vec<_>>()
+        };
+        let mut rows = vec![line(&self.reference, self.reference_passages, &|r| {
+            r.reference
+        })];
         for (i, (name, &n)) in self.others.iter().zip(&self.other_passages).enumerate() {
-            rows.push(
-                std::iter::once(name.clone())
-                    .chain(
-                        self.rows
-                            .iter()
-                            .map(|r| format_summary(r.others[i].summary, r.metric, n)),
-                    )
-                    .collect(),
-            );
+            rows.push(line(name, n, &|r| r.others[i].summary));
         }
         markdown(&header, &rows)
     }

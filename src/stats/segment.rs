@@ -30,8 +30,6 @@ pub enum Split {
 }
 
 impl Split {
-    pub const ALL: [Split; 3] = [Self::Train, Self::Valid, Self::Test];
-
     pub fn name(self) -> &'static str {
         match self {
             Self::Train => "train",
@@ -203,12 +201,10 @@ fn segment_parsed(file: &MidiFile, target_quarters: f64, min_note_quarters: f64)
 /// The files of one split of `root`: its own `train/valid/test` folders, or else the
 /// seeded 80:20 split the trainer uses (`valid` and `test` are then the same files).
 pub fn split_of(root: &Path, split: Split) -> Result<(Vec<PathBuf>, bool), DataError> {
-    if let Err(e) = std::fs::read_dir(root) {
-        return Err(DataError::Unreadable {
-            path: root.to_path_buf(),
-            reason: e.to_string(),
-        });
-    }
+    std::fs::read_dir(root).map_err(|e| DataError::Unreadable {
+        path: root.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let files = split_files(root, SPLIT_SEED);
     // Without a folder split, `valid` repeats `test`.
     let total = files.train.len()
