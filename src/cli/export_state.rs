@@ -59,12 +59,7 @@ mod tests {
     #[test]
     fn reads_a_plugin_state_and_a_bare_phrase() {
         let mut p = Phrase::default();
-        p.notes.push(crate::phrase::Note {
-            start_step: 2,
-            pitch: 62,
-            length_steps: 3,
-            velocity: 80,
-        });
+        p.notes.push(crate::phrase::Note::new(2, 62, 3, 80));
         let inner = serde_json::to_string(&Some(p.clone())).unwrap();
         let state =
             serde_json::json!({"version": "0.1.0", "params": {}, "fields": {"phrase": inner}});

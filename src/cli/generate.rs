@@ -123,10 +123,7 @@ pub fn parse_time_signature(s: &str) -> Result<TimeSignature, String> {
     if numerator == 0 || !matches!(denominator, 1 | 2 | 4 | 8 | 16 | 32) {
         return Err(format!("{s} is not a time signature PhraseGen can write"));
     }
-    Ok(TimeSignature {
-        numerator,
-        denominator,
-    })
+    Ok(TimeSignature::new(numerator, denominator))
 }
 
 fn parse_fraction(s: &str) -> Result<(u32, u32), String> {

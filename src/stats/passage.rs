@@ -160,12 +160,7 @@ mod tests {
     const FOUR_FOUR: TimeSignature = TimeSignature::FOUR_FOUR;
 
     fn note(start: u32, pitch: u8, len: u32) -> Note {
-        Note {
-            start_step: start,
-            pitch,
-            length_steps: len,
-            velocity: 100,
-        }
+        Note::new(start, pitch, len, 100)
     }
 
     #[test]
