@@ -22,15 +22,15 @@ pub fn set_param<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
     setter.end_set_parameter(param);
 }
 
-/// A button that is lit while `param` is on; a click flips it (one gesture).
-fn toggle<'a>(
-    ui: &mut egui::Ui,
+/// `widget` showing whether `param` is on (a button lit while it is, a check box); a click
+/// on it flips `param` (one gesture).
+fn flip(
     setter: &ParamSetter,
     param: &BoolParam,
-    text: impl egui::IntoAtoms<'a>,
+    widget: impl FnOnce(&mut bool) -> egui::Response,
 ) -> egui::Response {
     let mut on = param.value();
-    let response = ui.toggle_value(&mut on, text);
+    let response = widget(&mut on);
     if response.changed() {
         set_param(setter, param, on);
     }
@@ -104,15 +104,9 @@ impl<'a, 'b> Rows<'a, 'b> {
     }
 
     pub fn checkbox(&mut self, label: &str, tip: &str, param: &BoolParam) {
-        let mut on = param.value();
-        if self
-            .ui
-            .checkbox(&mut on, label)
-            .on_hover_text(tip)
-            .changed()
-        {
-            set_param(self.setter, param, on);
-        }
+        flip(self.setter, param, |on| {
+            self.ui.checkbox(on, label).on_hover_text(tip)
+        });
     }
 
     /// Widgets on a row of their own, without a name (the Generate button).
@@ -218,7 +212,7 @@ pub fn phrase_group(ui: &mut egui::Ui, shared: &Shared, setter: &ParamSetter) {
             {
                 generate(shared, setter);
             }
-            toggle(ui, setter, &p.lock, "Lock")
+            flip(setter, &p.lock, |on| ui.toggle_value(on, "Lock"))
                 .on_hover_text("Keep this phrase: turning knobs makes no new one");
         });
         rows.slider(
@@ -256,7 +250,9 @@ fn bar_lock_toggles(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter
     ui.spacing_mut().item_spacing.x *= 0.5;
     let bars = p.bars.value().count() as usize;
     for (i, lock) in p.bar_locks.iter().take(bars).enumerate() {
-        toggle(ui, setter, &lock.keep, format!("{}", i + 1));
+        flip(setter, &lock.keep, |on| {
+            ui.toggle_value(on, format!("{}", i + 1))
+        });
     }
 }
 
@@ -380,7 +376,7 @@ pub fn mode_buttons(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter
 /// when stopped* parameter, here where a producer looks for it); a click on a bar of the
 /// roll plays from there.
 pub fn preview_button(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamSetter) {
-    toggle(ui, setter, &p.free_run, "Preview").on_hover_text(tip_with_key(
+    flip(setter, &p.free_run, |on| ui.toggle_value(on, "Preview")).on_hover_text(tip_with_key(
         "Hear the phrase with the song stopped, at the preview tempo. Click a bar on the \
          roll to play from there.",
         Shortcut::Preview,
