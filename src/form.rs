@@ -44,13 +44,8 @@ impl Form {
     }
 
     pub fn is_through_composed(&self) -> bool {
-        self.sections.iter().all(|(letter, _)| {
-            self.sections
-                .iter()
-                .filter(|(other, _)| other == letter)
-                .count()
-                == 1
-        })
+        let mut seen = std::collections::HashSet::new();
+        self.sections.iter().all(|(letter, _)| seen.insert(*letter))
     }
 
     /// The earlier bar that `bar` repeats in a phrase of `bars` bars, if any. Sections are

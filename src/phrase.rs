@@ -94,14 +94,12 @@ pub struct Phrase {
 
 impl Default for Phrase {
     fn default() -> Self {
-        Self {
-            steps_per_quarter: DEFAULT_STEPS_PER_QUARTER,
-            time_signature: TimeSignature::FOUR_FOUR,
-            bars: 4,
-            tempo_bpm: 120.0,
-            notes: Vec::new(),
-            muted: Vec::new(),
-        }
+        Self::empty(
+            4,
+            DEFAULT_STEPS_PER_QUARTER,
+            TimeSignature::FOUR_FOUR,
+            120.0,
+        )
     }
 }
 

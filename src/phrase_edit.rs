@@ -126,8 +126,7 @@ impl EditHistory {
 
     /// Forgets every edit (another phrase plays now).
     pub fn clear(&mut self) {
-        self.undo.clear();
-        self.redo.clear();
+        *self = Self::default();
     }
 }
 

@@ -114,6 +114,7 @@ pub const PITCH_CLASS_NAMES: [&str; 12] = [
 /// Parses a key name such as `C`, `F#`, `Bb`, `eb` into a pitch class.
 pub fn parse_key(name: &str) -> Result<u8, String> {
     let name = name.trim();
+    let unknown = || format!("unknown key `{name}`; use a note name like C, F#, Bb");
     let mut chars = name.chars();
     let letter = chars.next().map(|c| c.to_ascii_uppercase());
     let base: i32 = match letter {
@@ -124,21 +125,13 @@ pub fn parse_key(name: &str) -> Result<u8, String> {
         Some('G') => 7,
         Some('A') => 9,
         Some('B') => 11,
-        _ => {
-            return Err(format!(
-                "unknown key `{name}`; use a note name like C, F#, Bb"
-            ))
-        }
+        _ => return Err(unknown()),
     };
     let accidental: i32 = match chars.as_str() {
         "" => 0,
         "#" | "♯" | "s" | "sharp" => 1,
         "b" | "♭" | "flat" => -1,
-        _ => {
-            return Err(format!(
-                "unknown key `{name}`; use a note name like C, F#, Bb"
-            ))
-        }
+        _ => return Err(unknown()),
     };
     Ok((base + accidental).rem_euclid(12) as u8)
 }
