@@ -279,14 +279,9 @@ impl EventCodec {
         let v = self.vocab_size();
         let n = self.pitches();
         out[ctx.previous.min(v - 1)] = 1.0;
-        let mut sounding = ctx.sounding >> self.range.lo;
-        let mut i = 0;
-        while sounding != 0 && i < n {
-            if sounding & 1 != 0 {
-                out[v + i] = 1.0;
-            }
-            sounding >>= 1;
-            i += 1;
+        let sounding = ctx.sounding >> self.range.lo;
+        for i in (0..n).filter(|&i| (sounding >> i) & 1 != 0) {
+            out[v + i] = 1.0;
         }
         let base = v + n;
         out[base + (ctx.step_in_bar as usize).min(BAR_POSITIONS - 1)] = 1.0;
@@ -318,17 +313,11 @@ impl EventCodec {
 pub fn limit_voices(roll: &PianoRoll, voices: u8) -> PianoRoll {
     let mut out = PianoRoll::new(roll.len());
     for t in 0..roll.len() {
-        let mut kept = 0u128;
-        let mut count = 0;
-        for p in (0..128u8).rev() {
-            if count >= voices {
-                break;
-            }
-            if roll.active[t] & (1u128 << p) != 0 {
-                kept |= 1u128 << p;
-                count += 1;
-            }
-        }
+        let kept = (0..128u8)
+            .rev()
+            .filter(|&p| roll.active[t] & (1u128 << p) != 0)
+            .take(usize::from(voices))
+            .fold(0u128, |kept, p| kept | (1u128 << p));
         out.active[t] = kept;
         // A note that lost its place and gets it back starts again.
         let was = if t > 0 { out.active[t - 1] } else { 0 };

@@ -612,19 +612,13 @@ impl Scheduler {
             }
         }
         let Some(at) = swap_point(segment, block, pending.as_deref(), current.as_deref()) else {
-            if let Some(cur) = current.as_deref() {
-                self.play(cur, from_w, to_w, &to_sample, out);
-            }
+            self.play(current.as_deref(), from_w, to_w, &to_sample, out);
             return None;
         };
         let at_w = (at - half).max(from_w);
-        if let Some(cur) = current.as_deref() {
-            self.play(cur, from_w, at_w, &to_sample, out);
-        }
+        self.play(current.as_deref(), from_w, at_w, &to_sample, out);
         let retired = self.take_over(at, at_w, current, pending, &to_sample, out);
-        if let Some(cur) = current.as_deref() {
-            self.play(cur, at_w, to_w, &to_sample, out);
-        }
+        self.play(current.as_deref(), at_w, to_w, &to_sample, out);
         retired
     }
 
@@ -700,17 +694,20 @@ impl Scheduler {
         }
     }
 
-    /// Emits the ons and offs of `phrase` (repeating every `length_beats`) that fall in
-    /// `[from, to)` beats. Offs come first: a note ending where another of its pitch starts
-    /// must end first.
+    /// Emits the ons and offs of `phrase` (if any; it repeats every `length_beats`) that fall
+    /// in `[from, to)` beats. Offs come first: a note ending where another of its pitch
+    /// starts must end first.
     fn play(
         &mut self,
-        phrase: &PlaybackPhrase,
+        phrase: Option<&PlaybackPhrase>,
         from: f64,
         to: f64,
         to_sample: &dyn Fn(f64) -> u32,
         out: &mut EventBuffer,
     ) {
+        let Some(phrase) = phrase else {
+            return;
+        };
         if to <= from {
             return;
         }

@@ -31,7 +31,7 @@ pub struct TickNote {
 }
 
 /// A parsed file: what PhraseGen needs of it, in ticks.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MidiFile {
     /// 0, 1 or 2 (the sequences of a format 2 file are read one after another).
     pub format: u16,
@@ -75,14 +75,7 @@ impl MidiFile {
         let mut file = MidiFile {
             format: header.format,
             ticks_per_quarter: header.ticks_per_quarter,
-            track_count: 0,
-            tempos: Vec::new(),
-            time_signatures: Vec::new(),
-            key_signatures: Vec::new(),
-            notes: Vec::new(),
-            unreleased_notes: 0,
-            end_tick: 0,
-            warnings: Vec::new(),
+            ..MidiFile::default()
         };
         let tracks = chunks::find_tracks(bytes, header.chunks_start, &mut faults)?;
         if tracks.is_empty() {
@@ -243,19 +236,9 @@ impl MidiFile {
             // Note-on with velocity 0 is a note-off. Overlapping notes of one
             // pitch are paired first-in, first-out.
             MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
-                let pitch = u8::from(key);
-                if let Some((start, velocity)) = open
-                    .get_mut(&(channel, pitch))
-                    .and_then(VecDeque::pop_front)
-                {
-                    self.notes.push(TickNote {
-                        track,
-                        channel,
-                        pitch,
-                        velocity,
-                        start_tick: start,
-                        end_tick: tick,
-                    });
+                let key = (channel, u8::from(key));
+                if let Some(start) = open.get_mut(&key).and_then(VecDeque::pop_front) {
+                    self.push_note(track, key, start, tick);
                 }
             }
             _ => {}
@@ -311,19 +294,31 @@ impl MidiFile {
 
     /// Closes the notes never released where their track ends (`tick`), and counts them.
     fn close_unreleased(&mut self, open: OpenNotes, track: usize, tick: u64) {
-        for ((channel, pitch), starts) in open {
-            for (start, velocity) in starts {
-                self.unreleased_notes += 1;
-                self.notes.push(TickNote {
-                    track,
-                    channel,
-                    pitch,
-                    velocity,
-                    start_tick: start,
-                    end_tick: tick,
-                });
+        for (key, starts) in open {
+            self.unreleased_notes += starts.len();
+            for start in starts {
+                self.push_note(track, key, start, tick);
             }
         }
+    }
+
+    /// Records a note of `track` on `(channel, pitch)`, begun at `(start tick, velocity)`
+    /// and ended at `end_tick`.
+    fn push_note(
+        &mut self,
+        track: usize,
+        (channel, pitch): (u8, u8),
+        (start_tick, velocity): (u64, u8),
+        end_tick: u64,
+    ) {
+        self.notes.push(TickNote {
+            track,
+            channel,
+            pitch,
+            velocity,
+            start_tick,
+            end_tick,
+        });
     }
 }
 
@@ -364,13 +359,10 @@ fn read_header(bytes: &[u8]) -> Result<Header, MidiError> {
     }
     let format = be_u16(&bytes[8..10]);
     let division = be_u16(&bytes[12..14]);
-    match format {
-        0..=2 => {}
-        other => {
-            return Err(MidiError::NotMidi(format!(
-                "unknown MIDI format {other} (byte 8); formats are 0, 1 and 2"
-            )))
-        }
+    if format > 2 {
+        return Err(MidiError::NotMidi(format!(
+            "unknown MIDI format {format} (byte 8); formats are 0, 1 and 2"
+        )));
     }
     if division & 0x8000 != 0 {
         return Err(MidiError::SmpteTiming {
