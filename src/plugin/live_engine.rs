@@ -3,6 +3,7 @@
 //! the timeline.
 
 use crate::family::{LiveAccompanist, LiveHarmonizer, VoiceChange};
+use crate::sample::pitches_in;
 use crate::scheduler::{EventBuffer, NoteEvent};
 
 use super::params::PlayMode;
@@ -124,10 +125,9 @@ impl AnswerPlayer {
             self.stop_sounding(|p| out.push(NoteEvent::off(sample, p, channel)));
         }
         self.last_step = Some(step);
-        for p in 0..128u8 {
-            let bit = 1u128 << p;
-            if self.sounding & bit != 0 && self.ends[usize::from(p)] <= step {
-                self.sounding &= !bit;
+        for p in pitches_in(self.sounding) {
+            if self.ends[usize::from(p)] <= step {
+                self.sounding &= !(1u128 << p);
                 out.push(NoteEvent::off(sample, p, channel));
             }
         }
@@ -152,12 +152,8 @@ impl AnswerPlayer {
     }
 
     /// Ends every note sounding, calling `off` with each pitch.
-    fn stop_sounding(&mut self, mut off: impl FnMut(u8)) {
-        for p in 0..128u8 {
-            if self.sounding & (1u128 << p) != 0 {
-                off(p);
-            }
-        }
+    fn stop_sounding(&mut self, off: impl FnMut(u8)) {
+        pitches_in(self.sounding).for_each(off);
         self.sounding = 0;
     }
 

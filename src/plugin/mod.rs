@@ -176,18 +176,20 @@ impl PhraseGen {
             let note = match event {
                 NoteEvent::NoteOn {
                     timing,
+                    channel,
                     key: Key::Number(pitch),
                     velocity,
                     ..
-                } => Some((pitch, velocity, true, timing)),
+                } => Some((pitch, velocity, true, timing, channel)),
                 NoteEvent::NoteOff {
                     timing,
+                    channel,
                     key: Key::Number(pitch),
                     ..
-                } => Some((pitch, 0.0, false, timing)),
+                } => Some((pitch, 0.0, false, timing, channel)),
                 _ => None,
             };
-            if let Some((pitch, velocity, on, sample)) = note.filter(|_| harmonizing) {
+            if let Some((pitch, velocity, on, sample, _)) = note.filter(|_| harmonizing) {
                 if self.keys.len() < self.keys.capacity() {
                     self.keys.push(KeyEvent {
                         sample,
@@ -197,7 +199,7 @@ impl PhraseGen {
                     });
                 }
             }
-            if let Some((pitch, velocity, on, timing)) = note.filter(|_| recording) {
+            if let Some((pitch, velocity, on, timing, _)) = note.filter(|_| recording) {
                 let beats =
                     snapshot.pos_beats.unwrap_or(0.0) + f64::from(timing) * beats_per_sample;
                 let _ = self.shared.recorded.push(RecordedNote {
@@ -208,26 +210,20 @@ impl PhraseGen {
                 });
             }
             if thru && self.thru.len() < self.thru.capacity() {
-                match event {
-                    NoteEvent::NoteOn {
-                        channel: Channel::Number(c),
-                        key: Key::Number(k),
-                        ..
-                    } if c < 16 && k < 128 => self.thru_held[usize::from(c)] |= 1u128 << k,
-                    NoteEvent::NoteOff {
-                        channel: Channel::Number(c),
-                        key: Key::Number(k),
-                        ..
-                    } if c < 16 && k < 128 => {
-                        let bit = 1u128 << k;
-                        if self.thru_held[usize::from(c)] & bit == 0 {
-                            // Its note-on never went through (thru was off, or it was
-                            // released by bypass): an orphan note-off, not sent.
-                            continue;
-                        }
-                        self.thru_held[usize::from(c)] &= !bit;
+                let tracked = note
+                    .filter(|&(pitch, .., c)| matches!(c, Channel::Number(0..16)) && pitch < 128);
+                if let Some((pitch, _, on, _, Channel::Number(c))) = tracked {
+                    let held = &mut self.thru_held[usize::from(c)];
+                    let bit = 1u128 << pitch;
+                    if on {
+                        *held |= bit;
+                    } else if *held & bit != 0 {
+                        *held &= !bit;
+                    } else {
+                        // Its note-on never went through (thru was off, or it was
+                        // released by bypass): an orphan note-off, not sent.
+                        continue;
                     }
-                    _ => {}
                 }
                 self.thru.push(event);
             }

@@ -651,14 +651,14 @@ impl Worker {
             request.generate.time_signature = saved.phrase.time_signature;
         }
         let voicing = self.voicing_now();
-        let seed = saved.seed.unwrap_or(request.generate.seed);
+        let unseeded = request.generate.seed;
         {
             let mut status = self.shared.status.lock();
             status.notes = saved.phrase.notes.len();
             status.bars = saved.phrase.bars;
             status.restore_error = None;
         }
-        self.publish(saved, voicing, seed, Takeover::Now);
+        self.publish(saved, voicing, unseeded, Takeover::Now);
         self.last = Some(request);
         self.voicing = Some(voicing);
         true
@@ -721,15 +721,15 @@ impl Worker {
     /// the moment had made it, so it plays until they change.
     fn adopt(&mut self, saved: SavedPhrase, takeover: Takeover) {
         let voicing = self.voicing_now();
-        let seed = saved.seed.unwrap_or(1);
-        self.publish(saved, voicing, seed, takeover);
+        self.publish(saved, voicing, 1, takeover);
         self.last = Some(self.request());
         self.voicing = Some(voicing);
     }
 
     /// Offers `saved` under a fresh id (played with `voicing`, its velocities humanized from
-    /// `seed`) and queues it for the audio thread.
-    fn publish(&mut self, saved: SavedPhrase, voicing: Voicing, seed: u64, takeover: Takeover) {
+    /// its seed, or from `unseeded` when it has none) and queues it for the audio thread.
+    fn publish(&mut self, saved: SavedPhrase, voicing: Voicing, unseeded: u64, takeover: Takeover) {
+        let seed = saved.seed.unwrap_or(unseeded);
         let id = self.next_id;
         self.next_id += 1;
         let (channel, humanize) = (voicing.channel, voicing.humanize);
@@ -892,8 +892,7 @@ impl Worker {
         } else {
             Takeover::AtSwapPoint
         };
-        let seed = saved.seed.unwrap_or(1);
-        self.publish(saved, voicing, seed, takeover);
+        self.publish(saved, voicing, 1, takeover);
     }
 
     /// Queues a phrase for the audio thread, replacing any not yet picked up.
