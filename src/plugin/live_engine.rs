@@ -75,6 +75,10 @@ pub struct AnswerPlayer {
     sounding: u128,
     ends: [i64; 128],
     last_step: Option<i64>,
+    /// The step the worker placed the answer's start on, a bar line of the timeline.
+    origin: i64,
+    /// A bar in steps: an answer that arrives after its start moves to the next bar line.
+    bar_steps: i64,
     /// The grid the answer is stepped at: its phrase's.
     pub steps_per_quarter: u32,
 }
@@ -88,15 +92,17 @@ impl Default for AnswerPlayer {
             sounding: 0,
             ends: [0; 128],
             last_step: None,
+            origin: 0,
+            bar_steps: 1,
             steps_per_quarter: crate::phrase::DEFAULT_STEPS_PER_QUARTER,
         }
     }
 }
 
 impl AnswerPlayer {
-    /// `phrase` placed to start at `start_beats` of the timeline (allocates: the worker's
-    /// side).
-    pub fn new(phrase: &crate::phrase::Phrase, start_beats: f64) -> Self {
+    /// `phrase` placed to start at `start_beats`, a bar line of the timeline whose bars are
+    /// `bar_beats` long (allocates: the worker's side).
+    pub fn new(phrase: &crate::phrase::Phrase, start_beats: f64, bar_beats: f64) -> Self {
         let spq = phrase.steps_per_quarter.max(1);
         let origin = (start_beats * f64::from(spq)).round() as i64;
         let at = |step: u32| origin + i64::from(step);
@@ -113,14 +119,26 @@ impl AnswerPlayer {
         notes.sort_by_key(|n| (n.start_step, n.pitch));
         Self {
             notes,
+            origin,
+            bar_steps: ((bar_beats * f64::from(spq)).round() as i64).max(1),
             steps_per_quarter: spq,
             ..Self::default()
         }
     }
 
-    /// Grid step `step` begins at `sample`: notes end and start. A jump on the timeline
-    /// (loop, seek) ends what sounds; notes whose start has passed are not played late.
+    /// Grid step `step` begins at `sample`: notes end and start. An answer first stepped
+    /// after its start (the worker was slow: a busy machine) moves whole to the next bar
+    /// line, rather than losing its opening. A jump on the timeline (loop, seek) ends what
+    /// sounds; notes whose start has passed are not played late.
     pub fn step(&mut self, step: i64, sample: u32, channel: u8, out: &mut EventBuffer) {
+        if self.last_step.is_none() && step > self.origin {
+            let next_bar = (step + self.bar_steps - 1).div_euclid(self.bar_steps) * self.bar_steps;
+            for n in &mut self.notes {
+                n.start_step += next_bar - self.origin;
+                n.end_step += next_bar - self.origin;
+            }
+            self.origin = next_bar;
+        }
         if self.last_step.is_some_and(|last| step != last + 1) {
             self.stop_sounding(|p| out.push(NoteEvent::off(sample, p, channel)));
         }
@@ -161,5 +179,38 @@ impl AnswerPlayer {
     pub fn stop(&mut self, out: &mut impl FnMut(VoiceChange)) {
         self.stop_sounding(|p| out(VoiceChange::Off(p)));
         self.next = self.notes.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phrase::{Note, Phrase, TimeSignature};
+
+    /// (step, on, pitch) of every event from stepping `player` through `steps`.
+    fn play(player: &mut AnswerPlayer, steps: std::ops::Range<i64>) -> Vec<(i64, bool, u8)> {
+        let mut out = EventBuffer::with_capacity(64);
+        for step in steps {
+            player.step(step, step as u32, 0, &mut out);
+        }
+        let events = out.events().iter();
+        events
+            .map(|e| (i64::from(e.sample), e.on, e.pitch))
+            .collect()
+    }
+
+    #[test]
+    fn a_late_answer_moves_whole_to_the_next_bar_line() {
+        let mut answer = Phrase::empty(1, 4, TimeSignature::FOUR_FOUR, 120.0);
+        answer.notes = vec![Note::new(0, 60, 4, 100), Note::new(4, 62, 4, 100)];
+        let played = [(0, true, 60), (4, false, 60), (4, true, 62), (8, false, 62)];
+        // On time: from its bar line (beat 4 = step 16).
+        let mut on_time = AnswerPlayer::new(&answer, 4.0, 4.0);
+        let want: Vec<_> = played.iter().map(|&(s, on, p)| (16 + s, on, p)).collect();
+        assert_eq!(play(&mut on_time, 16..40), want);
+        // First stepped at step 21, past its start: the next bar line (step 32), whole.
+        let mut late = AnswerPlayer::new(&answer, 4.0, 4.0);
+        let want: Vec<_> = played.iter().map(|&(s, on, p)| (32 + s, on, p)).collect();
+        assert_eq!(play(&mut late, 21..48), want);
     }
 }

@@ -792,10 +792,11 @@ impl Worker {
             }
         };
         self.next_id += 1;
-        // From the next bar line, with an eighth of a beat's grace (the worker's latency) so
-        // it never starts in the past.
+        // From the next bar line after the answer is written, with an eighth of a beat's
+        // grace (the worker's latency); the audio thread moves it on if it is late anyway.
+        let now = f64::from_bits(self.shared.live_beats.load(Ordering::Acquire));
         let start_beats = ((now + 0.125) / bar).ceil() * bar;
-        let player = AnswerPlayer::new(&answer, start_beats);
+        let player = AnswerPlayer::new(&answer, start_beats, bar);
         let _ = self
             .shared
             .to_audio_live
