@@ -11,6 +11,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::excerpt::Excerpt;
+use crate::midi::summary::pitch_name;
 use crate::phrase::TimeSignature;
 
 /// One piano roll with its title.
@@ -130,7 +131,7 @@ pub fn render_rgb(panels: &[RollPanel], layout: FigureLayout) -> Result<RgbImage
     let mut rgb = vec![0u8; width_px as usize * height_px as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (width_px, height_px)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
+        root.fill(&WHITE)?;
         let areas = root.split_evenly((rows as usize, cols as usize));
         let pitches = shared_pitch_range(panels);
         let length_quarters = panels
@@ -140,7 +141,7 @@ pub fn render_rgb(panels: &[RollPanel], layout: FigureLayout) -> Result<RgbImage
         for (panel, area) in panels.iter().zip(&areas) {
             draw_panel(area, panel, pitches, length_quarters)?;
         }
-        root.present().map_err(draw_error)?;
+        root.present()?;
     }
     Ok(RgbImage {
         width_px,
@@ -181,6 +182,12 @@ fn draw_error(e: impl std::fmt::Display) -> RollImageError {
     RollImageError::Draw(e.to_string())
 }
 
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for RollImageError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        draw_error(e)
+    }
+}
+
 fn quarters(excerpt: &Excerpt, step: u32) -> f64 {
     f64::from(step) / f64::from(excerpt.phrase.steps_per_quarter.max(1))
 }
@@ -217,11 +224,6 @@ fn beat_quarters(ts: TimeSignature) -> f64 {
 
 fn is_black_key(pitch: u8) -> bool {
     matches!(pitch % 12, 1 | 3 | 6 | 8 | 10)
-}
-
-/// "C4" for 60.
-fn c_name(pitch: u8) -> String {
-    format!("C{}", i32::from(pitch / 12) - 1)
 }
 
 /// The fill of a note: lighter for softer notes.
@@ -292,8 +294,7 @@ fn draw_panel<DB: DrawingBackend>(
         .build_cartesian_2d(
             LabelledAxis::new(0.0..length_quarters, bar_starts.clone()),
             LabelledAxis::new(y_lo..y_hi, c_rows.clone()),
-        )
-        .map_err(draw_error)?;
+        )?;
     draw_axes(&mut chart, &bar_starts, excerpt.first_bar_number)?;
     let end_q = quarters(excerpt, excerpt.length_steps());
     draw_pitch_rows(&mut chart, (lo, hi), &c_rows, end_q)?;
@@ -314,7 +315,7 @@ fn draw_axes<DB: DrawingBackend>(
             .position(|b| (b - x).abs() < 1e-6)
             .map_or(String::new(), |i| (first_bar as usize + i).to_string())
     };
-    let pitch_label = |y: &f64| c_name(y.round().clamp(0.0, 127.0) as u8);
+    let pitch_label = |y: &f64| pitch_name(y.round().clamp(0.0, 127.0) as u8);
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -324,8 +325,8 @@ fn draw_axes<DB: DrawingBackend>(
         .x_desc("bar")
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 14))
-        .draw()
-        .map_err(draw_error)
+        .draw()?;
+    Ok(())
 }
 
 /// Black-key rows, then the line under each C, up to `end_q` quarter notes.
@@ -335,19 +336,15 @@ fn draw_pitch_rows<DB: DrawingBackend>(
     c_rows: &[f64],
     end_q: f64,
 ) -> Result<(), RollImageError> {
-    chart
-        .draw_series((lo..=hi).filter(|&p| is_black_key(p)).map(|p| {
-            let y = f64::from(p);
-            Rectangle::new([(0.0, y - 0.5), (end_q, y + 0.5)], BLACK_KEY_ROW.filled())
-        }))
-        .map_err(draw_error)?;
-    chart
-        .draw_series(
-            c_rows
-                .iter()
-                .map(|&y| PathElement::new(vec![(0.0, y - 0.5), (end_q, y - 0.5)], C_ROW_LINE)),
-        )
-        .map_err(draw_error)?;
+    chart.draw_series((lo..=hi).filter(|&p| is_black_key(p)).map(|p| {
+        let y = f64::from(p);
+        Rectangle::new([(0.0, y - 0.5), (end_q, y + 0.5)], BLACK_KEY_ROW.filled())
+    }))?;
+    chart.draw_series(
+        c_rows
+            .iter()
+            .map(|&y| PathElement::new(vec![(0.0, y - 0.5), (end_q, y - 0.5)], C_ROW_LINE)),
+    )?;
     Ok(())
 }
 
@@ -368,20 +365,17 @@ fn draw_time_lines<DB: DrawingBackend>(
             x += beat;
         }
     }
-    chart
-        .draw_series(
-            beat_lines
-                .iter()
-                .map(|&x| PathElement::new(vec![(x, y_lo), (x, y_hi)], BEAT_LINE)),
-        )
-        .map_err(draw_error)?;
-    chart
-        .draw_series(
-            excerpt.bar_lines_steps.iter().map(|&s| {
-                PathElement::new(vec![(q(s), y_lo), (q(s), y_hi)], BAR_LINE.stroke_width(2))
-            }),
-        )
-        .map_err(draw_error)?;
+    chart.draw_series(
+        beat_lines
+            .iter()
+            .map(|&x| PathElement::new(vec![(x, y_lo), (x, y_hi)], BEAT_LINE)),
+    )?;
+    chart.draw_series(
+        excerpt
+            .bar_lines_steps
+            .iter()
+            .map(|&s| PathElement::new(vec![(q(s), y_lo), (q(s), y_hi)], BAR_LINE.stroke_width(2))),
+    )?;
     Ok(())
 }
 
@@ -394,24 +388,16 @@ fn draw_notes<DB: DrawingBackend>(
     let q = |step: u32| quarters(excerpt, step);
     let boxes = excerpt.phrase.notes.iter().map(|n| {
         let y = f64::from(n.pitch);
-        [(q(n.start_step), y - 0.42), (q(n.end_step()), y + 0.42)]
+        let corners = [(q(n.start_step), y - 0.42), (q(n.end_step()), y + 0.42)];
+        (corners, n.velocity)
     });
-    chart
-        .draw_series(
-            excerpt
-                .phrase
-                .notes
-                .iter()
-                .zip(boxes.clone())
-                .map(|(n, corners)| {
-                    let [r, g, b] = note_fill_rgb(n.velocity);
-                    Rectangle::new(corners, RGBColor(r, g, b).filled())
-                }),
-        )
-        .map_err(draw_error)?;
-    chart
-        .draw_series(boxes.map(|corners| Rectangle::new(corners, NOTE_EDGE.stroke_width(1))))
-        .map_err(draw_error)?;
+    chart.draw_series(boxes.clone().map(|(corners, velocity)| {
+        let [r, g, b] = note_fill_rgb(velocity);
+        Rectangle::new(corners, RGBColor(r, g, b).filled())
+    }))?;
+    chart.draw_series(
+        boxes.map(|(corners, _)| Rectangle::new(corners, NOTE_EDGE.stroke_width(1))),
+    )?;
     Ok(())
 }
 
@@ -430,8 +416,9 @@ mod tests {
 
     #[test]
     fn note_names_and_black_keys() {
-        assert_eq!(c_name(60), "C4");
-        assert_eq!(c_name(0), "C-1");
+        // The axis names its Cs as the rest of the crate names pitches.
+        assert_eq!(pitch_name(60), "C4");
+        assert_eq!(pitch_name(0), "C-1");
         assert!(is_black_key(61) && !is_black_key(60) && !is_black_key(64));
     }
 }
