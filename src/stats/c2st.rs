@@ -255,8 +255,7 @@ impl FoldData {
             classifier: "logistic regression",
             reason: e.to_string(),
         };
-        let train_refs: Vec<&[f64]> = self.train_x.iter().map(Vec::as_slice).collect();
-        let scale = column_stats(&train_refs);
+        let scale = column_stats(&self.train_x);
         let standardize = |x: &[Vec<f64>]| -> Vec<Vec<f64>> {
             x.iter()
                 .map(|r| {
@@ -292,19 +291,22 @@ impl FoldData {
 
 /// Per column, the mean and sample standard deviation of the defined (non-`NaN`) values;
 /// `(0, 0)` for a column with none.
-fn column_stats(rows: &[&[f64]]) -> Vec<(f64, f64)> {
-    let columns = rows.first().map_or(0, |r| r.len());
+fn column_stats(rows: &[impl AsRef<[f64]>]) -> Vec<(f64, f64)> {
+    let columns = rows.first().map_or(0, |r| r.as_ref().len());
     (0..columns)
-        .map(|c| {
-            let defined: Vec<f64> = rows.iter().map(|r| r[c]).filter(|v| !v.is_nan()).collect();
-            mean_sd(&defined).unwrap_or((0.0, 0.0))
-        })
+        .map(|c| defined_in_column(rows, c).map_or((0.0, 0.0), |s| (s.mean, s.sd)))
         .collect()
 }
 
-/// Mean and sample standard deviation (0 for one value); `None` for no values.
-fn mean_sd(values: &[f64]) -> Option<(f64, f64)> {
-    Summary::of(values).map(|s| (s.mean, s.sd))
+/// Count, mean and sample standard deviation (0 for one value) of the defined (non-`NaN`)
+/// values of column `c`; `None` when there are none.
+fn defined_in_column(rows: &[impl AsRef<[f64]>], c: usize) -> Option<Summary> {
+    let defined: Vec<f64> = rows
+        .iter()
+        .map(|r| r.as_ref()[c])
+        .filter(|v| !v.is_nan())
+        .collect();
+    Summary::of(&defined)
 }
 
 fn accuracy(predicted: &[u32], truth: &[u32]) -> f64 {
@@ -314,7 +316,8 @@ fn accuracy(predicted: &[u32], truth: &[u32]) -> f64 {
 
 impl Score {
     fn of(classifier: &'static str, fold_accuracies: Vec<f64>) -> Self {
-        let (mean, sd) = mean_sd(&fold_accuracies).unwrap_or((f64::NAN, f64::NAN));
+        let (mean, sd) =
+            Summary::of(&fold_accuracies).map_or((f64::NAN, f64::NAN), |s| (s.mean, s.sd));
         Self {
             classifier,
             fold_accuracies,
@@ -348,12 +351,7 @@ impl C2stReport {
             .collect();
         rows.push(vec!["chance".into(), "50%".into(), String::new()]);
         let mut out = super::report::markdown(&header, &rows);
-        let header = [
-            "statistic".to_string(),
-            generated.to_string(),
-            real.to_string(),
-            "d".to_string(),
-        ];
+        let header = ["statistic", generated, real, "d"].map(String::from);
         let rows: Vec<Vec<String>> = self
             .separations
             .iter()
@@ -402,35 +400,27 @@ fn format_d(d: f64) -> String {
 /// Every feature's standardized mean difference, the largest |d| first (ties, and
 /// undefined differences last, in feature order).
 fn separations(generated: &[Vec<f64>], real: &[Vec<f64>], names: &[&str]) -> Vec<Separation> {
-    let defined = |set: &[Vec<f64>], c: usize| -> Vec<f64> {
-        set.iter().map(|r| r[c]).filter(|v| !v.is_nan()).collect()
-    };
     let mut out: Vec<Separation> = names
         .iter()
         .enumerate()
         .map(|(c, name)| {
-            let (g, r) = (defined(generated, c), defined(real, c));
-            let (gs, rs) = (mean_sd(&g), mean_sd(&r));
-            let d =
-                gs.zip(rs)
-                    .filter(|_| g.len() > 1 && r.len() > 1)
-                    .map(|((gm, gsd), (rm, rsd))| {
-                        let pooled = (((g.len() - 1) as f64 * gsd * gsd
-                            + (r.len() - 1) as f64 * rsd * rsd)
-                            / (g.len() + r.len() - 2) as f64)
-                            .sqrt();
-                        if pooled > 1e-12 {
-                            (gm - rm) / pooled
-                        } else if (gm - rm).abs() > 1e-12 {
-                            (gm - rm).signum() * f64::INFINITY
-                        } else {
-                            0.0
-                        }
-                    });
+            let (g, r) = (defined_in_column(generated, c), defined_in_column(real, c));
+            let d = g.zip(r).filter(|(g, r)| g.n > 1 && r.n > 1).map(|(g, r)| {
+                let pooled = (((g.n - 1) as f64 * g.sd * g.sd + (r.n - 1) as f64 * r.sd * r.sd)
+                    / (g.n + r.n - 2) as f64)
+                    .sqrt();
+                if pooled > 1e-12 {
+                    (g.mean - r.mean) / pooled
+                } else if (g.mean - r.mean).abs() > 1e-12 {
+                    (g.mean - r.mean).signum() * f64::INFINITY
+                } else {
+                    0.0
+                }
+            });
             Separation {
                 feature: name.to_string(),
-                generated_mean: gs.map(|s| s.0),
-                real_mean: rs.map(|s| s.0),
+                generated_mean: g.map(|s| s.mean),
+                real_mean: r.map(|s| s.mean),
                 standardized_difference: d,
             }
         })
@@ -453,14 +443,11 @@ mod tests {
             .collect()
     }
 
-    fn names(n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("f{i}")).collect()
-    }
+    /// The names of the tests' features (at most six).
+    const NAMES: [&str; 6] = ["f0", "f1", "f2", "f3", "f4", "f5"];
 
     fn run(g: &[Vec<f64>], r: &[Vec<f64>], folds: usize, seed: u64) -> C2stReport {
-        let names = names(g[0].len());
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        classifier_test(g, r, &refs, folds, seed).unwrap()
+        classifier_test(g, r, &NAMES[..g[0].len()], folds, seed).unwrap()
     }
 
     #[test]
@@ -537,11 +524,10 @@ mod tests {
 
     #[test]
     fn too_few_rows_or_folds_are_refused() {
-        let names = names(2);
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let refs = &NAMES[..2];
         let g = sample(9, 2, 0.0, 1);
         let r = sample(50, 2, 0.0, 2);
-        let err = classifier_test(&g, &r, &refs, 5, 0).unwrap_err();
+        let err = classifier_test(&g, &r, refs, 5, 0).unwrap_err();
         assert_eq!(
             err,
             C2stError::TooFewRows {
@@ -552,14 +538,14 @@ mod tests {
             }
         );
         assert!(err.to_string().contains("at least 10"));
-        assert!(classifier_test(&r, &g, &refs, 3, 0).is_ok());
+        assert!(classifier_test(&r, &g, refs, 3, 0).is_ok());
         assert_eq!(
-            classifier_test(&r, &r, &refs, 1, 0),
+            classifier_test(&r, &r, refs, 1, 0),
             Err(C2stError::TooFewFolds(1))
         );
         let ragged = vec![vec![0.0; 3]; 50];
         assert!(matches!(
-            classifier_test(&g, &ragged, &refs, 2, 0),
+            classifier_test(&g, &ragged, refs, 2, 0),
             Err(C2stError::RaggedRow { side: "real", .. })
         ));
     }

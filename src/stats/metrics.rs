@@ -194,14 +194,13 @@ impl Texture {
         let sounding_steps = counts.iter().filter(|&&c| c > 0).count();
         let polyphony = (sounding_steps > 0)
             .then(|| counts.iter().sum::<usize>() as f64 / sounding_steps as f64);
-        let mut voice_shares = [0.0; 4];
-        for (k, s) in voice_shares.iter_mut().enumerate() {
+        let voice_shares = std::array::from_fn(|k| {
             let with_k = counts
                 .iter()
                 .filter(|&&c| if k == 3 { c >= 4 } else { c == k + 1 })
                 .count();
-            *s = share(with_k, steps).unwrap_or(0.0);
-        }
+            share(with_k, steps).unwrap_or(0.0)
+        });
         let spq_usize = spq as usize;
         let beats = steps.div_ceil(spq_usize);
         let empty_beats = (0..beats)

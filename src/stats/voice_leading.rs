@@ -34,21 +34,19 @@ pub fn parallels(roll: &PianoRoll) -> Parallels {
         if previous == Some(set) {
             continue;
         }
-        if let Some(prev) = previous {
-            if prev.count_ones() == 4 && set.count_ones() == 4 {
-                out.chord_changes += 1;
-                let (a, b) = (voices(prev), voices(set));
-                for lo in 0..4 {
-                    for hi in lo + 1..4 {
-                        let (move_lo, move_hi) = (b[lo] - a[lo], b[hi] - a[hi]);
-                        let same_direction = move_lo != 0 && move_lo.signum() == move_hi.signum();
-                        let (before, after) = ((a[hi] - a[lo]) % 12, (b[hi] - b[lo]) % 12);
-                        if same_direction && before == after {
-                            match before {
-                                7 => out.fifths += 1,
-                                0 => out.octaves += 1,
-                                _ => {}
-                            }
+        if let Some(prev) = previous.filter(|p| p.count_ones() == 4 && set.count_ones() == 4) {
+            out.chord_changes += 1;
+            let (a, b) = (voices(prev), voices(set));
+            for lo in 0..4 {
+                for hi in lo + 1..4 {
+                    let (move_lo, move_hi) = (b[lo] - a[lo], b[hi] - a[hi]);
+                    let same_direction = move_lo != 0 && move_lo.signum() == move_hi.signum();
+                    let (before, after) = ((a[hi] - a[lo]) % 12, (b[hi] - b[lo]) % 12);
+                    if same_direction && before == after {
+                        match before {
+                            7 => out.fifths += 1,
+                            0 => out.octaves += 1,
+                            _ => {}
                         }
                     }
                 }
