@@ -205,13 +205,9 @@ impl EditorApp {
         self.draw_drag(ui, &painter, &g, &phrase);
         self.edit_on_roll(ui, &response, &g, &phrase, setter);
         if let Some(pos) = hover {
-            let playing = g
-                .hit_test(&phrase, pos.x, pos.y)
-                .map(|i| (phrase.notes[i], false));
-            let under = playing.or_else(|| {
-                g.hit_test_muted(&phrase, pos.x, pos.y)
-                    .map(|i| (phrase.muted[i], true))
-            });
+            let under = [(&phrase.notes, false), (&phrase.muted, true)]
+                .into_iter()
+                .find_map(|(notes, muted)| Some((notes[g.hit_test(notes, pos.x, pos.y)?], muted)));
             if let Some((note, muted)) = under {
                 response.on_hover_text(roll_paint::note_description(&phrase, &note, muted));
             }
@@ -250,7 +246,7 @@ impl EditorApp {
         if response.drag_started() {
             let origin = ui.input(|i| i.pointer.press_origin());
             self.dragging = origin.and_then(|o| {
-                let i = g.hit_test(phrase, o.x, o.y)?;
+                let i = g.hit_test(&phrase.notes, o.x, o.y)?;
                 Some((i, g.grab_at(&phrase.notes[i], o.x), o))
             });
         }
@@ -283,8 +279,8 @@ impl EditorApp {
         let Some(pos) = response.interact_pointer_pos() else {
             return;
         };
-        let playing = g.hit_test(phrase, pos.x, pos.y);
-        let muted = g.hit_test_muted(phrase, pos.x, pos.y);
+        let playing = g.hit_test(&phrase.notes, pos.x, pos.y);
+        let muted = g.hit_test(&phrase.muted, pos.x, pos.y);
         if response.secondary_clicked() {
             if let Some(i) = playing {
                 self.edit(phrase, delete_note(phrase, i));
@@ -294,19 +290,16 @@ impl EditorApp {
         } else if response.clicked() {
             if let Some(i) = playing {
                 self.edit(phrase, mute_note(phrase, i));
-                return;
-            }
-            if let Some(i) = muted {
+            } else if let Some(i) = muted {
                 self.edit(phrase, unmute_note(phrase, i));
-                return;
-            }
-            let Some(bar) = g.bar_at(pos.x) else { return };
-            if pos.y < g.area.top {
-                if let Some(lock) = self.shared.params.bar_locks.get(bar as usize) {
-                    set_param(setter, &lock.keep, !lock.keep.value());
+            } else if let Some(bar) = g.bar_at(pos.x) {
+                if pos.y < g.area.top {
+                    if let Some(lock) = self.shared.params.bar_locks.get(bar as usize) {
+                        set_param(setter, &lock.keep, !lock.keep.value());
+                    }
+                } else if !self.shared.host_playing.load(Ordering::Relaxed) {
+                    self.audition_from(bar, setter);
                 }
-            } else if !self.shared.host_playing.load(Ordering::Relaxed) {
-                self.audition_from(bar, setter);
             }
         }
     }

@@ -37,15 +37,6 @@ fn flip(
     response
 }
 
-/// A group's heading.
-fn heading(ui: &mut egui::Ui, name: &str) {
-    ui.label(
-        egui::RichText::new(name)
-            .strong()
-            .color(Color32::from_gray(230)),
-    );
-}
-
 /// The rows of one group: a parameter's name in a column of its own, then its slider with
 /// the value beside it, sized from the width the group has.
 pub struct Rows<'a, 'b> {
@@ -63,7 +54,11 @@ impl<'a, 'b> Rows<'a, 'b> {
         setter: &ParamSetter<'b>,
         rows: impl FnOnce(&mut Rows<'_, 'b>),
     ) {
-        heading(ui, name);
+        ui.label(
+            egui::RichText::new(name)
+                .strong()
+                .color(Color32::from_gray(230)),
+        );
         let width = ui.available_width();
         let spacing = &mut ui.spacing_mut().item_spacing.y;
         *spacing = (*spacing * 0.6).round();
@@ -107,11 +102,6 @@ impl<'a, 'b> Rows<'a, 'b> {
         flip(self.setter, param, |on| {
             self.ui.checkbox(on, label).on_hover_text(tip)
         });
-    }
-
-    /// Widgets on a row of their own, without a name (the Generate button).
-    pub fn plain(&mut self, add: impl FnOnce(&mut egui::Ui)) {
-        self.ui.horizontal(add);
     }
 }
 
@@ -201,7 +191,8 @@ pub fn performance_group(ui: &mut egui::Ui, p: &PhraseGenParams, setter: &ParamS
 pub fn phrase_group(ui: &mut egui::Ui, shared: &Shared, setter: &ParamSetter) {
     let p = &shared.params;
     Rows::group(ui, "Phrase", setter, |rows| {
-        rows.plain(|ui| {
+        // The Generate button and Lock on a row of their own, without a name.
+        rows.ui.horizontal(|ui| {
             if ui
                 .button(egui::RichText::new("Generate").strong())
                 .on_hover_text(tip_with_key(
@@ -292,22 +283,12 @@ pub fn history_controls(ui: &mut egui::Ui, shared: &Shared) {
         .map_or("nothing generated yet".into(), |e| e.label.clone());
     drop(history);
     ui.label("History");
-    if shortcut_button(
-        ui,
-        at > 1,
-        "Back",
-        "Play the phrase before this one",
-        Shortcut::Back,
-    ) {
+    let back_tip = "Play the phrase before this one";
+    if shortcut_button(ui, at > 1, "Back", back_tip, Shortcut::Back) {
         move_in_history(shared, |h| h.back().is_some());
     }
-    if shortcut_button(
-        ui,
-        at < len,
-        "Next",
-        "Play the phrase after this one",
-        Shortcut::Next,
-    ) {
+    let next_tip = "Play the phrase after this one";
+    if shortcut_button(ui, at < len, "Next", next_tip, Shortcut::Next) {
         move_in_history(shared, |h| h.forward().is_some());
     }
     if ui

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
     Atom, AtomEnum, ClientMessageData, ClientMessageEvent, ConnectionExt, CreateWindowAux,
-    EventMask, PropMode, SelectionNotifyEvent, Window, WindowClass,
+    EventMask, KeyButMask, PropMode, SelectionNotifyEvent, Window, WindowClass,
 };
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
@@ -126,19 +126,17 @@ impl Drag<'_> {
     fn run(&mut self) -> Result<DragOutcome, DragError> {
         loop {
             let pointer = self.conn.query_pointer(self.root)?.reply()?;
-            let held = u16::from(pointer.mask)
-                & u16::from(x11rb::protocol::xproto::KeyButMask::BUTTON1)
-                != 0;
+            let held = pointer.mask.contains(KeyButMask::BUTTON1);
             let target = self.aware_window_under_pointer()?;
             if target != self.target {
                 if let Some(old) = self.target {
-                    self.send(old, self.atoms.XdndLeave, [self.source, 0, 0, 0, 0])?;
+                    self.send(old, self.atoms.XdndLeave, [0, 0, 0, 0])?;
                 }
                 if let Some(new) = target {
                     self.send(
                         new,
                         self.atoms.XdndEnter,
-                        [self.source, XDND_VERSION << 24, self.atoms.URI_LIST, 0, 0],
+                        [XDND_VERSION << 24, self.atoms.URI_LIST, 0, 0],
                     )?;
                 }
                 self.target = target;
@@ -150,13 +148,7 @@ impl Drag<'_> {
                 self.send(
                     t,
                     self.atoms.XdndPosition,
-                    [
-                        self.source,
-                        0,
-                        position,
-                        CURRENT_TIME,
-                        self.atoms.XdndActionCopy,
-                    ],
+                    [0, position, CURRENT_TIME, self.atoms.XdndActionCopy],
                 )?;
             }
             self.conn.flush()?;
@@ -183,15 +175,11 @@ impl Drag<'_> {
             std::thread::sleep(Duration::from_millis(5));
         }
         if !self.accepted {
-            self.send(target, self.atoms.XdndLeave, [self.source, 0, 0, 0, 0])?;
+            self.send(target, self.atoms.XdndLeave, [0, 0, 0, 0])?;
             self.conn.sync()?;
             return Ok(DragOutcome::NotAccepted);
         }
-        self.send(
-            target,
-            self.atoms.XdndDrop,
-            [self.source, 0, CURRENT_TIME, 0, 0],
-        )?;
+        self.send(target, self.atoms.XdndDrop, [0, CURRENT_TIME, 0, 0])?;
         // A round trip, not just a flush: the message must be with the server before we go on.
         self.conn.sync()?;
         let started = Instant::now();
@@ -289,8 +277,12 @@ impl Drag<'_> {
         }
     }
 
-    fn send(&self, to: Window, kind: Atom, data: [u32; 5]) -> Result<(), DragError> {
-        let event = ClientMessageEvent::new(32, to, kind, ClientMessageData::from(data));
+    /// An XDND message of `kind` to `to`: our source window (as every XDND message names
+    /// it first), then `data`.
+    fn send(&self, to: Window, kind: Atom, data: [u32; 4]) -> Result<(), DragError> {
+        let [a, b, c, d] = data;
+        let data = ClientMessageData::from([self.source, a, b, c, d]);
+        let event = ClientMessageEvent::new(32, to, kind, data);
         self.conn
             .send_event(false, to, EventMask::NO_EVENT, event)?;
         Ok(())

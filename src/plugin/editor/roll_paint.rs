@@ -43,11 +43,7 @@ pub fn bar_header(
         painter.text(
             Pos2::new(left + 4.0 * scale, cell.center().y),
             egui::Align2::LEFT_CENTER,
-            if keep {
-                format!("{} kept", bar + 1)
-            } else {
-                format!("{}", bar + 1)
-            },
+            format!("{}{}", bar + 1, if keep { " kept" } else { "" }),
             egui::FontId::proportional(11.0 * scale),
             Color32::from_gray(190),
         );
@@ -120,11 +116,7 @@ fn name_tag(
 /// Bar lines (lighter) and beat lines across the whole height of the roll.
 pub fn grid(painter: &egui::Painter, g: &RollGeometry, r: egui::Rect) {
     for (x, bar) in g.grid_lines() {
-        let color = if bar {
-            Color32::from_gray(110)
-        } else {
-            Color32::from_gray(55)
-        };
+        let color = Color32::from_gray(if bar { 110 } else { 55 });
         painter.line_segment(
             [Pos2::new(x, r.top()), Pos2::new(x, r.bottom())],
             Stroke::new(1.0, color),

@@ -153,19 +153,10 @@ impl RollGeometry {
         }
     }
 
-    /// Index of the note under (x, y).
-    pub fn hit_test(&self, phrase: &Phrase, x: f32, y: f32) -> Option<usize> {
-        self.note_under(&phrase.notes, x, y)
-    }
-
-    /// The muted note under the mouse (index into [`Phrase::muted`]), if any; a playing note
-    /// drawn over it is found first by [`RollGeometry::hit_test`].
-    pub fn hit_test_muted(&self, phrase: &Phrase, x: f32, y: f32) -> Option<usize> {
-        self.note_under(&phrase.muted, x, y)
-    }
-
-    /// Index of the first of `notes` whose rectangle holds (x, y).
-    fn note_under(&self, notes: &[Note], x: f32, y: f32) -> Option<usize> {
+    /// Index of the first of `notes` whose rectangle holds (x, y): the note under the mouse
+    /// among a phrase's playing notes, or its muted ones ([`Phrase::muted`]); a playing note
+    /// is drawn over a muted one, so the playing notes are searched first.
+    pub fn hit_test(&self, notes: &[Note], x: f32, y: f32) -> Option<usize> {
         notes
             .iter()
             .position(|n| self.note_rect(n).is_some_and(|r| r.contains(x, y)))
@@ -217,29 +208,20 @@ mod tests {
 
     #[test]
     fn notes_map_to_rectangles_in_time_and_pitch() {
-        let g = RollGeometry::fit(&phrase(), AREA);
+        let p = phrase();
+        let g = RollGeometry::fit(&p, AREA);
         // Pitches 58..=74 (two of margin): 17 rows of 10 px; 32 steps of 10 px.
         assert_eq!((g.pitch_lo, g.pitch_hi), (58, 74));
-        let r = g.note_rect(&phrase().notes[0]).unwrap();
-        assert_eq!(
-            r,
-            Rect {
-                left: 0.0,
-                top: 140.0,
-                right: 40.0,
-                bottom: 150.0
-            }
-        );
-        let r = g.note_rect(&phrase().notes[1]).unwrap();
-        assert_eq!(
-            r,
-            Rect {
-                left: 160.0,
-                top: 20.0,
-                right: 320.0,
-                bottom: 30.0
-            }
-        );
+        let rect = |left, top, right, bottom| {
+            Some(Rect {
+                left,
+                top,
+                right,
+                bottom,
+            })
+        };
+        assert_eq!(g.note_rect(&p.notes[0]), rect(0.0, 140.0, 40.0, 150.0));
+        assert_eq!(g.note_rect(&p.notes[1]), rect(160.0, 20.0, 320.0, 30.0));
         let outside = Note::new(0, 90, 1, 1);
         assert_eq!(g.note_rect(&outside), None);
     }
@@ -279,9 +261,9 @@ mod tests {
         let p = phrase();
         let g = RollGeometry::fit(&p, AREA);
         let (lo, hi) = (g.pitch_lo, g.pitch_hi);
-        assert_eq!(g.hit_test(&p, 10.0, 145.0), Some(0));
-        assert_eq!(g.hit_test(&p, 200.0, 25.0), Some(1));
-        assert_eq!(g.hit_test(&p, 100.0, 100.0), None);
+        assert_eq!(g.hit_test(&p.notes, 10.0, 145.0), Some(0));
+        assert_eq!(g.hit_test(&p.notes, 200.0, 25.0), Some(1));
+        assert_eq!(g.hit_test(&p.notes, 100.0, 100.0), None);
         let muted = crate::phrase_edit::mute_note(&p, 1);
         let g = RollGeometry::fit(&muted, AREA);
         assert_eq!(
@@ -289,7 +271,7 @@ mod tests {
             (lo, hi),
             "muted notes stay in view"
         );
-        assert_eq!(g.hit_test(&muted, 200.0, 25.0), None);
-        assert_eq!(g.hit_test_muted(&muted, 200.0, 25.0), Some(0));
+        assert_eq!(g.hit_test(&muted.notes, 200.0, 25.0), None);
+        assert_eq!(g.hit_test(&muted.muted, 200.0, 25.0), Some(0));
     }
 }

@@ -125,33 +125,26 @@ mod tests {
 
     #[test]
     fn keys_map_to_their_actions_and_back() {
-        assert_eq!(shortcut(Key::G, Modifiers::NONE), Some(Shortcut::Generate));
-        assert_eq!(
-            shortcut(Key::ArrowLeft, Modifiers::NONE),
-            Some(Shortcut::Back)
-        );
-        assert_eq!(
-            shortcut(Key::ArrowRight, Modifiers::NONE),
-            Some(Shortcut::Next)
-        );
-        assert_eq!(shortcut(Key::P, Modifiers::NONE), Some(Shortcut::Preview));
-        assert_eq!(shortcut(Key::Z, ctrl()), Some(Shortcut::Undo));
-        assert_eq!(
-            shortcut(
-                Key::Z,
-                Modifiers {
-                    shift: true,
-                    ..ctrl()
-                }
-            ),
-            Some(Shortcut::Redo)
-        );
-        assert_eq!(shortcut(Key::Y, ctrl()), Some(Shortcut::Redo));
-        // Ctrl+G, a bare Z and the space bar are the host's.
-        assert_eq!(shortcut(Key::G, ctrl()), None);
-        assert_eq!(shortcut(Key::Z, Modifiers::NONE), None);
-        assert_eq!(shortcut(Key::Space, Modifiers::NONE), None);
-        assert_eq!(shortcut(Key::G, Modifiers::ALT), None);
+        let ctrl_shift = Modifiers {
+            shift: true,
+            ..ctrl()
+        };
+        for (key, modifiers, action) in [
+            (Key::G, Modifiers::NONE, Some(Shortcut::Generate)),
+            (Key::ArrowLeft, Modifiers::NONE, Some(Shortcut::Back)),
+            (Key::ArrowRight, Modifiers::NONE, Some(Shortcut::Next)),
+            (Key::P, Modifiers::NONE, Some(Shortcut::Preview)),
+            (Key::Z, ctrl(), Some(Shortcut::Undo)),
+            (Key::Z, ctrl_shift, Some(Shortcut::Redo)),
+            (Key::Y, ctrl(), Some(Shortcut::Redo)),
+            // Ctrl+G, a bare Z and the space bar are the host's.
+            (Key::G, ctrl(), None),
+            (Key::Z, Modifiers::NONE, None),
+            (Key::Space, Modifiers::NONE, None),
+            (Key::G, Modifiers::ALT, None),
+        ] {
+            assert_eq!(shortcut(key, modifiers), action, "{key:?} {modifiers:?}");
+        }
         for (action, ..) in TABLE {
             assert!(!key_name(action).is_empty());
         }

@@ -32,16 +32,14 @@ pub fn window_size(saved: (u32, u32)) -> (u32, u32) {
 
 fn resize_hint() -> ResizeHint {
     ResizeHint {
-        can_resize: true,
-        can_resize_horizontally: true,
-        can_resize_vertically: true,
-        preserve_aspect_ratio: false,
         aspect_ratio_width: 0,
         aspect_ratio_height: 0,
         size_constraints: SizeConstraints::Logical {
             min_size: Some(LogicalSize::new(MIN_WIDTH as f32, MIN_HEIGHT as f32)),
             max_size: Some(LogicalSize::new(MAX_WIDTH as f32, MAX_HEIGHT as f32)),
         },
+        // Both axes, no aspect-ratio lock.
+        ..ResizeHint::RESIZABLE
     }
 }
 
