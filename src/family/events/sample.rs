@@ -28,8 +28,8 @@ use crate::sample::chords::ChordTrack;
 use crate::sample::melody::MelodyTrack;
 use crate::sample::voice_leading::makes_parallels;
 use crate::sample::{
-    kept_frame, pitches_in, primer_roll, regrid, uniform, variation_seed, write_step, Frame,
-    GenerateParams, MAX_CANDIDATES,
+    keeps_bar, kept_frame, pitches_in, primer_roll, regrid, uniform, variation_seed, write_step,
+    Frame, GenerateParams, MAX_CANDIDATES,
 };
 
 /// One variation being written.
@@ -313,10 +313,7 @@ fn steps_before_copies(
     steps_per_bar: usize,
 ) -> Vec<u32> {
     let copied_bar = |bar: u32| {
-        let kept = params
-            .keep_bars
-            .as_ref()
-            .is_some_and(|(_, mask)| bar < 64 && mask & (1 << bar) != 0);
+        let kept = matches!(params.keep_bars, Some((_, mask)) if keeps_bar(mask, bar));
         (kept && !follows) || sources.get(bar as usize).copied().flatten().is_some()
     };
     let mut free_steps = vec![0u32; total_steps + 1];
@@ -769,7 +766,7 @@ fn copied_frame(
         return Some(frame);
     }
     let bar = (t / spb) as u32;
-    let is_kept = |b: u32| kept.is_some_and(|(_, mask)| b < 64 && mask & (1 << b) != 0);
+    let is_kept = |b: u32| kept.is_some_and(|&(_, mask)| keeps_bar(mask, b));
     let source_of = |b: u32| rules.sources.get(b as usize).copied().flatten();
     let source = draft.trial_source.or_else(|| source_of(bar))?;
     let s = source as usize * spb + t % spb;
