@@ -14,6 +14,8 @@
 
 mod repeats;
 
+use std::collections::VecDeque;
+
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
@@ -49,8 +51,8 @@ struct Draft {
     entering: PitchSet,
     /// Whole steps of silence just before this one.
     silent_steps: u32,
-    /// Events this step must play (kept bars, repeats, notes held too long), in order.
-    forced: Vec<usize>,
+    /// Events this step must still play (kept bars, repeats, notes held too long), in order.
+    forced: VecDeque<usize>,
     /// Under a melody: pitches this step must end (before anything is struck), and the
     /// melody's note it must strike first.
     must_end: PitchSet,
@@ -58,7 +60,6 @@ struct Draft {
     /// In a single line, pitches the longest-note rule ended as this step began: not struck
     /// again at once.
     worn_out: PitchSet,
-    next_forced: usize,
     rng: Pcg64Mcg,
     /// Natural log-probability under the model (temperature 1, over the events the rules
     /// allow) of the events drawn so far, and how many: how candidates are ranked.
@@ -85,8 +86,7 @@ impl Draft {
             // A phrase starts on its downbeat: no rest before the first note (models learn
             // silent pickup bars at the start of pieces).
             silent_steps: rules.max_rest_steps,
-            forced: Vec::with_capacity(2 * 128 + 1),
-            next_forced: 0,
+            forced: VecDeque::with_capacity(2 * 128 + 1),
             must_end: 0,
             must_strike: None,
             worn_out: 0,
@@ -538,9 +538,7 @@ impl Writer<'_> {
             }
             for (b, draft) in drafts[..live].iter_mut().enumerate() {
                 let logits = &state.logits[b * vocab..(b + 1) * vocab];
-                let token = if draft.next_forced < draft.forced.len() {
-                    draft.next_forced += 1;
-                    let token = draft.forced[draft.next_forced - 1];
+                let token = if let Some(token) = draft.forced.pop_front() {
                     if draft.trial_source.is_some() {
                         let log_prob = score(logits, token, |t| rules.allows(draft, t));
                         draft.log_prob += log_prob;
@@ -707,7 +705,6 @@ fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
 /// note-offs of notes held too long and of primer notes the phrase does not own.
 fn plan_step(draft: &mut Draft, rules: &Rules, kept: Option<&(PianoRoll, u64)>) {
     draft.forced.clear();
-    draft.next_forced = 0;
     let t = draft.step;
     let sounding = draft.ctx.sounding;
     draft.entering = sounding;
@@ -725,7 +722,7 @@ fn plan_step(draft: &mut Draft, rules: &Rules, kept: Option<&(PianoRoll, u64)>) 
                 .rev()
                 .filter_map(|p| codec.token(Event::On(p))),
         );
-        draft.forced.push(codec.step_token());
+        draft.forced.push_back(codec.step_token());
         return;
     }
     let owned = if t > 0 { draft.roll.active[t - 1] } else { 0 };

@@ -135,12 +135,11 @@ fn contest_of(trial: &Draft, writer: &Writer, end: usize, fresh_mean: f64, bias:
     let mut d = trial.clone();
     let (mut events, mut bounded_after) = (0, 0);
     while d.step < end {
-        let Some(&token) = d.forced.get(d.next_forced) else {
+        let Some(token) = d.forced.pop_front() else {
             // Not every event forced: no bound (never the case for a trial).
             bounded_after = u32::MAX;
             break;
         };
-        d.next_forced += 1;
         events += 1;
         if !writer.rules.allows(&d, token) {
             bounded_after = events;
