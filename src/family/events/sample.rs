@@ -658,16 +658,9 @@ fn score(logits: &[f32], token: usize, allowed: impl Fn(usize) -> bool) -> f64 {
     log_prob(logits, &mask, best, token)
 }
 
-/// Plays `token` in `draft` and, when it ends a step, plans the next one.
+/// Plays `token` in `draft`; a step end writes the step into the roll and, unless it was
+/// the last, plans the next one.
 fn play(draft: &mut Draft, token: usize, rules: &Rules, kept: Option<&(PianoRoll, u64)>) {
-    apply(draft, token, rules);
-    if draft.ctx.previous == rules.codec.step_token() && draft.step < rules.total_steps {
-        plan_step(draft, rules, kept);
-    }
-}
-
-/// Plays `token` in `draft`; a step end writes the step into the roll.
-fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
     let codec = &rules.codec;
     match codec.event(token) {
         Event::On(p) => {
@@ -698,6 +691,9 @@ fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
     draft.step += 1;
     if let Some(meters) = rules.given_meters() {
         (draft.ctx.meter, draft.ctx.step_in_bar) = meters.at(draft.step as u32);
+    }
+    if draft.step < rules.total_steps {
+        plan_step(draft, rules, kept);
     }
 }
 
