@@ -234,19 +234,11 @@ impl Rules {
             // A line holds no note longer than a bar (the tunes do in 3% of 8-bar segments,
             // the cut-time fiddle network drew drones in 15% of its phrases); chords may
             // hold for two.
-            max_note_steps: if voices == 1 {
-                steps_per_bar as u32
-            } else {
-                2 * steps_per_bar as u32
-            }
-            .max(params.min_note_steps),
+            max_note_steps: (if voices == 1 { 1 } else { 2 } * steps_per_bar as u32)
+                .max(params.min_note_steps),
             // A line over chords never rests a whole beat (it accompanies); free phrases
             // may rest up to a beat.
-            max_rest_steps: if chords.is_some() {
-                beat_steps(meter, spq).saturating_sub(1)
-            } else {
-                beat_steps(meter, spq)
-            },
+            max_rest_steps: beat_steps(meter, spq).saturating_sub(u32::from(chords.is_some())),
             strict_voice_leading: params.strict_voice_leading,
             // Free phrases only: a melody or chords being followed set the compass.
             max_span: (!follows)
