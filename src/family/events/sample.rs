@@ -405,10 +405,7 @@ pub(super) fn generate(
         min_p: params.min_p.share_for(&model.config),
     };
     match repeat_bias {
-        Some(bias) => {
-            let sources = crate::sample::repeats::sources_for(cfg);
-            repeats::write(&writer, &mut drafts, &mut state, bias, sources)
-        }
+        Some(bias) => repeats::write(&writer, &mut drafts, &mut state, bias),
         None => writer.write(&mut drafts, &mut inputs, &mut state, rules.total_steps),
     }
     drafts
