@@ -64,7 +64,7 @@ pub fn carry_muted_notes(before: &Phrase, kept_mask: u64, new: &mut Phrase) {
         .iter()
         .filter(|n| {
             let bar = n.start_step / bar_steps;
-            bar < 64 && kept_mask & (1 << bar) != 0 && n.end_step() <= total
+            crate::sample::keeps_bar(kept_mask, bar) && n.end_step() <= total
         })
         .copied()
         .collect();

@@ -230,17 +230,22 @@ pub fn allowed_pitches(
 /// A frame every family plays as it is: its sounding and its struck pitches.
 pub type Frame = (PitchSet, PitchSet);
 
+/// Whether a kept-bar mask (bit `b` set = keep bar `b`, as in `GenerateParams::keep_bars`)
+/// keeps `bar`; bars from 64 on are never kept.
+pub fn keeps_bar(mask: u64, bar: u32) -> bool {
+    bar < 64 && mask & (1 << bar) != 0
+}
+
 /// The frame step `t` copies from the earlier phrase when its bar is kept (`kept`: that
 /// phrase on the model's grid, and bit `b` set = keep bar `b`). A kept run of bars strikes
 /// its notes afresh where it begins, separate from the re-rolled bar before it.
 pub fn kept_frame(kept: &(PianoRoll, u64), t: usize, steps_per_bar: usize) -> Option<Frame> {
-    let (earlier, mask) = kept;
-    let is_kept = |bar: usize| bar < 64 && mask & (1 << bar) != 0;
-    let bar = t / steps_per_bar;
-    if !is_kept(bar) {
+    let (earlier, mask) = (&kept.0, kept.1);
+    let bar = (t / steps_per_bar) as u32;
+    if !keeps_bar(mask, bar) {
         return None;
     }
-    let restart = t.is_multiple_of(steps_per_bar) && !(bar > 0 && is_kept(bar - 1));
+    let restart = t.is_multiple_of(steps_per_bar) && !(bar > 0 && keeps_bar(mask, bar - 1));
     let active = earlier.active[t];
     Some((active, earlier.onset[t] | if restart { active } else { 0 }))
 }

@@ -7,30 +7,15 @@
 
 use crate::key::{key_of_notes, Key};
 use crate::meter::{beat_steps, MeterMap};
-use crate::phrase::{Phrase, TimeSignature};
+use crate::phrase::TimeSignature;
 use crate::roll::PianoRoll;
-use crate::sample::melody::transposed_key_signature;
+use crate::sample::melody::Melody;
 use crate::sample::pitches_in;
 
 /// Chords to play over (any voicing; what sounds at each step is the chord), where their
-/// bar lines fall, and the file's key signature.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Chords {
-    pub phrase: Phrase,
-    pub meters: MeterMap,
-    pub key_signature: Option<i8>,
-}
-
-impl Chords {
-    /// The chords moved by `semitones` (bar lines stay; the key signature follows).
-    pub fn transposed(&self, semitones: i32) -> Self {
-        Self {
-            phrase: self.phrase.transposed(semitones),
-            meters: self.meters.clone(),
-            key_signature: transposed_key_signature(self.key_signature, semitones),
-        }
-    }
-}
+/// bar lines fall, and the file's key signature: the parts of a melody to harmonize, and
+/// moved the same way ([`Melody::transposed`]), but every note kept.
+pub type Chords = Melody;
 
 /// A set of pitch classes, bit `pc` set for each.
 pub type PitchClasses = u16;
@@ -61,10 +46,9 @@ impl ChordTrack {
             }
             tones.push(last);
         }
-        if let Some(first) = tones.iter().copied().find(|&c| c != 0) {
-            for c in tones.iter_mut().take_while(|c| **c == 0) {
-                *c = first;
-            }
+        let first = tones.iter().copied().find(|&c| c != 0).unwrap_or(0);
+        for c in tones.iter_mut().take_while(|c| **c == 0) {
+            *c = first;
         }
         let scale = tones.iter().map(|&c| chord_scale(key, c)).collect();
         Self {
@@ -137,6 +121,7 @@ pub fn is_strong_beat(meter: TimeSignature, step_in_bar: u32, steps_per_quarter:
 mod tests {
     use super::*;
     use crate::key::Mode;
+    use crate::phrase::Phrase;
 
     const C_MAJOR: Option<Key> = Some(Key {
         tonic: 0,
@@ -149,14 +134,9 @@ mod tests {
 
     #[test]
     fn a_diatonic_chords_scale_is_the_key() {
-        assert_eq!(
-            chord_scale(C_MAJOR, set(&[0, 4, 7])),
-            set(&[0, 2, 4, 5, 7, 9, 11])
-        );
-        assert_eq!(
-            chord_scale(C_MAJOR, set(&[2, 5, 9])),
-            set(&[0, 2, 4, 5, 7, 9, 11])
-        );
+        for chord in [set(&[0, 4, 7]), set(&[2, 5, 9])] {
+            assert_eq!(chord_scale(C_MAJOR, chord), set(&[0, 2, 4, 5, 7, 9, 11]));
+        }
     }
 
     #[test]

@@ -16,10 +16,9 @@ pub fn shift_from_home(cfg: &ModelConfig, params: &GenerateParams) -> i32 {
         return 0;
     }
     // A melody to harmonize is the music the phrase must agree with, as a primer is.
-    let primer_home = match (&params.melody, &params.chords) {
-        (Some(melody), _) => home_tonic(&melody.phrase, melody.key_signature),
-        (None, Some(chords)) => home_tonic(&chords.phrase, chords.key_signature),
-        (None, None) => params
+    let primer_home = match params.melody.as_ref().or(params.chords.as_ref()) {
+        Some(given) => home_tonic(&given.phrase, given.key_signature),
+        None => params
             .primer
             .as_ref()
             .and_then(|primer| home_tonic(primer, None)),

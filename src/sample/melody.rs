@@ -24,7 +24,7 @@ pub const LINE_COPY_SHARE: f32 = 0.89;
 /// changes), both on the model's grid.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Melody {
-    /// One voice (see [`top_line`]).
+    /// One voice (see [`top_line`]); as [`crate::sample::chords::Chords`], every note.
     pub phrase: Phrase,
     pub meters: MeterMap,
     /// The file's key signature (sharps; negative: flats), which names the melody's key
@@ -58,7 +58,7 @@ impl Melody {
         Some((pitches.clone().min()?, pitches.max()?))
     }
 
-    /// The melody moved by `semitones` (its bar lines stay).
+    /// The melody moved by `semitones` (its bar lines stay; the key signature follows).
     pub fn transposed(&self, semitones: i32) -> Self {
         Self {
             phrase: self.phrase.transposed(semitones),
@@ -213,22 +213,19 @@ impl MelodyTrack {
     /// above its new pitch (voices never cross it), everything when the melody rests (the
     /// voices rest with it, as at a chorale's fermata); and the new note if it is struck.
     pub fn step_demands(&self, t: usize, sounding: PitchSet) -> (PitchSet, Option<u8>) {
-        if self.pitch[t].is_none() {
+        let Some(m) = self.pitch[t] else {
             return (sounding, None);
-        }
+        };
         let previous = if t > 0 { self.pitch[t - 1] } else { None };
         let mut must_end: PitchSet = 0;
         if let Some(p) = previous {
-            if self.pitch[t] != Some(p) || self.strikes[t] {
+            if m != p || self.strikes[t] {
                 must_end |= sounding & (1u128 << p);
             }
         }
-        let strike = self.pitch[t].filter(|_| self.strikes[t]);
-        if let Some(m) = self.pitch[t] {
-            let at_or_above = !((1u128 << m) - 1);
-            must_end |= sounding & at_or_above & !previous.map_or(0, |p| 1u128 << p);
-        }
-        (must_end, strike)
+        let at_or_above = !((1u128 << m) - 1);
+        must_end |= sounding & at_or_above & !previous.map_or(0, |p| 1u128 << p);
+        (must_end, self.strikes[t].then_some(m))
     }
 
     /// The earliest bar before `bar` (bars of `steps_per_bar` from the start) whose melody

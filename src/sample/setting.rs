@@ -37,8 +37,7 @@ impl<T: fmt::Display> Setting<T> {
         match (self, resolved) {
             (Self::Auto, Some(value)) => format!("auto ({value})"),
             (Self::Auto, None) => format!("auto ({when_none})"),
-            (Self::Off, _) => "off".into(),
-            (Self::Value(v), _) => v.to_string(),
+            _ => self.to_string(),
         }
     }
 }
@@ -57,7 +56,7 @@ impl<T: SettingValue> FromStr for Setting<T> {
     }
 }
 
-impl<T: SettingValue> fmt::Display for Setting<T> {
+impl<T: fmt::Display> fmt::Display for Setting<T> {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
             Self::Off => write!(f, "off"),

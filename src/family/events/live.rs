@@ -121,7 +121,6 @@ impl LiveHarmonizer {
         };
         self.s.start_step_if_under_way();
         let entering = self.s.ctx.sounding;
-        let inv_t = 1.0 / temperature.clamp(0.05, 3.0);
         // The old melody ends; voices the new one would cross must end.
         let old = self.melody.take().map_or(0, |(_, p)| 1u128 << p);
         let mut must_end = old | (self.lower & !((1u128 << pitch) - 1));
@@ -136,7 +135,7 @@ impl LiveHarmonizer {
             let lowest = must_end.trailing_zeros() as u8;
             let token = self
                 .s
-                .draw(inv_t, |codec, ctx, token| match codec.event(token) {
+                .draw(temperature, |codec, ctx, token| match codec.event(token) {
                     Event::Off(p) if must_end != 0 => p <= lowest,
                     Event::Off(_) => true,
                     // Striking the melody is how the model says "no more offs".
@@ -155,16 +154,13 @@ impl LiveHarmonizer {
                 out(VoiceChange::Off(sent));
             }
         }
-        if let Some(on) = self.s.codec.token(Event::On(pitch)) {
-            if self.s.ctx.sounding & (1u128 << pitch) == 0 {
-                self.s.push(on);
-                self.melody = Some((key, pitch));
-            }
-        }
-        if self.melody.is_none() {
+        let silent = self.s.ctx.sounding & (1u128 << pitch) == 0;
+        let Some(on) = self.s.codec.token(Event::On(pitch)).filter(|_| silent) else {
             return;
-        }
-        self.strike_voices_under(pitch, entering, inv_t, key, held, out);
+        };
+        self.s.push(on);
+        self.melody = Some((key, pitch));
+        self.strike_voices_under(pitch, entering, temperature, key, held, out);
     }
 
     /// The player released `key`: if it is the melody's, the melody and its voices end.
@@ -199,7 +195,7 @@ impl LiveHarmonizer {
         &mut self,
         melody: u8,
         entering: PitchSet,
-        inv_t: f32,
+        temperature: f32,
         key: u8,
         held: PitchSet,
         out: &mut impl FnMut(VoiceChange),
@@ -213,7 +209,7 @@ impl LiveHarmonizer {
             let taken = self.sent | held | (1u128 << key) | !self.settings.allowed;
             let token = self
                 .s
-                .draw(inv_t, |codec, ctx, token| match codec.event(token) {
+                .draw(temperature, |codec, ctx, token| match codec.event(token) {
                     Event::On(p) => {
                         p < melody
                             && ctx.sounding & (1u128 << p) == 0

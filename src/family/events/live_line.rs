@@ -117,14 +117,10 @@ impl LiveAccompanist {
     /// Draws this step's events: maybe an off, maybe an on, under the chord's rules.
     fn play_step(&mut self, held: PitchSet, temperature: f32, out: &mut impl FnMut(VoiceChange)) {
         let (meter, step_in_bar) = (self.s.meter, self.s.step_in_bar);
-        let inv_t = 1.0 / temperature.clamp(0.05, 3.0);
         let key = find_key(&self.key_weights).map(|(key, _)| key);
         let strong = is_strong_beat(meter, step_in_bar, self.s.codec.steps_per_quarter);
-        let wanted = if strong {
-            self.chord
-        } else {
-            chord_scale(key, self.chord)
-        };
+        let scale = chord_scale(key, self.chord);
+        let wanted = if strong { self.chord } else { scale };
         // Over the chord: the line stays above the highest key held where the range allows.
         let top_held = 127 - held.leading_zeros() as i32;
         let floor =
@@ -137,11 +133,11 @@ impl LiveAccompanist {
         let current = self.note.map(|(p, _)| p);
         let keys = shift_set(held, -self.home_shift) | !self.allowed;
         // A note the new chord's scale does not hold moves at once.
-        let clashes = current.is_some_and(|p| chord_scale(key, self.chord) & (1 << (p % 12)) == 0);
+        let clashes = current.is_some_and(|p| scale & (1 << (p % 12)) == 0);
         loop {
             let token = self
                 .s
-                .draw(inv_t, |codec, ctx, token| match codec.event(token) {
+                .draw(temperature, |codec, ctx, token| match codec.event(token) {
                     Event::Off(p) => Some(p) == current,
                     Event::On(p) => {
                         i32::from(p) >= floor

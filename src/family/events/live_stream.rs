@@ -13,7 +13,7 @@ use super::step_precision;
 use crate::events::{EventCodec, EventContext};
 use crate::infer::{FastLstm, FastState};
 use crate::phrase::TimeSignature;
-use crate::sample::uniform;
+use crate::sample::{uniform, TEMPERATURE_RANGE};
 
 /// An event model played live.
 pub struct LiveStream {
@@ -66,19 +66,20 @@ impl LiveStream {
         }
     }
 
-    /// A token from the network's current prediction among those the grammar and `allowed`
-    /// let through.
+    /// A token from the network's current prediction at `temperature` (clamped to
+    /// [`TEMPERATURE_RANGE`]) among those the grammar and `allowed` let through.
     pub fn draw(
         &mut self,
-        inv_t: f32,
+        temperature: f32,
         allowed: impl Fn(&EventCodec, &EventContext, usize) -> bool,
     ) -> usize {
+        let inv_t = 1.0 / temperature.clamp(TEMPERATURE_RANGE.0, TEMPERATURE_RANGE.1);
         let u = uniform(&mut self.rng);
         let (codec, ctx, voices) = (&self.codec, &self.ctx, self.voices);
-        let (token, _) = draw(&self.state.logits, inv_t, self.min_p, u, false, |token| {
+        draw(&self.state.logits, inv_t, self.min_p, u, false, |token| {
             codec.allows(ctx, token, voices) && allowed(codec, ctx, token)
-        });
-        token
+        })
+        .0
     }
 
     /// Plays `token` into the context and lets the network hear it.

@@ -160,14 +160,13 @@ fn allowed_nll(
     max_voices: u8,
     logits: &[f32],
 ) -> f64 {
-    let allowed = |k: usize| k == target || codec.allows(ctx, k, max_voices);
-    let max = (0..logits.len())
-        .filter(|&k| allowed(k))
-        .map(|k| f64::from(logits[k]))
-        .fold(f64::NEG_INFINITY, f64::max);
-    let sum: f64 = (0..logits.len())
-        .filter(|&k| allowed(k))
-        .map(|k| (f64::from(logits[k]) - max).exp())
-        .sum();
+    let allowed = |k: &usize| *k == target || codec.allows(ctx, *k, max_voices);
+    let allowed_logits = || {
+        (0..logits.len())
+            .filter(allowed)
+            .map(|k| f64::from(logits[k]))
+    };
+    let max = allowed_logits().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = allowed_logits().map(|z| (z - max).exp()).sum();
     max + sum.ln() - f64::from(logits[target])
 }

@@ -14,6 +14,8 @@
 
 mod repeats;
 
+use std::collections::VecDeque;
+
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
@@ -28,8 +30,8 @@ use crate::sample::chords::ChordTrack;
 use crate::sample::melody::MelodyTrack;
 use crate::sample::voice_leading::makes_parallels;
 use crate::sample::{
-    kept_frame, pitches_in, primer_roll, regrid, uniform, variation_seed, write_step, Frame,
-    GenerateParams, MAX_CANDIDATES,
+    keeps_bar, kept_frame, pitches_in, primer_roll, regrid, uniform, variation_seed, write_step,
+    Frame, GenerateParams, MAX_CANDIDATES,
 };
 
 /// One variation being written.
@@ -49,8 +51,8 @@ struct Draft {
     entering: PitchSet,
     /// Whole steps of silence just before this one.
     silent_steps: u32,
-    /// Events this step must play (kept bars, repeats, notes held too long), in order.
-    forced: Vec<usize>,
+    /// Events this step must still play (kept bars, repeats, notes held too long), in order.
+    forced: VecDeque<usize>,
     /// Under a melody: pitches this step must end (before anything is struck), and the
     /// melody's note it must strike first.
     must_end: PitchSet,
@@ -58,7 +60,6 @@ struct Draft {
     /// In a single line, pitches the longest-note rule ended as this step began: not struck
     /// again at once.
     worn_out: PitchSet,
-    next_forced: usize,
     rng: Pcg64Mcg,
     /// Natural log-probability under the model (temperature 1, over the events the rules
     /// allow) of the events drawn so far, and how many: how candidates are ranked.
@@ -85,8 +86,7 @@ impl Draft {
             // A phrase starts on its downbeat: no rest before the first note (models learn
             // silent pickup bars at the start of pieces).
             silent_steps: rules.max_rest_steps,
-            forced: Vec::with_capacity(2 * 128 + 1),
-            next_forced: 0,
+            forced: VecDeque::with_capacity(2 * 128 + 1),
             must_end: 0,
             must_strike: None,
             worn_out: 0,
@@ -234,19 +234,11 @@ impl Rules {
             // A line holds no note longer than a bar (the tunes do in 3% of 8-bar segments,
             // the cut-time fiddle network drew drones in 15% of its phrases); chords may
             // hold for two.
-            max_note_steps: if voices == 1 {
-                steps_per_bar as u32
-            } else {
-                2 * steps_per_bar as u32
-            }
-            .max(params.min_note_steps),
+            max_note_steps: (if voices == 1 { 1 } else { 2 } * steps_per_bar as u32)
+                .max(params.min_note_steps),
             // A line over chords never rests a whole beat (it accompanies); free phrases
             // may rest up to a beat.
-            max_rest_steps: if chords.is_some() {
-                beat_steps(meter, spq).saturating_sub(1)
-            } else {
-                beat_steps(meter, spq)
-            },
+            max_rest_steps: beat_steps(meter, spq).saturating_sub(u32::from(chords.is_some())),
             strict_voice_leading: params.strict_voice_leading,
             // Free phrases only: a melody or chords being followed set the compass.
             max_span: (!follows)
@@ -313,10 +305,7 @@ fn steps_before_copies(
     steps_per_bar: usize,
 ) -> Vec<u32> {
     let copied_bar = |bar: u32| {
-        let kept = params
-            .keep_bars
-            .as_ref()
-            .is_some_and(|(_, mask)| bar < 64 && mask & (1 << bar) != 0);
+        let kept = matches!(params.keep_bars, Some((_, mask)) if keeps_bar(mask, bar));
         (kept && !follows) || sources.get(bar as usize).copied().flatten().is_some()
     };
     let mut free_steps = vec![0u32; total_steps + 1];
@@ -416,10 +405,7 @@ pub(super) fn generate(
         min_p: params.min_p.share_for(&model.config),
     };
     match repeat_bias {
-        Some(bias) => {
-            let sources = crate::sample::repeats::sources_for(cfg);
-            repeats::write(&writer, &mut drafts, &mut state, bias, sources)
-        }
+        Some(bias) => repeats::write(&writer, &mut drafts, &mut state, bias),
         None => writer.write(&mut drafts, &mut inputs, &mut state, rules.total_steps),
     }
     drafts
@@ -541,9 +527,7 @@ impl Writer<'_> {
             }
             for (b, draft) in drafts[..live].iter_mut().enumerate() {
                 let logits = &state.logits[b * vocab..(b + 1) * vocab];
-                let token = if draft.next_forced < draft.forced.len() {
-                    draft.next_forced += 1;
-                    let token = draft.forced[draft.next_forced - 1];
+                let token = if let Some(token) = draft.forced.pop_front() {
                     if draft.trial_source.is_some() {
                         let log_prob = score(logits, token, |t| rules.allows(draft, t));
                         draft.log_prob += log_prob;
@@ -663,16 +647,9 @@ fn score(logits: &[f32], token: usize, allowed: impl Fn(usize) -> bool) -> f64 {
     log_prob(logits, &mask, best, token)
 }
 
-/// Plays `token` in `draft` and, when it ends a step, plans the next one.
+/// Plays `token` in `draft`; a step end writes the step into the roll and, unless it was
+/// the last, plans the next one.
 fn play(draft: &mut Draft, token: usize, rules: &Rules, kept: Option<&(PianoRoll, u64)>) {
-    apply(draft, token, rules);
-    if draft.ctx.previous == rules.codec.step_token() && draft.step < rules.total_steps {
-        plan_step(draft, rules, kept);
-    }
-}
-
-/// Plays `token` in `draft`; a step end writes the step into the roll.
-fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
     let codec = &rules.codec;
     match codec.event(token) {
         Event::On(p) => {
@@ -704,13 +681,15 @@ fn apply(draft: &mut Draft, token: usize, rules: &Rules) {
     if let Some(meters) = rules.given_meters() {
         (draft.ctx.meter, draft.ctx.step_in_bar) = meters.at(draft.step as u32);
     }
+    if draft.step < rules.total_steps {
+        plan_step(draft, rules, kept);
+    }
 }
 
 /// Decides what the new step must play: a copied frame (kept bar or repeat), or else the
 /// note-offs of notes held too long and of primer notes the phrase does not own.
 fn plan_step(draft: &mut Draft, rules: &Rules, kept: Option<&(PianoRoll, u64)>) {
     draft.forced.clear();
-    draft.next_forced = 0;
     let t = draft.step;
     let sounding = draft.ctx.sounding;
     draft.entering = sounding;
@@ -728,7 +707,7 @@ fn plan_step(draft: &mut Draft, rules: &Rules, kept: Option<&(PianoRoll, u64)>) 
                 .rev()
                 .filter_map(|p| codec.token(Event::On(p))),
         );
-        draft.forced.push(codec.step_token());
+        draft.forced.push_back(codec.step_token());
         return;
     }
     let owned = if t > 0 { draft.roll.active[t - 1] } else { 0 };
@@ -769,7 +748,7 @@ fn copied_frame(
         return Some(frame);
     }
     let bar = (t / spb) as u32;
-    let is_kept = |b: u32| kept.is_some_and(|(_, mask)| b < 64 && mask & (1 << b) != 0);
+    let is_kept = |b: u32| kept.is_some_and(|&(_, mask)| keeps_bar(mask, b));
     let source_of = |b: u32| rules.sources.get(b as usize).copied().flatten();
     let source = draft.trial_source.or_else(|| source_of(bar))?;
     let s = source as usize * spb + t % spb;

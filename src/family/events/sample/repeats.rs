@@ -17,25 +17,20 @@ use std::ops::Range;
 use super::{mean_log_prob, plan_step, play, Draft, Writer};
 use crate::infer::{FastState, Precision};
 use crate::roll::PianoRoll;
-use crate::sample::repeats::{Keep, RepeatSources};
+use crate::sample::repeats::{sources_for, Keep};
 
 /// Fewest moments (steps) a bar must strike at to be repeated.
 const MIN_STRIKING_STEPS: usize = 2;
 
-/// Writes every draft bar by bar, keeping a repeat of a bar `sources.distances` back where
-/// the network finds it likelier per event (plus `bias` nats) than the bar it drew. Each source
-/// tried is a row of a batch that steps in int8 (`Precision::Int8`): a row costs its own
-/// multiply-adds, four to an instruction in int8 (docs/PERFORMANCE.md, "Trials in int8").
-/// The fresh bars are written first; then their trials, side by side, each stopping
-/// as soon as it can no longer beat its fresh bar (`Contest`), and the kept bars are the same
-/// as if every trial ran to its end.
-pub(super) fn write(
-    writer: &Writer,
-    drafts: &mut [Draft],
-    state: &mut FastState,
-    bias: f32,
-    sources: RepeatSources,
-) {
+/// Writes every draft bar by bar, keeping a repeat of a bar `distances` back (its model's
+/// `sources_for`) where the network finds it likelier per event (plus `bias` nats) than the
+/// bar it drew. Each source tried is a row of a batch that steps in int8 (`Precision::Int8`):
+/// a row costs its own multiply-adds, four to an instruction in int8 (docs/PERFORMANCE.md,
+/// "Trials in int8"). The fresh bars are written first; then their trials, side by side,
+/// each stopping as soon as it can no longer beat its fresh bar (`Contest`), and the kept
+/// bars are the same as if every trial ran to its end.
+pub(super) fn write(writer: &Writer, drafts: &mut [Draft], state: &mut FastState, bias: f32) {
+    let sources = sources_for(&writer.model.config);
     let distances = sources.distances;
     let rules = writer.rules;
     let spb = rules.steps_per_bar;
@@ -135,12 +130,11 @@ fn contest_of(trial: &Draft, writer: &Writer, end: usize, fresh_mean: f64, bias:
     let mut d = trial.clone();
     let (mut events, mut bounded_after) = (0, 0);
     while d.step < end {
-        let Some(&token) = d.forced.get(d.next_forced) else {
+        let Some(token) = d.forced.pop_front() else {
             // Not every event forced: no bound (never the case for a trial).
             bounded_after = u32::MAX;
             break;
         };
-        d.next_forced += 1;
         events += 1;
         if !writer.rules.allows(&d, token) {
             bounded_after = events;
