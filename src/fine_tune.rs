@@ -94,22 +94,19 @@ impl Fit {
     }
 }
 
-/// Notes (onsets) in a roll.
-fn notes(roll: &PianoRoll) -> usize {
-    roll.onset.iter().map(|f| f.count_ones() as usize).sum()
-}
-
 /// How `roll` fits `cfg`: the whole-octave move (−3..=3 octaves) that keeps most notes in
 /// range (the smallest move among equals), and what the range and voices still drop.
 pub fn fit_to_model(cfg: &ModelConfig, roll: &PianoRoll) -> Fit {
     let mask = pitch_span_mask(cfg.pitch_range.lo, cfg.pitch_range.hi);
-    let total = notes(roll);
-    let in_range = |r: &PianoRoll| -> usize {
+    // Notes (onsets) in a roll, among the pitches of `mask`.
+    let notes = |r: &PianoRoll, mask: u128| -> usize {
         r.onset
             .iter()
             .map(|f| (f & mask).count_ones() as usize)
             .sum()
     };
+    let in_range = |r: &PianoRoll| notes(r, mask);
+    let total = notes(roll, u128::MAX);
     let shift = [0, -12, 12, -24, 24, -36, 36]
         .into_iter()
         .max_by_key(|&s| (in_range(&transpose(roll, s)), -(s as i64).abs()))
@@ -139,7 +136,6 @@ pub fn fit_to_model(cfg: &ModelConfig, roll: &PianoRoll) -> Fit {
 /// What the folder gave, for the user to read before training starts.
 #[derive(Clone, Debug, Default)]
 pub struct DataReport {
-    pub folder: PathBuf,
     /// Pieces and notes the model learns from, and the held-out part it is judged by.
     pub train_pieces: usize,
     pub train_notes: usize,
@@ -298,30 +294,24 @@ impl FineTune {
             return Err(FineTuneError::Folder(reason));
         }
         let mut report = DataReport {
-            folder: folder.to_path_buf(),
             folder_split: data.split.predefined,
             split_seed,
             unreadable: data.skipped.clone(),
             ..DataReport::default()
         };
-        let (train_notes, train_pieces) = fit_part(
-            cfg,
-            &mut report,
+        let [(train_notes, train_pieces), (held_notes, held_pieces)] = [
             (
                 &mut data.train,
                 &mut data.train_meters,
                 &mut data.train_paths,
             ),
-        );
-        let (held_notes, held_pieces) = fit_part(
-            cfg,
-            &mut report,
             (
                 &mut data.valid,
                 &mut data.valid_meters,
                 &mut data.valid_paths,
             ),
-        );
+        ]
+        .map(|part| fit_part(cfg, &mut report, part));
         if !data.split.predefined {
             // The held-out files serve as the test files too (see `Dataset::load`).
             data.test = data.valid.clone();

@@ -111,21 +111,10 @@ fn training_row(args: &Args, cfg: &ModelConfig, threads: usize) -> anyhow::Resul
         if failure.is_some() {
             continue;
         }
-        let torch = reference(
-            args,
-            &[
-                "train",
-                "--layers",
-                &cfg.layers.to_string(),
-                "--hidden",
-                &cfg.hidden.to_string(),
-                "--threads",
-                &threads.to_string(),
-                "--batches",
-                "20",
-            ],
-        )
-        .and_then(|v| {
+        let (layers, hidden) = (cfg.layers, cfg.hidden);
+        let mode =
+            format!("train --layers {layers} --hidden {hidden} --threads {threads} --batches 20");
+        let torch = reference(args, &mode).and_then(|v| {
             v["frames_per_s"]
                 .as_f64()
                 .ok_or_else(|| anyhow::anyhow!("unexpected reference output {v}"))
@@ -160,11 +149,11 @@ fn training_row(args: &Args, cfg: &ModelConfig, threads: usize) -> anyhow::Resul
     ))
 }
 
-/// Runs the reference script and returns its JSON line.
-fn reference(args: &Args, mode_args: &[&str]) -> anyhow::Result<serde_json::Value> {
+/// Runs the reference script with `mode_args` (split at blanks) and returns its JSON line.
+fn reference(args: &Args, mode_args: &str) -> anyhow::Result<serde_json::Value> {
     let out = Command::new(&args.python)
         .arg(&args.reference)
-        .args(mode_args)
+        .args(mode_args.split_whitespace())
         .output()
         .with_context(|| format!("cannot run {}", args.python.display()))?;
     if !out.status.success() {
@@ -202,10 +191,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let ref_cfg = reference_config(&cfg);
     let mut rows = Vec::new();
-    let mut reference_missing = false;
-    if !args.train_only {
-        reference_missing = generation_rows(&args, &model, &ref_cfg, &mut rows)?;
-    }
+    let reference_missing =
+        !args.train_only && generation_rows(&args, &model, &ref_cfg, &mut rows)?;
     if !args.no_train {
         training_rows(&args, &ref_cfg, &mut rows)?;
     }
@@ -311,23 +298,11 @@ fn phrase_rows(
 /// The reference's milliseconds per 512-step phrase on one thread, for a network of
 /// `cfg`'s layers and hidden size (NaN when its output lacks the figure).
 fn reference_generation(args: &Args, cfg: &ModelConfig) -> anyhow::Result<f64> {
-    let v = reference(
-        args,
-        &[
-            "gen",
-            "--steps",
-            "512",
-            "--layers",
-            &cfg.layers.to_string(),
-            "--hidden",
-            &cfg.hidden.to_string(),
-            "--threads",
-            "1",
-            "--no-mkldnn",
-            "--reps",
-            &args.reps.to_string(),
-        ],
-    )?;
+    let (layers, hidden, reps) = (cfg.layers, cfg.hidden, args.reps);
+    let mode = format!(
+        "gen --steps 512 --layers {layers} --hidden {hidden} --threads 1 --no-mkldnn --reps {reps}"
+    );
+    let v = reference(args, &mode)?;
     Ok(v["ms_per_phrase"].as_f64().unwrap_or(f64::NAN))
 }
 

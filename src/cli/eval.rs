@@ -49,12 +49,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     );
     // A plain folder is split 80:20 by `Dataset::load`; evaluation wants every file.
-    let pieces: Vec<_> = data.train.into_iter().chain(data.test).collect();
-    let meters: Vec<_> = data
-        .train_meters
-        .into_iter()
-        .chain(data.test_meters)
-        .collect();
+    let (mut pieces, mut meters) = (data.train, data.train_meters);
+    pieces.extend(data.test);
+    meters.extend(data.test_meters);
     for (path, reason) in &data.skipped {
         eprintln!("skipped {}: {reason}", path.display());
     }

@@ -28,13 +28,9 @@ pub fn phrase_from_state(text: &str) -> anyhow::Result<Phrase> {
         Some(_) => anyhow::bail!("the state's `phrase` field is not a string"),
         None => value,
     };
-    match serde_json::from_value::<Option<Phrase>>(phrase_value) {
-        Ok(Some(p)) => Ok(p),
-        Ok(None) => Err(anyhow::anyhow!(
-            "the state holds no phrase yet (the plugin never generated one)"
-        )),
-        Err(e) => Err(anyhow::anyhow!("no phrase found in the state: {e}")),
-    }
+    serde_json::from_value::<Option<Phrase>>(phrase_value)
+        .map_err(|e| anyhow::anyhow!("no phrase found in the state: {e}"))?
+        .context("the state holds no phrase yet (the plugin never generated one)")
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -68,14 +64,9 @@ mod tests {
             phrase_from_state(&serde_json::to_string(&p).unwrap()).unwrap(),
             p
         );
+        let error = |text: &str| phrase_from_state(text).unwrap_err().to_string();
         let empty = serde_json::json!({"fields": {"phrase": "null"}});
-        assert!(phrase_from_state(&empty.to_string())
-            .unwrap_err()
-            .to_string()
-            .contains("no phrase yet"));
-        assert!(phrase_from_state("{")
-            .unwrap_err()
-            .to_string()
-            .starts_with("not JSON"));
+        assert!(error(&empty.to_string()).contains("no phrase yet"));
+        assert!(error("{").starts_with("not JSON"));
     }
 }

@@ -10,7 +10,7 @@ use crate::cli::key_scale;
 use crate::family::generate_variations;
 use crate::infer::FastLstm;
 use crate::midi::{self, ImportOptions};
-use crate::phrase::TimeSignature;
+use crate::phrase::{Phrase, TimeSignature};
 use crate::roll::PitchRange;
 use crate::sample::min_p::MinP;
 use crate::sample::repeats::Repeats;
@@ -243,6 +243,31 @@ pub fn generate_params(
     })
 }
 
+/// Writes `phrases` (drawn with `params`) to `output`, numbered when several, each told
+/// with its bars, notes, seed, temperature and `what`.
+pub fn write_phrases(
+    model: &FastLstm,
+    params: &GenerateParams,
+    phrases: &[Phrase],
+    output: &Path,
+    what: &dyn std::fmt::Display,
+) -> anyhow::Result<()> {
+    for (i, phrase) in phrases.iter().enumerate() {
+        let path = output_path(output, i, phrases.len());
+        midi::export_file(phrase, &format!("PhraseGen {}", model.config.name), &path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!(
+            "wrote {} ({} bars, {} notes, seed {}, temperature {}, {what})",
+            path.display(),
+            phrase.bars,
+            phrase.notes.len(),
+            variation_seed(params.seed, i),
+            params.temperature,
+        );
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model = load_model(args.model.as_deref())?;
     let cfg = &model.config;
@@ -255,20 +280,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let phrases = generate_variations(&model, &params, args.variations.max(1))?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
-    for (i, phrase) in phrases.iter().enumerate() {
-        let path = output_path(&args.output, i, phrases.len());
-        midi::export_file(phrase, &format!("PhraseGen {}", cfg.name), &path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        println!(
-            "wrote {} ({} bars, {} notes, seed {}, temperature {}, {})",
-            path.display(),
-            phrase.bars,
-            phrase.notes.len(),
-            variation_seed(seed, i),
-            args.temperature,
-            params.scale
-        );
-    }
+    write_phrases(&model, &params, &phrases, &args.output, &params.scale)?;
     eprintln!("generated with model `{}` in {ms:.1} ms", cfg.name);
     Ok(ExitCode::SUCCESS)
 }

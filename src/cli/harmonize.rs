@@ -11,7 +11,6 @@ use anyhow::Context as _;
 use crate::cli::generate;
 use crate::family::generate_variations;
 use crate::infer::FastLstm;
-use crate::midi;
 use crate::phrase::Phrase;
 use crate::sample::melody::Melody;
 use crate::sample::melody::LINE_COPY_SHARE;
@@ -111,20 +110,7 @@ pub fn write_following(
     let phrases = generate_variations(model, params, variations.max(1))
         .with_context(|| format!("cannot follow {}", given.display()))?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
-    for (i, phrase) in phrases.iter().enumerate() {
-        let path = generate::output_path(output, i, phrases.len());
-        midi::export_file(phrase, &format!("PhraseGen {}", model.config.name), &path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        println!(
-            "wrote {} ({} bars, {} notes, seed {}, temperature {}, {})",
-            path.display(),
-            phrase.bars,
-            phrase.notes.len(),
-            crate::sample::variation_seed(params.seed, i),
-            params.temperature,
-            model.config.name
-        );
-    }
+    generate::write_phrases(model, params, &phrases, output, &model.config.name)?;
     eprintln!("written in {ms:.1} ms");
     Ok(())
 }

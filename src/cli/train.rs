@@ -201,15 +201,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect::<Vec<_>>()
         .join(" ");
     let (data, options) = match &args.from {
+        // A run from scratch.
         None => {
             let data = load_data(&args)?;
             let config = model_config(&args, &data)?;
             let architecture = ArchitectureName::of(config.architecture);
+            if architecture == ArchitectureName::Events && args.engine == TrainEngine::Candle {
+                anyhow::bail!("--engine candle trains frame models only; event models train fused");
+            }
             let recipe = with_overrides(&args, architecture.recipe(config.key_normalised));
-            (data, train_options(&args, config, &recipe)?)
+            (data, recipe.options(config, args.engine))
         }
         Some(from) => fine_tune_setup(&args, from)?,
     };
+    check_options(&options)?;
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -262,7 +267,6 @@ fn fine_tune_setup(args: &Args, from: &str) -> anyhow::Result<(Dataset, TrainOpt
     }
     let recipe = with_overrides(args, Recipe::for_model(&tune.start.config));
     let options = tune.options(&model_name(args), &recipe);
-    check_options(&options)?;
     Ok((tune.data, options))
 }
 
@@ -370,21 +374,6 @@ fn with_overrides(args: &Args, recipe: Recipe) -> Recipe {
     }
 }
 
-/// A run from scratch: `config` trained with `recipe`.
-fn train_options(
-    args: &Args,
-    config: ModelConfig,
-    recipe: &Recipe,
-) -> anyhow::Result<TrainOptions> {
-    let events = matches!(config.architecture, Architecture::Events { .. });
-    if events && args.engine == TrainEngine::Candle {
-        anyhow::bail!("--engine candle trains frame models only; event models train fused");
-    }
-    let options = recipe.options(config, args.engine);
-    check_options(&options)?;
-    Ok(options)
-}
-
 /// Settings no run can use, refused before any work.
 fn check_options(options: &TrainOptions) -> anyhow::Result<()> {
     if options.batch_size == 0 || options.epochs == 0 {
@@ -430,11 +419,7 @@ fn train_with_progress(
     let mut plot_failed = false;
     let stop = stop_on_ctrl_c(progress.clone(), model_path.clone());
     let on_epoch = |stats: &EpochStats, best: Option<&HashMap<String, Tensor>>| {
-        let saved = if best.is_some() {
-            "  (best, saved)"
-        } else {
-            ""
-        };
+        let saved = best.map_or("", |_| "  (best, saved)");
         let _ = writeln!(csv, "{}", csv_line(stats));
         say(&progress, format!("{}{saved}", epoch_line(stats)));
         crate::fsutil::write_atomically(&csv_path, csv.as_bytes())?;
