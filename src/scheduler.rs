@@ -168,6 +168,17 @@ pub struct NoteEvent {
 }
 
 impl NoteEvent {
+    /// A note-on.
+    pub fn on(sample: u32, pitch: u8, channel: u8, velocity: f32) -> Self {
+        Self {
+            sample,
+            on: true,
+            pitch,
+            channel,
+            velocity,
+        }
+    }
+
     /// A note-off (its velocity 0).
     pub fn off(sample: u32, pitch: u8, channel: u8) -> Self {
         Self {
@@ -351,17 +362,12 @@ impl Scheduler {
 
     /// Note-offs for everything sounding, at `sample`.
     pub fn all_notes_off(&mut self, sample: u32, out: &mut EventBuffer) {
-        for channel in 0..16u8 {
-            self.channel_off(channel, sample, out);
-        }
-    }
-
-    fn channel_off(&mut self, channel: u8, sample: u32, out: &mut EventBuffer) {
-        let set = &mut self.sounding[usize::from(channel)];
-        while *set != 0 {
-            let pitch = set.trailing_zeros() as u8;
-            *set &= !(1u128 << pitch);
-            out.push(NoteEvent::off(sample, pitch, channel));
+        for (channel, set) in (0..16u8).zip(&mut self.sounding) {
+            while *set != 0 {
+                let pitch = set.trailing_zeros() as u8;
+                *set &= !(1u128 << pitch);
+                out.push(NoteEvent::off(sample, pitch, channel));
+            }
         }
     }
 
@@ -682,13 +688,7 @@ impl Scheduler {
                 let bit = 1u128 << n.pitch;
                 if self.sounding[ch] & bit == 0 {
                     self.sounding[ch] |= bit;
-                    out.push(NoteEvent {
-                        sample,
-                        on: true,
-                        pitch: n.pitch,
-                        channel: phrase.channel,
-                        velocity: n.velocity,
-                    });
+                    out.push(NoteEvent::on(sample, n.pitch, phrase.channel, n.velocity));
                 }
             }
         }
@@ -850,24 +850,21 @@ fn swap_point(
     pending: Option<&PlaybackPhrase>,
     current: Option<&PlaybackPhrase>,
 ) -> Option<f64> {
-    match (pending, current) {
-        (None, _) => None,
-        (Some(_), None) => Some(segment.from),
-        (Some(p), Some(_)) if p.takeover != Takeover::AtSwapPoint => Some(segment.from),
-        (Some(_), Some(cur)) => {
-            let grid = match block.swap_at {
-                SwapAt::Immediately => 0.0,
-                SwapAt::NextBar => block.host_bar_beats.unwrap_or(cur.bar_beats),
-                SwapAt::EndOfPhrase => cur.length_beats,
-            };
-            let at = if grid <= 0.0 {
-                segment.from
-            } else {
-                (segment.from / grid - 1e-9).ceil() * grid
-            };
-            // The same half-sample rule as for notes: a swap at the block's last half sample
-            // belongs to the next block.
-            (at < segment.to - block.half_sample_beats()).then_some(at.max(segment.from))
-        }
-    }
+    let pending = pending?;
+    let Some(cur) = current.filter(|_| pending.takeover == Takeover::AtSwapPoint) else {
+        return Some(segment.from);
+    };
+    let grid = match block.swap_at {
+        SwapAt::Immediately => 0.0,
+        SwapAt::NextBar => block.host_bar_beats.unwrap_or(cur.bar_beats),
+        SwapAt::EndOfPhrase => cur.length_beats,
+    };
+    let at = if grid <= 0.0 {
+        segment.from
+    } else {
+        (segment.from / grid - 1e-9).ceil() * grid
+    };
+    // The same half-sample rule as for notes: a swap at the block's last half sample
+    // belongs to the next block.
+    (at < segment.to - block.half_sample_beats()).then_some(at.max(segment.from))
 }

@@ -69,8 +69,14 @@ pub fn unique_path(dir: &Path, label: &str, bars: u32) -> PathBuf {
     } else {
         format!("phrasegen-{label}")
     };
+    first_free(|n| dir.join(format!("{stem}-{bars}bars-{n}.mid")))
+}
+
+/// The first of the paths `name` gives for 1, 2, 3 … that nothing exists at: a file or
+/// folder written there never replaces an earlier one.
+pub fn first_free(name: impl Fn(u32) -> PathBuf) -> PathBuf {
     (1..)
-        .map(|n| dir.join(format!("{stem}-{bars}bars-{n}.mid")))
+        .map(name)
         .find(|p| !p.exists())
         .expect("an unused file name exists")
 }

@@ -86,20 +86,17 @@ impl PhraseHistory {
 
     /// The previous (older) entry, if any.
     pub fn back(&mut self) -> Option<&HistoryEntry> {
-        let i = self.position?.checked_sub(1)?;
-        self.go_to(i)
+        self.go_to(self.position?.checked_sub(1)?)
     }
 
     /// The next (newer) entry, if any.
     pub fn forward(&mut self) -> Option<&HistoryEntry> {
-        let i = self.position? + 1;
-        self.go_to(i)
+        self.go_to(self.position? + 1)
     }
 
     /// Switches between the entry playing and the one played before it.
     pub fn swap_ab(&mut self) -> Option<&HistoryEntry> {
-        let other = self.other?;
-        self.go_to(other)
+        self.go_to(self.other?)
     }
 
     /// Stars the playing entry, or takes its star away.

@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 
 use crate::fine_tune::{FineTune, Recipe};
 use crate::model::{write_model_file, TrainingInfo};
-use crate::plugin::export::shell_safe;
+use crate::plugin::export::{first_free, shell_safe};
 
 /// Where a learning run is.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,10 +117,8 @@ impl Learning {
     }
 
     pub fn view(&self) -> LearnView {
-        let (pos, len) = (
-            self.progress.position(),
-            self.progress.length().unwrap_or(0),
-        );
+        let pos = self.progress.position();
+        let len = self.progress.length().unwrap_or(0);
         LearnView {
             state: self.state.lock().clone(),
             fraction: if len == 0 {
@@ -216,10 +214,7 @@ pub fn folder_for_drop(paths: &[PathBuf], clips_dir: &Path) -> Result<PathBuf, S
         .parent()
         .and_then(Path::file_name)
         .map_or("dropped".into(), |n| shell_safe(&n.to_string_lossy()));
-    let folder = (1..)
-        .map(|i| clips_dir.join(format!("{stem}-clips-{i}")))
-        .find(|p| !p.exists())
-        .expect("some name is free");
+    let folder = first_free(|i| clips_dir.join(format!("{stem}-clips-{i}")));
     std::fs::create_dir_all(&folder)
         .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
     for (i, file) in files.iter().enumerate() {
@@ -239,13 +234,10 @@ pub fn folder_for_drop(paths: &[PathBuf], clips_dir: &Path) -> Result<PathBuf, S
 /// `dir/stem.safetensors`, or `stem-2`, `stem-3` … when taken: an earlier model is never
 /// overwritten (a saved project may use it).
 fn unique_path(dir: &Path, stem: &str) -> PathBuf {
-    (1..)
-        .map(|i| match i {
-            1 => dir.join(format!("{stem}.safetensors")),
-            i => dir.join(format!("{stem}-{i}.safetensors")),
-        })
-        .find(|p| !p.exists())
-        .expect("some name is free")
+    first_free(|i| match i {
+        1 => dir.join(format!("{stem}.safetensors")),
+        i => dir.join(format!("{stem}-{i}.safetensors")),
+    })
 }
 
 /// The lowest priority the OS gives a thread: training uses idle time only.

@@ -71,8 +71,8 @@ impl LivePlayer {
     /// One block of `mode`: grid steps and keys in time order; the voices into `out`. An
     /// engine of another mode (the worker has not replaced it yet) stays silent.
     /// `keys_sounding`: the player's keys sounding at the block's start (MIDI thru), so no
-    /// voice doubles a key held since before (a bypass, another mode).
-    #[allow(clippy::too_many_arguments)]
+    /// voice doubles a key held since before (a bypass, another mode). The channel and the
+    /// temperature are the parameters'.
     pub fn process(
         &mut self,
         shared: &Shared,
@@ -80,8 +80,6 @@ impl LivePlayer {
         keys_sounding: u128,
         snapshot: &TransportSnapshot,
         keys: &[KeyEvent],
-        temperature: f32,
-        channel: u8,
         out: &mut EventBuffer,
     ) {
         let (start_beats, beats_per_sample) = self.advance_clock(snapshot);
@@ -97,7 +95,7 @@ impl LivePlayer {
         let mut engine = self.harmonizer.take();
         if let Some(h) = engine.as_mut().filter(|h| h.plays(mode)) {
             if !h.is_sounding() {
-                self.channel = channel;
+                self.channel = shared.params.channel_index();
             }
             let meter = snapshot.time_signature.unwrap_or(TimeSignature::FOUR_FOUR);
             let grid = Grid {
@@ -111,7 +109,7 @@ impl LivePlayer {
                 beats_per_sample,
                 len_samples: snapshot.block_len_samples,
                 grid,
-                temperature,
+                temperature: shared.params.temperature.value(),
             };
             self.play_block(h, &block, keys, out);
         }
@@ -297,13 +295,7 @@ impl Grid {
 
 fn emit(change: VoiceChange, sample: u32, channel: u8, velocity: f32, out: &mut EventBuffer) {
     out.push(match change {
-        VoiceChange::On(pitch) => NoteEvent {
-            sample,
-            on: true,
-            pitch,
-            channel,
-            velocity,
-        },
+        VoiceChange::On(pitch) => NoteEvent::on(sample, pitch, channel, velocity),
         VoiceChange::Off(pitch) => NoteEvent::off(sample, pitch, channel),
     });
 }

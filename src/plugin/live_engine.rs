@@ -158,13 +158,7 @@ impl AnswerPlayer {
             if n.start_step == step && self.sounding & bit == 0 {
                 self.sounding |= bit;
                 self.ends[usize::from(n.pitch.min(127))] = n.end_step;
-                out.push(NoteEvent {
-                    sample,
-                    on: true,
-                    pitch: n.pitch,
-                    channel,
-                    velocity: n.velocity,
-                });
+                out.push(NoteEvent::on(sample, n.pitch, channel, n.velocity));
             }
         }
     }

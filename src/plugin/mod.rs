@@ -23,7 +23,6 @@ pub mod saved_phrase;
 pub mod user_models;
 pub mod worker;
 
-use crate::phrase::TimeSignature;
 use crate::scheduler::{EventBuffer, PlaybackPhrase, Scheduler, TransportSnapshot};
 use live::{KeyEvent, LivePlayer};
 pub use params::PhraseGenParams;
@@ -210,9 +209,7 @@ impl PhraseGen {
                 });
             }
             if thru && self.thru.len() < self.thru.capacity() {
-                let tracked = note
-                    .filter(|&(pitch, .., c)| matches!(c, Channel::Number(0..16)) && pitch < 128);
-                if let Some((pitch, _, on, _, Channel::Number(c))) = tracked {
+                if let Some((pitch @ 0..128, _, on, _, Channel::Number(c @ 0..16))) = note {
                     let held = &mut self.thru_held[usize::from(c)];
                     let bit = 1u128 << pitch;
                     if on {
@@ -425,16 +422,12 @@ impl Plugin for PhraseGen {
         // While bypassed the input goes through untouched, as a bypassed plugin should.
         self.take_input(context, &snapshot, recording, thru, harmonizing);
         if harmonizing {
-            let channel = (self.params.channel.value().clamp(1, 16) - 1) as u8;
-            let temperature = self.params.temperature.value();
             self.live.process(
                 &self.shared,
                 mode,
                 keys_sounding,
                 &snapshot,
                 &self.keys,
-                temperature,
-                channel,
                 &mut self.events,
             );
         }
@@ -463,12 +456,6 @@ fn transport_snapshot(
     sample_rate: f32,
     block_len_samples: u32,
 ) -> TransportSnapshot {
-    let time_signature = match (t.time_sig_numerator, t.time_sig_denominator) {
-        (Some(n), Some(d)) if (1..=32).contains(&n) && matches!(d, 1 | 2 | 4 | 8 | 16 | 32) => {
-            Some(TimeSignature::new(n as u8, d as u8))
-        }
-        _ => None,
-    };
     TransportSnapshot {
         playing: t.playing,
         tempo_bpm: t.tempo.unwrap_or(0.0),
@@ -477,7 +464,8 @@ fn transport_snapshot(
         sample_rate: f64::from(sample_rate),
         block_len_samples,
         loop_beats: t.loop_range_beats(),
-        time_signature,
+        time_signature: (t.time_sig_numerator.zip(t.time_sig_denominator))
+            .and_then(|(n, d)| worker::host_time_signature(n, d)),
         bar_start_beats: t.bar_start_pos_beats(),
         bar_number: t.bar_number(),
     }

@@ -442,8 +442,8 @@ impl PhraseSlot {
 
     /// An offered phrase by id (the worker re-voices the newest).
     pub fn offered(&self, id: u64) -> Option<SavedPhrase> {
-        let offered = self.offered.read();
-        offered
+        self.offered
+            .read()
             .iter()
             .rev()
             .find(|(i, _)| *i == id)
@@ -483,6 +483,11 @@ impl<'a> PersistentField<'a, Option<SavedPhrase>> for PhraseSlot {
 }
 
 impl PhraseGenParams {
+    /// The MIDI channel notes are sent on, 0-based.
+    pub fn channel_index(&self) -> u8 {
+        (self.channel.value().clamp(1, 16) - 1) as u8
+    }
+
     /// Bit `b` set when bar `b + 1` is kept.
     pub fn kept_bars_mask(&self) -> u64 {
         self.bar_locks

@@ -212,14 +212,10 @@ impl Shared {
         let ticket = self.settle_asked.fetch_add(1, Ordering::AcqRel) + 1;
         self.wake();
         let deadline = Instant::now() + timeout;
-        let mut done = self.settle_done.0.lock();
+        let (done, settled) = &self.settle_done;
+        let mut done = done.lock();
         while *done < ticket && self.running.load(Ordering::Acquire) {
-            if self
-                .settle_done
-                .1
-                .wait_until(&mut done, deadline)
-                .timed_out()
-            {
+            if settled.wait_until(&mut done, deadline).timed_out() {
                 return false;
             }
         }
@@ -280,7 +276,7 @@ pub fn validate_restored(phrase: &Phrase) -> Result<(), String> {
             phrase.steps_per_quarter
         ));
     }
-    if !(1..=32).contains(&ts.numerator) || !matches!(ts.denominator, 1 | 2 | 4 | 8 | 16 | 32) {
+    if host_time_signature(i32::from(ts.numerator), i32::from(ts.denominator)).is_none() {
         return Err(format!(
             "its time signature {}/{} is not one a host uses",
             ts.numerator, ts.denominator
@@ -299,6 +295,13 @@ pub fn validate_restored(phrase: &Phrase) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `numerator/denominator` as a time signature, if it is one a host uses: 1..=32 over 1, 2,
+/// 4, .. 32 (the check for a restored phrase and for the host's transport).
+pub fn host_time_signature(numerator: i32, denominator: i32) -> Option<TimeSignature> {
+    let usable = (1..=32).contains(&numerator) && matches!(denominator, 1 | 2 | 4 | 8 | 16 | 32);
+    usable.then(|| TimeSignature::new(numerator as u8, denominator as u8))
 }
 
 /// Reads the current parameter values into a generation request.
@@ -479,7 +482,7 @@ impl Worker {
     fn voicing_now(&self) -> Voicing {
         let p = &self.shared.params;
         Voicing {
-            channel: (p.channel.value().clamp(1, 16) - 1) as u8,
+            channel: p.channel_index(),
             humanize: p.humanize.value(),
             velocity: p.velocity.value().clamp(1, 127) as u8,
         }
@@ -526,10 +529,8 @@ impl Worker {
         let voicing = self.voicing_now();
         let changed = self.last.as_ref() != Some(&request);
         if changed && !self.shared.params.lock.value() {
-            if let Some(last) = &self.last {
-                if last.regenerate != request.regenerate {
-                    self.rerolls += 1;
-                }
+            if matches!(&self.last, Some(l) if l.regenerate != request.regenerate) {
+                self.rerolls += 1;
             }
             self.generate(&request, voicing);
             self.last = Some(request);
@@ -576,16 +577,9 @@ impl Worker {
             PlayMode::Answer => Ok(LiveEngine::Answer(AnswerPlayer::default())),
             _ => LiveHarmonizer::new(self.model.clone(), settings).map(LiveEngine::Harmonize),
         };
-        match engine {
-            Ok(engine) => {
-                let _ = self.shared.to_audio_live.push(Some(Box::new(engine)));
-                self.shared.status.lock().live_error = None;
-            }
-            Err(e) => {
-                let _ = self.shared.to_audio_live.push(None);
-                self.shared.status.lock().live_error = Some(format!("{mode:?}: {e}"));
-            }
-        }
+        let live_error = engine.as_ref().err().map(|e| format!("{mode:?}: {e}"));
+        let _ = self.shared.to_audio_live.push(engine.ok().map(Box::new));
+        self.shared.status.lock().live_error = live_error;
     }
 
     /// Loads the model the parameters name when it is not the one loaded: after the user
@@ -651,14 +645,14 @@ impl Worker {
             request.generate.time_signature = saved.phrase.time_signature;
         }
         let voicing = self.voicing_now();
-        let unseeded = request.generate.seed;
+        let fallback_seed = request.generate.seed;
         {
             let mut status = self.shared.status.lock();
             status.notes = saved.phrase.notes.len();
             status.bars = saved.phrase.bars;
             status.restore_error = None;
         }
-        self.publish(saved, voicing, unseeded, Takeover::Now);
+        self.publish(saved, voicing, fallback_seed, Takeover::Now);
         self.last = Some(request);
         self.voicing = Some(voicing);
         true
@@ -727,9 +721,15 @@ impl Worker {
     }
 
     /// Offers `saved` under a fresh id (played with `voicing`, its velocities humanized from
-    /// its seed, or from `unseeded` when it has none) and queues it for the audio thread.
-    fn publish(&mut self, saved: SavedPhrase, voicing: Voicing, unseeded: u64, takeover: Takeover) {
-        let seed = saved.seed.unwrap_or(unseeded);
+    /// its seed, or from `fallback_seed` when it has none) and queues it for the audio thread.
+    fn publish(
+        &mut self,
+        saved: SavedPhrase,
+        voicing: Voicing,
+        fallback_seed: u64,
+        takeover: Takeover,
+    ) {
+        let seed = saved.seed.unwrap_or(fallback_seed);
         let id = self.next_id;
         self.next_id += 1;
         let (channel, humanize) = (voicing.channel, voicing.humanize);
@@ -764,10 +764,8 @@ impl Worker {
         let now = f64::from_bits(self.shared.live_beats.load(Ordering::Acquire));
         let bar = self.bar_beats();
         let rest = f64::from(self.shared.params.answer_after.value().max(1)) * bar;
-        if self.call.is_empty() || self.call_keys_down > 0 || now < self.call_last_beats + rest {
-            return;
-        }
-        if self.shared.to_audio_live.is_full() {
+        let resting = !self.call.is_empty() && self.call_keys_down == 0;
+        if !resting || now < self.call_last_beats + rest || self.shared.to_audio_live.is_full() {
             return;
         }
         let call = std::mem::take(&mut self.call);
