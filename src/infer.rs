@@ -84,22 +84,11 @@ impl Weights {
         }
     }
 
-    fn len(&self) -> usize {
-        self.wide.len()
-    }
-
     /// Bytes a one-sequence step reads.
     fn bytes(&self) -> usize {
         self.half
             .as_ref()
             .map_or(4 * self.wide.len(), |h| 2 * h.len())
-    }
-
-    fn widened(&self) -> Self {
-        Self {
-            wide: self.wide.clone(),
-            half: None,
-        }
     }
 }
 
@@ -278,16 +267,7 @@ pub(crate) fn tensor_values(
     name: &str,
     shape: &[usize],
 ) -> Result<Vec<f32>, ModelError> {
-    let t = tensors
-        .get(name)
-        .ok_or_else(|| ModelError::MissingTensor(name.to_string()))?;
-    if t.dims() != shape {
-        return Err(ModelError::WrongShape {
-            name: name.to_string(),
-            expected: shape.to_vec(),
-            found: t.dims().to_vec(),
-        });
-    }
+    let t = crate::model::file::checked_tensor(tensors, name, shape)?;
     Ok(t.flatten_all()?.to_vec1::<f32>()?)
 }
 
@@ -356,7 +336,10 @@ impl FastLstm {
     /// The same network with every matrix held as f32, to show the f16 copies change nothing.
     pub fn widened(&self) -> Self {
         let widen = |p: &Panels| Panels {
-            data: p.data.widened(),
+            data: Weights {
+                wide: p.data.wide.clone(),
+                half: None,
+            },
             ..p.clone()
         };
         let mut wide = self.clone();
@@ -459,17 +442,13 @@ impl FastLstm {
 
     /// The names of the kernels this machine can run; [`FastLstm::step_named`] runs one.
     pub fn kernel_names() -> Vec<&'static str> {
-        Kernel::available()
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect()
+        Kernel::available().map(|(name, _)| name).collect()
     }
 
     /// The step with the named kernel (from [`FastLstm::kernel_names`]), so tests can
     /// prove every compiled path gives the same bits.
     pub fn step_named(&self, kernel: &str, frames: &[f32], state: &mut FastState) {
         let (_, k) = Kernel::available()
-            .into_iter()
             .find(|(name, _)| *name == kernel)
             .expect("a kernel from kernel_names()");
         let batch = state.batch;
@@ -659,34 +638,28 @@ fn simd_available() -> bool {
 }
 
 impl Kernel {
+    /// The fastest kernel this machine can run.
     fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if simd_available() {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                if vnni_available() {
-                    return Self::Avx512Vnni;
-                }
-                return Self::Avx512;
-            }
-            return Self::Avx2Fma;
-        }
-        Self::Portable
+        Self::available().last().map_or(Self::Portable, |(_, k)| k)
     }
 
-    /// Every kernel this machine can run, by name (for tests and benchmarks).
-    fn available() -> Vec<(&'static str, Self)> {
-        let mut kernels = vec![("portable", Self::Portable)];
+    /// Every kernel this machine can run, by name, the fastest last (for tests and
+    /// benchmarks).
+    fn available() -> impl Iterator<Item = (&'static str, Self)> {
         #[cfg(target_arch = "x86_64")]
-        if simd_available() {
-            kernels.push(("avx2", Self::Avx2Fma));
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                kernels.push(("avx512", Self::Avx512));
-                if vnni_available() {
-                    kernels.push(("avx512vnni", Self::Avx512Vnni));
-                }
-            }
-        }
-        kernels
+        let simd = {
+            let avx2 = simd_available();
+            let avx512 = avx2 && std::arch::is_x86_feature_detected!("avx512f");
+            [
+                ("avx2", Self::Avx2Fma, avx2),
+                ("avx512", Self::Avx512, avx512),
+                ("avx512vnni", Self::Avx512Vnni, avx512 && vnni_available()),
+            ]
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let simd: [(&'static str, Self, bool); 0] = [];
+        let simd = simd.into_iter().filter(|&(_, _, can)| can);
+        std::iter::once(("portable", Self::Portable)).chain(simd.map(|(name, k, _)| (name, k)))
     }
 
     /// `y[b][c] += sum_j x[b][j] * w[j][c]` for `batch` sequences; `y` rows have the
@@ -695,7 +668,7 @@ impl Kernel {
     fn matmul(self, y: &mut [f32], x: &[f32], batch: usize, w: &Panels) {
         assert_eq!(x.len(), batch * w.rows);
         assert_eq!(y.len(), batch * w.padded_cols());
-        assert_eq!(w.data.len(), w.rows * w.padded_cols());
+        assert_eq!(w.data.wide.len(), w.rows * w.padded_cols());
         let wide = &w.data.wide;
         match (self, &w.data.half) {
             (Self::Portable, Some(half)) if batch == 1 => matmul_portable(y, x, 1, w, half),
@@ -808,68 +781,47 @@ const CHUNK: usize = 4;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn matmul_avx2_fma(y: &mut [f32], x: &[f32], batch: usize, w: &Panels, data: &[f32]) {
-    if batch == 1 {
-        // SAFETY: as the caller's.
-        return unsafe { matmul_one_avx2(y, x, w, data) };
-    }
-    for col in (0..w.padded_cols()).step_by(16) {
-        let mut b0 = 0;
-        while b0 < batch {
-            let n = (batch - b0).min(CHUNK);
-            let (a, w_col) = w.block(data, b0, col);
-            // SAFETY: as above, for sequences `b0..b0 + n` and columns `col..col + 16`, all
-            // inside the asserted buffers.
-            unsafe {
-                match n {
-                    1 => chunk::<__m256, 1>(y, x, w_col, a),
-                    2 => chunk::<__m256, 2>(y, x, w_col, a),
-                    3 => chunk::<__m256, 3>(y, x, w_col, a),
-                    _ => chunk::<__m256, 4>(y, x, w_col, a),
-                }
-            }
-            b0 += n;
+    // SAFETY: as the caller's.
+    unsafe {
+        if batch == 1 {
+            return matmul_one_avx2(y, x, w, data);
         }
+        matmul_chunks::<__m256>(y, x, batch, w, data, CHUNK);
     }
 }
 
-/// One sequence, with weights of either kind: each panel's 64 columns in 8 registers.
+/// One sequence, with weights of either kind: each panel's 64 columns in 8 registers,
+/// `y[p * 64..][..64] += sum_j x[j] * panel_p[j][0..64]`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn matmul_one_avx2<W: Weight>(y: &mut [f32], x: &[f32], w: &Panels, data: &[W]) {
     let rows = w.rows;
     for p in 0..w.padded_cols() / PANEL {
         let panel = &data[p * rows * PANEL..(p + 1) * rows * PANEL];
-        // SAFETY: `panel` holds `rows` rows of 64, `x` holds `rows` values and `y` holds the
-        // panel's 64 columns at `p * 64` (lengths asserted by the caller).
-        unsafe { panel_one_avx2(&mut y[p * PANEL..(p + 1) * PANEL], x, panel) };
-    }
-}
-
-/// One sequence, one panel: `y[0..64] += sum_j x[j] * panel[j][0..64]`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_one_avx2<W: Weight>(y: &mut [f32], x: &[f32], panel: &[W]) {
-    debug_assert!(y.len() == PANEL && panel.len() == x.len() * PANEL);
-    // SAFETY: row `j` of the panel is `panel[j * 64..j * 64 + 64]` with `j < x.len()`, and
-    // `y` holds 64 values (the caller's contract).
-    unsafe {
-        let yp = y.as_mut_ptr();
-        let mut acc = [_mm256_setzero_ps(); 8];
-        for (r, a) in acc.iter_mut().enumerate() {
-            *a = _mm256_loadu_ps(yp.add(8 * r));
-        }
-        for (j, &xj) in x.iter().enumerate() {
-            if xj == 0.0 {
-                continue;
-            }
-            let xv = _mm256_set1_ps(xj);
-            let wp = panel.as_ptr().add(j * PANEL);
+        let y = &mut y[p * PANEL..(p + 1) * PANEL];
+        debug_assert!(panel.len() == x.len() * PANEL);
+        // SAFETY: row `j` of the panel is `panel[j * 64..j * 64 + 64]` with `j < x.len()`
+        // (`x` holds `rows` values), and `y` holds the panel's 64 columns (lengths asserted
+        // by the caller).
+        unsafe {
+            let yp = y.as_mut_ptr();
+            let mut acc = [_mm256_setzero_ps(); 8];
             for (r, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_fmadd_ps(xv, W::load8(wp.add(8 * r)), *a);
+                *a = _mm256_loadu_ps(yp.add(8 * r));
             }
-        }
-        for (r, a) in acc.iter().enumerate() {
-            _mm256_storeu_ps(yp.add(8 * r), *a);
+            for (j, &xj) in x.iter().enumerate() {
+                if xj == 0.0 {
+                    continue;
+                }
+                let xv = _mm256_set1_ps(xj);
+                let wp = panel.as_ptr().add(j * PANEL);
+                for (r, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_fmadd_ps(xv, W::load8(wp.add(8 * r)), *a);
+                }
+            }
+            for (r, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(yp.add(8 * r), *a);
+            }
         }
     }
 }
@@ -880,25 +832,31 @@ unsafe fn panel_one_avx2<W: Weight>(y: &mut [f32], x: &[f32], panel: &[W]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn matmul_avx512(y: &mut [f32], x: &[f32], batch: usize, w: &Panels, data: &[f32]) {
-    for col in (0..w.padded_cols()).step_by(32) {
+    // SAFETY: as the caller's.
+    unsafe { matmul_chunks::<__m512>(y, x, batch, w, data, 8) }
+}
+
+/// The batched product of [`matmul_avx2_fma`] and [`matmul_avx512`]: `2 * V::WIDTH` columns
+/// at a time, for up to `most` sequences at once ([`chunk`]). The caller enables `V`'s
+/// features and asserted the buffers' lengths (this is inlined into its kernel).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn matmul_chunks<V: Lanes>(
+    y: &mut [f32],
+    x: &[f32],
+    batch: usize,
+    w: &Panels,
+    data: &[f32],
+    most: usize,
+) {
+    for col in (0..w.padded_cols()).step_by(2 * V::WIDTH) {
         let mut b0 = 0;
         while b0 < batch {
-            let n = (batch - b0).min(8);
+            let n = (batch - b0).min(most);
             let (a, w_col) = w.block(data, b0, col);
-            // SAFETY: sequences `b0..b0 + n` and columns `col..col + 32` lie inside the
-            // buffers whose lengths the caller asserted.
-            unsafe {
-                match n {
-                    1 => chunk::<__m512, 1>(y, x, w_col, a),
-                    2 => chunk::<__m512, 2>(y, x, w_col, a),
-                    3 => chunk::<__m512, 3>(y, x, w_col, a),
-                    4 => chunk::<__m512, 4>(y, x, w_col, a),
-                    5 => chunk::<__m512, 5>(y, x, w_col, a),
-                    6 => chunk::<__m512, 6>(y, x, w_col, a),
-                    7 => chunk::<__m512, 7>(y, x, w_col, a),
-                    _ => chunk::<__m512, 8>(y, x, w_col, a),
-                }
-            }
+            // SAFETY: sequences `b0..b0 + n` and columns `col..col + 2 * V::WIDTH` lie inside
+            // the buffers whose lengths the caller asserted.
+            unsafe { chunk::<V>(n, y, x, w_col, a) };
             b0 += n;
         }
     }
@@ -996,6 +954,25 @@ impl Panels {
     }
 }
 
+/// [`chunk_of`] for the `n` (at most 8) sequences from `a.b0`: the same contract.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) unsafe fn chunk<V: Lanes>(n: usize, y: &mut [f32], x: &[f32], w: &[f32], a: Block) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match n {
+            1 => chunk_of::<V, 1>(y, x, w, a),
+            2 => chunk_of::<V, 2>(y, x, w, a),
+            3 => chunk_of::<V, 3>(y, x, w, a),
+            4 => chunk_of::<V, 4>(y, x, w, a),
+            5 => chunk_of::<V, 5>(y, x, w, a),
+            6 => chunk_of::<V, 6>(y, x, w, a),
+            7 => chunk_of::<V, 7>(y, x, w, a),
+            _ => chunk_of::<V, 8>(y, x, w, a),
+        }
+    }
+}
+
 /// `y[b][c] += sum_j x[b][j] * w[j][c]` for the `N` sequences `b` from `a.b0` and the
 /// `2 * V::WIDTH` columns from `a.col`, accumulated in `2N` registers while the weight rows
 /// stream by; `w` starts at row 0 of the first of those columns. A sparse row is skipped
@@ -1003,12 +980,7 @@ impl Panels {
 /// The caller enables `V`'s features (this is inlined into its kernel).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(crate) unsafe fn chunk<V: Lanes, const N: usize>(
-    y: &mut [f32],
-    x: &[f32],
-    w: &[f32],
-    a: Block,
-) {
+unsafe fn chunk_of<V: Lanes, const N: usize>(y: &mut [f32], x: &[f32], w: &[f32], a: Block) {
     let width = 2 * V::WIDTH;
     debug_assert!((a.b0 + N - 1) * a.x_stride + a.rows <= x.len());
     debug_assert!((a.b0 + N - 1) * a.y_stride + a.col + width <= y.len());

@@ -118,6 +118,25 @@ pub fn read_model_file(path: &Path) -> Result<ModelFile, ModelError> {
     read_model_bytes(&bytes)
 }
 
+/// The tensor named `name`, checked for its shape.
+pub(crate) fn checked_tensor<'t>(
+    tensors: &'t HashMap<String, Tensor>,
+    name: &str,
+    shape: &[usize],
+) -> Result<&'t Tensor, ModelError> {
+    let t = tensors
+        .get(name)
+        .ok_or_else(|| ModelError::MissingTensor(name.to_string()))?;
+    if t.dims() != shape {
+        return Err(ModelError::WrongShape {
+            name: name.to_string(),
+            expected: shape.to_vec(),
+            found: t.dims().to_vec(),
+        });
+    }
+    Ok(t)
+}
+
 /// Serializes a model (config in metadata) to bytes, checking shapes first.
 pub fn model_bytes(
     config: &ModelConfig,
@@ -126,17 +145,8 @@ pub fn model_bytes(
     validate_config(config)?;
     let mut ordered = Vec::new();
     for (name, shape) in expected_shapes(config) {
-        let t = tensors
-            .get(&name)
-            .ok_or_else(|| ModelError::MissingTensor(name.clone()))?;
-        if t.dims() != shape.as_slice() {
-            return Err(ModelError::WrongShape {
-                name,
-                expected: shape,
-                found: t.dims().to_vec(),
-            });
-        }
-        ordered.push((name, t.to_dtype(DType::F32)?));
+        let t = checked_tensor(tensors, &name, &shape)?.to_dtype(DType::F32)?;
+        ordered.push((name, t));
     }
     let json = serde_json::to_string(config).map_err(|e| ModelError::BadConfig(e.to_string()))?;
     let metadata = HashMap::from([(CONFIG_KEY.to_string(), json)]);

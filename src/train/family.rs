@@ -56,13 +56,10 @@ impl PartialEq for StartWeights {
 impl TrainOptions {
     /// The weights the run starts from: the given ones, else seeded random ones.
     pub fn initial_tensors(&self) -> Result<HashMap<String, Tensor>, TrainError> {
-        match &self.start {
-            Some(w) => Ok((*w.0).clone()),
-            None => Ok(crate::model::PhraseModel::init_tensors(
-                &self.model,
-                self.seed,
-            )?),
-        }
+        Ok(match &self.start {
+            Some(w) => (*w.0).clone(),
+            None => crate::model::PhraseModel::init_tensors(&self.model, self.seed)?,
+        })
     }
 }
 

@@ -284,7 +284,7 @@ impl LstmStack {
         tape: &mut LstmTape,
         d_top: &[f32],
         grads: &mut LstmParams,
-        d_x: Option<&mut [f32]>,
+        mut d_x: Option<&mut [f32]>,
     ) {
         let shape = self.params.shape;
         let (time, batch) = (tape.time, tape.batch);
@@ -293,7 +293,6 @@ impl LstmStack {
         assert_eq!(x.len(), rows * shape.input, "input length");
         assert_eq!(d_top.len(), rows * h, "output gradient length");
         tape.d_h.copy_from_slice(d_top);
-        let mut d_x = d_x;
         for l in (0..shape.layers).rev() {
             let p = &self.params.layers[l];
             let g = &mut grads.layers[l];
@@ -800,16 +799,7 @@ unsafe fn step_matmul_avx2(
             // SAFETY: rows b0..b0 + rows and columns c0..c0 + 16 lie inside the buffers
             // (the caller asserted the bounds for all rows and the first n columns), and
             // the panel holds k rows of 16.
-            unsafe {
-                match rows {
-                    1 => chunk::<__m256, 1>(y, x, panel, a),
-                    2 => chunk::<__m256, 2>(y, x, panel, a),
-                    3 => chunk::<__m256, 3>(y, x, panel, a),
-                    4 => chunk::<__m256, 4>(y, x, panel, a),
-                    5 => chunk::<__m256, 5>(y, x, panel, a),
-                    _ => chunk::<__m256, 6>(y, x, panel, a),
-                }
-            }
+            unsafe { chunk::<__m256>(rows, y, x, panel, a) };
         }
     }
 }

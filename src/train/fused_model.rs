@@ -56,16 +56,26 @@ impl PhraseGrads {
 
     /// Every gradient by its parameter's name in a model file (`lstm.weight_ih_l0`, ...).
     pub fn named(&self) -> HashMap<String, Vec<f32>> {
-        let mut out: HashMap<String, Vec<f32>> = self
-            .lstm
-            .named()
-            .into_iter()
-            .map(|(name, _, values)| (format!("lstm.{name}"), values.to_vec()))
-            .collect();
-        out.insert("out.weight".into(), self.out_w.clone());
-        out.insert("out.bias".into(), self.out_b.clone());
-        out
+        named_tensors(&self.lstm, &self.out_w, &self.out_b)
+            .map(|(name, _, values)| (name, values.to_vec()))
+            .collect()
     }
+}
+
+/// Every tensor of the network (`lstm`'s, then the output layer's) with its name in a
+/// model file and its shape.
+fn named_tensors<'a>(
+    lstm: &'a LstmParams,
+    out_w: &'a [f32],
+    out_b: &'a [f32],
+) -> impl Iterator<Item = (String, Vec<usize>, &'a [f32])> {
+    let (f, h) = (out_b.len(), lstm.shape.hidden);
+    let lstm = lstm.named().into_iter();
+    lstm.map(|(name, shape, values)| (format!("lstm.{name}"), shape, values))
+        .chain([
+            ("out.weight".into(), vec![f, h], out_w),
+            ("out.bias".into(), vec![f], out_b),
+        ])
 }
 
 fn lstm_shape(config: &ModelConfig) -> LstmShape {
@@ -98,21 +108,11 @@ impl FusedPhraseModel {
 
     /// The parameters as candle tensors named as in a model file.
     pub fn to_tensors(&self) -> Result<HashMap<String, Tensor>, ModelError> {
-        let mut out = HashMap::new();
-        for (name, shape, values) in self.lstm.params().named() {
-            let t = Tensor::from_slice(values, shape, &Device::Cpu)?;
-            out.insert(format!("lstm.{name}"), t);
-        }
-        let (f, h) = (self.config.output_size(), self.config.hidden);
-        out.insert(
-            "out.weight".into(),
-            Tensor::from_slice(&self.out_w, (f, h), &Device::Cpu)?,
-        );
-        out.insert(
-            "out.bias".into(),
-            Tensor::from_slice(&self.out_b, f, &Device::Cpu)?,
-        );
-        Ok(out)
+        named_tensors(self.lstm.params(), &self.out_w, &self.out_b)
+            .map(|(name, shape, values)| {
+                Ok((name, Tensor::from_slice(values, shape, &Device::Cpu)?))
+            })
+            .collect()
     }
 
     pub(super) fn params_mut(&mut self, f: impl FnOnce(&mut dyn Iterator<Item = &mut [f32]>)) {

@@ -74,9 +74,10 @@ impl Targets<'_> {
     }
 }
 
-/// One thread's share of a batch and its scratch space, reused from batch to batch.
+/// Scratch space for one thread of [`FusedPhraseModel::loss_and_grads`]: the thread's share
+/// of a batch and its buffers, reused from batch to batch.
 #[derive(Clone, Debug, Default)]
-struct Shard {
+pub struct ShardScratch {
     /// Sequences `first..first + len` of the batch.
     first: usize,
     len: usize,
@@ -100,10 +101,6 @@ struct Shard {
     grads: Option<PhraseGrads>,
     loss_sum: f64,
 }
-
-/// Scratch space for one thread of [`FusedPhraseModel::loss_and_grads`].
-#[derive(Clone, Debug, Default)]
-pub struct ShardScratch(Shard);
 
 impl FusedPhraseModel {
     /// Mean loss (see [`Targets`] for each family's) of a batch: `inputs`
@@ -145,20 +142,20 @@ impl FusedPhraseModel {
         let shards = threads.clamp(1, batch.max(1));
         scratch.resize_with(shards, ShardScratch::default);
         for (s, sh) in scratch.iter_mut().enumerate() {
-            sh.0.first = s * batch / shards;
-            sh.0.len = (s + 1) * batch / shards - sh.0.first;
+            sh.first = s * batch / shards;
+            sh.len = (s + 1) * batch / shards - sh.first;
         }
         run_shards(scratch, |sh: &mut ShardScratch| {
-            self.shard_pass(&mut sh.0, inputs, targets, seq, dropout, norm)
+            self.shard_pass(sh, inputs, targets, seq, dropout, norm)
         });
         grads.tensors_mut().for_each(|t| t.fill(0.0));
         let mut loss = 0.0;
         for sh in scratch.iter() {
-            let g = sh.0.grads.as_ref().expect("shard ran");
+            let g = sh.grads.as_ref().expect("shard ran");
             for (a, b) in grads.tensors_mut().zip(g.tensors()) {
                 a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
             }
-            loss += sh.0.loss_sum;
+            loss += sh.loss_sum;
         }
         loss / f64::from(norm)
     }
@@ -167,7 +164,7 @@ impl FusedPhraseModel {
     /// of counted positions the loss is averaged over.
     fn shard_pass(
         &self,
-        sh: &mut Shard,
+        sh: &mut ShardScratch,
         inputs: &[f32],
         targets: Targets,
         seq: usize,
@@ -204,7 +201,7 @@ impl FusedPhraseModel {
     }
 
     /// From the logits' gradient (in `sh.logits`) to every parameter's.
-    fn head_and_lstm_backward(&self, sh: &mut Shard, dropout: bool, seq: usize) {
+    fn head_and_lstm_backward(&self, sh: &mut ShardScratch, dropout: bool, seq: usize) {
         let (outputs, h) = (self.config.output_size(), self.config.hidden);
         let rows = seq * sh.len;
         let grads = sh.grads.as_mut().expect("zeroed above");
@@ -241,7 +238,7 @@ impl FusedPhraseModel {
 
 /// Copies the shard's sequences of the batch (batch-first) into time-major rows.
 fn gather_time_major(
-    sh: &mut Shard,
+    sh: &mut ShardScratch,
     inputs: &[f32],
     targets: Targets,
     seq: usize,
@@ -266,7 +263,7 @@ fn gather_time_major(
 }
 
 /// The shard's dropout factors, laid out as the LSTM and the head read them.
-fn fill_dropout_masks(sh: &mut Shard, d: Dropout, seq: usize, layers: usize, h: usize) {
+fn fill_dropout_masks(sh: &mut ShardScratch, d: Dropout, seq: usize, layers: usize, h: usize) {
     let (first, len) = (sh.first, sh.len);
     let rows = seq * len;
     sh.between.clear();
@@ -397,8 +394,8 @@ impl FusedTrainer {
 /// and targets of [`FusedTrainer::step`]: `[batch, seq, F]` each.
 pub fn split_windows(windows: &[f32], batch: usize, seq: usize, f: usize) -> (Vec<f32>, Vec<f32>) {
     assert_eq!(windows.len(), batch * (seq + 1) * f, "windows length");
-    let (mut inputs, mut targets) = (Vec::with_capacity(batch * seq * f), Vec::new());
-    targets.reserve(batch * seq * f);
+    let n = batch * seq * f;
+    let (mut inputs, mut targets) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for w in windows.chunks_exact((seq + 1) * f) {
         inputs.extend_from_slice(&w[..seq * f]);
         targets.extend_from_slice(&w[f..]);

@@ -39,25 +39,12 @@ pub fn plot_losses(
         .y_desc(format!("loss (nats per {unit})"))
         .draw()
         .map_err(|e| err(&e))?;
-    let series = [
-        (
-            "train",
-            BLUE,
-            history
-                .iter()
-                .map(|h| (h.epoch as f64, h.train_loss))
-                .collect::<Vec<_>>(),
-        ),
-        (
-            "held-out",
-            RED,
-            history
-                .iter()
-                .map(|h| (h.epoch as f64, h.valid_loss))
-                .collect(),
-        ),
+    let series: [(&str, RGBColor, fn(&EpochStats) -> f64); 2] = [
+        ("train", BLUE, |h| h.train_loss),
+        ("held-out", RED, |h| h.valid_loss),
     ];
-    for (label, color, points) in series {
+    for (label, color, loss) in series {
+        let points = history.iter().map(|h| (h.epoch as f64, loss(h)));
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)))
             .map_err(|e| err(&e))?
