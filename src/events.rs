@@ -124,21 +124,13 @@ impl EventCodec {
             + 1
             + BEAT_FEATURES
             + ONSET_AGES
-            + if self.onset_age_beats {
-                ONSET_AGE_BEATS
-            } else {
-                0
-            }
+            + usize::from(self.onset_age_beats) * ONSET_AGE_BEATS
     }
 
     /// The longest onset age the context counts, in steps: past it, all ages look alike.
     fn max_onset_age(&self) -> u32 {
-        let beats = if self.onset_age_beats {
-            ONSET_AGE_BEATS as u32 * self.steps_per_quarter
-        } else {
-            0
-        };
-        ONSET_AGES as u32 + beats
+        let beats = u32::from(self.onset_age_beats) * ONSET_AGE_BEATS as u32;
+        ONSET_AGES as u32 + beats * self.steps_per_quarter
     }
 
     /// The input slot (after the onset-age base) of `steps` since the last note-on.
@@ -194,34 +186,10 @@ impl EventCodec {
         };
         let offs = prev & !continuing;
         let ons = cur & !continuing;
-        for p in self.range.pitches() {
-            if offs & (1u128 << p) != 0 {
-                out.push(Event::Off(p));
-            }
-        }
-        for p in self.range.pitches().rev() {
-            if ons & (1u128 << p) != 0 {
-                out.push(Event::On(p));
-            }
-        }
+        let has = |set: PitchSet| move |&p: &u8| set & (1u128 << p) != 0;
+        out.extend(self.range.pitches().filter(has(offs)).map(Event::Off));
+        out.extend(self.range.pitches().rev().filter(has(ons)).map(Event::On));
         out.push(Event::Step);
-    }
-
-    /// A whole roll as tokens, each with the context the network sees before it.
-    pub fn encode(&self, roll: &PianoRoll) -> Vec<(EventContext, usize)> {
-        let mut out = Vec::with_capacity(roll.len() * 2);
-        let mut events = Vec::new();
-        let mut ctx = EventContext::START;
-        for t in 0..roll.len() {
-            events.clear();
-            self.step_events(roll, t, &mut events);
-            for &e in &events {
-                let token = self.token(e).expect("events of the model's range");
-                out.push((ctx, token));
-                ctx = self.advance(ctx, token, u32::MAX);
-            }
-        }
-        out
     }
 
     /// The context after `token`; `steps_per_bar` wraps the bar position at a step end.
@@ -326,21 +294,28 @@ pub fn limit_voices(roll: &PianoRoll, voices: u8) -> PianoRoll {
     out
 }
 
-/// Encodes a piece as tokens, each knowing its bar position and metre from `meters`.
+/// Encodes a piece as tokens, each with the context the network sees before it, which
+/// knows its bar position and metre from `meters`.
 pub fn encode_piece(
     codec: &EventCodec,
     roll: &PianoRoll,
     meters: &MeterMap,
 ) -> Vec<(EventContext, usize)> {
-    let mut tokens = codec.encode(roll);
-    let mut step = 0u32;
-    for (ctx, token) in &mut tokens {
-        (ctx.meter, ctx.step_in_bar) = meters.at(step);
-        if *token == codec.step_token() {
-            step += 1;
+    let mut out = Vec::with_capacity(roll.len() * 2);
+    let mut events = Vec::new();
+    let mut ctx = EventContext::START;
+    for t in 0..roll.len() {
+        events.clear();
+        codec.step_events(roll, t, &mut events);
+        for &e in &events {
+            let token = codec.token(e).expect("events of the model's range");
+            (ctx.meter, ctx.step_in_bar) = meters.at(t as u32);
+            out.push((ctx, token));
+            // The bar position is set from `meters` before each token.
+            ctx = codec.advance(ctx, token, u32::MAX);
         }
     }
-    tokens
+    out
 }
 
 #[cfg(test)]
@@ -485,28 +460,20 @@ mod tests {
         roll.add_note(64, 2, 1);
         roll.add_note(64, 3, 3);
         roll.add_note(72, 4, 1);
-        let four_four = MeterMap::constant(TimeSignature::FOUR_FOUR, 4);
-        for (ctx, token) in encode_piece(&c, &roll, &four_four) {
-            assert!(
-                c.allows(&ctx, token, 4),
-                "{:?} after {:?}",
-                c.event(token),
-                ctx
-            );
-        }
         let melody = limit_voices(&roll, 1);
-        for t in 0..melody.len() {
-            assert!(melody.active[t].count_ones() <= 1);
-        }
+        assert!(melody.active.iter().all(|a| a.count_ones() <= 1));
         assert_eq!(melody.active[0], 1 << 64);
         assert_eq!(melody.active[4], 1 << 72);
-        for (ctx, token) in encode_piece(&c, &melody, &four_four) {
-            assert!(
-                c.allows(&ctx, token, 1),
-                "{:?} after {:?}",
-                c.event(token),
-                ctx
-            );
+        let four_four = MeterMap::constant(TimeSignature::FOUR_FOUR, 4);
+        for (piece, voices) in [(&roll, 4), (&melody, 1)] {
+            for (ctx, token) in encode_piece(&c, piece, &four_four) {
+                assert!(
+                    c.allows(&ctx, token, voices),
+                    "{:?} after {:?}",
+                    c.event(token),
+                    ctx
+                );
+            }
         }
         // Out of order, off of a silent pitch, a second voice in a melody: refused.
         let ctx = EventContext {

@@ -30,18 +30,15 @@ pub struct Key {
 }
 
 impl Key {
-    /// Degrees counted as "in the key": the major scale, or for minor the natural minor
-    /// scale plus the raised seventh (the leading tone every minor cadence uses).
-    pub fn degrees(self) -> &'static [u8] {
-        match self.mode {
+    pub fn contains_pitch_class(self, pitch_class: u8) -> bool {
+        // Degrees counted as "in the key": the major scale, or for minor the natural minor
+        // scale plus the raised seventh (the leading tone every minor cadence uses).
+        let degrees: &[u8] = match self.mode {
             Mode::Major => &[0, 2, 4, 5, 7, 9, 11],
             Mode::Minor => &[0, 2, 3, 5, 7, 8, 10, 11],
-        }
-    }
-
-    pub fn contains_pitch_class(self, pitch_class: u8) -> bool {
+        };
         let degree = (pitch_class % 12 + 12 - self.tonic % 12) % 12;
-        self.degrees().contains(&degree)
+        degrees.contains(&degree)
     }
 
     /// The major tonic with the same key signature (A minor -> C).
@@ -131,12 +128,7 @@ pub fn home_tonic(phrase: &Phrase, key_signature: Option<i8>) -> Option<u8> {
 
 /// The nearest transposition, in semitones (-6..=5), that moves tonic `from` to `to`.
 pub fn shift_between(from: u8, to: u8) -> i32 {
-    let up = (i32::from(to) - i32::from(from)).rem_euclid(12);
-    if up > 5 {
-        up - 12
-    } else {
-        up
-    }
+    (i32::from(to) - i32::from(from) + 6).rem_euclid(12) - 6
 }
 
 #[cfg(test)]

@@ -171,9 +171,8 @@ impl Phrase {
 
     /// Lowest and highest pitch, if any note exists.
     pub fn pitch_range(&self) -> Option<(u8, u8)> {
-        let lo = self.notes.iter().map(|n| n.pitch).min()?;
-        let hi = self.notes.iter().map(|n| n.pitch).max()?;
-        Some((lo, hi))
+        let pitches = self.notes.iter().map(|n| n.pitch);
+        pitches.clone().min().zip(pitches.max())
     }
 }
 

@@ -84,7 +84,6 @@ pub fn change_note(phrase: &Phrase, index: usize, pitch: u8, length_steps: u32) 
         .max(1)
         .min(total.saturating_sub(note.start_step).max(1));
     resolve_overlaps(&mut out.notes);
-    out.notes.sort_by_key(|n| (n.start_step, n.pitch));
     out
 }
 

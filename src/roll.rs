@@ -214,13 +214,8 @@ impl PianoRoll {
     pub fn features(&self, range: PitchRange, representation: Representation) -> Vec<f32> {
         let width = range.len() * representation.planes();
         let mut out = vec![0.0; self.len() * width];
-        for t in 0..self.len() {
-            self.frame_features(
-                t,
-                range,
-                representation,
-                &mut out[t * width..(t + 1) * width],
-            );
+        for (t, frame) in out.chunks_mut(width).enumerate() {
+            self.frame_features(t, range, representation, frame);
         }
         out
     }

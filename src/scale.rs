@@ -116,17 +116,12 @@ pub fn parse_key(name: &str) -> Result<u8, String> {
     let name = name.trim();
     let unknown = || format!("unknown key `{name}`; use a note name like C, F#, Bb");
     let mut chars = name.chars();
-    let letter = chars.next().map(|c| c.to_ascii_uppercase());
-    let base: i32 = match letter {
-        Some('C') => 0,
-        Some('D') => 2,
-        Some('E') => 4,
-        Some('F') => 5,
-        Some('G') => 7,
-        Some('A') => 9,
-        Some('B') => 11,
-        _ => return Err(unknown()),
-    };
+    let letter = chars.next().map(|c| c.to_ascii_uppercase().to_string());
+    // A natural's pitch class is where its letter stands among the names.
+    let base = PITCH_CLASS_NAMES
+        .iter()
+        .position(|n| Some(*n) == letter.as_deref())
+        .ok_or_else(unknown)? as i32;
     let accidental: i32 = match chars.as_str() {
         "" => 0,
         "#" | "♯" | "s" | "sharp" => 1,
@@ -163,12 +158,8 @@ impl fmt::Display for Scale {
         if self.kind == ScaleKind::Chromatic {
             return write!(f, "chromatic");
         }
-        write!(
-            f,
-            "{} {}",
-            PITCH_CLASS_NAMES[usize::from(self.root % 12)],
-            self.kind.name()
-        )
+        let root = PITCH_CLASS_NAMES[usize::from(self.root % 12)];
+        write!(f, "{root} {}", self.kind.name())
     }
 }
 

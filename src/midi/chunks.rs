@@ -24,11 +24,7 @@ pub(crate) fn find_tracks(
     let mut tracks = Vec::new();
     while pos < bytes.len() {
         let remaining = bytes.len() - pos;
-        let location = Location {
-            track: Some(tracks.len()),
-            byte_offset: Some(pos),
-            event: None,
-        };
+        let location = Location::in_track(tracks.len(), pos, None);
         // A few trailing padding bytes are common and harmless.
         if remaining < 8 && bytes[pos..].iter().all(|b| *b == 0) {
             break;
@@ -50,18 +46,10 @@ pub(crate) fn find_tracks(
                 ),
                 None => format!("the last {remaining} byte(s) of the file are ignored"),
             };
-            let error = MidiError::Malformed {
-                location: location.clone(),
-                message,
-            };
-            faults.recover(location, error, &repair)?;
-            match next {
-                Some(next) => {
-                    pos = next;
-                    continue;
-                }
-                None => break,
-            }
+            faults.malformed(location, message, &repair)?;
+            let Some(next) = next else { break };
+            pos = next;
+            continue;
         }
         let is_track = &bytes[pos..pos + 4] == b"MTrk";
         let declared_len = be_u32(&bytes[pos + 4..pos + 8]) as usize;
@@ -70,11 +58,8 @@ pub(crate) fn find_tracks(
         let end = if is_track && !faults.is_strict() && !is_boundary(bytes, declared_end) {
             repaired_track_end(bytes, tracks.len(), pos, declared_end, faults)
         } else if declared_end > bytes.len() {
-            let error = MidiError::Malformed {
-                location: location.clone(),
-                message: truncated(declared_len, bytes.len() - data_start),
-            };
-            faults.recover(location, error, "reading what is there")?;
+            let message = truncated(declared_len, bytes.len() - data_start);
+            faults.malformed(location, message, "reading what is there")?;
             bytes.len()
         } else {
             declared_end
@@ -105,37 +90,27 @@ fn repaired_track_end(
     let end_of_track =
         events::end_of_track(&bytes[data_start..next_track]).map(|end| data_start + end);
     let end = end_of_track.unwrap_or(declared_end.min(next_track));
-    let location = Location {
-        track: Some(track),
-        byte_offset: Some(offset),
-        event: None,
-    };
+    let location = Location::in_track(track, offset, None);
     let read_len = end - data_start;
-    if end_of_track.is_some() && end != declared_end {
-        faults.warn(
-            location,
-            format!(
-                "track chunk declares {declared_len} bytes, but its end-of-track ends after \
-                 {read_len} (at byte {end}); read as {read_len} bytes"
-            ),
-        );
+    let message = if end_of_track.is_some() && end != declared_end {
+        format!(
+            "track chunk declares {declared_len} bytes, but its end-of-track ends after \
+             {read_len} (at byte {end}); read as {read_len} bytes"
+        )
     } else if end == bytes.len() && end < declared_end {
-        faults.warn(
-            location,
-            format!(
-                "{}; reading what is there",
-                truncated(declared_len, read_len)
-            ),
-        );
+        format!(
+            "{}; reading what is there",
+            truncated(declared_len, read_len)
+        )
     } else if end < declared_end {
-        faults.warn(
-            location,
-            format!(
-                "track chunk declares {declared_len} bytes, but the next track chunk starts \
-                 after {read_len} (at byte {end}); read as {read_len} bytes"
-            ),
-        );
-    }
+        format!(
+            "track chunk declares {declared_len} bytes, but the next track chunk starts \
+             after {read_len} (at byte {end}); read as {read_len} bytes"
+        )
+    } else {
+        return end;
+    };
+    faults.warn(location, message);
     end
 }
 

@@ -14,18 +14,27 @@ pub struct Location {
     pub event: Option<usize>,
 }
 
+impl Location {
+    /// At byte `byte_offset` of track `track`, at its event `event` when known.
+    pub fn in_track(track: usize, byte_offset: usize, event: Option<usize>) -> Self {
+        Self {
+            track: Some(track),
+            byte_offset: Some(byte_offset),
+            event,
+        }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts = Vec::new();
-        if let Some(t) = self.track {
-            parts.push(format!("track {t}"));
-        }
-        if let Some(e) = self.event {
-            parts.push(format!("event {e}"));
-        }
-        if let Some(b) = self.byte_offset {
-            parts.push(format!("byte {b}"));
-        }
+        let parts: Vec<String> = [
+            ("track", self.track),
+            ("event", self.event),
+            ("byte", self.byte_offset),
+        ]
+        .into_iter()
+        .filter_map(|(name, n)| Some(format!("{name} {}", n?)))
+        .collect();
         if parts.is_empty() {
             write!(f, "file")
         } else {
@@ -130,6 +139,20 @@ impl Faults {
         };
         self.warn(location, format!("{problem}; {repair}"));
         Ok(())
+    }
+
+    /// [`Self::recover`] from a [`MidiError::Malformed`] `message` at `location`.
+    pub fn malformed(
+        &mut self,
+        location: Location,
+        message: String,
+        repair: &str,
+    ) -> Result<(), MidiError> {
+        let error = MidiError::Malformed {
+            location: location.clone(),
+            message,
+        };
+        self.recover(location, error, repair)
     }
 
     /// Notes a repair that only lenient reading makes.

@@ -58,11 +58,7 @@ impl<'a, 'f> TrackEvents<'a, 'f> {
     }
 
     fn location(&self, pos: usize) -> Location {
-        Location {
-            track: Some(self.track),
-            byte_offset: Some(self.data_offset + pos),
-            event: Some(self.index),
-        }
+        Location::in_track(self.track, self.data_offset + pos, Some(self.index))
     }
 
     /// Steps over a fault at `at` that lenient reading can repair; false if there is none.
@@ -238,11 +234,7 @@ fn why_undecodable(data: &[u8], at: usize, running_status: Option<u8>) -> Option
     };
     match status {
         0x80..=0xEF => {
-            let needed = if (0xC0..=0xDF).contains(&status) {
-                1
-            } else {
-                2
-            };
+            let needed = if matches!(status, 0xC0..=0xDF) { 1 } else { 2 };
             match body.iter().take(needed).position(|b| *b >= 0x80) {
                 Some(i) => Some(format!(
                     "channel message 0x{status:02X} has the status byte 0x{:02X} where data byte \

@@ -47,31 +47,25 @@ pub fn export_bytes_on_channel(phrase: &Phrase, track_name: &str, channel: u8) -
         meta(MetaMessage::EndOfTrack),
     ];
 
-    // (tick, is_on, pitch, velocity); offs sort before ons at the same tick so a repeated
-    // note is released before it starts again.
+    // (tick, is_on, pitch, velocity (64 for an off)); offs sort before ons at the same tick so
+    // a repeated note is released before it starts again.
     let mut timed: Vec<(u64, bool, u8, u8)> = Vec::with_capacity(phrase.notes.len() * 2);
     for n in &phrase.notes {
         let start = u64::from(n.start_step) * ticks_per_step;
         let end = u64::from(n.end_step()) * ticks_per_step;
         timed.push((start, true, n.pitch.min(127), n.velocity.clamp(1, 127)));
-        timed.push((end, false, n.pitch.min(127), 0));
+        timed.push((end, false, n.pitch.min(127), 64));
     }
     timed.sort_unstable();
     let channel = u4::new(channel.min(15));
     let mut notes = vec![meta(MetaMessage::TrackName(name))];
     let mut last = 0u64;
     for (tick, on, pitch, velocity) in timed {
-        let key = u7::new(pitch);
+        let (key, vel) = (u7::new(pitch), u7::new(velocity));
         let message = if on {
-            MidiMessage::NoteOn {
-                key,
-                vel: u7::new(velocity),
-            }
+            MidiMessage::NoteOn { key, vel }
         } else {
-            MidiMessage::NoteOff {
-                key,
-                vel: u7::new(64),
-            }
+            MidiMessage::NoteOff { key, vel }
         };
         notes.push(TrackEvent {
             delta: u28::new((tick - last).min(0x0FFF_FFFF) as u32),

@@ -91,26 +91,25 @@ pub fn import_file(path: &Path, options: &ImportOptions) -> Result<ImportedPhras
 /// Every `.mid`/`.midi` file under `path` (or `path` itself if it is a file), sorted, so
 /// folders are processed file by file in a stable order. Unreadable folders are skipped.
 pub fn find_midi_files(path: &Path) -> Vec<std::path::PathBuf> {
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
     let mut out = Vec::new();
-    if path.is_dir() {
-        let mut stack = vec![path.to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let p = entry.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if is_midi_name(&p) {
-                    out.push(p);
-                }
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if is_midi_name(&p) {
+                out.push(p);
             }
         }
-        out.sort();
-    } else {
-        out.push(path.to_path_buf());
     }
+    out.sort();
     out
 }
 

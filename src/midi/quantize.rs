@@ -78,13 +78,7 @@ pub fn quantize(file: &MidiFile, options: &ImportOptions) -> ImportedPhrase {
 /// pitch sounds cuts the earlier one short; two starting on the same step become one (the
 /// longer). Returns how many notes were merged away. Leaves `notes` sorted.
 pub fn resolve_overlaps(notes: &mut Vec<Note>) -> usize {
-    notes.sort_by(|a, b| {
-        (a.pitch, a.start_step, std::cmp::Reverse(a.length_steps)).cmp(&(
-            b.pitch,
-            b.start_step,
-            std::cmp::Reverse(b.length_steps),
-        ))
-    });
+    notes.sort_by_key(|n| (n.pitch, n.start_step, std::cmp::Reverse(n.length_steps)));
     let before = notes.len();
     let mut out: Vec<Note> = Vec::with_capacity(notes.len());
     for note in notes.drain(..) {

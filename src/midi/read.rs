@@ -176,11 +176,7 @@ impl MidiFile {
         while let Some(event) = events.next() {
             let event = event?;
             decoded += 1;
-            let location = Location {
-                track: Some(track),
-                byte_offset: Some(event.byte_offset),
-                event: Some(event.index),
-            };
+            let location = Location::in_track(track, event.byte_offset, Some(event.index));
             let event_tick = tick + event.delta_ticks;
             if event_tick / tpq > MAX_QUARTERS {
                 let error = MidiError::TooLong {
@@ -255,11 +251,8 @@ impl MidiFile {
         faults: &mut Faults,
     ) -> Result<(), MidiError> {
         if us == 0 {
-            let error = MidiError::Malformed {
-                location: location.clone(),
-                message: "tempo of 0 microseconds per quarter note".into(),
-            };
-            faults.recover(location, error, "the tempo change is ignored")?;
+            let message = "tempo of 0 microseconds per quarter note".into();
+            faults.malformed(location, message, "the tempo change is ignored")?;
         } else {
             self.tempos.push((tick, 60_000_000.0 / f64::from(us)));
         }
@@ -277,14 +270,11 @@ impl MidiFile {
         faults: &mut Faults,
     ) -> Result<(), MidiError> {
         if num == 0 || den_pow > 6 {
-            let error = MidiError::Malformed {
-                location: location.clone(),
-                message: format!(
-                    "impossible time signature {num}/2^{den_pow}: the numerator must be \
-                     at least 1 and the denominator at most 64"
-                ),
-            };
-            faults.recover(location, error, "the time signature is ignored")?;
+            let message = format!(
+                "impossible time signature {num}/2^{den_pow}: the numerator must be at least 1 \
+                 and the denominator at most 64"
+            );
+            faults.malformed(location, message, "the time signature is ignored")?;
         } else {
             self.time_signatures
                 .push((tick, TimeSignature::new(num, 1 << den_pow)));

@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::read::MidiFile;
 use crate::phrase::TimeSignature;
+use crate::scale::PITCH_CLASS_NAMES;
 
 /// A description of one MIDI file.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,12 +42,8 @@ impl MidiSummary {
         let mut channels: Vec<u8> = file.notes.iter().map(|n| n.channel + 1).collect();
         channels.sort_unstable();
         channels.dedup();
-        let pitch_range = file
-            .notes
-            .iter()
-            .map(|n| n.pitch)
-            .min()
-            .zip(file.notes.iter().map(|n| n.pitch).max());
+        let pitches = file.notes.iter().map(|n| n.pitch);
+        let pitch_range = pitches.clone().min().zip(pitches.max());
         Self {
             format: file.format,
             tracks: file.track_count,
@@ -80,14 +77,8 @@ fn length_bars(file: &MidiFile) -> u64 {
 
 /// Note name such as `C4` (MIDI 60) or `F#5`.
 pub fn pitch_name(pitch: u8) -> String {
-    const NAMES: [&str; 12] = [
-        "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
-    ];
-    format!(
-        "{}{}",
-        NAMES[usize::from(pitch % 12)],
-        i32::from(pitch / 12) - 1
-    )
+    let name = PITCH_CLASS_NAMES[usize::from(pitch % 12)];
+    format!("{name}{}", i32::from(pitch / 12) - 1)
 }
 
 impl fmt::Display for MidiSummary {
@@ -102,26 +93,11 @@ impl fmt::Display for MidiSummary {
         writeln!(f, "  format:          {}", self.format)?;
         writeln!(f, "  tracks:          {}", self.tracks)?;
         writeln!(f, "  ticks/quarter:   {}", self.ticks_per_quarter)?;
-        writeln!(
-            f,
-            "  tempo:           {}",
-            list(
-                self.tempos_bpm
-                    .iter()
-                    .map(|t| format!("{t:.1} BPM"))
-                    .collect()
-            )
-        )?;
-        writeln!(
-            f,
-            "  time signature:  {}",
-            list(
-                self.time_signatures
-                    .iter()
-                    .map(|t| format!("{}/{}", t.numerator, t.denominator))
-                    .collect()
-            )
-        )?;
+        let tempos = self.tempos_bpm.iter().map(|t| format!("{t:.1} BPM"));
+        writeln!(f, "  tempo:           {}", list(tempos.collect()))?;
+        let meter = |t: &TimeSignature| format!("{}/{}", t.numerator, t.denominator);
+        let meters = self.time_signatures.iter().map(meter);
+        writeln!(f, "  time signature:  {}", list(meters.collect()))?;
         writeln!(f, "  length:          {} bars", self.length_bars)?;
         write!(f, "  notes:           {}", self.notes)?;
         if self.unreleased_notes > 0 {
@@ -137,10 +113,7 @@ impl fmt::Display for MidiSummary {
             )?,
             None => writeln!(f, "  pitch range:     -")?,
         }
-        write!(
-            f,
-            "  channels:        {}",
-            list(self.channels.iter().map(u8::to_string).collect())
-        )
+        let channels = self.channels.iter().map(u8::to_string);
+        write!(f, "  channels:        {}", list(channels.collect()))
     }
 }
