@@ -14,9 +14,9 @@ use std::sync::Arc;
 use crate::events::limit_voices;
 use crate::model::{ModelConfig, ModelFile};
 use crate::roll::{pitch_span_mask, PianoRoll};
-use crate::train::dataset::transpose;
+use crate::train::dataset::{transpose, Pieces};
 use crate::train::family::StartWeights;
-use crate::train::{Dataset, DatasetOptions, TrainEngine, TrainOptions};
+use crate::train::{Dataset, DatasetOptions, TrainOptions};
 
 /// Fewer notes than this (all files together) cannot teach a style: about ten short clips.
 pub const MIN_NOTES: usize = 100;
@@ -233,7 +233,7 @@ pub struct Recipe {
 
 impl Recipe {
     /// Training options for a model of `config` with this recipe, from random weights.
-    pub fn options(&self, config: ModelConfig, engine: TrainEngine) -> TrainOptions {
+    pub fn options(&self, config: ModelConfig) -> TrainOptions {
         TrainOptions {
             model: config,
             epochs: self.epochs,
@@ -243,7 +243,6 @@ impl Recipe {
             seed: self.seed,
             transpose_semitones: self.transpose_semitones,
             threads: self.threads,
-            engine,
             weight_decay: self.weight_decay,
             dropout: self.dropout,
             patience: self.patience,
@@ -299,24 +298,11 @@ impl FineTune {
             unreadable: data.skipped.clone(),
             ..DataReport::default()
         };
-        let [(train_notes, train_pieces), (held_notes, held_pieces)] = [
-            (
-                &mut data.train,
-                &mut data.train_meters,
-                &mut data.train_paths,
-            ),
-            (
-                &mut data.valid,
-                &mut data.valid_meters,
-                &mut data.valid_paths,
-            ),
-        ]
-        .map(|part| fit_part(cfg, &mut report, part));
+        let [(train_notes, train_pieces), (held_notes, held_pieces)] =
+            [&mut data.train, &mut data.valid].map(|part| fit_part(cfg, &mut report, part));
         if !data.split.predefined {
             // The held-out files serve as the test files too (see `Dataset::load`).
             data.test = data.valid.clone();
-            data.test_meters = data.valid_meters.clone();
-            data.test_paths = data.valid_paths.clone();
         }
         (report.train_notes, report.train_pieces) = (train_notes, train_pieces);
         (report.held_out_notes, report.held_out_pieces) = (held_notes, held_pieces);
@@ -354,7 +340,7 @@ impl FineTune {
         model.training = None;
         TrainOptions {
             start: Some(StartWeights(Arc::new(self.start.tensors.clone()))),
-            ..recipe.options(model, TrainEngine::Fused)
+            ..recipe.options(model)
         }
     }
 
@@ -366,30 +352,21 @@ impl FineTune {
         progress: &indicatif::ProgressBar,
         stop: &std::sync::atomic::AtomicBool,
     ) -> Result<crate::train::TrainResult, crate::train::TrainError> {
-        let data = crate::train::TrainData {
-            train: &self.data.train,
-            train_meters: &self.data.train_meters,
-            valid: &self.data.valid,
-            valid_meters: &self.data.valid_meters,
-        };
+        let data = self.data.train_data();
         crate::family::train_until(data, options, progress, stop, |_, _| Ok(()))
     }
 }
 
 /// Fits every piece of one part of the split in place, dropping the unfit ones into the
 /// report; returns (notes, pieces) kept.
-fn fit_part(
-    cfg: &ModelConfig,
-    report: &mut DataReport,
-    (rolls, meters, paths): (
-        &mut Vec<PianoRoll>,
-        &mut Vec<crate::meter::MeterMap>,
-        &mut Vec<PathBuf>,
-    ),
-) -> (usize, usize) {
-    let mut kept = (Vec::new(), Vec::new(), Vec::new());
+fn fit_part(cfg: &ModelConfig, report: &mut DataReport, part: &mut Pieces) -> (usize, usize) {
+    let Pieces {
+        rolls,
+        meters,
+        paths,
+    } = std::mem::take(part);
     let mut notes_kept = 0;
-    for ((roll, meter), path) in rolls.drain(..).zip(meters.drain(..)).zip(paths.drain(..)) {
+    for ((roll, meter), path) in rolls.into_iter().zip(meters).zip(paths) {
         let fit = fit_to_model(cfg, &roll);
         if let Some(reason) = fit.unfit_reason(cfg) {
             report.unfit.push((path, reason));
@@ -400,13 +377,11 @@ fn fit_part(
         }
         notes_kept += fit.notes - fit.outside_range - fit.over_voices;
         report.over_voices_notes += fit.over_voices;
-        kept.0.push(transpose(&roll, fit.shift_semitones));
-        kept.1.push(meter);
-        kept.2.push(path);
+        part.rolls.push(transpose(&roll, fit.shift_semitones));
+        part.meters.push(meter);
+        part.paths.push(path);
     }
-    let pieces = kept.0.len();
-    (*rolls, *meters, *paths) = kept;
-    (notes_kept, pieces)
+    (notes_kept, part.rolls.len())
 }
 
 #[cfg(test)]

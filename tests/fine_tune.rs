@@ -16,7 +16,7 @@ use phrasegen::model::read_model_file;
 use phrasegen::phrase::{Note, Phrase, TimeSignature};
 
 fn nll(model: &FastLstm, tune: &FineTune) -> f64 {
-    evaluate(model, &tune.data.valid, &tune.data.valid_meters).nats_per_prediction()
+    evaluate(model, &tune.data.valid.rolls, &tune.data.valid.meters).nats_per_prediction()
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{VarBuilder, VarMap};
 use phrasegen::infer::FastLstm;
 use phrasegen::model::lstm::bce_nats_per_step;
 use phrasegen::model::{read_model_file, ModelConfig, PhraseModel};
@@ -17,6 +17,8 @@ use phrasegen::train::fused_lstm::{LstmLayerParams, LstmParams, LstmShape, LstmS
 use phrasegen::train::fused_model::{FusedPhraseModel, PhraseGrads};
 use phrasegen::train::fused_trainer::{split_windows, FusedTrainer, ShardScratch, Targets};
 use rand::{Rng, SeedableRng};
+
+use common::candle_training::CandleTrainer;
 
 /// Hidden 20 is not a multiple of the kernels' 16 columns: both the SIMD blocks and the
 /// portable tail run.
@@ -290,42 +292,6 @@ fn the_forward_pass_matches_the_inference_engine() {
     assert!(worst < 1e-4, "largest logit difference {worst:.2e}");
 }
 
-/// Candle's training step, as the trainer ran it before the fused path.
-fn candle_step(
-    model: &PhraseModel,
-    opt: &mut AdamW,
-    windows: &[f32],
-    batch: usize,
-    seq: usize,
-) -> f64 {
-    let all = Tensor::from_slice(
-        windows,
-        (batch, seq + 1, model.config.frame_size()),
-        &Device::Cpu,
-    )
-    .unwrap();
-    let x = all.narrow(1, 0, seq).unwrap();
-    let y = all.narrow(1, 1, seq).unwrap();
-    let mut state = model.zero_state(batch).unwrap();
-    let loss = bce_nats_per_step(&model.forward(&x, &mut state).unwrap(), &y).unwrap();
-    opt.backward_step(&loss).unwrap();
-    f64::from(loss.to_scalar::<f32>().unwrap())
-}
-
-fn candle_trainer(cfg: &ModelConfig, seed: u64, lr: f64) -> (PhraseModel, AdamW) {
-    let (model, varmap) = PhraseModel::init(cfg, seed).unwrap();
-    let opt = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW {
-            lr,
-            weight_decay: 0.0,
-            ..ParamsAdamW::default()
-        },
-    )
-    .unwrap();
-    (model, opt)
-}
-
 /// The fused trainer on frame windows `[batch, seq + 1, F]`, as the frame family drives it.
 struct FrameTrainer(FusedTrainer);
 
@@ -360,8 +326,9 @@ fn one_adam_step_lowers_the_loss_as_candle_does() {
     let cfg = small_config(2, 20);
     let (batch, seq, lr) = (6, 10, 1e-2);
     let windows = random_windows(batch, seq, cfg.frame_size(), 0.1, 21);
-    let (model, mut opt) = candle_trainer(&cfg, 3, lr);
-    let before = candle_step(&model, &mut opt, &windows, batch, seq);
+    let mut candle = CandleTrainer::new(&cfg, 3, lr);
+    let before = candle.step(&windows, batch, seq);
+    let model = &candle.model;
     let mut state = model.zero_state(batch).unwrap();
     let all =
         Tensor::from_slice(&windows, (batch, seq + 1, cfg.frame_size()), &Device::Cpu).unwrap();
@@ -413,14 +380,14 @@ fn loss_curves(steps: usize) -> (Vec<f64>, Vec<f64>) {
             w
         })
         .collect();
-    let (model, mut opt) = candle_trainer(&cfg, 7, lr);
+    let mut candle = CandleTrainer::new(&cfg, 7, lr);
     let mut fused = fused_trainer(&cfg, 7, lr, 2);
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for _ in 0..steps {
         let windows: Vec<f32> = (0..batch)
             .flat_map(|_| pool[rng.random_range(0..pool.len())].clone())
             .collect();
-        theirs.push(candle_step(&model, &mut opt, &windows, batch, seq));
+        theirs.push(candle.step(&windows, batch, seq));
         ours.push(fused.step(&windows, batch, seq));
     }
     (ours, theirs)

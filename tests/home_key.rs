@@ -66,7 +66,7 @@ fn normalising_moves_each_piece_home_by_its_signature() {
         ..DatasetOptions::default()
     };
     let lowest = |data: &Dataset| -> Vec<u32> {
-        let mut rolls: Vec<_> = data.train.iter().chain(&data.test).collect();
+        let mut rolls: Vec<_> = data.train.rolls.iter().chain(&data.test.rolls).collect();
         rolls.sort_by_key(|r| r.active[0].trailing_zeros());
         rolls.iter().map(|r| r.active[0].trailing_zeros()).collect()
     };

@@ -341,7 +341,7 @@ fn the_trainer_uses_files_read_with_warnings_and_counts_them_apart() {
         std::fs::write(dir.path().join(name), bytes).unwrap();
     }
     let data = phrasegen::train::Dataset::load(dir.path(), &Default::default());
-    assert_eq!(data.train.len() + data.test.len(), 2);
+    assert_eq!(data.train.rolls.len() + data.test.rolls.len(), 2);
     assert_eq!(data.skipped.len(), 1);
     assert!(data.skipped[0].0.ends_with("c.mid"));
     assert_eq!(data.read_with_warnings.len(), 1);

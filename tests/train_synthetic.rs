@@ -4,10 +4,11 @@
 mod common;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 
 use candle_core::{Device, Tensor};
 use indicatif::ProgressBar;
-use phrasegen::family::{evaluate, generate, train};
+use phrasegen::family::{evaluate, generate, train_until};
 use phrasegen::infer::FastLstm;
 use phrasegen::meter::MeterMap;
 use phrasegen::model::ModelConfig;
@@ -56,12 +57,11 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
         seed: 3,
         transpose_semitones: 0,
         threads: 2,
-        engine: phrasegen::train::TrainEngine::Fused,
         ..TrainOptions::default()
     };
     let mut epochs_seen = 0;
     let meters = vec![MeterMap::constant(TimeSignature::FOUR_FOUR, 4); pieces.len()];
-    let result = train(
+    let result = train_until(
         TrainData {
             train: &pieces,
             train_meters: &meters,
@@ -70,6 +70,7 @@ fn a_repeated_arpeggio_is_learned_and_played_back() {
         },
         &options,
         &ProgressBar::hidden(),
+        &AtomicBool::new(false),
         |_, _| {
             epochs_seen += 1;
             Ok(())

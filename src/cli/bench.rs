@@ -194,7 +194,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let reference_missing =
         !args.train_only && generation_rows(&args, &model, &ref_cfg, &mut rows)?;
     if !args.no_train {
-        training_rows(&args, &ref_cfg, &mut rows)?;
+        // Training throughput on 2 and 1 threads beside the reference's.
+        for threads in [2, 1] {
+            rows.push(training_row(&args, &ref_cfg, threads)?);
+        }
     }
     print_table(&rows, reference_missing);
     Ok(ExitCode::SUCCESS)
@@ -461,27 +464,6 @@ fn network_rows(args: &Args, model: &FastLstm, rows: &mut Vec<Row>) {
             "-",
         ));
     }
-}
-
-/// Training throughput on 2 and 1 threads beside the reference's, then the candle
-/// autograd path the fused trainer replaced.
-fn training_rows(args: &Args, ref_cfg: &ModelConfig, rows: &mut Vec<Row>) -> anyhow::Result<()> {
-    let train_cfg = ModelConfig {
-        name: "bench".into(),
-        ..ref_cfg.clone()
-    };
-    std::env::set_var("RAYON_NUM_THREADS", "2");
-    for threads in [2, 1] {
-        rows.push(training_row(args, &train_cfg, threads)?);
-    }
-    let candle = crate::family::candle_training_throughput(&train_cfg, 64, 32, 10)?;
-    rows.push(row(
-        "training, the candle autograd path it replaced, 2 threads",
-        format!("{candle:.0} frames/s"),
-        "-",
-        "-",
-    ));
-    Ok(())
 }
 
 /// The Markdown table of every row, and how to get the side-by-side figures when the

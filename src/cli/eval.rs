@@ -49,9 +49,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     );
     // A plain folder is split 80:20 by `Dataset::load`; evaluation wants every file.
-    let (mut pieces, mut meters) = (data.train, data.train_meters);
-    pieces.extend(data.test);
-    meters.extend(data.test_meters);
+    let (mut pieces, mut meters) = (data.train.rolls, data.train.meters);
+    pieces.extend(data.test.rolls);
+    meters.extend(data.test.meters);
     for (path, reason) in &data.skipped {
         eprintln!("skipped {}: {reason}", path.display());
     }

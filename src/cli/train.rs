@@ -20,8 +20,7 @@ use crate::infer::FastLstm;
 use crate::model::{write_model_file, Architecture, ModelConfig, TrainingInfo};
 use crate::roll::{PitchRange, Representation};
 use crate::train::{
-    plot::plot_losses, Dataset, DatasetOptions, EpochStats, TrainData, TrainEngine, TrainOptions,
-    TrainResult,
+    plot::plot_losses, Dataset, DatasetOptions, EpochStats, TrainOptions, TrainResult,
 };
 
 #[derive(Debug, clap::Args)]
@@ -124,10 +123,6 @@ pub struct Args {
     /// seed and a thread count.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// `fused` (fast) or `candle` (candle's autograd step by step: the reference the fused
-    /// path is tested against, several times slower; frame models only).
-    #[arg(long, value_enum, default_value_t = TrainEngine::Fused)]
-    pub engine: TrainEngine,
     /// Model name shown to users (default: the file name).
     #[arg(long)]
     pub name: Option<String>,
@@ -192,10 +187,6 @@ fn with_ext(out: &Path, ext: &str) -> PathBuf {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(t) = args.threads {
-        // candle's CPU kernels size their pool from this.
-        std::env::set_var("RAYON_NUM_THREADS", t.to_string());
-    }
     let command = std::iter::once("phrasegen".to_string())
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
@@ -206,11 +197,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let data = load_data(&args)?;
             let config = model_config(&args, &data)?;
             let architecture = ArchitectureName::of(config.architecture);
-            if architecture == ArchitectureName::Events && args.engine == TrainEngine::Candle {
-                anyhow::bail!("--engine candle trains frame models only; event models train fused");
-            }
             let recipe = with_overrides(&args, architecture.recipe(config.key_normalised));
-            (data, recipe.options(config, args.engine))
+            (data, recipe.options(config))
         }
         Some(from) => fine_tune_setup(&args, from)?,
     };
@@ -258,9 +246,6 @@ fn fine_tune_setup(args: &Args, from: &str) -> anyhow::Result<(Dataset, TrainOpt
         }
         .into());
     }
-    if args.engine != TrainEngine::Fused {
-        anyhow::bail!("fine-tuning (--from) trains with the fused engine only");
-    }
     let tune = FineTune::prepare(start, &args.data, args.seed)?;
     for line in tune.report.lines() {
         eprintln!("{line}");
@@ -297,9 +282,9 @@ fn load_data(args: &Args) -> anyhow::Result<Dataset> {
     }
     eprintln!(
         "{} train / {} valid / {} test pieces ({}), {} read with warnings, {} skipped, {} training frames",
-        data.train.len(),
-        data.valid.len(),
-        data.test.len(),
+        data.train.rolls.len(),
+        data.valid.rolls.len(),
+        data.test.rolls.len(),
         if data.split.predefined {
             "folder split"
         } else {
@@ -383,9 +368,6 @@ fn check_options(options: &TrainOptions) -> anyhow::Result<()> {
     if !(0.0..1.0).contains(&dropout) {
         anyhow::bail!("--dropout {dropout}: use a rate from 0 up to (not including) 1");
     }
-    if dropout > 0.0 && options.engine == TrainEngine::Candle {
-        anyhow::bail!("--dropout needs the fused engine");
-    }
     if !(0.0..=1.0 / options.learning_rate).contains(&options.weight_decay) {
         anyhow::bail!(
             "--weight-decay {}: use 0 or more, at most 1 / learning rate",
@@ -448,13 +430,7 @@ fn train_with_progress(
         }
         Ok(())
     };
-    let train_data = TrainData {
-        train: &data.train,
-        train_meters: &data.train_meters,
-        valid: &data.valid,
-        valid_meters: &data.valid_meters,
-    };
-    let result = train_until(train_data, options, &progress, &stop, on_epoch)?;
+    let result = train_until(data.train_data(), options, &progress, &stop, on_epoch)?;
     progress.finish_and_clear();
     Ok(result)
 }
@@ -514,12 +490,11 @@ fn save_with_test_figures(
     command: String,
 ) -> anyhow::Result<String> {
     let fast = FastLstm::from_tensors(config, &result.tensors)?;
-    let (test_pieces, test_meters) = if data.test.is_empty() {
-        (&data.valid, &data.valid_meters)
-    } else {
-        (&data.test, &data.test_meters)
+    let test = match data.test.rolls.is_empty() {
+        true => &data.valid,
+        false => &data.test,
     };
-    let m = evaluate(&fast, test_pieces, test_meters);
+    let m = evaluate(&fast, &test.rolls, &test.meters);
     let summary = match m.frame_accuracy {
         None => format!(
             "test NLL {:.4} nats/event, {:.4} nats/step, {:.4} nats/quarter over {} events, {} steps",
@@ -558,8 +533,7 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
         "# resolved: --architecture {architecture} --layers {} --hidden {} --steps-per-quarter {} \
          --representation {} --pitch-range {}..{} --min-note-quarters {} --epochs {} \
          --batch-size {} --window {} --learning-rate {} --weight-decay {} --dropout {} \
-         --patience {} --min-batches-per-epoch {} --transpose {}{}{}{}{} --seed {} --threads {} \
-         --engine {}",
+         --patience {} --min-batches-per-epoch {} --transpose {}{}{}{}{} --seed {} --threads {}",
         m.layers,
         m.hidden,
         m.steps_per_quarter,
@@ -584,7 +558,6 @@ fn resolved_settings(options: &TrainOptions, args: &Args) -> String {
             .map_or(String::new(), |f| format!(" --from {f}")),
         options.seed,
         options.threads,
-        value_name(options.engine),
     )
 }
 

@@ -36,7 +36,7 @@ use crate::train::{
 
 pub use events::live::{LiveHarmonizer, LiveSettings, VoiceChange};
 pub use events::live_line::LiveAccompanist;
-pub use frames::{candle_training_throughput, training_throughput};
+pub use frames::training_throughput;
 
 /// What differs between model families, above the network they share (a stacked LSTM and a
 /// linear layer, whose input and output widths `shape` gives).
@@ -143,7 +143,7 @@ pub fn precision_of(model: &FastLstm) -> Precision {
 }
 
 /// A fused trainer of `options.model` from its first tensors, with `options`' optimiser
-/// settings (what every family trains with, `--engine fused`).
+/// settings (what every family trains with).
 fn fused_trainer_for(options: &TrainOptions) -> Result<FusedTrainer, TrainError> {
     let tensors = options.initial_tensors()?;
     let model = FusedPhraseModel::from_tensors(&options.model, &tensors)?;
@@ -157,19 +157,10 @@ fn fused_trainer_for(options: &TrainOptions) -> Result<FusedTrainer, TrainError>
 }
 
 /// Trains on `data.train`, selects on `data.valid`. `on_epoch` sees each epoch's figures
-/// and, when the epoch is the best so far, its tensors (to save a checkpoint).
-pub fn train(
-    data: TrainData,
-    options: &TrainOptions,
-    progress: &ProgressBar,
-    on_epoch: impl FnMut(&EpochStats, Option<&HashMap<String, Tensor>>) -> CheckpointResult,
-) -> Result<TrainResult, TrainError> {
-    train_until(data, options, progress, &AtomicBool::new(false), on_epoch)
-}
-
-/// [`train`], stopping early once `stop` is set (Ctrl-C): the batch under way finishes, the
-/// epoch so far is evaluated like a whole one (and is the best if it beats the others), and
-/// the result is marked `interrupted`. The model family comes from `options.model`.
+/// and, when the epoch is the best so far, its tensors (to save a checkpoint). Once `stop`
+/// is set (Ctrl-C) the batch under way finishes, the epoch so far is evaluated like a whole
+/// one (and is the best if it beats the others), and the result is marked `interrupted`.
+/// The model family comes from `options.model`.
 pub fn train_until(
     data: TrainData,
     options: &TrainOptions,
@@ -179,9 +170,6 @@ pub fn train_until(
 ) -> Result<TrainResult, TrainError> {
     if !(0.0..1.0).contains(&options.dropout) {
         return Err(TrainError::Dropout(options.dropout));
-    }
-    if options.start.is_some() && options.engine != crate::train::TrainEngine::Fused {
-        return Err(TrainError::StartNeedsFused);
     }
     let family = of(options.model.architecture);
     let mut training = family.training(&data, options)?;

@@ -10,6 +10,7 @@ use crate::key::{home_tonic, shift_between};
 use crate::meter::MeterMap;
 use crate::midi::{self, ImportOptions, MidiWarning};
 use crate::roll::{PianoRoll, PitchRange, Representation};
+use crate::train::TrainData;
 
 pub use crate::corpus::{split_files, FileSplit};
 
@@ -39,21 +40,22 @@ impl Default for DatasetOptions {
     }
 }
 
+/// One part of the split: its pieces as rolls, where each piece's bar lines fall (from its
+/// file's time-signature map: event models learn the metre) and the file it was read from,
+/// index for index.
+#[derive(Clone, Debug, Default)]
+pub struct Pieces {
+    pub rolls: Vec<PianoRoll>,
+    pub meters: Vec<MeterMap>,
+    pub paths: Vec<PathBuf>,
+}
+
 /// Pieces as rolls, with what could not be read.
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
-    pub train: Vec<PianoRoll>,
-    pub valid: Vec<PianoRoll>,
-    pub test: Vec<PianoRoll>,
-    /// Where the bar lines of each piece of `train`, `valid` and `test` fall (index for
-    /// index), from its file's time-signature map: event models learn the metre.
-    pub train_meters: Vec<MeterMap>,
-    pub valid_meters: Vec<MeterMap>,
-    pub test_meters: Vec<MeterMap>,
-    /// The file each piece of `train`, `valid` and `test` was read from (index for index).
-    pub train_paths: Vec<PathBuf>,
-    pub valid_paths: Vec<PathBuf>,
-    pub test_paths: Vec<PathBuf>,
+    pub train: Pieces,
+    pub valid: Pieces,
+    pub test: Pieces,
     /// Files that failed, with the reason.
     pub skipped: Vec<(PathBuf, String)>,
     /// Files read (and used) despite faults, with what was recovered from.
@@ -74,19 +76,17 @@ impl Dataset {
         let mut skipped = Vec::new();
         let mut read_with_warnings = Vec::new();
         let mut read = |files: &[PathBuf]| {
-            let mut rolls = Vec::new();
-            let mut meters = Vec::new();
-            let mut paths = Vec::new();
+            let mut pieces = Pieces::default();
             for f in files {
                 match midi::import_file(f, &import) {
                     Ok(imported) => {
                         let roll = PianoRoll::from_phrase(&imported.phrase);
-                        rolls.push(match options.normalise_key {
+                        pieces.rolls.push(match options.normalise_key {
                             true => transpose(&roll, shift_home(&imported)),
                             false => roll,
                         });
-                        meters.push(imported.meters);
-                        paths.push(f.clone());
+                        pieces.meters.push(imported.meters);
+                        pieces.paths.push(f.clone());
                         if !imported.warnings.is_empty() {
                             read_with_warnings.push((f.clone(), imported.warnings));
                         }
@@ -94,30 +94,33 @@ impl Dataset {
                     Err(e) => skipped.push((f.clone(), e.to_string())),
                 }
             }
-            (rolls, meters, paths)
+            pieces
         };
-        let (train, train_meters, train_paths) = read(&split.train);
-        let (test, test_meters, test_paths) = read(&split.test);
+        let train = read(&split.train);
+        let test = read(&split.test);
         // Without a folder split the validation files are the test files: read them once,
         // so each bad file is listed once.
-        let (valid, valid_meters, valid_paths) = if split.predefined {
-            read(&split.valid)
-        } else {
-            (test.clone(), test_meters.clone(), test_paths.clone())
+        let valid = match split.predefined {
+            true => read(&split.valid),
+            false => test.clone(),
         };
         Self {
             train,
             valid,
             test,
-            train_meters,
-            valid_meters,
-            test_meters,
-            train_paths,
-            valid_paths,
-            test_paths,
             skipped,
             read_with_warnings,
             split,
+        }
+    }
+
+    /// The pieces to train and select on, with their metres.
+    pub fn train_data(&self) -> TrainData<'_> {
+        TrainData {
+            train: &self.train.rolls,
+            train_meters: &self.train.meters,
+            valid: &self.valid.rolls,
+            valid_meters: &self.valid.meters,
         }
     }
 
@@ -125,6 +128,7 @@ impl Dataset {
     pub fn pitch_range(&self) -> Option<PitchRange> {
         let used = self
             .train
+            .rolls
             .iter()
             .flat_map(|r| r.active.iter())
             .fold(0u128, |m, f| m | f);
@@ -135,7 +139,7 @@ impl Dataset {
     }
 
     pub fn train_frames(&self) -> usize {
-        self.train.iter().map(PianoRoll::len).sum()
+        self.train.rolls.iter().map(PianoRoll::len).sum()
     }
 
     /// Why the data read from `root` cannot train a model, if it cannot: checked before any
@@ -168,8 +172,8 @@ impl Dataset {
             return Some(format!(
                 "no usable notes in the training files of {folder} ({} read, {} skipped): \
                  they are empty, drums only, or every note is shorter than the minimum length",
-                self.train.len(),
-                self.split.train.len() - self.train.len()
+                self.train.rolls.len(),
+                self.split.train.len() - self.train.rolls.len()
             ));
         }
         None

@@ -11,13 +11,11 @@ pub enum TrainError {
     NoData(String),
     #[error("dropout {0} is not a rate in 0..1 (0 = off)")]
     Dropout(f32),
-    #[error("fine-tuning (starting from a model's weights) needs the fused engine")]
-    StartNeedsFused,
     #[error("stopped before the first batch finished: nothing to save")]
     NothingSaved,
     #[error(transparent)]
     Model(#[from] ModelError),
-    /// candle's autograd (the reference engine).
+    /// A tensor operation (weights in and out of candle's tensors).
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
     #[error("cannot draw {path}: {reason}")]

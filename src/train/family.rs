@@ -24,7 +24,6 @@ pub struct TrainOptions {
     /// Threads a batch is split across. Results are deterministic for a seed and a thread
     /// count (the count changes only the order of floating-point sums).
     pub threads: usize,
-    pub engine: TrainEngine,
     /// AdamW's decoupled weight decay (0 = plain Adam, the prototype's).
     pub weight_decay: f64,
     /// Inverted dropout rate between LSTM layers and before the output layer (event models
@@ -37,7 +36,7 @@ pub struct TrainOptions {
     /// drawn at random, so a folder of ten short clips still gets enough steps between two
     /// held-out checks for early stopping to mean something.
     pub min_batches_per_epoch: usize,
-    /// Weights to start from instead of random ones (fine-tuning; fused engine only). They
+    /// Weights to start from instead of random ones (fine-tuning). They
     /// must fit `model`: same family, shape and vocabulary.
     pub start: Option<StartWeights>,
 }
@@ -63,17 +62,6 @@ impl TrainOptions {
     }
 }
 
-/// Which implementation computes the gradients.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum TrainEngine {
-    /// The fused LSTM path (`fused_model`): the fast one.
-    #[default]
-    Fused,
-    /// Candle's autograd one step at a time: the source of truth the fused path is checked
-    /// against, kept selectable for comparisons (`phrasegen train --engine candle`).
-    Candle,
-}
-
 impl Default for TrainOptions {
     fn default() -> Self {
         Self {
@@ -85,7 +73,6 @@ impl Default for TrainOptions {
             seed: 1,
             transpose_semitones: 0,
             threads: default_threads(),
-            engine: TrainEngine::Fused,
             weight_decay: 0.0,
             dropout: 0.0,
             patience: 0,

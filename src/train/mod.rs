@@ -15,4 +15,4 @@ pub mod trainer;
 pub use dataset::{Dataset, DatasetOptions};
 pub use error::TrainError;
 pub use eval::Evaluation;
-pub use trainer::{EpochStats, TrainData, TrainEngine, TrainOptions, TrainResult, TrainingFamily};
+pub use trainer::{EpochStats, TrainData, TrainOptions, TrainResult, TrainingFamily};

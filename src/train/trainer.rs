@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
 use super::eval::Evaluation;
-pub use super::family::{default_threads, TrainEngine, TrainOptions, TrainingFamily};
+pub use super::family::{default_threads, TrainOptions, TrainingFamily};
 use crate::infer::FastLstm;
 use crate::meter::MeterMap;
 use crate::model::ModelConfig;

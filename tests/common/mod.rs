@@ -1,6 +1,7 @@
 //! Hand-made MIDI bytes for tests: exact control over every byte, including broken ones.
 #![allow(dead_code)]
 
+pub mod candle_training;
 /// The DAW-imitating host (shared with `benches/process.rs` and `examples/screenshot.rs`).
 #[path = "test_host.rs"]
 pub mod host;

@@ -101,7 +101,14 @@ pub fn style_a_model(path: &Path) {
         valid: &pieces,
         valid_meters: &meters,
     };
-    let result =
-        phrasegen::family::train(data, &options, &ProgressBar::hidden(), |_, _| Ok(())).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let result = phrasegen::family::train_until(
+        data,
+        &options,
+        &ProgressBar::hidden(),
+        &stop,
+        |_, _| Ok(()),
+    )
+    .unwrap();
     phrasegen::model::write_model_file(path, &cfg, &result.tensors).unwrap();
 }

@@ -5,7 +5,7 @@
 mod sample;
 mod train;
 
-pub use train::{candle_training_throughput, training_throughput};
+pub use train::training_throughput;
 
 use crate::infer::{FastLstm, Precision};
 use crate::meter::MeterMap;

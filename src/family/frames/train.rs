@@ -1,25 +1,22 @@
 //! Training the frame family (the prototype's, v1): random windows of piano-roll frames,
 //! each frame predicting the next, binary cross-entropy per output. Batches run on the fused
-//! trainer; candle's autograd is kept selectable (`--engine candle`) as the source of truth
-//! and for the speed comparison of `phrasegen bench` with the PyTorch reference, which is
-//! this family's network.
+//! trainer (candle's autograd, its source of truth, is in `tests/fused_training.rs`); this
+//! family's network is the PyTorch reference's, hence `phrasegen bench`'s training figure.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_core::Tensor;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use crate::family::fused_trainer_for;
-use crate::model::lstm::bce_nats_per_step;
 use crate::model::{ModelConfig, PhraseModel};
 use crate::roll::PianoRoll;
 use crate::train::dataset::transpose;
 use crate::train::fused_model::FusedPhraseModel;
 use crate::train::fused_trainer::{split_windows, FusedTrainer, Targets};
-use crate::train::{TrainEngine, TrainError, TrainOptions, TrainingFamily};
+use crate::train::{TrainError, TrainOptions, TrainingFamily};
 
 /// A frame model in training: its pieces, the window starts, and the batch being drawn.
 pub struct FrameTraining<'a> {
@@ -31,7 +28,7 @@ pub struct FrameTraining<'a> {
     batches: usize,
     /// `[batch, seq + 1, F]`: frames `0..seq` predict `1..=seq`.
     buf: Vec<f32>,
-    stepper: Stepper,
+    trainer: FusedTrainer,
 }
 
 impl<'a> FrameTraining<'a> {
@@ -56,7 +53,7 @@ impl<'a> FrameTraining<'a> {
             windows,
             batches: (total_frames / (seq * options.batch_size)).max(1),
             buf: vec![0.0f32; options.batch_size * (seq + 1) * options.model.frame_size()],
-            stepper: Stepper::new(options)?,
+            trainer: fused_trainer_for(options)?,
         })
     }
 }
@@ -94,106 +91,17 @@ impl TrainingFamily for FrameTraining<'_> {
         } else {
             0
         };
-        self.stepper
-            .step(&self.buf, self.options.batch_size, self.seq, seed)
+        let (batch, seq) = (self.options.batch_size, self.seq);
+        let width = self.options.model.frame_size();
+        let (inputs, targets) = split_windows(&self.buf, batch, seq, width);
+        Ok(self
+            .trainer
+            .step(&inputs, Targets::Frames(&targets), batch, seq, seed))
     }
 
     fn tensors(&self) -> Result<HashMap<String, Tensor>, TrainError> {
-        self.stepper.tensors()
+        Ok(self.trainer.model().to_tensors()?)
     }
-}
-
-/// A model being trained, by either engine.
-enum Stepper {
-    Fused(Box<FusedTrainer>),
-    Candle(Box<CandleStepper>),
-}
-
-struct CandleStepper {
-    model: PhraseModel,
-    varmap: candle_nn::VarMap,
-    opt: AdamW,
-}
-
-impl Stepper {
-    fn new(options: &TrainOptions) -> Result<Self, TrainError> {
-        Ok(match options.engine {
-            TrainEngine::Fused => Self::Fused(Box::new(fused_trainer_for(options)?)),
-            TrainEngine::Candle => {
-                let (model, varmap) = PhraseModel::init(&options.model, options.seed)?;
-                let opt = adamw(&varmap, options.learning_rate, options.weight_decay)?;
-                Self::Candle(Box::new(CandleStepper { model, varmap, opt }))
-            }
-        })
-    }
-
-    /// One step on `windows` `[batch, seq + 1, width]`; the loss before it.
-    fn step(
-        &mut self,
-        windows: &[f32],
-        batch: usize,
-        seq: usize,
-        seed: u64,
-    ) -> Result<f64, TrainError> {
-        match self {
-            Self::Fused(t) => {
-                let width = t.model().config.frame_size();
-                let (inputs, targets) = split_windows(windows, batch, seq, width);
-                Ok(t.step(&inputs, Targets::Frames(&targets), batch, seq, seed))
-            }
-            Self::Candle(c) => {
-                let CandleStepper { model, opt, .. } = &mut **c;
-                let width = model.config.frame_size();
-                let all = Tensor::from_slice(windows, (batch, seq + 1, width), &Device::Cpu)?;
-                candle_train_step(model, opt, &all).map_err(TrainError::from)
-            }
-        }
-    }
-
-    /// The current weights (a copy).
-    fn tensors(&self) -> Result<HashMap<String, Tensor>, TrainError> {
-        match self {
-            Self::Fused(t) => t.model().to_tensors().map_err(TrainError::from),
-            Self::Candle(c) => {
-                let vars = c
-                    .varmap
-                    .data()
-                    .lock()
-                    .map_err(|_| TrainError::Checkpoint("variable map lock poisoned".into()))?;
-                vars.iter()
-                    .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
-                    .collect()
-            }
-        }
-    }
-}
-
-/// Candle's AdamW over every variable of `varmap`.
-fn adamw(varmap: &candle_nn::VarMap, lr: f64, weight_decay: f64) -> candle_core::Result<AdamW> {
-    let params = ParamsAdamW {
-        lr,
-        weight_decay,
-        ..ParamsAdamW::default()
-    };
-    AdamW::new(varmap.all_vars(), params)
-}
-
-/// Predictions per second of `step` on batches of `batch_size x seq_len`: `batches` timed
-/// steps after 3 warm-up steps.
-fn steps_per_s<E>(
-    batches: usize,
-    batch_size: usize,
-    seq_len: usize,
-    mut step: impl FnMut() -> Result<(), E>,
-) -> Result<f64, E> {
-    for _ in 0..3 {
-        step()?;
-    }
-    let started = Instant::now();
-    for _ in 0..batches {
-        step()?;
-    }
-    Ok((batches * batch_size * seq_len) as f64 / started.elapsed().as_secs_f64())
 }
 
 /// Fills `out` (`[seq_len + 1, width]`) with a window of `roll` starting at `start - 1`
@@ -208,23 +116,6 @@ fn window_features(roll: &PianoRoll, start: usize, cfg: &ModelConfig, out: &mut 
             roll.frame_features(t - 1, cfg.pitch_range, cfg.representation, chunk);
         }
     }
-}
-
-/// One candle optimizer step on `batch` `[batch, seq + 1, width]`: frames `0..seq` predict
-/// `1..=seq`. Returns the loss in nats per step.
-fn candle_train_step(
-    model: &PhraseModel,
-    opt: &mut AdamW,
-    batch: &Tensor,
-) -> candle_core::Result<f64> {
-    let (b, t, _) = batch.dims3()?;
-    let x = batch.narrow(1, 0, t - 1)?;
-    let y = batch.narrow(1, 1, t - 1)?;
-    let mut state = model.zero_state(b)?;
-    let logits = model.forward(&x, &mut state)?;
-    let loss = bce_nats_per_step(&logits, &y)?;
-    opt.backward_step(&loss)?;
-    loss.to_scalar::<f32>().map(f64::from)
 }
 
 /// Random frames (5% of notes on) `[batch, seq + 1, width]`, as the PyTorch reference
@@ -252,30 +143,13 @@ pub fn training_throughput(
     let data = random_windows(config, batch_size, seq_len);
     let width = config.frame_size();
     let (inputs, targets) = split_windows(&data, batch_size, seq_len, width);
-    let targets = Targets::Frames(&targets);
-    steps_per_s(batches, batch_size, seq_len, || {
-        trainer.step(&inputs, targets, batch_size, seq_len, 0);
-        Ok::<_, TrainError>(())
-    })
-}
-
-/// The same figure for the candle autograd path the fused one replaced (its threads come
-/// from `RAYON_NUM_THREADS`).
-pub fn candle_training_throughput(
-    config: &ModelConfig,
-    batch_size: usize,
-    seq_len: usize,
-    batches: usize,
-) -> Result<f64, TrainError> {
-    let (model, varmap) = PhraseModel::init(config, 1)?;
-    let mut opt = adamw(&varmap, 1e-3, 0.0)?;
-    let batch = Tensor::from_vec(
-        random_windows(config, batch_size, seq_len),
-        (batch_size, seq_len + 1, config.frame_size()),
-        &Device::Cpu,
-    )?;
-    steps_per_s(batches, batch_size, seq_len, || {
-        candle_train_step(&model, &mut opt, &batch).map(drop)
-    })
-    .map_err(TrainError::from)
+    let mut step = || trainer.step(&inputs, Targets::Frames(&targets), batch_size, seq_len, 0);
+    for _ in 0..3 {
+        step();
+    }
+    let started = Instant::now();
+    for _ in 0..batches {
+        step();
+    }
+    Ok((batches * batch_size * seq_len) as f64 / started.elapsed().as_secs_f64())
 }
