@@ -278,139 +278,83 @@ impl BarRepeats {
     }
 }
 
-/// One row of a report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    NotesPerBar,
-    MeanNoteBeats,
-    PitchRangeSemitones,
-    DistinctPitches,
-    DistinctPitchClasses,
-    PitchClassEntropyBits,
-    Polyphony,
-    OneVoiceShare,
-    TwoVoicesShare,
-    ThreeVoicesShare,
-    FourPlusVoicesShare,
-    MaxPolyphony,
-    EmptyBeatRate,
-    LongestSilenceBeats,
-    HasSilentBar,
-    OnsetsOnBeat,
-    OnsetsOnEighths,
-    OnsetsOnSixteenths,
-    InKey,
-    RepeatsABar,
-    RepeatsBarBefore,
-    ParallelFifthsPerChange,
-    ParallelOctavesPerChange,
-    FewerThanFourNotes,
+/// Declares [`Metric`] from one row per metric, in report order: its name, its label in
+/// tables, whether it is a share of something (shown as a percentage) or an amount, and
+/// its value for one passage (`None` when it is not defined there).
+macro_rules! metrics {
+    ($($name:ident, $label:literal, $kind:ident, $value:expr;)*) => {
+        /// One row of a report.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Metric {
+            $($name,)*
+        }
+
+        impl Metric {
+            /// Every metric, in report order.
+            pub const ALL: [Metric; [$(stringify!($name)),*].len()] = [$(Self::$name),*];
+
+            /// The name in tables.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(Self::$name => $label,)*
+                }
+            }
+
+            /// Whether the value is a share (shown as a percentage).
+            pub fn is_share(self) -> bool {
+                match self {
+                    $(Self::$name => matches!(Kind::$kind, Kind::Share),)*
+                }
+            }
+
+            /// The metric's value for one passage (`None` when it is not defined there).
+            pub fn value(self, s: &PassageStats) -> Option<f64> {
+                let value: fn(&PassageStats) -> Option<f64> = match self {
+                    $(Self::$name => $value,)*
+                };
+                value(s)
+            }
+        }
+    };
 }
 
-impl Metric {
-    /// Every metric, in report order.
-    pub const ALL: [Metric; 24] = [
-        Self::NotesPerBar,
-        Self::MeanNoteBeats,
-        Self::PitchRangeSemitones,
-        Self::DistinctPitches,
-        Self::DistinctPitchClasses,
-        Self::PitchClassEntropyBits,
-        Self::Polyphony,
-        Self::OneVoiceShare,
-        Self::TwoVoicesShare,
-        Self::ThreeVoicesShare,
-        Self::FourPlusVoicesShare,
-        Self::MaxPolyphony,
-        Self::EmptyBeatRate,
-        Self::LongestSilenceBeats,
-        Self::HasSilentBar,
-        Self::OnsetsOnBeat,
-        Self::OnsetsOnEighths,
-        Self::OnsetsOnSixteenths,
-        Self::InKey,
-        Self::RepeatsABar,
-        Self::RepeatsBarBefore,
-        Self::ParallelFifthsPerChange,
-        Self::ParallelOctavesPerChange,
-        Self::FewerThanFourNotes,
-    ];
+/// What a metric's value is: a share of something (0..1) or an amount.
+enum Kind {
+    Share,
+    Amount,
+}
 
-    /// The name in tables.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::NotesPerBar => "notes per bar",
-            Self::MeanNoteBeats => "mean note length (beats)",
-            Self::PitchRangeSemitones => "pitch range (semitones)",
-            Self::DistinctPitches => "pitches used",
-            Self::DistinctPitchClasses => "pitch classes used",
-            Self::PitchClassEntropyBits => "pitch-class entropy (bits)",
-            Self::Polyphony => "polyphony (while sounding)",
-            Self::OneVoiceShare => "time with 1 voice",
-            Self::TwoVoicesShare => "time with 2 voices",
-            Self::ThreeVoicesShare => "time with 3 voices",
-            Self::FourPlusVoicesShare => "time with 4+ voices",
-            Self::MaxPolyphony => "highest polyphony",
-            Self::EmptyBeatRate => "empty beats",
-            Self::LongestSilenceBeats => "longest silence (beats)",
-            Self::HasSilentBar => "phrases with a silent bar",
-            Self::OnsetsOnBeat => "onsets on the beat",
-            Self::OnsetsOnEighths => "onsets on the 8th grid",
-            Self::OnsetsOnSixteenths => "onsets on the 16th grid",
-            Self::InKey => "notes in the best key (KK)",
-            Self::RepeatsABar => "phrases repeating a bar",
-            Self::RepeatsBarBefore => "bars repeating the bar before",
-            Self::ParallelFifthsPerChange => "parallel 5ths per chord change",
-            Self::ParallelOctavesPerChange => "parallel 8ves per chord change",
-            Self::FewerThanFourNotes => "phrases with < 4 notes",
-        }
-    }
+/// A yes/no property as a share of passages.
+fn flag(b: bool) -> Option<f64> {
+    Some(if b { 1.0 } else { 0.0 })
+}
 
-    /// Whether the value is a share (shown as a percentage).
-    pub fn is_share(self) -> bool {
-        !matches!(
-            self,
-            Self::NotesPerBar
-                | Self::MeanNoteBeats
-                | Self::PitchRangeSemitones
-                | Self::DistinctPitches
-                | Self::DistinctPitchClasses
-                | Self::PitchClassEntropyBits
-                | Self::Polyphony
-                | Self::MaxPolyphony
-                | Self::LongestSilenceBeats
-        )
-    }
-
-    /// The metric's value for one passage (`None` when it is not defined there).
-    pub fn value(self, s: &PassageStats) -> Option<f64> {
-        let flag = |b: bool| Some(if b { 1.0 } else { 0.0 });
-        match self {
-            Self::NotesPerBar => Some(s.notes_per_bar),
-            Self::MeanNoteBeats => s.mean_note_beats,
-            Self::PitchRangeSemitones => s.pitch_range_semitones,
-            Self::DistinctPitches => Some(s.distinct_pitches as f64),
-            Self::DistinctPitchClasses => Some(s.distinct_pitch_classes as f64),
-            Self::PitchClassEntropyBits => s.pitch_class_entropy_bits,
-            Self::Polyphony => s.polyphony,
-            Self::OneVoiceShare => Some(s.voice_shares[0]),
-            Self::TwoVoicesShare => Some(s.voice_shares[1]),
-            Self::ThreeVoicesShare => Some(s.voice_shares[2]),
-            Self::FourPlusVoicesShare => Some(s.voice_shares[3]),
-            Self::MaxPolyphony => Some(s.max_polyphony as f64),
-            Self::EmptyBeatRate => Some(s.empty_beat_rate),
-            Self::LongestSilenceBeats => Some(s.longest_silence_beats),
-            Self::HasSilentBar => flag(s.has_silent_bar),
-            Self::OnsetsOnBeat => s.onsets_on_beat,
-            Self::OnsetsOnEighths => s.onsets_on_eighths,
-            Self::OnsetsOnSixteenths => s.onsets_on_sixteenths,
-            Self::InKey => s.in_key,
-            Self::RepeatsABar => flag(s.repeats_a_bar),
-            Self::RepeatsBarBefore => s.repeats_bar_before,
-            Self::ParallelFifthsPerChange => s.parallel_fifths_per_change,
-            Self::ParallelOctavesPerChange => s.parallel_octaves_per_change,
-            Self::FewerThanFourNotes => flag(s.notes < 4),
-        }
-    }
+metrics! {
+    NotesPerBar, "notes per bar", Amount, |s| Some(s.notes_per_bar);
+    MeanNoteBeats, "mean note length (beats)", Amount, |s| s.mean_note_beats;
+    PitchRangeSemitones, "pitch range (semitones)", Amount, |s| s.pitch_range_semitones;
+    DistinctPitches, "pitches used", Amount, |s| Some(s.distinct_pitches as f64);
+    DistinctPitchClasses, "pitch classes used", Amount, |s| Some(s.distinct_pitch_classes as f64);
+    PitchClassEntropyBits, "pitch-class entropy (bits)", Amount, |s| s.pitch_class_entropy_bits;
+    Polyphony, "polyphony (while sounding)", Amount, |s| s.polyphony;
+    OneVoiceShare, "time with 1 voice", Share, |s| Some(s.voice_shares[0]);
+    TwoVoicesShare, "time with 2 voices", Share, |s| Some(s.voice_shares[1]);
+    ThreeVoicesShare, "time with 3 voices", Share, |s| Some(s.voice_shares[2]);
+    FourPlusVoicesShare, "time with 4+ voices", Share, |s| Some(s.voice_shares[3]);
+    MaxPolyphony, "highest polyphony", Amount, |s| Some(s.max_polyphony as f64);
+    EmptyBeatRate, "empty beats", Share, |s| Some(s.empty_beat_rate);
+    LongestSilenceBeats, "longest silence (beats)", Amount, |s| Some(s.longest_silence_beats);
+    HasSilentBar, "phrases with a silent bar", Share, |s| flag(s.has_silent_bar);
+    OnsetsOnBeat, "onsets on the beat", Share, |s| s.onsets_on_beat;
+    OnsetsOnEighths, "onsets on the 8th grid", Share, |s| s.onsets_on_eighths;
+    OnsetsOnSixteenths, "onsets on the 16th grid", Share, |s| s.onsets_on_sixteenths;
+    InKey, "notes in the best key (KK)", Share, |s| s.in_key;
+    RepeatsABar, "phrases repeating a bar", Share, |s| flag(s.repeats_a_bar);
+    RepeatsBarBefore, "bars repeating the bar before", Share, |s| s.repeats_bar_before;
+    ParallelFifthsPerChange, "parallel 5ths per chord change", Share,
+        |s| s.parallel_fifths_per_change;
+    ParallelOctavesPerChange, "parallel 8ves per chord change", Share,
+        |s| s.parallel_octaves_per_change;
+    FewerThanFourNotes, "phrases with < 4 notes", Share, |s| flag(s.notes < 4);
 }
