@@ -434,12 +434,6 @@ impl FastLstm {
         self.step_with(Kernel::detect(), frames, state, rows);
     }
 
-    /// The same step with the portable kernel only: tests prove both paths agree exactly.
-    pub fn step_portable(&self, frames: &[f32], state: &mut FastState) {
-        let batch = state.batch;
-        self.step_with(Kernel::Portable, frames, state, batch);
-    }
-
     /// The names of the kernels this machine can run; [`FastLstm::step_named`] runs one.
     pub fn kernel_names() -> Vec<&'static str> {
         Kernel::available().map(|(name, _)| name).collect()

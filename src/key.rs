@@ -30,9 +30,9 @@ pub struct Key {
 }
 
 impl Key {
+    /// Whether a pitch class is "in the key": the major scale, or for minor the natural
+    /// minor scale plus the raised seventh (the leading tone every minor cadence uses).
     pub fn contains_pitch_class(self, pitch_class: u8) -> bool {
-        // Degrees counted as "in the key": the major scale, or for minor the natural minor
-        // scale plus the raised seventh (the leading tone every minor cadence uses).
         let degrees: &[u8] = match self.mode {
             Mode::Major => &[0, 2, 4, 5, 7, 9, 11],
             Mode::Minor => &[0, 2, 3, 5, 7, 8, 10, 11],

@@ -74,11 +74,6 @@ impl MeterMap {
         self.bars[0].meter
     }
 
-    /// Whether the piece keeps one metre with whole bars from its first step.
-    pub fn is_constant(&self) -> bool {
-        self.bars.len() == 1
-    }
-
     /// The same bars, each starting `pickup_steps` later (less than the first bar), with the
     /// steps before the first downbeat heard as the end of a bar.
     pub fn with_pickup(self, pickup_steps: u32) -> Self {
@@ -189,7 +184,7 @@ mod tests {
     #[test]
     fn a_constant_metre_wraps_at_its_bar_length() {
         let map = MeterMap::constant(ts(3, 4), 4);
-        assert!(map.is_constant());
+        assert_eq!(map.bars.len(), 1, "one metre from the first step");
         assert_eq!(map.at(11), (ts(3, 4), 11));
         assert_eq!(map.at(12), (ts(3, 4), 0));
         assert_eq!(map.at(1000), (ts(3, 4), 1000 % 12));

@@ -27,6 +27,14 @@ impl TimeSignature {
         }
     }
 
+    /// `numerator/denominator` as a time signature, if it is one a host uses: 1..=32 over 1,
+    /// 2, 4, .. 32 (the check for a restored phrase and for the host's transport).
+    pub fn from_host(numerator: i32, denominator: i32) -> Option<Self> {
+        let usable =
+            (1..=32).contains(&numerator) && matches!(denominator, 1 | 2 | 4 | 8 | 16 | 32);
+        usable.then(|| Self::new(numerator as u8, denominator as u8))
+    }
+
     /// Length of one bar in quarter notes (6/8 is 3.0).
     pub fn quarters_per_bar(&self) -> f64 {
         f64::from(self.numerator) * 4.0 / f64::from(self.denominator.max(1))

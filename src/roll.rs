@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::phrase::{Note, Phrase, TimeSignature};
+use crate::phrase::{Note, Phrase};
 
 /// Which bits of a frame a model sees and predicts.
 #[derive(
@@ -175,21 +175,6 @@ impl PianoRoll {
         notes
     }
 
-    /// Reads the roll back into a phrase of whole bars.
-    pub fn to_phrase(
-        &self,
-        representation: Representation,
-        steps_per_quarter: u32,
-        time_signature: TimeSignature,
-        tempo_bpm: f64,
-        velocity: u8,
-    ) -> Phrase {
-        let mut phrase = Phrase::empty(1, steps_per_quarter, time_signature, tempo_bpm);
-        phrase.notes = self.to_notes(representation, velocity);
-        phrase.bars = (self.len() as u32).div_ceil(phrase.steps_per_bar()).max(1);
-        phrase
-    }
-
     /// Writes the model features of frame `t` into `out`: `range.len()` active values, then
     /// (with onsets) `range.len()` onset values, each 0.0 or 1.0.
     pub fn frame_features(
@@ -229,6 +214,7 @@ pub fn pitch_span_mask(lo: u8, hi: u8) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::phrase::TimeSignature;
     use proptest::prelude::*;
 
     fn note(start: u32, pitch: u8, len: u32) -> Note {
@@ -278,9 +264,7 @@ mod tests {
         #[test]
         fn phrase_roll_phrase_is_exact(p in phrase_strategy()) {
             let roll = PianoRoll::from_phrase(&p);
-            let back = roll.to_phrase(
-                Representation::ActiveAndOnset, p.steps_per_quarter, p.time_signature, p.tempo_bpm, 100);
-            prop_assert_eq!(back, p);
+            prop_assert_eq!(roll.to_notes(Representation::ActiveAndOnset, 100), p.notes);
         }
 
         #[test]

@@ -128,7 +128,7 @@ fn every_kernel_gives_the_same_bits_for_batched_event_inputs() {
                 x[s * width..(s + 1) * width].copy_from_slice(&inputs[u * width..(u + 1) * width]);
             }
             fast.step_named(kernel, &x, &mut a);
-            fast.step_portable(&x, &mut b);
+            fast.step_named("portable", &x, &mut b);
             assert!(
                 a.logits
                     .iter()

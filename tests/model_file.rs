@@ -337,7 +337,7 @@ fn all_kernels_agree(fast: &FastLstm, kernels: &[&str], hidden: usize, batch: us
         for t in 0..30 {
             let x = &frames[t * batch * f..(t + 1) * batch * f];
             fast.step_named(kernel, x, &mut a);
-            fast.step_portable(x, &mut b);
+            fast.step_named("portable", x, &mut b);
             let same = a
                 .logits
                 .iter()

@@ -23,6 +23,7 @@ pub mod saved_phrase;
 pub mod user_models;
 pub mod worker;
 
+use crate::phrase::TimeSignature;
 use crate::scheduler::{EventBuffer, PlaybackPhrase, Scheduler, TransportSnapshot};
 use live::{KeyEvent, LivePlayer};
 pub use params::PhraseGenParams;
@@ -465,7 +466,7 @@ fn transport_snapshot(
         block_len_samples,
         loop_beats: t.loop_range_beats(),
         time_signature: (t.time_sig_numerator.zip(t.time_sig_denominator))
-            .and_then(|(n, d)| worker::host_time_signature(n, d)),
+            .and_then(|(n, d)| TimeSignature::from_host(n, d)),
         bar_start_beats: t.bar_start_pos_beats(),
         bar_number: t.bar_number(),
     }

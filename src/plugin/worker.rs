@@ -276,7 +276,7 @@ pub fn validate_restored(phrase: &Phrase) -> Result<(), String> {
             phrase.steps_per_quarter
         ));
     }
-    if host_time_signature(i32::from(ts.numerator), i32::from(ts.denominator)).is_none() {
+    if TimeSignature::from_host(i32::from(ts.numerator), i32::from(ts.denominator)).is_none() {
         return Err(format!(
             "its time signature {}/{} is not one a host uses",
             ts.numerator, ts.denominator
@@ -295,13 +295,6 @@ pub fn validate_restored(phrase: &Phrase) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// `numerator/denominator` as a time signature, if it is one a host uses: 1..=32 over 1, 2,
-/// 4, .. 32 (the check for a restored phrase and for the host's transport).
-pub fn host_time_signature(numerator: i32, denominator: i32) -> Option<TimeSignature> {
-    let usable = (1..=32).contains(&numerator) && matches!(denominator, 1 | 2 | 4 | 8 | 16 | 32);
-    usable.then(|| TimeSignature::new(numerator as u8, denominator as u8))
 }
 
 /// Reads the current parameter values into a generation request.

@@ -126,8 +126,8 @@ impl ModelFamily for Events {
         data: &TrainData<'a>,
         options: &TrainOptions,
     ) -> Result<Box<dyn TrainingFamily + 'a>, TrainError> {
-        let (train, meters) = (data.train, data.train_meters);
-        Ok(Box::new(train::EventTraining::new(train, meters, options)?))
+        let training = train::EventTraining::new(data.train, data.train_meters, options)?;
+        Ok(Box::new(training))
     }
 }
 
