@@ -1,17 +1,15 @@
 //! `phrasegen train --data FOLDER --out models/NAME`: train a model with this project's trainer.
 
 use anyhow::Context as _;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
-use std::collections::HashMap;
-
 use candle_core::Tensor;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::value_name;
 use crate::family::{evaluate, train_until};
