@@ -39,7 +39,8 @@ pub fn plot_losses(
         .y_desc(format!("loss (nats per {unit})"))
         .draw()
         .map_err(|e| err(&e))?;
-    let series: [(&str, RGBColor, fn(&EpochStats) -> f64); 2] = [
+    type Loss = fn(&EpochStats) -> f64;
+    let series: [(&str, RGBColor, Loss); 2] = [
         ("train", BLUE, |h| h.train_loss),
         ("held-out", RED, |h| h.valid_loss),
     ];
